@@ -1,0 +1,1 @@
+"""The `coscale` command line (typer + rich)."""

@@ -1,0 +1,1 @@
+"""Frozen, typed specs: what (Model), where (Hardware), which formats (Precision), how (Execution)."""
