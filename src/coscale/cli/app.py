@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from coscale.cli import lab_cmd, numerics_cmd
+from coscale.cli import describe_cmd, lab_cmd, list_cmd, numerics_cmd, predict_cmd, validate_cmd
 from coscale.errors import CoscaleError
 
 app = typer.Typer(
@@ -17,8 +17,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.add_typer(list_cmd.app, name="list")
+app.add_typer(predict_cmd.app, name="predict")
+app.command("validate")(validate_cmd.validate)
 app.add_typer(numerics_cmd.app, name="numerics")
 app.add_typer(lab_cmd.app, name="lab")
+
+
+@app.command("describe")
+def describe(
+    model: str = typer.Option(..., help="Preset id, config.json path, or a directory holding one."),
+    kv_precision: list[str] = typer.Option([], help="KV-cache formats to size (repeatable; default bf16, fp8, nvfp4)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Layer kinds and counts, parameters (total / active), KV bytes per token, Mamba state bytes."""
+    describe_cmd.describe(model, kv_precision, as_json)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Operators x hardware -> time, bound and energy (roofline with stated efficiencies + collectives)."""

@@ -1,0 +1,1 @@
+"""Products built on the workload + cost model: inference prediction (training joins later)."""

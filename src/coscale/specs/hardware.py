@@ -27,6 +27,7 @@ class HardwareSpec:
     host_link_Bps: float  # per direction to the host (PCIe / C2C)
     tdp_w: float  # board power used for energy estimates
     idle_w: float  # power when idle (fraction of TDP unless published)
+    compute_units: int = 0  # SMs / CUs / cores that GEMM tiles are spread over (0 = unknown: no wave model)
     block_scaled_formats: tuple[str, ...] = ()  # hardware-native block scaling: 'mxfp8', 'mxfp4', 'nvfp4'...
     sources: dict[str, str] = field(default_factory=dict)  # field name -> citation
     notes: tuple[str, ...] = ()

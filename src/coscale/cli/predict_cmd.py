@@ -1,0 +1,66 @@
+"""`coscale predict inference` (training joins with the planner)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+
+from coscale.errors import CoscaleError
+from coscale.hardware.catalog import load_hardware
+from coscale.models.registry import load_model
+from coscale.predict.inference import InferenceScenario, predict_inference
+from coscale.predict.inference_report import prediction_to_dict, print_prediction
+from coscale.specs.execution import InferenceRequest, Parallelism
+from coscale.specs.hardware import System
+from coscale.specs.precision import get_precision
+
+app = typer.Typer(help="Predict time, memory, throughput and energy.", no_args_is_help=True)
+
+
+def parse_batch(text: str) -> int | None:
+    if text == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise CoscaleError(f"--batch must be a positive integer or 'auto', got '{text}'.") from None
+    if value < 1:
+        raise CoscaleError(f"--batch must be a positive integer or 'auto', got {value}.")
+    return value
+
+
+@app.command("inference")
+def inference(
+    model: str = typer.Option("llama-3.1-8b", help="Preset id, config.json path, or a directory holding one."),
+    hardware: str = typer.Option("h100-sxm", help="Catalog id or path to a hardware JSON file."),
+    gpus: int = typer.Option(1, help="Total GPUs; beyond one instance (TP*PP, or EP*PP) they run replicas."),
+    tp: int = typer.Option(1, help="Tensor-parallel degree."),
+    pp: int = typer.Option(1, help="Pipeline-parallel degree."),
+    ep: int = typer.Option(1, help="Expert-parallel degree (MoE; attention runs data-parallel across it)."),
+    precision: str = typer.Option("bf16", help="Precision recipe: bf16, fp8, nvfp4, int4-weight-only, ..."),
+    kv_precision: str | None = typer.Option(None, help="KV-cache format (default: bf16)."),
+    batch: str = typer.Option("auto", help="Concurrent sequences per instance, or 'auto' (largest that fits)."),
+    max_batch: int = typer.Option(256, help="Upper bound for --batch auto."),
+    input_len: int = typer.Option(1024, help="Prompt tokens per request."),
+    output_len: int = typer.Option(256, help="Generated tokens per request."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Predict TTFT, TPOT, throughput, memory per GPU, energy and the binding resource, per operator."""
+    if max_batch < 1:
+        raise CoscaleError(f"--max-batch must be a positive integer, got {max_batch}.")
+    scenario = InferenceScenario(
+        model=load_model(model),
+        system=System(hardware=load_hardware(hardware), num_gpus=gpus),
+        parallel=Parallelism(gpus=gpus, tp=tp, pp=pp, ep=ep),
+        precision=get_precision(precision, kv_precision),
+        request=InferenceRequest(input_len=input_len, output_len=output_len),
+        batch=parse_batch(batch),
+        max_batch=max_batch,
+    )
+    result = predict_inference(scenario)
+    if as_json:
+        print(json.dumps(prediction_to_dict(result)))
+    else:
+        print_prediction(result, Console())

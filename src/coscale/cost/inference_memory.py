@@ -1,0 +1,109 @@
+"""Device memory per GPU when serving: weights, KV cache / SSM state, activations, runtime reserve."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from coscale.models.cache import kv_cache_bytes_per_sequence, ssm_state_bytes_per_sequence
+from coscale.models.params import attention_params, count_params, ffn_params, mamba_params, mlp_params
+from coscale.specs.execution import Parallelism
+from coscale.specs.model import AttentionSpec, Mamba2Spec, ModelSpec, MoESpec
+from coscale.specs.precision import PrecisionRecipe
+from coscale.workload.ffn import up_width
+
+EMBEDDING_BYTES = 2.0  # embedding table and LM head stay BF16 in quantised checkpoints (ModelOpt, TRT-LLM)
+RUNTIME_FIXED_BYTES = 1.5 * 2**30  # CUDA context, cuBLAS/NCCL workspaces (assumption, typical nvidia-smi idle)
+RUNTIME_FRACTION = 0.05  # allocator fragmentation / headroom kept free (vLLM gpu_memory_utilization 0.9-0.95)
+PREFILL_CHUNK_TOKENS = 8192  # tokens per prefill chunk (vLLM / TRT-LLM max_num_tokens default)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InferenceMemory:
+    weights: float
+    kv_cache: float
+    ssm_state: float
+    activations: float
+    runtime_reserve: float
+
+    @property
+    def total(self) -> float:
+        return self.weights + self.kv_cache + self.ssm_state + self.activations + self.runtime_reserve
+
+    def as_dict(self) -> dict[str, float]:
+        return {"weights": self.weights, "kv_cache": self.kv_cache, "ssm_state": self.ssm_state,
+                "activations": self.activations, "runtime_reserve": self.runtime_reserve, "total": self.total}
+
+
+def weight_bytes_per_gpu(model: ModelSpec, par: Parallelism, recipe: PrecisionRecipe) -> float:
+    """Weights on the most loaded GPU: layers split over PP stages (the largest stage), dense parts
+    split over TP, routed experts over EP (or TP when ep == 1), embeddings vocab-parallel."""
+    h = model.hidden_size
+    per_layer = []
+    for layer in model.layers:
+        dense = 0.0
+        experts = 0.0
+        if isinstance(layer.mixer, AttentionSpec):
+            dense += attention_params(h, layer.mixer)
+        elif isinstance(layer.mixer, Mamba2Spec):
+            dense += mamba_params(h, layer.mixer)
+        if isinstance(layer.ffn, MoESpec):
+            total, _ = ffn_params(h, layer.ffn)
+            routed = total - _shared_and_router(h, layer.ffn)
+            experts = routed / (par.ep if par.ep > 1 else par.tp)
+            dense += total - routed
+        elif layer.ffn is not None:
+            dense += ffn_params(h, layer.ffn)[0]
+        per_layer.append((dense / par.tp + experts) * recipe.weights.bytes_per_element)
+    stage_layers = math.ceil(len(per_layer) / par.pp)
+    stages = [sum(per_layer[i:i + stage_layers]) for i in range(0, len(per_layer), stage_layers)]
+    counts = count_params(model)
+    stages[0] += (counts.embedding + counts.positions) / par.tp * EMBEDDING_BYTES
+    stages[-1] += (counts.lm_head or counts.embedding * (par.pp > 1)) / par.tp * EMBEDDING_BYTES
+    return max(stages)
+
+
+def _shared_and_router(h: int, moe: MoESpec) -> float:
+    shared = mlp_params(h, moe.shared_intermediate_size, moe.activation, moe.expert_bias) \
+        if moe.shared_intermediate_size else 0
+    return shared + h * moe.num_experts + (moe.num_experts if moe.router_bias else 0)
+
+
+def _widest_ffn(model: ModelSpec) -> int:
+    """Widest up-projection output of any FFN block (live activation of the FFN)."""
+    widths = [0]
+    for layer in model.layers:
+        if isinstance(layer.ffn, MoESpec):
+            widths.append(up_width(layer.ffn.expert_intermediate_size, layer.ffn.activation))
+        elif layer.ffn is not None:
+            widths.append(up_width(layer.ffn.intermediate_size, layer.ffn.activation))
+    return max(widths)
+
+
+def kv_share_per_gpu(model: ModelSpec, tp: int) -> float:
+    """Fraction of a sequence's KV cache one TP rank holds: KV heads split over TP, replicated when
+    there are fewer KV heads than ranks; MLA latents are replicated on every rank."""
+    attn = [layer.mixer for layer in model.layers if isinstance(layer.mixer, AttentionSpec)]
+    if not attn:
+        return 1.0
+    a = attn[0]
+    if a.mla:
+        return 1.0
+    return max(a.num_kv_heads // tp, 1) / a.num_kv_heads
+
+
+def inference_memory(model: ModelSpec, par: Parallelism, recipe: PrecisionRecipe, batch: int,
+                     context_len: int, input_len: int, capacity_bytes: float) -> InferenceMemory:
+    """Memory on one GPU for `batch` concurrent sequences of up to `context_len` tokens."""
+    seqs = math.ceil(batch / par.attention_dp)  # sequences whose cache lives on this GPU's group
+    kv_bpe = recipe.kv_cache.bytes_per_element
+    kv = seqs * kv_cache_bytes_per_sequence(model, context_len, kv_bpe) * kv_share_per_gpu(model, par.tp) / par.pp
+    ssm = seqs * ssm_state_bytes_per_sequence(model, kv_bpe) / par.tp / par.pp
+    chunk = min(seqs * input_len, PREFILL_CHUNK_TOKENS)
+    widest_ffn = _widest_ffn(model)
+    # live activations in one layer: residual + norm output + attention/FFN intermediates (BF16),
+    # plus FP32 logits for one position per sequence
+    acts = chunk * (4 * model.hidden_size + widest_ffn / par.tp) * 2 + seqs * model.vocab_size / par.tp * 4
+    reserve = RUNTIME_FIXED_BYTES + RUNTIME_FRACTION * capacity_bytes
+    return InferenceMemory(weights=weight_bytes_per_gpu(model, par, recipe), kv_cache=kv, ssm_state=ssm,
+                           activations=acts, runtime_reserve=reserve)

@@ -1,0 +1,72 @@
+"""Apply a precision recipe to a lab model: one code path for every recipe.
+
+Every `nn.Linear` inside the blocks is replaced, by module path, either with a `Bf16Linear` (a
+high-precision block, or a recipe that quantizes nothing) or with `coscale.numerics.QuantLinear`
+configured from the recipe's role map. The FP32 master weight is carried over unchanged, so the
+same initial model can be trained under every recipe from an identical starting point.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from coscale.errors import CoscaleError
+from coscale.lab.layers import Bf16Linear
+from coscale.lab.model import LabLM
+from coscale.lab.recipes import ROLES, Recipe, RoleQuant
+
+
+def _operand(role: RoleQuant | None):
+    from coscale.numerics import OperandQuant
+
+    if role is None:
+        return None
+    return OperandQuant(scheme=role.scheme, rounding=role.rounding, hadamard=role.hadamard,
+                        amax_history=role.amax_history)
+
+
+def quant_linear_config(recipe: Recipe):
+    """The numerics `QuantLinearConfig` for a recipe's six operand roles."""
+    try:
+        from coscale.numerics import QuantLinearConfig
+    except ImportError as exc:  # numerics not installed/landed: only bf16 can run
+        raise CoscaleError(f"recipe {recipe.name!r} needs coscale.numerics ({exc}); use --recipe bf16") from exc
+    return QuantLinearConfig(**{r: _operand(q) for r, q in recipe.roles().items()})
+
+
+def _bf16_copy(linear: nn.Linear) -> Bf16Linear:
+    new = Bf16Linear(linear.in_features, linear.out_features, bias=linear.bias is not None)
+    new.load_state_dict(linear.state_dict())
+    return new.to(linear.weight.device)
+
+
+def _set_module(root: nn.Module, path: str, module: nn.Module) -> None:
+    parent_path, _, name = path.rpartition(".")
+    parent = root.get_submodule(parent_path) if parent_path else root
+    setattr(parent, name, module)
+
+
+def apply_recipe(model: LabLM, recipe: Recipe, *, seed: int = 0) -> dict[str, str]:
+    """Swap the linears of `model` in place; returns {module path: 'bf16' | 'quant'} for the record."""
+    config = quant_linear_config(recipe) if recipe.quantized else None
+    n_blocks = len(model.blocks)
+    plan: dict[str, str] = {}
+    for index, block in enumerate(model.blocks):
+        high = config is None or recipe.block_is_high_precision(index, n_blocks)
+        linears = [(name, m) for name, m in block.named_modules() if type(m) is nn.Linear]
+        for offset, (name, linear) in enumerate(linears):
+            path = f"blocks.{index}.{name}"
+            if high:
+                _set_module(model, path, _bf16_copy(linear))
+                plan[path] = "bf16"
+            else:
+                from coscale.numerics import QuantLinear
+
+                # A distinct, reproducible stream per layer for stochastic rounding / Hadamard signs.
+                layer_seed = seed * 100_003 + index * 1_009 + offset
+                _set_module(model, path, QuantLinear.from_linear(linear, config, seed=layer_seed))
+                plan[path] = "quant"
+    return plan
+
+
+__all__ = ["ROLES", "apply_recipe", "quant_linear_config"]

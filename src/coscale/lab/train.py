@@ -1,0 +1,173 @@
+"""The training loop: one code path for every recipe, resumable, deterministic on CPU.
+
+Master weights and AdamW moments are FP32 in every recipe; a recipe only changes the operands of
+the linear-layer GEMMs. Evaluation runs on a copy of the model inside a forked RNG, so measuring
+validation loss never perturbs training (delayed-scaling amax histories, stochastic rounding).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from coscale.errors import CoscaleError
+from coscale.lab.apply import apply_recipe
+from coscale.lab.checkpoint import check_same_run, load_checkpoint, save_checkpoint
+from coscale.lab.config import Preset
+from coscale.lab.data import Corpus, train_batch, val_batches
+from coscale.lab.model import LabLM
+from coscale.lab.recipes import Recipe
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StepInfo:
+    step: int
+    steps: int
+    loss: float
+    tokens_per_s: float
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunResult:
+    recipe: str
+    steps: int
+    train_loss: tuple[float, ...]  # cross-entropy per step (nats/token)
+    val_curve: tuple[tuple[int, float], ...]
+    val_loss: float
+    tokens_per_s: float
+    train_seconds: float
+    interrupted: bool = False
+    resumed_from: int = 0
+    plan: dict[str, str] = field(default_factory=dict)
+
+
+def pick_device(preference: str) -> torch.device:
+    if preference == "cuda" and not torch.cuda.is_available():
+        raise CoscaleError("device 'cuda' requested but no CUDA GPU is available; use a CPU preset")
+    if preference == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(preference)
+
+
+def build_model(preset: Preset, recipe: Recipe, *, seed: int, vocab_size: int, device: torch.device) -> LabLM:
+    """Same seed -> same FP32 initial weights for every recipe; then the recipe swaps the linears."""
+    torch.manual_seed(seed)
+    model = LabLM(dataclasses.replace(preset.model, vocab_size=vocab_size)).to(device)
+    model.plan = apply_recipe(model, recipe, seed=seed)
+    return model
+
+
+def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    rest = [p for p in model.parameters() if p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95), eps=1e-8)
+
+
+def lr_at(step: int, preset: Preset) -> float:
+    """Linear warm-up, then cosine decay to `min_lr_ratio * lr`."""
+    t = preset.train
+    if step < t.warmup_steps:
+        return t.lr * (step + 1) / t.warmup_steps
+    progress = (step - t.warmup_steps) / max(1, t.steps - t.warmup_steps)
+    return t.lr * (t.min_lr_ratio + (1 - t.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+@torch.no_grad()
+def evaluate(model: LabLM, batches: list[tuple[torch.Tensor, ...]], device: torch.device) -> float:
+    """Mean next-token cross-entropy over fixed batches, on a throw-away copy of the model."""
+    clone = copy.deepcopy(model).eval()
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        losses = [clone.loss(x.to(device), y.to(device))[1].item() for x, y in batches]
+    return sum(losses) / len(losses)
+
+
+def run_meta(preset: Preset, recipe: Recipe, seed: int, corpus: Corpus) -> dict:
+    """What must match for a checkpoint to be resumed (run length may grow)."""
+    train = dataclasses.asdict(preset.train)
+    train.pop("steps")
+    return {"preset": preset.name, "model": repr(preset.model), "train": repr(train), "recipe": repr(recipe),
+            "seed": seed, "data": corpus.fingerprint, "vocab": corpus.vocab_size}
+
+
+def train_run(preset: Preset, recipe: Recipe, corpus: Corpus, *, seed: int, out_dir: Path | None,
+              on_step: Callable[[StepInfo], None] | None = None,
+              should_stop: Callable[[int], bool] | None = None) -> tuple[RunResult, LabLM]:
+    """Train (or resume) one run; checkpoints go to `out_dir/checkpoint.pt` when out_dir is given."""
+    t = preset.train
+    torch.set_num_threads(t.threads)
+    device = pick_device(t.device)
+    model = build_model(preset, recipe, seed=seed, vocab_size=corpus.vocab_size, device=device)
+    opt = make_optimizer(model, t.lr, t.weight_decay)
+    meta = run_meta(preset, recipe, seed, corpus)
+    ckpt_path = None if out_dir is None else Path(out_dir) / CHECKPOINT
+    history: dict = {"train_loss": [], "val_curve": [], "train_seconds": 0.0, "tokens": 0}
+    start = 0
+    torch.manual_seed(seed)
+    if ckpt_path is not None and ckpt_path.exists():
+        saved = load_checkpoint(ckpt_path)
+        check_same_run(ckpt_path, saved["meta"], meta)
+        if saved["step"] > t.steps:
+            raise CoscaleError(f"checkpoint {str(ckpt_path)!r} is at step {saved['step']} > --steps {t.steps}; "
+                               "pass a larger --steps or another --out")
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        torch.set_rng_state(saved["rng"])
+        history, start = saved["history"], saved["step"]
+    val_set = val_batches(corpus, n_batches=t.eval_batches, batch_size=t.batch_size, seq_len=t.seq_len)
+
+    def checkpoint(step: int) -> None:
+        if ckpt_path is not None:
+            save_checkpoint(ckpt_path, {"meta": meta, "step": step, "model": model.state_dict(),
+                                        "optimizer": opt.state_dict(), "rng": torch.get_rng_state(),
+                                        "history": history})
+
+    step, interrupted = start, False
+    model.train()
+    while step < t.steps:
+        x, y = train_batch(corpus, seed=seed, step=step, batch_size=t.batch_size, seq_len=t.seq_len)
+        tic = time.perf_counter()
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, preset)
+        loss, ce = model.loss(x.to(device), y.to(device))
+        if not torch.isfinite(loss):
+            raise CoscaleError(f"recipe {recipe.name!r} diverged at step {step} (loss {loss.item()}); "
+                               "the last good checkpoint was kept")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
+        opt.step()
+        ce_value = ce.item()  # synchronises the device, so the timing below is honest
+        history["train_seconds"] += time.perf_counter() - tic
+        history["tokens"] += x.numel()
+        history["train_loss"].append(ce_value)
+        step += 1
+        if step % t.eval_every == 0 or step == t.steps:
+            history["val_curve"].append((step, evaluate(model, val_set, device)))
+        if on_step is not None:
+            on_step(StepInfo(step=step, steps=t.steps, loss=ce_value,
+                             tokens_per_s=history["tokens"] / max(history["train_seconds"], 1e-9)))
+        stop = should_stop is not None and should_stop(step)
+        if step % t.checkpoint_every == 0 or step == t.steps or stop:
+            checkpoint(step)
+        if stop and step < t.steps:
+            interrupted = True
+            break
+    curve = [tuple(p) for p in history["val_curve"]]
+    if not curve or curve[-1][0] != step:
+        curve.append((step, evaluate(model, val_set, device)))
+    result = RunResult(recipe=recipe.name, steps=step, train_loss=tuple(history["train_loss"]),
+                       val_curve=tuple(curve), val_loss=curve[-1][1],
+                       tokens_per_s=history["tokens"] / max(history["train_seconds"], 1e-9),
+                       train_seconds=history["train_seconds"], interrupted=interrupted, resumed_from=start,
+                       plan=model.plan)
+    return result, model

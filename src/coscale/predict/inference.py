@@ -1,0 +1,180 @@
+"""Inference prediction: time to first token, time per output token, throughput, memory, energy.
+
+Semantics (stated in the CLI output too):
+- `batch` is the number of sequences one model instance holds concurrently (continuous batching);
+  GPUs beyond one instance run independent replicas.
+- TTFT is the prefill of the whole batch of prompts (a batch arriving at once); TPOT is one
+  decode step of the batch at the mean decode context (input + output/2).
+- Throughput is steady-state output tokens/s of the whole system: every sequence costs its share
+  of chunked prefill plus `output_len` decode steps shared with the rest of the batch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from coscale.cost.compute_class import resolve_compute_class
+from coscale.cost.efficiency import EfficiencyModel
+from coscale.cost.energy import gpu_energy_j
+from coscale.cost.inference_memory import PREFILL_CHUNK_TOKENS, InferenceMemory, inference_memory
+from coscale.cost.phase import PassCost, pass_cost
+from coscale.cost.roofline import collective_time
+from coscale.errors import CoscaleError
+from coscale.predict.layout_check import check_layout
+from coscale.specs.execution import InferenceRequest, Parallelism
+from coscale.specs.hardware import System
+from coscale.specs.model import ModelSpec
+from coscale.specs.precision import PrecisionRecipe
+from coscale.workload.build import forward_ops
+from coscale.workload.forward_pass import OUTPUT_BYTES, ForwardPass, Phase
+from coscale.workload.ops import Collective
+
+GiB = 2**30
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InferenceScenario:
+    model: ModelSpec
+    system: System
+    parallel: Parallelism
+    precision: PrecisionRecipe
+    request: InferenceRequest
+    batch: int | None = None  # None: the largest batch that fits, up to max_batch
+    max_batch: int = 256
+    efficiency: EfficiencyModel = field(default_factory=EfficiencyModel)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PhaseTiming:
+    """One pipeline traversal of a phase: `cost` is the per-GPU op list over all layers."""
+
+    cost: PassCost
+    time_s: float  # wall time of the phase step, pipeline included
+    pipeline_s: float  # stage-to-stage transfers
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InferencePrediction:
+    scenario: InferenceScenario
+    batch: int
+    ttft_s: float
+    tpot_s: float
+    throughput_tok_s: float
+    memory: InferenceMemory
+    prefill: PhaseTiming
+    decode: PhaseTiming
+    energy_j_per_token: float
+    notes: tuple[str, ...]
+
+
+def predict_inference(s: InferenceScenario) -> InferencePrediction:
+    check_layout(s.model, s.parallel)
+    gemm_cls = resolve_compute_class(s.system.hardware, s.precision.activations.compute_class)
+    attn_cls = _attention_class(s)
+    notes = [n for n in (gemm_cls.note,) if n]
+    notes += _format_notes(s)
+    batch = _choose_batch(s)
+    memory = _memory(s, batch)
+    req = s.request
+    decode_ctx = req.input_len + (req.output_len - 1) // 2
+
+    def timing(phase: Phase, seqs: int, new: int, ctx: int) -> PhaseTiming:
+        pp = s.parallel.pp
+        micro = max(math.ceil(seqs / pp), 1) if phase == "decode" else seqs
+        fp = _forward_pass(s, phase, micro, new, ctx, gemm_cls.used, attn_cls)
+        cost = pass_cost(forward_ops(s.model, fp), s.system, s.efficiency)
+        hop = _pipeline_hop_s(s, fp.tokens) * (pp - 1)
+        # decode keeps pp micro-batches in flight: one step of all sequences = one traversal of a
+        # micro-batch through every stage; prefill of the whole batch traverses all stages once
+        return PhaseTiming(cost=cost, time_s=cost.time_s + hop, pipeline_s=hop)
+
+    attn_seqs = max(math.ceil(batch / s.parallel.attention_dp), 1)
+    prefill = timing("prefill", attn_seqs, req.input_len, 0)
+    decode = timing("decode", attn_seqs, 1, decode_ctx)
+    chunk_seqs = max(min(attn_seqs, PREFILL_CHUNK_TOKENS // req.input_len), 1)
+    chunk = prefill if chunk_seqs == attn_seqs else timing("prefill", chunk_seqs, req.input_len, 0)
+    prefill_per_seq = chunk.cost.time_s / s.parallel.pp / chunk_seqs  # PP stages overlap chunks
+    lifetime = attn_seqs * prefill_per_seq + req.output_len * decode.time_s  # one batch generation
+    groups = s.parallel.replicas * s.parallel.attention_dp
+    throughput = groups * attn_seqs * req.output_len / lifetime
+    hw = s.system.hardware
+    energy = (gpu_energy_j(hw, attn_seqs * prefill_per_seq, chunk.cost.compute_s / chunk_seqs * attn_seqs,
+                           chunk.cost.memory_s / chunk_seqs * attn_seqs)
+              + req.output_len * gpu_energy_j(hw, decode.time_s, decode.cost.compute_s, decode.cost.memory_s))
+    energy_per_token = energy * s.parallel.instance_gpus / s.parallel.attention_dp / (attn_seqs * req.output_len)
+    return InferencePrediction(
+        scenario=s, batch=batch, ttft_s=prefill.time_s, tpot_s=decode.time_s, throughput_tok_s=throughput,
+        memory=memory, prefill=prefill, decode=decode, energy_j_per_token=energy_per_token, notes=tuple(notes))
+
+
+def _forward_pass(s: InferenceScenario, phase: Phase, seqs: int, new: int, ctx: int, gemm_cls: str,
+                  attn_cls: str) -> ForwardPass:
+    r, par = s.precision, s.parallel
+    return ForwardPass(phase=phase, seqs=seqs, new_tokens=new, context=ctx, tp=par.tp, ep=par.ep,
+                       attention_dp=par.attention_dp, weights=r.weights, activations=r.activations,
+                       kv_cache=r.kv_cache, gemm_class=gemm_cls, attention_class=attn_cls)
+
+
+def _attention_class(s: InferenceScenario) -> str:
+    """FP8 attention (FA3 / TRT-LLM FP8 FMHA) when both activations and KV cache are 8-bit floats."""
+    hw = s.system.hardware
+    wants_fp8 = s.precision.kv_cache.compute_class == "fp8" and s.precision.activations.compute_class in ("fp8", "fp4")
+    return resolve_compute_class(hw, "fp8" if wants_fp8 else "bf16").used
+
+
+def _format_notes(s: InferenceScenario) -> list[str]:
+    hw, r = s.system.hardware, s.precision
+    notes = []
+    for role, fmt in (("weights", r.weights), ("activations", r.activations)):
+        if fmt.name.startswith(("mx", "nv")) and fmt.name not in hw.block_scaled_formats:
+            notes.append(f"{hw.name} has no native {fmt.name.upper()} block scaling: {role} scales are applied "
+                         f"in software around {fmt.compute_class.upper()} GEMMs (no speed-up counted for it)")
+    if r.weight_only:
+        notes.append(f"weight-only {r.weights.name.upper()}: weights are dequantised to "
+                     f"{r.activations.name.upper()} inside the GEMM; only weight bytes shrink")
+    return notes
+
+
+def _pipeline_hop_s(s: InferenceScenario, tokens: int) -> float:
+    if s.parallel.pp == 1:
+        return 0.0
+    hop = Collective(kind="p2p", bytes=tokens * s.model.hidden_size * OUTPUT_BYTES, group=2)
+    return collective_time(hop, s.system, s.efficiency)
+
+
+def _memory(s: InferenceScenario, batch: int) -> InferenceMemory:
+    req = s.request
+    return inference_memory(s.model, s.parallel, s.precision, batch, req.input_len + req.output_len,
+                            req.input_len, s.system.hardware.memory_bytes)
+
+
+def _choose_batch(s: InferenceScenario) -> int:
+    capacity = s.system.hardware.memory_bytes
+    one = _memory(s, 1)
+    if one.total > capacity:
+        raise CoscaleError(
+            f"{s.model.name} does not fit on {s.system.hardware.name} at any batch: one sequence needs "
+            f"{one.total / GiB:.1f} GiB per GPU (weights {one.weights / GiB:.1f} GiB) of {capacity / GiB:.1f} GiB; "
+            f"use more --tp/--pp/--ep GPUs or a smaller --precision.")
+    if s.batch is not None:
+        needed = _memory(s, s.batch).total
+        if needed > capacity:
+            fits = _largest_fitting(s, s.batch)
+            raise CoscaleError(
+                f"batch {s.batch} needs {needed / GiB:.1f} GiB per GPU, more than the {capacity / GiB:.1f} GiB "
+                f"of {s.system.hardware.name}; the largest batch that fits is {fits} (or use --batch auto).")
+        return s.batch
+    return _largest_fitting(s, s.max_batch)
+
+
+def _largest_fitting(s: InferenceScenario, upper: int) -> int:
+    lo, hi = 1, upper  # invariant: lo fits
+    capacity = s.system.hardware.memory_bytes
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if _memory(s, mid).total <= capacity:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo

@@ -1,0 +1,74 @@
+"""Feed-forward operators: dense MLP (SwiGLU, ReLU², GELU) and mixture of experts."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from coscale.specs.model import MlpActivation, MLPSpec, MoESpec
+from coscale.workload.forward_pass import OUTPUT_BYTES, ForwardPass
+from coscale.workload.ops import Collective, Op
+from coscale.workload.projections import gemm
+
+
+def up_width(intermediate: int, activation: MlpActivation) -> int:
+    """Output width of the up projection: gated activations (SwiGLU) need gate and up."""
+    return 2 * intermediate if activation == "swiglu" else intermediate
+
+
+def mlp_ops(spec: MLPSpec, p: ForwardPass, layer: str, count: int, hidden: int) -> list[Op]:
+    inter = math.ceil(spec.intermediate_size / p.tp)
+    t = p.tokens
+    return [
+        gemm("mlp.up_proj", layer, count, p, t, up_width(inter, spec.activation), hidden),
+        gemm("mlp.down_proj", layer, count, p, t, hidden, inter),
+    ]
+
+
+def expected_active_experts(num_experts: int, top_k: int, tokens: float) -> float:
+    """Distinct experts hit by `tokens` tokens routing uniformly at random to top_k of num_experts.
+
+    Decode batches are small, so not every expert's weights are read each step; this is the
+    expectation 1 - (1 - k/E)^T per expert under uniform routing (real routers are skewed, which
+    touches fewer experts; the uniform case is the conservative, bandwidth-heavy one)."""
+    return num_experts * (1.0 - (1.0 - top_k / num_experts) ** tokens)
+
+
+def moe_ops(spec: MoESpec, p: ForwardPass, layer: str, count: int, hidden: int) -> list[Op]:
+    """Router, routed experts as one grouped GEMM per projection, shared experts, EP all-to-all.
+
+    With ep > 1, experts are sharded over `ep` GPUs and each GPU receives the routed tokens of all
+    attention-DP groups destined to its experts; with ep == 1, every expert is TP-sharded."""
+    t = p.tokens
+    ops = [gemm("moe.router", layer, count, p, t, spec.num_experts, hidden)]
+    if p.ep > 1:
+        experts_here = spec.num_experts / p.ep
+        expert_inter = spec.expert_intermediate_size
+        group_tokens = t * p.attention_dp  # tokens of the whole EP group (TP ranks hold the same tokens)
+        routed = group_tokens * spec.top_k / p.ep
+    else:
+        experts_here = float(spec.num_experts)
+        expert_inter = math.ceil(spec.expert_intermediate_size / p.tp)
+        group_tokens = t
+        routed = t * spec.top_k
+    active = min(experts_here, expected_active_experts(spec.num_experts, spec.top_k, group_tokens)
+                 * experts_here / spec.num_experts)
+    up = up_width(expert_inter, spec.activation)
+    for name, n, k in (("moe.experts_up", up, hidden), ("moe.experts_down", hidden, expert_inter)):
+        ops.append(Op(
+            name=name, kind="grouped_gemm", layer=layer, count=count, flops=2.0 * routed * n * k,
+            weight_bytes=active * n * k * p.weight_bpe,
+            act_bytes=routed * (k * p.act_bpe + n * OUTPUT_BYTES), compute_class=p.gemm_class,
+            gemm_mnk=(max(int(routed / max(active, 1.0)), 1), n, k), groups=max(round(active), 1),
+        ))
+    if spec.num_shared_experts:
+        shared = MLPSpec(intermediate_size=spec.shared_intermediate_size, activation=spec.activation)
+        for op in mlp_ops(shared, p, layer, count, hidden):
+            ops.append(replace(op, name="moe.shared_" + op.name.split(".")[1]))
+    if p.ep > 1:
+        # dispatch and combine: each rank's share of its group's tokens goes to top_k experts
+        message = t / p.tp * spec.top_k * hidden * OUTPUT_BYTES
+        for name in ("moe.dispatch", "moe.combine"):
+            ops.append(Op(name=name, kind="collective", layer=layer, count=count,
+                          collective=Collective(kind="all_to_all", bytes=message, group=p.ep)))
+    return ops

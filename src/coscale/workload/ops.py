@@ -1,0 +1,45 @@
+"""The operator record every cost model consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+OpKind = Literal["gemm", "grouped_gemm", "attention", "ssm", "elementwise", "embedding", "collective"]
+CollectiveKind = Literal["all_reduce", "all_gather", "reduce_scatter", "all_to_all", "p2p"]
+VECTOR = "vector"  # compute class of ops that run on CUDA cores / vector units, not tensor cores
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Collective:
+    kind: CollectiveKind
+    bytes: float  # message size per GPU (the buffer each rank contributes)
+    group: int  # ranks taking part
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Op:
+    """One operator instance on one GPU for one forward pass; `count` identical instances run.
+
+    FLOPs count a multiply-add as 2. Byte counts are what the op moves to/from device memory:
+    weights (read once per instance), activations (inputs read + outputs written) and cache
+    (KV cache or SSM state read + written).
+    """
+
+    name: str
+    kind: OpKind
+    layer: str  # layer kind that produced the op ("attention+mlp", "mamba2", "lm_head", ...)
+    count: int
+    flops: float = 0.0
+    weight_bytes: float = 0.0
+    act_bytes: float = 0.0
+    cache_bytes: float = 0.0
+    compute_class: str = VECTOR
+    gemm_mnk: tuple[int, int, int] | None = None  # per-GPU GEMM shape (tokens, out, in) for efficiency
+    groups: int = 1  # grouped GEMM: number of independent GEMMs (experts) sharing the launch
+    attn_len: float = 0.0  # attention: keys per query (for the kernel efficiency ramp)
+    collective: Collective | None = None
+
+    @property
+    def total_bytes(self) -> float:
+        return self.weight_bytes + self.act_bytes + self.cache_bytes

@@ -1,0 +1,14 @@
+"""Dense projection (GEMM) operators."""
+
+from __future__ import annotations
+
+from coscale.workload.forward_pass import ForwardPass
+from coscale.workload.ops import Op
+
+
+def gemm(name: str, layer: str, count: int, p: ForwardPass, m: int, n: int, k: int) -> Op:
+    """y[m, n] = x[m, k] @ W[k, n] with W in the recipe's weight format, sharded already (per GPU)."""
+    weight_bytes, act_bytes = p.gemm_bytes(m, n, k)
+    return Op(name=name, kind="gemm", layer=layer, count=count, flops=2.0 * m * n * k,
+              weight_bytes=weight_bytes, act_bytes=act_bytes, compute_class=p.gemm_class,
+              gemm_mnk=(m, n, k))
