@@ -118,3 +118,23 @@ def test_sliding_window_caps_mistral_cache(cfg: dict, window: int, ctx: int) -> 
     full = parse({**cfg, "architectures": ["MistralForCausalLM"]})
     assert kv_cache_bytes_per_token(spec, 2) == 0
     assert kv_cache_bytes_per_sequence(spec, ctx, 2) == kv_cache_bytes_per_sequence(full, min(ctx, window), 2)
+
+
+def test_hf_mamba1_config_counts_like_the_130m_checkpoint() -> None:
+    # state-spaces/mamba-130m-hf config.json sizes; the checkpoint is published as 130M parameters
+    cfg = {"architectures": ["MambaForCausalLM"], "hidden_size": 768, "num_hidden_layers": 24, "vocab_size": 50280,
+           "state_size": 16, "expand": 2, "conv_kernel": 4, "time_step_rank": 48, "use_bias": False,
+           "use_conv_bias": True, "tie_word_embeddings": True}  # fmt: skip
+    spec = parse(cfg)
+    assert count_params(spec).total == 129_135_360
+    assert spec.layers[0].mixer.dt_rank == 48 and spec.layers[0].kind == "mamba1"
+    auto = parse({**cfg, "time_step_rank": "auto"})
+    assert auto.layers[0].mixer.dt_rank == 48  # ceil(768 / 16)
+
+
+def test_hf_mamba2_config_matches_mamba_ssm_layout() -> None:
+    hf = {"architectures": ["Mamba2ForCausalLM"], "hidden_size": 2560, "num_hidden_layers": 64, "vocab_size": 50288,
+          "state_size": 128, "expand": 2, "n_groups": 1, "head_dim": 64, "num_heads": 80, "conv_kernel": 4,
+          "tie_word_embeddings": True}  # fmt: skip
+    ssm = json.loads((Path(__file__).parents[2] / "src/coscale/models/presets/mamba2-2.7b.json").read_text())
+    assert count_params(parse(hf)).total == count_params(parse(ssm)).total

@@ -101,7 +101,7 @@ def _e4m3_codes(v: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class QuantizedTensor:
-    """Element codes (uint8, one per element, padded to whole blocks), the per-block decode
+    """Element codes (uint8, int32 for 16-bit formats; one per element, padded to whole blocks), the per-block decode
     multipliers `scales` (float32; x ~= value(code) * scale [* tensor_scale]), the raw scale
     bytes where the scale has a narrow format (E8M0 for MX, E4M3 for NVFP4), and the FP32
     tensor scale (NVFP4's S_dec).  `dequantize()` gives the caller's array type back."""
@@ -151,7 +151,8 @@ def quantize(
     gen = make_generator(seed) if rounding == "stochastic" else None
     sc = scaled_values(work, sch, rounding=rounding, gen=gen, scale=scale)
     fmt = get_format(sch.element)
-    codes = codes_from_values(sc.values, fmt, strict=False).to(torch.uint8)
+    code_dtype = torch.uint8 if fmt.bits <= 8 else torch.int32
+    codes = codes_from_values(sc.values, fmt, strict=False).to(code_dtype)
     return QuantizedTensor(
         codes=codes.reshape(sc.layout.batch, sc.layout.padded_rows, sc.layout.padded_cols),
         scales=sc.scales.to(torch.float32),

@@ -56,6 +56,22 @@ def _moe(r: ConfigReader) -> MoESpec:
     )
 
 
+def _block(r: ConfigReader, char: str) -> LayerSpec:
+    """The one block a pattern character stands for (each Nemotron-H layer has a single norm + block)."""
+    if char == "M":
+        return LayerSpec(mixer=_mamba(r), ffn=None)
+    if char == "*":
+        bias = r.flag("attention_bias", False)
+        window = r.opt_pos_int("sliding_window")
+        return LayerSpec(mixer=gqa_attention(r, sliding_window=window, qkv_bias=bias, out_bias=bias), ffn=None)
+    if char == "-":
+        width = r.pos_int("intermediate_size")
+        return LayerSpec(
+            mixer=None, ffn=MLPSpec(intermediate_size=width, activation="relu2", bias=r.flag("mlp_bias", False))
+        )
+    return LayerSpec(mixer=None, ffn=_moe(r))
+
+
 def parse(r: ConfigReader, name: str, architecture: str) -> ModelSpec:
     num_layers = r.pos_int("num_hidden_layers")
     pattern = r.string("hybrid_override_pattern")
@@ -71,25 +87,6 @@ def parse(r: ConfigReader, name: str, architecture: str) -> ModelSpec:
     act = r.string("mlp_hidden_act", default="relu2")
     if act != "relu2":
         raise CoscaleError(f"{r.where}: mlp_hidden_act={act!r} is not supported (Nemotron-H uses relu2)")
-    blocks = {
-        "M": lambda: LayerSpec(mixer=_mamba(r), ffn=None),
-        "*": lambda: LayerSpec(
-            mixer=gqa_attention(
-                r,
-                sliding_window=r.opt_pos_int("sliding_window"),
-                qkv_bias=r.flag("attention_bias", False),
-                out_bias=r.flag("attention_bias", False),
-            ),
-            ffn=None,
-        ),
-        "-": lambda: LayerSpec(
-            mixer=None,
-            ffn=MLPSpec(
-                intermediate_size=r.pos_int("intermediate_size"), activation="relu2", bias=r.flag("mlp_bias", False)
-            ),
-        ),
-        "E": lambda: LayerSpec(mixer=None, ffn=_moe(r)),
-    }
-    built = {c: blocks[c]() for c in set(pattern)}
+    built = {c: _block(r, c) for c in set(pattern)}
     layers = [built[c] for c in pattern]
     return build_model(r, name=name, architecture=architecture, layers=layers, tie_default=False)

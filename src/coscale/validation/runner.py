@@ -1,0 +1,98 @@
+"""Run the shipped published cases and compare predicted with published values."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from coscale.cost.efficiency import EfficiencyModel
+from coscale.hardware.catalog import load_hardware
+from coscale.models.registry import load_model
+from coscale.predict.inference import InferenceScenario, predict_inference
+from coscale.specs.execution import InferenceRequest, Parallelism
+from coscale.specs.hardware import System
+from coscale.specs.precision import get_precision
+from coscale.validation.kernels import KERNEL_PREDICTORS
+
+VALIDATION_MODEL_PREFIX = "validation:"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CaseResult:
+    id: str
+    category: str
+    calibration: bool
+    description: str
+    source: str
+    predicted: float
+    published: float
+    unit: str
+    note: str
+
+    @property
+    def error(self) -> float:
+        return (self.predicted - self.published) / self.published
+
+
+def load_cases() -> list[dict[str, Any]]:
+    text = resources.files("coscale.validation").joinpath("cases.json").read_text()
+    return json.loads(text)["cases"]
+
+
+def _model(name: str):
+    if name.startswith(VALIDATION_MODEL_PREFIX):
+        path = resources.files("coscale.validation").joinpath("configs", name[len(VALIDATION_MODEL_PREFIX):] + ".json")
+        return load_model(str(path))
+    return load_model(name)
+
+
+def predict_inference_case(check: dict[str, Any], eff: EfficiencyModel) -> float:
+    batch = check["batch"]
+    scenario = InferenceScenario(
+        model=_model(check["model"]),
+        system=System(hardware=load_hardware(check["hardware"]), num_gpus=check["gpus"]),
+        parallel=Parallelism(gpus=check["gpus"], tp=check.get("tp", 1), pp=check.get("pp", 1), ep=check.get("ep", 1)),
+        precision=get_precision(check["precision"], check.get("kv_precision")),
+        request=InferenceRequest(input_len=check["input_len"], output_len=check["output_len"]),
+        batch=None if batch == "auto" else int(batch),
+        max_batch=check["max_batch"],
+        efficiency=eff,
+    )
+    result = predict_inference(scenario)
+    return float(getattr(result, check["metric"]))
+
+
+def run_case(case: dict[str, Any], eff: EfficiencyModel) -> CaseResult:
+    check = case["check"]
+    if check["kind"] == "inference":
+        predicted = predict_inference_case(check, eff)
+    else:
+        predicted = KERNEL_PREDICTORS[check["kind"]](check, eff)
+    return CaseResult(id=case["id"], category=case["category"], calibration=case["calibration"],
+                      description=case["description"], source=case["source"], predicted=predicted,
+                      published=float(case["published"]), unit=case["unit"], note=case.get("note", ""))
+
+
+def run_all(eff: EfficiencyModel | None = None) -> list[CaseResult]:
+    eff = eff or EfficiencyModel()
+    return [run_case(case, eff) for case in load_cases()]
+
+
+def summarize(results: list[CaseResult]) -> dict[str, Any]:
+    """Median absolute error per category, for all cases and for out-of-sample cases only."""
+    def median(rs: list[CaseResult]) -> float | None:
+        return statistics.median(abs(r.error) for r in rs) if rs else None
+
+    categories = sorted({r.category for r in results})
+    headline = [r for r in results if r.category in ("inference", "kernel")]
+    return {
+        "median_abs_error_by_category": {c: median([r for r in results if r.category == c]) for c in categories},
+        "median_abs_error_out_of_sample_by_category": {
+            c: median([r for r in results if r.category == c and not r.calibration]) for c in categories},
+        "median_abs_error_inference_and_kernel": median(headline),
+        "median_abs_error_inference_and_kernel_out_of_sample": median([r for r in headline if not r.calibration]),
+        "cases": len(results),
+    }
