@@ -11,7 +11,7 @@ import pytest
 from coscale.cli.describe_cmd import describe
 from coscale.errors import CoscaleError
 from coscale.models import kv_cache_bytes_per_sequence, kv_cache_bytes_per_token, load_model
-from coscale.models.kv_precision import kv_precision
+from coscale.specs.precision import get_kv_format
 
 PRESET_DIR = Path(__file__).parents[2] / "src" / "coscale" / "models" / "presets"
 
@@ -40,7 +40,7 @@ def test_unknown_id_suggests_close_matches() -> None:
         load_model("llama-3.1-8")
     with pytest.raises(CoscaleError, match="qwen3-32b"):
         load_model("qwen3-23b")
-    with pytest.raises(CoscaleError, match="coscale models"):
+    with pytest.raises(CoscaleError, match="coscale list models"):
         load_model("zzzzzz")
     with pytest.raises(CoscaleError, match="empty"):
         load_model(" ")
@@ -138,9 +138,9 @@ def test_inconsistent_shapes(tmp_path: Path) -> None:
 
 
 def test_bad_precision_and_sizes() -> None:
-    with pytest.raises(CoscaleError, match="unknown KV precision 'fp3'.*nvfp4"):
-        kv_precision("fp3")
-    with pytest.raises(CoscaleError, match="unknown KV precision"):
+    with pytest.raises(CoscaleError, match="unknown KV-cache precision 'fp3'.*nvfp4"):
+        get_kv_format("fp3")
+    with pytest.raises(CoscaleError, match="unknown KV-cache precision"):
         describe("llama-3.1-8b", ["fp3"], True)
     spec = load_model("llama-3.1-8b")
     with pytest.raises(CoscaleError, match="bytes_per_element"):

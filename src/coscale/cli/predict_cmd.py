@@ -35,7 +35,8 @@ def parse_batch(text: str) -> int | None:
 def inference(
     model: str = typer.Option("llama-3.1-8b", help="Preset id, config.json path, or a directory holding one."),
     hardware: str = typer.Option("h100-sxm", help="Catalog id or path to a hardware JSON file."),
-    gpus: int = typer.Option(1, help="Total GPUs; beyond one instance (TP*PP, or EP*PP) they run replicas."),
+    gpus: int | None = typer.Option(None, help="Total GPUs (default: one instance, max(TP, EP) * PP); "
+                                               "GPUs beyond one instance run replicas."),
     tp: int = typer.Option(1, help="Tensor-parallel degree."),
     pp: int = typer.Option(1, help="Pipeline-parallel degree."),
     ep: int = typer.Option(1, help="Expert-parallel degree (MoE; attention runs data-parallel across it)."),
@@ -50,6 +51,7 @@ def inference(
     """Predict TTFT, TPOT, throughput, memory per GPU, energy and the binding resource, per operator."""
     if max_batch < 1:
         raise CoscaleError(f"--max-batch must be a positive integer, got {max_batch}.")
+    gpus = gpus if gpus is not None else max(tp, ep) * pp
     scenario = InferenceScenario(
         model=load_model(model),
         system=System(hardware=load_hardware(hardware), num_gpus=gpus),

@@ -20,6 +20,7 @@ class EfficiencyModel:
         "fp8": 0.70, "int8": 0.70, "fp6": 0.70, "fp4": 0.70, "int4": 0.70,
     })
     gemm_tile: int = 128  # output tile edge of Hopper/Blackwell GEMM kernels (CUTLASS/cuBLAS 128x128)
+    gemm_min_tile_m: int = 16  # narrowest token-dim tile (skinny GEMMs use 64-row tiles or swap A/B)
     attention_peak: dict[str, float] = field(default_factory=lambda: {"bf16": 0.75, "fp16": 0.75, "fp8": 0.61})
     attention_ramp_keys: float = 256.0  # keys/query at which FlashAttention reaches half its peak fraction
     vector_peak: float = 0.5  # CUDA-core ops (scans, elementwise) against the FP32 vector rate
@@ -32,7 +33,8 @@ class EfficiencyModel:
     provenance: dict[str, str] = field(default_factory=lambda: {
         "gemm_peak.bf16": "calibrated: cuBLAS FP16 8192^3 ~623-627 of 756 TFLOP/s on H100 PCIe (K-CUBLAS) = 0.83",
         "gemm_peak.fp8": "calibrated: DeepGEMM 4096x7168x16384 1358 of 1979 TFLOP/s on H800 (K-DG-1, first shape)",
-        "gemm_tile": "tile + wave quantisation: 128x128 output tiles over the SMs (CUTLASS Hopper defaults)",
+        "gemm_tile": "tile + wave quantisation: 128x128 output tiles over the SMs (CUTLASS Hopper defaults); "
+                     "token-dim tiles shrink to the next power of two >= 16 for skinny GEMMs",
         "attention_peak": "FlashAttention-3 abstract: 740 TFLOP/s BF16 (75 %), ~1200 FP8 on H100 (K-FA3)",
         "attention_ramp_keys": "assumption: FA3 paper plots reach ~2/3 of peak at 512 keys",
         "memory_gemm": "calibrated: DeepGEMM M=64/128 rows run at 2.60-2.67 of 3.35 TB/s (K-DG-1)",
@@ -45,8 +47,9 @@ class EfficiencyModel:
     def gemm_compute(self, compute_class: str, m: int, n: int, k: int, compute_units: int) -> float:
         """Fraction of peak for y[m,n] = x[m,k] W[k,n]: class peak x tile fill x wave fill."""
         tile = self.gemm_tile
-        tiles_m, tiles_n = math.ceil(m / tile), math.ceil(n / tile)
-        tile_fill = (m * n) / (tiles_m * tiles_n * tile * tile)
+        tile_m = min(tile, max(self.gemm_min_tile_m, 1 << max(m - 1, 0).bit_length()))
+        tiles_m, tiles_n = math.ceil(m / tile_m), math.ceil(n / tile)
+        tile_fill = (m * n) / (tiles_m * tiles_n * tile_m * tile)
         wave_fill = 1.0
         if compute_units:
             tiles = tiles_m * tiles_n

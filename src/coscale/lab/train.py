@@ -92,9 +92,10 @@ def evaluate(model: LabLM, batches: list[tuple[torch.Tensor, ...]], device: torc
 
 
 def run_meta(preset: Preset, recipe: Recipe, seed: int, corpus: Corpus) -> dict:
-    """What must match for a checkpoint to be resumed (run length may grow)."""
+    """What must match for a checkpoint to be resumed (run length and eval/checkpoint cadence may change)."""
     train = dataclasses.asdict(preset.train)
-    train.pop("steps")
+    for free in ("steps", "eval_every", "checkpoint_every", "eval_batches", "threads"):
+        train.pop(free)
     return {"preset": preset.name, "model": repr(preset.model), "train": repr(train), "recipe": repr(recipe),
             "seed": seed, "data": corpus.fingerprint, "vocab": corpus.vocab_size}
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from coscale.models.cache import kv_cache_bytes_per_sequence, kv_cache_bytes_per_token, ssm_state_bytes_per_sequence
-from coscale.models.kv_precision import kv_precision
 from coscale.models.params import count_params
 from coscale.models.registry import list_presets, load_model, preset_info
 from coscale.specs.model import AttentionSpec
+from coscale.specs.precision import get_kv_format
 
 DEFAULT_KV_PRECISIONS = ("bf16", "fp8", "nvfp4")
 
@@ -22,7 +22,7 @@ def _num(x: float) -> int | float:
 
 
 def describe_model(model: str, kv_precisions: list[str] | tuple[str, ...] = DEFAULT_KV_PRECISIONS) -> dict[str, Any]:
-    precisions = [kv_precision(p) for p in (kv_precisions or DEFAULT_KV_PRECISIONS)]
+    precisions = [get_kv_format(p) for p in (kv_precisions or DEFAULT_KV_PRECISIONS)]
     spec = load_model(model)
     count = count_params(spec)
     layers: dict[str, int] = {}

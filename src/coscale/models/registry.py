@@ -66,7 +66,7 @@ def preset_info(preset_id: str) -> PresetInfo:
 
 def _unknown(name: str, ids: list[str]) -> CoscaleError:
     close = difflib.get_close_matches(name.lower(), ids, n=3, cutoff=0.5)
-    hint = f"did you mean {', '.join(close)}?" if close else "run `coscale models` to list presets"
+    hint = f"did you mean {', '.join(close)}?" if close else "run `coscale list models` to list presets"
     return CoscaleError(f"unknown model {name!r} (not a preset id or an existing path); {hint}")
 
 
@@ -80,7 +80,7 @@ def load_preset(preset_id: str) -> ModelSpec:
 def load_model(id_or_path: str) -> ModelSpec:
     """A ModelSpec from a preset id, a config.json path, or a directory holding config.json."""
     if not id_or_path or not id_or_path.strip():
-        raise CoscaleError("empty model name; pass a preset id (see `coscale models`) or a config.json path")
+        raise CoscaleError("empty model name; pass a preset id (see `coscale list models`) or a config.json path")
     if id_or_path in preset_index():
         return load_preset(id_or_path)
     path = Path(id_or_path).expanduser()

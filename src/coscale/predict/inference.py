@@ -3,8 +3,9 @@
 Semantics (stated in the CLI output too):
 - `batch` is the number of sequences one model instance holds concurrently (continuous batching);
   GPUs beyond one instance run independent replicas.
-- TTFT is the prefill of the whole batch of prompts (a batch arriving at once); TPOT is one
-  decode step of the batch at the mean decode context (input + output/2).
+- TTFT is the prefill of the whole batch of prompts (a batch arriving at once; `ttft_single_s`
+  is one prompt on an idle instance); TPOT is one decode step of the batch at the mean decode
+  context (input + output/2).
 - Throughput is steady-state output tokens/s of the whole system: every sequence costs its share
   of chunked prefill plus `output_len` decode steps shared with the rest of the batch.
 """
@@ -59,6 +60,7 @@ class InferencePrediction:
     scenario: InferenceScenario
     batch: int
     ttft_s: float
+    ttft_single_s: float  # prefill of one prompt alone (an idle server)
     tpot_s: float
     throughput_tok_s: float
     memory: InferenceMemory
@@ -94,6 +96,7 @@ def predict_inference(s: InferenceScenario) -> InferencePrediction:
     decode = timing("decode", attn_seqs, 1, decode_ctx)
     chunk_seqs = max(min(attn_seqs, PREFILL_CHUNK_TOKENS // req.input_len), 1)
     chunk = prefill if chunk_seqs == attn_seqs else timing("prefill", chunk_seqs, req.input_len, 0)
+    single = prefill if attn_seqs == 1 else timing("prefill", 1, req.input_len, 0)
     prefill_per_seq = chunk.cost.time_s / s.parallel.pp / chunk_seqs  # PP stages overlap chunks
     lifetime = attn_seqs * prefill_per_seq + req.output_len * decode.time_s  # one batch generation
     groups = s.parallel.replicas * s.parallel.attention_dp
@@ -104,7 +107,7 @@ def predict_inference(s: InferenceScenario) -> InferencePrediction:
               + req.output_len * gpu_energy_j(hw, decode.time_s, decode.cost.compute_s, decode.cost.memory_s))
     energy_per_token = energy * s.parallel.instance_gpus / s.parallel.attention_dp / (attn_seqs * req.output_len)
     return InferencePrediction(
-        scenario=s, batch=batch, ttft_s=prefill.time_s, tpot_s=decode.time_s, throughput_tok_s=throughput,
+        scenario=s, batch=batch, ttft_s=prefill.time_s, ttft_single_s=single.time_s, tpot_s=decode.time_s, throughput_tok_s=throughput,
         memory=memory, prefill=prefill, decode=decode, energy_j_per_token=energy_per_token, notes=tuple(notes))
 
 

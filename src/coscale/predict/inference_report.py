@@ -50,6 +50,7 @@ def prediction_to_dict(r: InferencePrediction) -> dict[str, Any]:
         "batch": r.batch,
         "batch_per_replica_semantics": "concurrent sequences per model instance (continuous batching)",
         "ttft_s": r.ttft_s,
+        "ttft_single_request_s": r.ttft_single_s,
         "tpot_s": r.tpot_s,
         "throughput_tok_s": r.throughput_tok_s,
         "throughput_tok_s_per_gpu": r.throughput_tok_s / par.gpus,
@@ -86,7 +87,8 @@ def print_prediction(r: InferencePrediction, console: Console) -> None:
     head.add_row("precision", f"{s.precision.name}: weights {s.precision.weights.name}, activations "
                               f"{s.precision.activations.name}, KV {s.precision.kv_cache.name}")
     head.add_row("request", f"{s.request.input_len} in / {s.request.output_len} out, batch {r.batch} per instance")
-    head.add_row("TTFT (prefill of the batch)", f"{r.ttft_s * 1e3:,.1f} ms")
+    head.add_row("TTFT (prefill of the batch)", f"{r.ttft_s * 1e3:,.1f} ms "
+                                                  f"(one prompt on an idle instance: {r.ttft_single_s * 1e3:,.1f} ms)")
     head.add_row("TPOT (decode step)", f"{r.tpot_s * 1e3:,.2f} ms")
     head.add_row("throughput (system, output)", f"{r.throughput_tok_s:,.0f} tok/s "
                                                   f"({d['throughput_tok_s_per_gpu']:,.0f} per GPU)")

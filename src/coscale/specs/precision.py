@@ -107,6 +107,13 @@ def _unknown(kind: str, name: str, valid: list[str]) -> CoscaleError:
     return CoscaleError(f"unknown {kind} '{name}'.{hint} Valid: {', '.join(valid)}.")
 
 
+def get_kv_format(name: str) -> StorageFormat:
+    """A KV-cache storage format by name (bf16, fp8, nvfp4, ...)."""
+    if name not in KV_CACHE_FORMATS:
+        raise _unknown("KV-cache precision", name, list(KV_CACHE_FORMATS))
+    return STORAGE_FORMATS[name]
+
+
 def get_precision(name: str, kv_cache: str | None = None) -> PrecisionRecipe:
     """Recipe by name, optionally overriding the KV-cache format (`--kv-precision`)."""
     if name not in PRECISION_RECIPES:
@@ -114,6 +121,4 @@ def get_precision(name: str, kv_cache: str | None = None) -> PrecisionRecipe:
     recipe = PRECISION_RECIPES[name]
     if kv_cache is None:
         return recipe
-    if kv_cache not in KV_CACHE_FORMATS:
-        raise _unknown("KV-cache precision", kv_cache, list(KV_CACHE_FORMATS))
-    return recipe.with_kv_cache(STORAGE_FORMATS[kv_cache])
+    return recipe.with_kv_cache(get_kv_format(kv_cache))
