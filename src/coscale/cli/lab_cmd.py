@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import typer
@@ -25,6 +26,11 @@ def _corpus(preset, data: Path | None, tokenizer: str, vocab: int, out: Path):
 
     return load_corpus(data_dir=data, max_bytes=preset.train.data_bytes, val_fraction=preset.train.val_fraction,
                        tokenizer=tokenizer, vocab_size=vocab, cache_dir=out / "tokenizer")
+
+
+def _console() -> Console:
+    """Rich picks 80 columns when stdout is not a terminal, which wraps the tables; use more."""
+    return Console() if sys.stdout.isatty() else Console(width=150)
 
 
 def _progress() -> Progress:
@@ -68,23 +74,24 @@ def train(preset: str = typer.Option("ci", help=PRESET_HELP),
     for key in ("steps", "val_loss", "val_ppl", "final_train_loss", "tokens_per_s", "resumed_from", "out"):
         value = record[key]
         table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
-    Console().print(table)
+    _console().print(table)
     if result.interrupted:
-        Console().print(f"interrupted at step {result.steps}; rerun the same command to resume")
+        _console().print(f"interrupted at step {result.steps}; rerun the same command to resume")
 
 
 def _compare_table(record: dict) -> tuple[Table, Table]:
     runs = Table(title=f"lab compare: preset {record['preset']}, {record['steps']} steps, seed {record['seed']} "
                  f"(val loss in {record['loss_unit']})")
-    for col in ("recipe", "val loss", "val ppl", "gap vs bf16", "tokens/s", "weights", "grads", "optimizer"):
+    for col in ("recipe", "val loss", "val ppl", "gap vs bf16", "tokens/s", "step ms", "weights", "grads",
+                "optimizer"):
         runs.add_column(col, justify="left" if col == "recipe" else "right")
     for r in record["runs"]:
         if r["diverged"]:
-            runs.add_row(r["recipe"], "diverged", "", "", "", "", "", "")
+            runs.add_row(r["recipe"], "diverged", "", "", "", "", "", "", "")
             continue
         b = r["state_bytes"]
         runs.add_row(r["recipe"], f"{r['val_loss']:.4f}", f"{r['val_ppl']:.3f}", f"{r['gap_pct']:+.2f}%",
-                     f"{r['tokens_per_s']:,.0f}", f"{b['weights'] / 2**20:.2f} MiB", f"{b['grads'] / 2**20:.2f} MiB",
+                     f"{r['tokens_per_s']:,.0f}", f"{r['step_ms']:.0f}", f"{b['weights'] / 2**20:.2f} MiB", f"{b['grads'] / 2**20:.2f} MiB",
                      f"{b['optimizer'] / 2**20:.2f} MiB")
     ptq = Table(title="post-training quantization of the bf16 model")
     for col in ("scheme", "method", "weights", "activations", "val loss", "gap vs bf16", "weight rel. err"):
@@ -133,9 +140,13 @@ def compare(preset: str = typer.Option("ci", help=PRESET_HELP),
     if as_json:
         print(json.dumps(record))
         return
-    console = Console()
+    console = _console()
     for table in _compare_table(record):
         console.print(table)
+    if record["seed_noise"]:
+        n = record["seed_noise"]
+        console.print(f"seed noise: bf16 with seed {n['seed']} lands at {n['val_loss']:.4f} ({n['gap_pct']:+.2f}%); "
+                      "gaps of that size are not significant")
     console.print(f"wall time {record['wall_seconds']:.1f} s; plots: {png}, {html}")
 
 
@@ -167,7 +178,7 @@ def recipes_cmd(as_json: bool = typer.Option(False, "--json", help="print one JS
                       f"{fmt(r['dgrad_grad_output'])} / {fmt(r['dgrad_weight'])}",
                       f"{fmt(r['wgrad_grad_output'])} / {fmt(r['wgrad_input'])}",
                       f"first {r['bf16_first_blocks']}, last {r['bf16_last_blocks']}")
-    Console().print(table)
+    _console().print(table)
 
 
 @app.command()
@@ -190,7 +201,7 @@ def describe(preset: str = typer.Option("ci", help=PRESET_HELP),
     table = Table(title=f"lab preset {p.name}: {p.description}", show_header=False)
     for key, value in data.items():
         table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
-    Console().print(table)
+    _console().print(table)
 
 
-__all__ = ["app", "CoscaleError"]
+__all__ = ["CoscaleError", "app"]

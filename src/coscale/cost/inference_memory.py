@@ -15,6 +15,7 @@ from coscale.workload.ffn import up_width
 EMBEDDING_BYTES = 2.0  # embedding table and LM head stay BF16 in quantised checkpoints (ModelOpt, TRT-LLM)
 RUNTIME_FIXED_BYTES = 1.5 * 2**30  # CUDA context, cuBLAS/NCCL workspaces (assumption, typical nvidia-smi idle)
 RUNTIME_FRACTION = 0.05  # allocator fragmentation / headroom kept free (vLLM gpu_memory_utilization 0.9-0.95)
+RUNTIME_MAX_FRACTION = 0.10  # the reserve never exceeds this share (SRAM machines have no CUDA context)
 PREFILL_CHUNK_TOKENS = 8192  # tokens per prefill chunk (vLLM / TRT-LLM max_num_tokens default)
 
 
@@ -104,6 +105,6 @@ def inference_memory(model: ModelSpec, par: Parallelism, recipe: PrecisionRecipe
     # live activations in one layer: residual + norm output + attention/FFN intermediates (BF16),
     # plus FP32 logits for one position per sequence
     acts = chunk * (4 * model.hidden_size + widest_ffn / par.tp) * 2 + seqs * model.vocab_size / par.tp * 4
-    reserve = RUNTIME_FIXED_BYTES + RUNTIME_FRACTION * capacity_bytes
+    reserve = min(RUNTIME_FIXED_BYTES + RUNTIME_FRACTION * capacity_bytes, RUNTIME_MAX_FRACTION * capacity_bytes)
     return InferenceMemory(weights=weight_bytes_per_gpu(model, par, recipe), kv_cache=kv, ssm_state=ssm,
                            activations=acts, runtime_reserve=reserve)

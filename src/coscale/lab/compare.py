@@ -7,6 +7,7 @@ loss-curve plot as PNG and as a self-contained interactive HTML. Each recipe's r
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -45,6 +46,7 @@ def _run_record(recipe: Recipe, result: RunResult | None, model, error: str | No
                 "diverged": True, "error": error}
     return {**record, "val_loss": result.val_loss, "val_ppl": math.exp(result.val_loss),
             "tokens_per_s": result.tokens_per_s, "train_seconds": result.train_seconds, "steps": result.steps,
+            "step_ms": 1000 * result.train_seconds / max(1, len(result.train_loss)),
             "final_train_loss": result.train_loss[-1], "state_bytes": training_state_bytes(model, recipe),
             "val_curve": [list(p) for p in result.val_curve], "train_loss": list(result.train_loss),
             "high_precision_linears": sum(v == "bf16" for v in result.plan.values()),
@@ -52,7 +54,7 @@ def _run_record(recipe: Recipe, result: RunResult | None, model, error: str | No
 
 
 def run_compare(preset: Preset, recipes: list[Recipe], corpus: Corpus, *, seed: int, out_dir: Path,
-                ptq_schemes: tuple[PtqScheme, ...] = PTQ_SCHEMES, calibration_batches: int = 8,
+                ptq_schemes: tuple[PtqScheme, ...] = PTQ_SCHEMES, calibration_batches: int = 8, seed_noise: bool = True,
                 events: CompareEvents | None = None) -> dict:
     """Train `recipes` (which must include bf16), run PTQ on the BF16 model, return the record."""
     if BASELINE not in [r.name for r in recipes]:
@@ -76,6 +78,16 @@ def run_compare(preset: Preset, recipes: list[Recipe], corpus: Corpus, *, seed: 
     base = next(r["val_loss"] for r in runs if r["recipe"] == BASELINE)
     for r in runs:
         r["gap_pct"] = None if r["val_loss"] is None else gap_pct(r["val_loss"], base)
+    noise = None
+    if seed_noise:
+        # The same BF16 recipe with another seed (init + data order): gaps smaller than this are noise.
+        bf16 = next(r for r in recipes if r.name == BASELINE)
+        if events.on_run_start:
+            events.on_run_start(dataclasses.replace(bf16, name=f"bf16 (seed {seed + 1})"), preset.train.steps)
+        other, _ = train_run(preset, bf16, corpus, seed=seed + 1, out_dir=out_dir / "runs" / f"bf16-seed{seed + 1}",
+                             on_step=events.on_step)
+        noise = {"recipe": BASELINE, "seed": seed + 1, "val_loss": other.val_loss,
+                 "gap_pct": gap_pct(other.val_loss, base)}
     t = preset.train
     device = pick_device(t.device)
     val_set = val_batches(corpus, n_batches=t.eval_batches, batch_size=t.batch_size, seq_len=t.seq_len)
@@ -95,7 +107,7 @@ def run_compare(preset: Preset, recipes: list[Recipe], corpus: Corpus, *, seed: 
               "tokens_per_step": t.batch_size * t.seq_len, "data": {"source": corpus.source,
               "files": corpus.n_files, "bytes": corpus.n_bytes, "sha256": corpus.fingerprint,
               "train_tokens": corpus.train.numel(), "val_tokens": corpus.val.numel()},
-              "loss_unit": "nats per token", "baseline": BASELINE, "runs": runs, "ptq": ptq,
+              "loss_unit": "nats per token", "baseline": BASELINE, "runs": runs, "ptq": ptq, "seed_noise": noise,
               "wall_seconds": time.perf_counter() - tic}
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / ".compare.json.tmp"

@@ -128,15 +128,14 @@ def _attention_class(s: InferenceScenario) -> str:
 
 def _format_notes(s: InferenceScenario) -> list[str]:
     hw, r = s.system.hardware, s.precision
-    notes = []
-    for role, fmt in (("weights", r.weights), ("activations", r.activations)):
-        if fmt.name.startswith(("mx", "nv")) and fmt.name not in hw.block_scaled_formats:
-            notes.append(f"{hw.name} has no native {fmt.name.upper()} block scaling: {role} scales are applied "
-                         f"in software around {fmt.compute_class.upper()} GEMMs (no speed-up counted for it)")
     if r.weight_only:
-        notes.append(f"weight-only {r.weights.name.upper()}: weights are dequantised to "
-                     f"{r.activations.name.upper()} inside the GEMM; only weight bytes shrink")
-    return notes
+        return [f"weight-only {r.weights.name.upper()}: weights are dequantised to {r.activations.name.upper()} "
+                f"inside the GEMM; only weight bytes shrink"]
+    fmt = r.activations
+    if fmt.name.startswith(("mx", "nv")) and fmt.name not in hw.block_scaled_formats:
+        return [f"{hw.name} has no native {fmt.name.upper()} block scaling: block scales are applied in software "
+                f"around the GEMMs (no speed-up counted for them)"]
+    return []
 
 
 def _pipeline_hop_s(s: InferenceScenario, tokens: int) -> float:

@@ -1,0 +1,34 @@
+"""Backward operators derived from the forward list, so forward and backward share one network model.
+
+A GEMM y[m,n] = x[m,k] W[k,n] has two backward GEMMs of the same FLOPs: the activation gradient
+dX[m,k] = dY W^T (shape m,k,n) and the weight gradient dW[k,n] = X^T dY (shape k,n,m); each is
+costed with its own tile/wave efficiency. FlashAttention's backward recomputes the scores and runs
+five matmuls to the forward's two: 2.5x the forward FLOPs (Dao 2023, FlashAttention-2 Sec. 3.2).
+Elementwise, scan and embedding ops read and write about twice the forward bytes. Collectives are
+mirrored: the TP all-reduce of the forward becomes one in the backward (with sequence parallelism
+an all-gather + reduce-scatter pair of the same total volume), MoE dispatch/combine run again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from coscale.workload.ops import Op
+
+FLASH_BACKWARD_FLOP_RATIO = 2.5
+
+
+def backward_ops(op: Op) -> list[Op]:
+    """The operators the backward pass runs for one forward operator."""
+    if op.kind in ("gemm", "grouped_gemm") and op.gemm_mnk is not None:
+        m, n, k = op.gemm_mnk
+        dgrad = replace(op, name=op.name + ".dgrad", gemm_mnk=(m, k, n))
+        wgrad = replace(op, name=op.name + ".wgrad", gemm_mnk=(k, n, m))
+        return [dgrad, wgrad]
+    if op.kind == "attention":
+        return [replace(op, name=op.name + ".bwd", flops=FLASH_BACKWARD_FLOP_RATIO * op.flops,
+                        act_bytes=2.0 * op.act_bytes, cache_bytes=2.0 * op.cache_bytes)]
+    if op.kind == "collective":
+        return [replace(op, name=op.name + ".bwd")]
+    return [replace(op, name=op.name + ".bwd", flops=2.0 * op.flops, act_bytes=2.0 * op.act_bytes,
+                    weight_bytes=op.weight_bytes, cache_bytes=2.0 * op.cache_bytes)]

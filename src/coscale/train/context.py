@@ -1,0 +1,53 @@
+"""Everything fixed across the layouts of one question, plus the per-shape cost cache.
+
+The planner evaluates thousands of layouts that share few distinct (tp, cp, ep, micro-batch)
+shapes; per-layer costs depend only on those, so they are computed once here and reused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from coscale.cost.efficiency import EfficiencyModel
+from coscale.specs.hardware import System
+from coscale.specs.model import LayerSpec, ModelSpec
+from coscale.train.costs import LayerCosts, head_costs, layer_costs
+from coscale.train.flops import SampleFlops, sample_flops
+from coscale.train.layout import TrainOptions
+from coscale.train.passes import ShardKey
+from coscale.train.precision import TrainingPrecision
+from coscale.train.topology import GroupPlacement
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ShardCosts:
+    layers: dict[LayerSpec, LayerCosts]
+    first: LayerCosts  # embedding (first stage)
+    last: LayerCosts  # LM head + loss (last stage)
+
+
+@dataclass(kw_only=True, slots=True)
+class TrainingContext:
+    model: ModelSpec
+    system: System
+    precision: TrainingPrecision
+    options: TrainOptions = field(default_factory=TrainOptions)
+    efficiency: EfficiencyModel = field(default_factory=EfficiencyModel)
+    _cache: dict[tuple[ShardKey, tuple[bool, bool, bool]], ShardCosts] = field(default_factory=dict)
+    _flops: dict[int, SampleFlops] = field(default_factory=dict)
+
+    def shard_costs(self, key: ShardKey, groups: GroupPlacement) -> ShardCosts:
+        domain = self.system.hardware.scaleup_domain
+        links = (groups.intra_domain("tp", domain), groups.intra_domain("cp", domain), groups.intra_domain("ep", domain))
+        cached = self._cache.get((key, links))
+        if cached is None:
+            args = (self.model, key, self.system, self.precision, self.efficiency, groups)
+            first, last = head_costs(*args)
+            cached = ShardCosts(layers=layer_costs(*args), first=first, last=last)
+            self._cache[(key, links)] = cached
+        return cached
+
+    def sample_flops(self, seq_len: int) -> SampleFlops:
+        if seq_len not in self._flops:
+            self._flops[seq_len] = sample_flops(self.model, seq_len, self.system.hardware, self.precision)
+        return self._flops[seq_len]

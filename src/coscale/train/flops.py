@@ -1,0 +1,62 @@
+"""Model FLOPs per sample in the published convention, from the same operator list.
+
+Megatron (Narayanan et al. 2021 eq. 3, Korthikanti et al. 2022 Sec. 6) and NVIDIA's DGXC READMEs
+count 3x the forward matmul FLOPs (forward, dgrad, wgrad) of every projection, the LM head over all
+tokens and the attention score/value products *without* the causal discount, i.e. 6*N*tokens +
+12*s^2*h*L for a dense GPT. Elementwise work is not counted. MFU divides this by time and peak;
+HFU adds what recomputation re-runs (Narayanan's "achieved TFLOP/s" is of this kind).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from coscale.specs.hardware import HardwareSpec
+from coscale.specs.model import ModelSpec
+from coscale.train.layout import Recompute
+from coscale.train.passes import ShardKey, head_forward_ops, layer_forward_ops, training_pass
+from coscale.train.precision import TrainingPrecision
+from coscale.workload.ops import Op
+
+_COUNTED = ("gemm", "grouped_gemm", "attention", "ssm")
+
+
+def _convention_flops(op: Op, seq_len: int) -> float:
+    if op.kind not in _COUNTED:
+        return 0.0
+    if op.kind == "attention" and op.attn_len > 0:
+        return op.flops * op.count * min(seq_len / op.attn_len, 2.0)  # causal mask counted in full
+    return op.flops * op.count
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SampleFlops:
+    """Forward FLOPs of one sequence, by part, in the published convention."""
+
+    layers_forward: float
+    attention_forward: float  # the part selective recompute re-runs
+    head_forward: float
+
+    @property
+    def model(self) -> float:
+        """Forward + backward = 3x forward."""
+        return 3.0 * (self.layers_forward + self.head_forward)
+
+    def hardware(self, recompute: Recompute) -> float:
+        extra = {"none": 0.0, "selective": self.attention_forward, "full": self.layers_forward}[recompute]
+        return self.model + extra
+
+
+def sample_flops(model: ModelSpec, seq_len: int, hardware: HardwareSpec, precision: TrainingPrecision) -> SampleFlops:
+    key = ShardKey(tp=1, cp=1, ep=1, micro_batch=1, seq_len=seq_len)
+    p = training_pass(key, hardware, precision)
+    layers = attention = 0.0
+    for layer, n in Counter(model.layers).items():
+        for op in layer_forward_ops(model, layer, p, key):
+            f = _convention_flops(op, seq_len) * n
+            layers += f
+            attention += f if op.kind == "attention" else 0.0
+    _, last = head_forward_ops(model, p)
+    head = sum(_convention_flops(op, seq_len) for op in last)
+    return SampleFlops(layers_forward=layers, attention_forward=attention, head_forward=head)

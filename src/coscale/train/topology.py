@@ -1,0 +1,58 @@
+"""Where each parallel group lives, and so which link (scale-up or scale-out) its collectives use.
+
+Ranks are ordered tp-cp-ep-dp-pp (Megatron-Core default): a group with stride `stride` and `n` ranks
+spans n*stride consecutive GPUs and stays on the scale-up fabric (NVLink) only if that span fits in
+one domain. Otherwise every GPU drives its own NIC (DGX/HGX rail-optimised), so the per-GPU
+scale-out bandwidth binds. The time itself is the project's collective model
+(`cost.roofline.collective_time`), evaluated on the link the placement selects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from coscale.cost.efficiency import EfficiencyModel
+from coscale.cost.roofline import collective_time
+from coscale.specs.hardware import System
+from coscale.workload.ops import Collective
+
+Role = Literal["tp", "cp", "ep", "dp", "pp"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GroupPlacement:
+    tp: int
+    cp: int
+    dp: int
+    ep: int
+
+    def span(self, role: Role) -> int:
+        """Consecutive GPUs a group of this role covers."""
+        if role == "tp":
+            return self.tp
+        if role == "cp":
+            return self.tp * self.cp
+        if role == "ep":
+            return self.ep
+        if role == "dp":
+            return self.tp * self.cp * self.dp
+        return 2 * self.tp * self.cp * self.dp  # pp: neighbouring stages
+
+    def intra_domain(self, role: Role, domain: int) -> bool:
+        return self.span(role) <= domain
+
+
+def _on_link(system: System, intra: bool) -> System:
+    hw = system.hardware
+    domain = 1 << 30 if intra else 0
+    return System(hardware=replace(hw, scaleup_domain=domain), num_gpus=system.num_gpus)
+
+
+def collective_s(c: Collective, groups: GroupPlacement, system: System, eff: EfficiencyModel,
+                 role: Role | None = None) -> float:
+    """Time of one collective of a parallel group placed as `groups` says."""
+    if role is None:
+        role = "ep" if c.kind == "all_to_all" else "tp"
+    intra = groups.intra_domain(role, system.hardware.scaleup_domain)
+    return collective_time(c, _on_link(system, intra), eff)
