@@ -12,11 +12,31 @@ from coscale.lab.data import load_corpus
 
 @pytest.fixture(scope="session")
 def tiny_preset() -> Preset:
-    model = LabModelConfig(pattern="M*-E", d_model=64, n_heads=4, n_kv_heads=2, head_dim=16, mlp_hidden=128,
-                           expert_hidden=64, n_experts=4, top_k=2, mamba_head_dim=16, mamba_d_state=8,
-                           mamba_chunk=16)
-    train = TrainConfig(steps=8, batch_size=4, seq_len=64, lr=3e-3, warmup_steps=2, eval_every=4, eval_batches=2,
-                        checkpoint_every=4, data_bytes=200_000)
+    model = LabModelConfig(
+        pattern="M*-E",
+        d_model=64,
+        n_heads=4,
+        n_kv_heads=2,
+        head_dim=16,
+        mlp_hidden=128,
+        expert_hidden=64,
+        n_experts=4,
+        top_k=2,
+        mamba_head_dim=16,
+        mamba_d_state=8,
+        mamba_chunk=16,
+    )
+    train = TrainConfig(
+        steps=8,
+        batch_size=4,
+        seq_len=64,
+        lr=3e-3,
+        warmup_steps=2,
+        eval_every=4,
+        eval_batches=2,
+        checkpoint_every=4,
+        data_bytes=200_000,
+    )
     return Preset(name="tiny", description="test preset", model=model, train=train)
 
 

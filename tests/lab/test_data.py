@@ -56,9 +56,15 @@ def test_missing_and_empty_directories_are_user_errors(tmp_path):
 def test_bpe_is_trained_once_and_cached(tmp_path):
     for i in range(12):
         (tmp_path / "text" / f"d{i}.py").parent.mkdir(exist_ok=True)
-        (tmp_path / "text" / f"d{i}.py").write_text("def function_%d(argument):\n    return argument\n" % i * 30)
-    kwargs = dict(data_dir=tmp_path / "text", max_bytes=10**6, val_fraction=0.2, tokenizer="bpe", vocab_size=300,
-                  cache_dir=tmp_path / "cache")
+        (tmp_path / "text" / f"d{i}.py").write_text(f"def function_{i}(argument):\n    return argument\n" * 30)
+    kwargs = {
+        "data_dir": tmp_path / "text",
+        "max_bytes": 10**6,
+        "val_fraction": 0.2,
+        "tokenizer": "bpe",
+        "vocab_size": 300,
+        "cache_dir": tmp_path / "cache",
+    }
     a = load_corpus(**kwargs)
     assert len(list((tmp_path / "cache").glob("bpe-*.json"))) == 1
     b = load_corpus(**kwargs)

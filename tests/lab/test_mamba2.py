@@ -20,8 +20,14 @@ def _inputs(seed: int, b: int, length: int, h: int, p: int, n: int, dtype=torch.
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 10_000), length=st.integers(1, 70), chunk=st.sampled_from([1, 3, 8, 16, 64]),
-       heads=st.integers(1, 3), p=st.integers(1, 5), n=st.integers(1, 6))
+@given(
+    seed=st.integers(0, 10_000),
+    length=st.integers(1, 70),
+    chunk=st.sampled_from([1, 3, 8, 16, 64]),
+    heads=st.integers(1, 3),
+    p=st.integers(1, 5),
+    n=st.integers(1, 6),
+)
 def test_chunked_matches_naive(seed, length, chunk, heads, p, n):
     x, a, b, c = _inputs(seed, 2, length, heads, p, n)
     ref = ssd_naive(x, a, b, c)

@@ -13,8 +13,20 @@ from coscale.lab.config import LabModelConfig
 from coscale.lab.layers import MLP, Attention, Bf16Linear, MoE
 from coscale.lab.model import LabLM
 
-CFG = LabModelConfig(pattern="M*-E", d_model=32, n_heads=4, n_kv_heads=2, head_dim=8, mlp_hidden=48,
-                     expert_hidden=24, n_experts=4, top_k=2, mamba_head_dim=16, mamba_d_state=8, mamba_chunk=8)
+CFG = LabModelConfig(
+    pattern="M*-E",
+    d_model=32,
+    n_heads=4,
+    n_kv_heads=2,
+    head_dim=8,
+    mlp_hidden=48,
+    expert_hidden=24,
+    n_experts=4,
+    top_k=2,
+    mamba_head_dim=16,
+    mamba_d_state=8,
+    mamba_chunk=8,
+)
 
 
 def test_attention_matches_naive_gqa():

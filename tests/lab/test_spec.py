@@ -22,6 +22,7 @@ def test_spec_matches_torch_model(name):
 
 @pytest.mark.parametrize("activation", ["swiglu", "relu2"])
 def test_spec_param_count_with_groups_and_swiglu(activation):
-    cfg = LabModelConfig(pattern="ME*-", d_model=64, mlp_activation=activation, mamba_groups=2, head_dim=16,
-                         mamba_head_dim=16)
+    cfg = LabModelConfig(
+        pattern="ME*-", d_model=64, mlp_activation=activation, mamba_groups=2, head_dim=16, mamba_head_dim=16
+    )
     assert count_params(to_model_spec(cfg)).total == count_parameters(LabLM(cfg))

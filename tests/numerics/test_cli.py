@@ -27,7 +27,7 @@ def test_error_json_reproduces_table() -> None:
     assert res.exit_code == 0
     d = json.loads(res.stdout)
     assert abs(d["qsnr_db"] - 38.30) < 0.1
-    assert d["saturated_frac"] == 0.0 and 0 <= d["flushed_to_zero_frac"] < 0.01 and d["rel_rmse"] > 0
+    assert d["saturated_frac"] == 0.0 and 0 < d["flushed_to_zero_frac"] < 0.05 and d["rel_rmse"] > 0
 
 
 def test_error_human_and_heavy_tails() -> None:
@@ -38,9 +38,12 @@ def test_error_human_and_heavy_tails() -> None:
 
 def test_bad_input_exits_2_with_one_line() -> None:
     cmd = [sys.executable, "-c", "from coscale.cli.app import main; main()"]
-    res = subprocess.run([*cmd, "numerics", "error", "--scheme", "nope"], capture_output=True, text=True)
+    res = subprocess.run([*cmd, "numerics", "error", "--scheme", "nope"], capture_output=True, text=True, check=False)
     assert res.returncode == 2 and "valid schemes" in res.stderr and "Traceback" not in res.stderr
     res = subprocess.run(
-        [*cmd, "numerics", "error", "--scheme", "nvfp4", "--dist", "cauchy"], capture_output=True, text=True
+        [*cmd, "numerics", "error", "--scheme", "nvfp4", "--dist", "cauchy"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert res.returncode == 2 and "student-t" in res.stderr

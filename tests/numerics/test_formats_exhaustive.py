@@ -10,6 +10,7 @@ import torch
 
 from coscale.numerics import cast, decode, encode, get_format
 from coscale.numerics.reference import decode_table, reference_cast
+from coscale.numerics.rounding import round_float, round_saturate_fast
 
 NARROW = ["float8_e4m3fn", "float8_e5m2", "float6_e3m2fn", "float6_e2m3fn", "float4_e2m1fn", "float8_e8m0fnu"]
 ALL_ML = [*NARROW, "bfloat16"]
@@ -113,6 +114,7 @@ def test_fast_path_matches_reference_on_codes_and_midpoints(name: str) -> None:
     nudged = np.concatenate([mids * (1 + 2.0**-20), mids * (1 - 2.0**-20)])
     top = fmt.max
     extra = [0.0, -0.0, top * 1.02, top * 1.2, -top * 3, fmt.min_subnormal / 2, fmt.min_subnormal * 0.75]
+    extra += [np.inf, -np.inf, np.nan]
     with np.errstate(over="ignore"):
         x = np.concatenate([vals, mids, nudged, -mids, extra]).astype(np.float32)
     if fmt.kind == "scale":
@@ -120,6 +122,22 @@ def test_fast_path_matches_reference_on_codes_and_midpoints(name: str) -> None:
     for overflow in ("saturate", "nan", "inf"):
         ref = reference_cast(x, fmt, overflow).astype(np.float32)
         assert _same(cast(x, name, overflow=overflow), ref).all(), overflow
+
+
+@pytest.mark.parametrize(
+    "name", ["float8_e4m3fn", "float8_e5m2", "float6_e3m2fn", "float6_e2m3fn", "float4_e2m1fn", "bfloat16", "float16"]
+)
+def test_saturating_fast_path_equals_general_path(name: str) -> None:
+    """The scheme fast path (native casts / fewer passes) against the general bit-exact path."""
+    fmt = get_format(name)
+    gen = torch.Generator().manual_seed(0)
+    y = torch.randn(1 << 18, generator=gen) * torch.logspace(-45, 38, 1 << 18).float()
+    y[::7], y[::11], y[::13] = float("inf"), float("nan"), -y[::13]
+    fast = round_saturate_fast(y, fmt)
+    slow = round_float(y, fmt, "nearest_even", "saturate", None)
+    nan = torch.isnan(slow)
+    assert torch.equal(torch.isnan(fast), nan)
+    assert torch.equal(fast[~nan], slow[~nan]) and torch.equal(fast[~nan].signbit(), slow[~nan].signbit())
 
 
 def test_known_boundaries() -> None:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from coscale.numerics import cast, fake_quant, get_format, get_scheme, quantize
-from coscale.numerics.quantize import scaled_values
+from coscale.numerics.core import scaled_values
 from coscale.numerics.rounding import exponent_of, pow2
 
 SCHEMES = [
@@ -65,9 +65,22 @@ def test_codes_roundtrip_equals_fast_path(x: np.ndarray, scheme: str) -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(x=arrays(np.float32, st.integers(1, 200), elements=st.floats(width=32, allow_nan=False)),
-       fmt=st.sampled_from(["float8_e4m3fn", "float8_e5m2", "float6_e3m2fn", "float6_e2m3fn",
-                             "float4_e2m1fn", "bfloat16", "float16", "int8", "int4"]))
+@given(
+    x=arrays(np.float32, st.integers(1, 200), elements=st.floats(width=32, allow_nan=False)),
+    fmt=st.sampled_from(
+        [
+            "float8_e4m3fn",
+            "float8_e5m2",
+            "float6_e3m2fn",
+            "float6_e2m3fn",
+            "float4_e2m1fn",
+            "bfloat16",
+            "float16",
+            "int8",
+            "int4",
+        ]
+    ),
+)
 def test_cast_idempotent_and_symmetric(x: np.ndarray, fmt: str) -> None:
     c = cast(x, fmt)
     assert np.array_equal(cast(c, fmt), c)

@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from coscale.cli import describe_cmd, lab_cmd, list_cmd, numerics_cmd, predict_cmd, validate_cmd
+from coscale.cli import describe_cmd, lab_cmd, list_cmd, numerics_cmd, predict_cmd, train_cmd, validate_cmd
 from coscale.errors import CoscaleError
 
 app = typer.Typer(
@@ -18,7 +18,9 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(list_cmd.app, name="list")
+predict_cmd.app.command("train")(train_cmd.predict_train)
 app.add_typer(predict_cmd.app, name="predict")
+app.add_typer(train_cmd.plan_app, name="plan")
 app.command("validate")(validate_cmd.validate)
 app.add_typer(numerics_cmd.app, name="numerics")
 app.add_typer(lab_cmd.app, name="lab")

@@ -6,6 +6,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -14,8 +15,10 @@ from rich.table import Table
 
 from coscale.errors import CoscaleError
 
-app = typer.Typer(help="Train small hybrid LMs in BF16/FP8/MXFP8/NVFP4 and compare with post-training quantization.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Train small hybrid LMs in BF16/FP8/MXFP8/NVFP4 and compare with post-training quantization.",
+    no_args_is_help=True,
+)
 
 PRESET_HELP = "model/training preset: ci, default or gpu"
 DATA_HELP = "folder of your own text files (default: the Python standard library's source)"
@@ -24,8 +27,14 @@ DATA_HELP = "folder of your own text files (default: the Python standard library
 def _corpus(preset, data: Path | None, tokenizer: str, vocab: int, out: Path):
     from coscale.lab.data import load_corpus
 
-    return load_corpus(data_dir=data, max_bytes=preset.train.data_bytes, val_fraction=preset.train.val_fraction,
-                       tokenizer=tokenizer, vocab_size=vocab, cache_dir=out / "tokenizer")
+    return load_corpus(
+        data_dir=data,
+        max_bytes=preset.train.data_bytes,
+        val_fraction=preset.train.val_fraction,
+        tokenizer=tokenizer,
+        vocab_size=vocab,
+        cache_dir=out / "tokenizer",
+    )
 
 
 def _console() -> Console:
@@ -34,21 +43,29 @@ def _console() -> Console:
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("loss {task.fields[loss]:.3f}  {task.fields[tps]:,.0f} tok/s"), TimeElapsedColumn(),
-                    console=Console(stderr=True), transient=False)
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.3f}  {task.fields[tps]:,.0f} tok/s"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
 
 
 @app.command()
-def train(preset: str = typer.Option("ci", help=PRESET_HELP),
-          recipe: str = typer.Option("bf16", help="precision recipe (see `coscale lab recipes`)"),
-          steps: int | None = typer.Option(None, help="training steps (default: the preset's)"),
-          seed: int = typer.Option(0, help="seed for weights, data order and stochastic rounding"),
-          out: Path | None = typer.Option(None, help="run folder (checkpoint); default lab-runs/<preset>-<recipe>-s<seed>"),
-          data: Path | None = typer.Option(None, help=DATA_HELP),
-          tokenizer: str = typer.Option("byte", help="byte (vocab 256) or bpe (trained with `tokenizers`, cached)"),
-          vocab: int = typer.Option(1024, help="BPE vocabulary size"),
-          as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
+def train(
+    preset: str = typer.Option("ci", help=PRESET_HELP),
+    recipe: str = typer.Option("bf16", help="precision recipe (see `coscale lab recipes`)"),
+    steps: int | None = typer.Option(None, help="training steps (default: the preset's)"),
+    seed: int = typer.Option(0, help="seed for weights, data order and stochastic rounding"),
+    out: Annotated[Path | None, typer.Option(help="run folder; default lab-runs/<preset>-<recipe>-s<seed>")] = None,
+    data: Annotated[Path | None, typer.Option(help=DATA_HELP)] = None,
+    tokenizer: str = typer.Option("byte", help="byte (vocab 256) or bpe (trained with `tokenizers`, cached)"),
+    vocab: int = typer.Option(1024, help="BPE vocabulary size"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+) -> None:
     """Train one run; resumes from the checkpoint in --out; Ctrl-C checkpoints and stops."""
     from coscale.lab.config import get_preset
     from coscale.lab.interrupt import GracefulStop
@@ -60,13 +77,29 @@ def train(preset: str = typer.Option("ci", help=PRESET_HELP),
     corpus = _corpus(p, data, tokenizer, vocab, out)
     with _progress() as bar, GracefulStop() as stop:
         task = bar.add_task(f"{r.name}", total=p.train.steps, loss=math.nan, tps=0.0)
-        result, _ = train_run(p, r, corpus, seed=seed, out_dir=out, should_stop=stop,
-                              on_step=lambda s: bar.update(task, completed=s.step, loss=s.loss, tps=s.tokens_per_s))
-    record = {"preset": p.name, "recipe": r.name, "seed": seed, "steps": result.steps, "out": str(out),
-              "val_loss": result.val_loss, "val_ppl": math.exp(result.val_loss),
-              "final_train_loss": result.train_loss[-1] if result.train_loss else None,
-              "tokens_per_s": result.tokens_per_s, "interrupted": result.interrupted,
-              "resumed_from": result.resumed_from, "val_curve": [list(v) for v in result.val_curve]}
+        result, _ = train_run(
+            p,
+            r,
+            corpus,
+            seed=seed,
+            out_dir=out,
+            should_stop=stop,
+            on_step=lambda s: bar.update(task, completed=s.step, loss=s.loss, tps=s.tokens_per_s),
+        )
+    record = {
+        "preset": p.name,
+        "recipe": r.name,
+        "seed": seed,
+        "steps": result.steps,
+        "out": str(out),
+        "val_loss": result.val_loss,
+        "val_ppl": math.exp(result.val_loss),
+        "final_train_loss": result.train_loss[-1] if result.train_loss else None,
+        "tokens_per_s": result.tokens_per_s,
+        "interrupted": result.interrupted,
+        "resumed_from": result.resumed_from,
+        "val_curve": [list(v) for v in result.val_curve],
+    }
     if as_json:
         print(json.dumps(record))
         return
@@ -80,36 +113,54 @@ def train(preset: str = typer.Option("ci", help=PRESET_HELP),
 
 
 def _compare_table(record: dict) -> tuple[Table, Table]:
-    runs = Table(title=f"lab compare: preset {record['preset']}, {record['steps']} steps, seed {record['seed']} "
-                 f"(val loss in {record['loss_unit']})")
-    for col in ("recipe", "val loss", "val ppl", "gap vs bf16", "tokens/s", "step ms", "weights", "grads",
-                "optimizer"):
+    runs = Table(
+        title=f"lab compare: preset {record['preset']}, {record['steps']} steps, seed {record['seed']} "
+        f"(val loss in {record['loss_unit']})"
+    )
+    for col in ("recipe", "val loss", "val ppl", "gap vs bf16", "tokens/s", "step ms", "weights", "grads", "optimizer"):
         runs.add_column(col, justify="left" if col == "recipe" else "right")
     for r in record["runs"]:
         if r["diverged"]:
             runs.add_row(r["recipe"], "diverged", "", "", "", "", "", "", "")
             continue
         b = r["state_bytes"]
-        runs.add_row(r["recipe"], f"{r['val_loss']:.4f}", f"{r['val_ppl']:.3f}", f"{r['gap_pct']:+.2f}%",
-                     f"{r['tokens_per_s']:,.0f}", f"{r['step_ms']:.0f}", f"{b['weights'] / 2**20:.2f} MiB", f"{b['grads'] / 2**20:.2f} MiB",
-                     f"{b['optimizer'] / 2**20:.2f} MiB")
+        runs.add_row(
+            r["recipe"],
+            f"{r['val_loss']:.4f}",
+            f"{r['val_ppl']:.3f}",
+            f"{r['gap_pct']:+.2f}%",
+            f"{r['tokens_per_s']:,.0f}",
+            f"{r['step_ms']:.0f}",
+            f"{b['weights'] / 2**20:.2f} MiB",
+            f"{b['grads'] / 2**20:.2f} MiB",
+            f"{b['optimizer'] / 2**20:.2f} MiB",
+        )
     ptq = Table(title="post-training quantization of the bf16 model")
     for col in ("scheme", "method", "weights", "activations", "val loss", "gap vs bf16", "weight rel. err"):
         ptq.add_column(col, justify="left" if col in ("scheme", "method") else "right")
     for q in record["ptq"]:
-        ptq.add_row(q["scheme"], q["method"], q["weight"], q["activation"], f"{q['val_loss']:.4f}",
-                    f"{q['gap_pct']:+.2f}%", f"{q['weight_rel_error']:.4f}")
+        ptq.add_row(
+            q["scheme"],
+            q["method"],
+            q["weight"],
+            q["activation"],
+            f"{q['val_loss']:.4f}",
+            f"{q['gap_pct']:+.2f}%",
+            f"{q['weight_rel_error']:.4f}",
+        )
     return runs, ptq
 
 
 @app.command()
-def compare(preset: str = typer.Option("ci", help=PRESET_HELP),
-            steps: int | None = typer.Option(None, help="training steps per recipe (default: the preset's)"),
-            seed: int = typer.Option(0, help="seed shared by every recipe"),
-            recipes: str | None = typer.Option(None, help="comma-separated recipes (default: all; bf16 is added)"),
-            out: Path | None = typer.Option(None, help="output folder; default lab-runs/compare-<preset>-s<seed>"),
-            data: Path | None = typer.Option(None, help=DATA_HELP),
-            as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
+def compare(
+    preset: str = typer.Option("ci", help=PRESET_HELP),
+    steps: int | None = typer.Option(None, help="training steps per recipe (default: the preset's)"),
+    seed: int = typer.Option(0, help="seed shared by every recipe"),
+    recipes: str | None = typer.Option(None, help="comma-separated recipes (default: all; bf16 is added)"),
+    out: Annotated[Path | None, typer.Option(help="output folder; default lab-runs/compare-<preset>-s<seed>")] = None,
+    data: Annotated[Path | None, typer.Option(help=DATA_HELP)] = None,
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+) -> None:
     """Train every recipe with the same seed and data, run PTQ variants, write table + loss-curve plots."""
     from coscale.lab.compare import CompareEvents, run_compare
     from coscale.lab.config import get_preset
@@ -133,8 +184,14 @@ def compare(preset: str = typer.Option("ci", help=PRESET_HELP),
         def ptq(scheme) -> None:
             bar.console.print(f"PTQ {scheme.name} ({scheme.label})")
 
-        record = run_compare(p, chosen, corpus, seed=seed, out_dir=out,
-                             events=CompareEvents(on_run_start=start, on_step=step, on_ptq=ptq))
+        record = run_compare(
+            p,
+            chosen,
+            corpus,
+            seed=seed,
+            out_dir=out,
+            events=CompareEvents(on_run_start=start, on_step=step, on_ptq=ptq),
+        )
     png, html = write_loss_plots(record, out)
     record["files"] = {"json": str(out / "compare.json"), "png": str(png), "html": str(html)}
     if as_json:
@@ -145,8 +202,10 @@ def compare(preset: str = typer.Option("ci", help=PRESET_HELP),
         console.print(table)
     if record["seed_noise"]:
         n = record["seed_noise"]
-        console.print(f"seed noise: bf16 with seed {n['seed']} lands at {n['val_loss']:.4f} ({n['gap_pct']:+.2f}%); "
-                      "gaps of that size are not significant")
+        console.print(
+            f"seed noise: bf16 with seed {n['seed']} lands at {n['val_loss']:.4f} ({n['gap_pct']:+.2f}%); "
+            "gaps of that size are not significant"
+        )
     console.print(f"wall time {record['wall_seconds']:.1f} s; plots: {png}, {html}")
 
 
@@ -174,16 +233,21 @@ def recipes_cmd(as_json: bool = typer.Option(False, "--json", help="print one JS
         return q["scheme"] + (f" ({', '.join(extra)})" if extra else "")
 
     for r in data["recipes"]:
-        table.add_row(r["name"], f"{fmt(r['fprop_input'])} / {fmt(r['fprop_weight'])}",
-                      f"{fmt(r['dgrad_grad_output'])} / {fmt(r['dgrad_weight'])}",
-                      f"{fmt(r['wgrad_grad_output'])} / {fmt(r['wgrad_input'])}",
-                      f"first {r['bf16_first_blocks']}, last {r['bf16_last_blocks']}")
+        table.add_row(
+            r["name"],
+            f"{fmt(r['fprop_input'])} / {fmt(r['fprop_weight'])}",
+            f"{fmt(r['dgrad_grad_output'])} / {fmt(r['dgrad_weight'])}",
+            f"{fmt(r['wgrad_grad_output'])} / {fmt(r['wgrad_input'])}",
+            f"first {r['bf16_first_blocks']}, last {r['bf16_last_blocks']}",
+        )
     _console().print(table)
 
 
 @app.command()
-def describe(preset: str = typer.Option("ci", help=PRESET_HELP),
-             as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
+def describe(
+    preset: str = typer.Option("ci", help=PRESET_HELP),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+) -> None:
     """Show a preset's layers as the predictor's ModelSpec sees them, with parameter count."""
     from coscale.lab.config import get_preset
     from coscale.lab.model import LabLM, count_parameters
@@ -191,10 +255,18 @@ def describe(preset: str = typer.Option("ci", help=PRESET_HELP),
 
     p = get_preset(preset)
     spec = to_model_spec(p.model, name=p.name)
-    data = {"preset": p.name, "description": p.description, "pattern": p.model.pattern,
-            "layers": [layer.kind for layer in spec.layers], "hidden_size": spec.hidden_size,
-            "vocab_size": spec.vocab_size, "parameters": count_parameters(LabLM(p.model)),
-            "steps": p.train.steps, "batch_size": p.train.batch_size, "seq_len": p.train.seq_len}
+    data = {
+        "preset": p.name,
+        "description": p.description,
+        "pattern": p.model.pattern,
+        "layers": [layer.kind for layer in spec.layers],
+        "hidden_size": spec.hidden_size,
+        "vocab_size": spec.vocab_size,
+        "parameters": count_parameters(LabLM(p.model)),
+        "steps": p.train.steps,
+        "batch_size": p.train.batch_size,
+        "seq_len": p.train.seq_len,
+    }
     if as_json:
         print(json.dumps(data))
         return

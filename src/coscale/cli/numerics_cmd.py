@@ -64,8 +64,14 @@ def formats(json_out: bool = typer.Option(False, "--json", help="print one JSON 
 def schemes(json_out: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
     """Registered quantization schemes."""
     rows = [
-        {"name": s.name, "element": s.element, "block": list(s.block), "scale": s.scale,
-         "granularity": s.granularity, "description": s.description}
+        {
+            "name": s.name,
+            "element": s.element,
+            "block": list(s.block),
+            "scale": s.scale,
+            "granularity": s.granularity,
+            "description": s.description,
+        }
         for s in list_schemes()
     ]
     if json_out:

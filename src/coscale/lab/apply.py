@@ -21,8 +21,9 @@ def _operand(role: RoleQuant | None):
 
     if role is None:
         return None
-    return OperandQuant(scheme=role.scheme, rounding=role.rounding, hadamard=role.hadamard,
-                        amax_history=role.amax_history)
+    return OperandQuant(
+        scheme=role.scheme, rounding=role.rounding, hadamard=role.hadamard, amax_history=role.amax_history
+    )
 
 
 def quant_linear_config(recipe: Recipe):

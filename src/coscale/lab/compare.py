@@ -42,20 +42,45 @@ def gap_pct(value: float, baseline: float) -> float:
 def _run_record(recipe: Recipe, result: RunResult | None, model, error: str | None) -> dict:
     record = {"recipe": recipe.name, "description": recipe.description}
     if result is None:
-        return {**record, "val_loss": None, "val_ppl": None, "gap_pct": None, "tokens_per_s": None,
-                "diverged": True, "error": error}
-    return {**record, "val_loss": result.val_loss, "val_ppl": math.exp(result.val_loss),
-            "tokens_per_s": result.tokens_per_s, "train_seconds": result.train_seconds, "steps": result.steps,
-            "step_ms": 1000 * result.train_seconds / max(1, len(result.train_loss)),
-            "final_train_loss": result.train_loss[-1], "state_bytes": training_state_bytes(model, recipe),
-            "val_curve": [list(p) for p in result.val_curve], "train_loss": list(result.train_loss),
-            "high_precision_linears": sum(v == "bf16" for v in result.plan.values()),
-            "quantized_linears": sum(v == "quant" for v in result.plan.values()), "diverged": False}
+        return {
+            **record,
+            "val_loss": None,
+            "val_ppl": None,
+            "gap_pct": None,
+            "tokens_per_s": None,
+            "diverged": True,
+            "error": error,
+        }
+    return {
+        **record,
+        "val_loss": result.val_loss,
+        "val_ppl": math.exp(result.val_loss),
+        "tokens_per_s": result.tokens_per_s,
+        "train_seconds": result.train_seconds,
+        "steps": result.steps,
+        "step_ms": 1000 * result.train_seconds / max(1, len(result.train_loss)),
+        "final_train_loss": result.train_loss[-1],
+        "state_bytes": training_state_bytes(model, recipe),
+        "val_curve": [list(p) for p in result.val_curve],
+        "train_loss": list(result.train_loss),
+        "high_precision_linears": sum(v == "bf16" for v in result.plan.values()),
+        "quantized_linears": sum(v == "quant" for v in result.plan.values()),
+        "diverged": False,
+    }
 
 
-def run_compare(preset: Preset, recipes: list[Recipe], corpus: Corpus, *, seed: int, out_dir: Path,
-                ptq_schemes: tuple[PtqScheme, ...] = PTQ_SCHEMES, calibration_batches: int = 8, seed_noise: bool = True,
-                events: CompareEvents | None = None) -> dict:
+def run_compare(
+    preset: Preset,
+    recipes: list[Recipe],
+    corpus: Corpus,
+    *,
+    seed: int,
+    out_dir: Path,
+    ptq_schemes: tuple[PtqScheme, ...] = PTQ_SCHEMES,
+    calibration_batches: int = 8,
+    seed_noise: bool = True,
+    events: CompareEvents | None = None,
+) -> dict:
     """Train `recipes` (which must include bf16), run PTQ on the BF16 model, return the record."""
     if BASELINE not in [r.name for r in recipes]:
         raise CoscaleError("a comparison needs the bf16 baseline recipe")
@@ -66,8 +91,9 @@ def run_compare(preset: Preset, recipes: list[Recipe], corpus: Corpus, *, seed: 
         if events.on_run_start:
             events.on_run_start(recipe, preset.train.steps)
         try:
-            result, model = train_run(preset, recipe, corpus, seed=seed, out_dir=out_dir / "runs" / recipe.name,
-                                      on_step=events.on_step)
+            result, model = train_run(
+                preset, recipe, corpus, seed=seed, out_dir=out_dir / "runs" / recipe.name, on_step=events.on_step
+            )
             runs.append(_run_record(recipe, result, model, None))
             if recipe.name == BASELINE:
                 bf16_model = model
@@ -84,31 +110,67 @@ def run_compare(preset: Preset, recipes: list[Recipe], corpus: Corpus, *, seed: 
         bf16 = next(r for r in recipes if r.name == BASELINE)
         if events.on_run_start:
             events.on_run_start(dataclasses.replace(bf16, name=f"bf16 (seed {seed + 1})"), preset.train.steps)
-        other, _ = train_run(preset, bf16, corpus, seed=seed + 1, out_dir=out_dir / "runs" / f"bf16-seed{seed + 1}",
-                             on_step=events.on_step)
-        noise = {"recipe": BASELINE, "seed": seed + 1, "val_loss": other.val_loss,
-                 "gap_pct": gap_pct(other.val_loss, base)}
+        other, _ = train_run(
+            preset,
+            bf16,
+            corpus,
+            seed=seed + 1,
+            out_dir=out_dir / "runs" / f"bf16-seed{seed + 1}",
+            on_step=events.on_step,
+        )
+        noise = {
+            "recipe": BASELINE,
+            "seed": seed + 1,
+            "val_loss": other.val_loss,
+            "gap_pct": gap_pct(other.val_loss, base),
+        }
     t = preset.train
     device = pick_device(t.device)
     val_set = val_batches(corpus, n_batches=t.eval_batches, batch_size=t.batch_size, seq_len=t.seq_len)
-    calib = [train_batch(corpus, seed=seed + 7919, step=i, batch_size=t.batch_size, seq_len=t.seq_len)[0].to(device)
-             for i in range(calibration_batches)]
+    calib = [
+        train_batch(corpus, seed=seed + 7919, step=i, batch_size=t.batch_size, seq_len=t.seq_len)[0].to(device)
+        for i in range(calibration_batches)
+    ]
     ptq = []
     for scheme in ptq_schemes:
         if events.on_ptq:
             events.on_ptq(scheme)
         qmodel = quantize_model(bf16_model, scheme, calibration=calib)
         loss = evaluate(qmodel, val_set, device)
-        ptq.append({"scheme": scheme.name, "label": scheme.label, "method": scheme.method,
-                    "weight": scheme.weight, "activation": scheme.activation or "bf16", "val_loss": loss,
-                    "val_ppl": math.exp(loss), "gap_pct": gap_pct(loss, base),
-                    "weight_rel_error": weight_error(bf16_model, qmodel)})
-    record = {"preset": preset.name, "seed": seed, "steps": t.steps, "device": str(device),
-              "tokens_per_step": t.batch_size * t.seq_len, "data": {"source": corpus.source,
-              "files": corpus.n_files, "bytes": corpus.n_bytes, "sha256": corpus.fingerprint,
-              "train_tokens": corpus.train.numel(), "val_tokens": corpus.val.numel()},
-              "loss_unit": "nats per token", "baseline": BASELINE, "runs": runs, "ptq": ptq, "seed_noise": noise,
-              "wall_seconds": time.perf_counter() - tic}
+        ptq.append(
+            {
+                "scheme": scheme.name,
+                "label": scheme.label,
+                "method": scheme.method,
+                "weight": scheme.weight,
+                "activation": scheme.activation or "bf16",
+                "val_loss": loss,
+                "val_ppl": math.exp(loss),
+                "gap_pct": gap_pct(loss, base),
+                "weight_rel_error": weight_error(bf16_model, qmodel),
+            }
+        )
+    record = {
+        "preset": preset.name,
+        "seed": seed,
+        "steps": t.steps,
+        "device": str(device),
+        "tokens_per_step": t.batch_size * t.seq_len,
+        "data": {
+            "source": corpus.source,
+            "files": corpus.n_files,
+            "bytes": corpus.n_bytes,
+            "sha256": corpus.fingerprint,
+            "train_tokens": corpus.train.numel(),
+            "val_tokens": corpus.val.numel(),
+        },
+        "loss_unit": "nats per token",
+        "baseline": BASELINE,
+        "runs": runs,
+        "ptq": ptq,
+        "seed_noise": noise,
+        "wall_seconds": time.perf_counter() - tic,
+    }
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / ".compare.json.tmp"
     tmp.write_text(json.dumps(record, indent=1))

@@ -97,27 +97,70 @@ class Preset:
 
 def _ci() -> Preset:
     model = LabModelConfig(pattern="M*-E", d_model=128, mlp_hidden=256, expert_hidden=128, mamba_chunk=32)
-    train = TrainConfig(steps=60, batch_size=8, seq_len=128, lr=3e-3, warmup_steps=10, eval_every=20,
-                        eval_batches=4, checkpoint_every=30, data_bytes=1_000_000)
-    return Preset(name="ci", description="4 tiny blocks, 60 steps: a smoke test of every recipe", model=model,
-                  train=train)
+    train = TrainConfig(
+        steps=60,
+        batch_size=8,
+        seq_len=128,
+        lr=3e-3,
+        warmup_steps=10,
+        eval_every=20,
+        eval_batches=4,
+        checkpoint_every=30,
+        data_bytes=1_000_000,
+    )
+    return Preset(
+        name="ci", description="4 tiny blocks, 60 steps: a smoke test of every recipe", model=model, train=train
+    )
 
 
 def _default() -> Preset:
-    model = LabModelConfig(pattern="M-M*-ME-", d_model=128, mlp_hidden=384, expert_hidden=128, n_experts=4,
-                           top_k=2, mamba_chunk=32)
-    train = TrainConfig(steps=400, batch_size=16, seq_len=256, lr=3e-3, warmup_steps=30, eval_every=50,
-                        eval_batches=16, checkpoint_every=100, data_bytes=8_000_000)
-    return Preset(name="default", description="8 hybrid blocks, 400 steps: a few CPU minutes per recipe",
-                  model=model, train=train)
+    model = LabModelConfig(
+        pattern="M-M*-ME-", d_model=128, mlp_hidden=384, expert_hidden=128, n_experts=4, top_k=2, mamba_chunk=32
+    )
+    train = TrainConfig(
+        steps=400,
+        batch_size=16,
+        seq_len=256,
+        lr=3e-3,
+        warmup_steps=30,
+        eval_every=50,
+        eval_batches=16,
+        checkpoint_every=100,
+        data_bytes=8_000_000,
+    )
+    return Preset(
+        name="default", description="8 hybrid blocks, 400 steps: a few CPU minutes per recipe", model=model, train=train
+    )
 
 
 def _gpu() -> Preset:
-    model = LabModelConfig(pattern="M-M*-ME-M-M*-ME-", d_model=512, n_heads=8, n_kv_heads=2, head_dim=64,
-                           mlp_hidden=1536, expert_hidden=512, n_experts=8, top_k=2, mamba_head_dim=64,
-                           mamba_d_state=64, mamba_chunk=64)
-    train = TrainConfig(steps=1500, batch_size=32, seq_len=512, lr=2e-3, warmup_steps=100, eval_every=100,
-                        eval_batches=32, checkpoint_every=250, data_bytes=40_000_000, device="auto", threads=8)
+    model = LabModelConfig(
+        pattern="M-M*-ME-M-M*-ME-",
+        d_model=512,
+        n_heads=8,
+        n_kv_heads=2,
+        head_dim=64,
+        mlp_hidden=1536,
+        expert_hidden=512,
+        n_experts=8,
+        top_k=2,
+        mamba_head_dim=64,
+        mamba_d_state=64,
+        mamba_chunk=64,
+    )
+    train = TrainConfig(
+        steps=1500,
+        batch_size=32,
+        seq_len=512,
+        lr=2e-3,
+        warmup_steps=100,
+        eval_every=100,
+        eval_batches=32,
+        checkpoint_every=250,
+        data_bytes=40_000_000,
+        device="auto",
+        threads=8,
+    )
     return Preset(name="gpu", description="16 blocks, d=512: sized for one GPU", model=model, train=train)
 
 
@@ -134,6 +177,11 @@ def get_preset(name: str, *, steps: int | None = None) -> Preset:
     if steps <= 0:
         raise CoscaleError(f"--steps must be positive, got {steps}")
     t = preset.train
-    train = replace(t, steps=steps, warmup_steps=min(t.warmup_steps, max(1, steps // 5)),
-                    eval_every=min(t.eval_every, steps), checkpoint_every=min(t.checkpoint_every, steps))
+    train = replace(
+        t,
+        steps=steps,
+        warmup_steps=min(t.warmup_steps, max(1, steps // 5)),
+        eval_every=min(t.eval_every, steps),
+        checkpoint_every=min(t.checkpoint_every, steps),
+    )
     return replace(preset, train=train)

@@ -10,6 +10,7 @@ Batches are a pure function of (seed, step): resuming at step s replays exactly 
 from __future__ import annotations
 
 import hashlib
+import os
 import sysconfig
 import zlib
 from dataclasses import dataclass
@@ -43,11 +44,15 @@ def list_text_files(root: Path) -> list[Path]:
     """Text files under `root`, ordered by crc32 of their relative path (then the path itself)."""
     if not root.is_dir():
         raise CoscaleError(f"text directory {str(root)!r} does not exist; pass --data with a folder of text files")
-    skip = ("site-packages", "dist-packages", "__pycache__")
-    files = [p for p in root.rglob("*") if p.suffix in TEXT_SUFFIXES and p.is_file()
-             and not any(part in skip for part in p.relative_to(root).parts)]
-    rel = sorted((zlib.crc32(p.relative_to(root).as_posix().encode()), p.relative_to(root).as_posix(), p)
-                 for p in files)
+    skip = {"site-packages", "dist-packages", "__pycache__"}
+    files = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in skip]  # prune: never walk installed packages
+        files += [Path(dirpath) / f for f in filenames if f.endswith(TEXT_SUFFIXES)]
+    files = [p for p in files if p.is_file()]
+    rel = sorted(
+        (zlib.crc32(p.relative_to(root).as_posix().encode()), p.relative_to(root).as_posix(), p) for p in files
+    )
     return [p for _, _, p in rel]
 
 
@@ -98,8 +103,9 @@ def _bpe_tokens(train: list[bytes], val: list[bytes], vocab_size: int, cache: Pa
         tok = Tokenizer(models.BPE())
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tok.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                      show_progress=False)
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
+        )
         tok.train_from_iterator((d.decode("utf-8", "replace") for d in train), trainer=trainer)
         cache.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -113,8 +119,15 @@ def _bpe_tokens(train: list[bytes], val: list[bytes], vocab_size: int, cache: Pa
     return enc(train), enc(val), tok.get_vocab_size()
 
 
-def load_corpus(*, data_dir: Path | None, max_bytes: int, val_fraction: float, tokenizer: str = "byte",
-                vocab_size: int = 256, cache_dir: Path | None = None) -> Corpus:
+def load_corpus(
+    *,
+    data_dir: Path | None,
+    max_bytes: int,
+    val_fraction: float,
+    tokenizer: str = "byte",
+    vocab_size: int = 256,
+    cache_dir: Path | None = None,
+) -> Corpus:
     """Read, split and tokenise the corpus (stdlib source unless `data_dir` is given)."""
     root = stdlib_dir() if data_dir is None else Path(data_dir)
     train_docs, val_docs, fp = read_documents(root, max_bytes, val_fraction)
@@ -128,8 +141,15 @@ def load_corpus(*, data_dir: Path | None, max_bytes: int, val_fraction: float, t
     else:
         raise CoscaleError(f"unknown tokenizer {tokenizer!r}; use 'byte' or 'bpe'")
     source = "python-stdlib" if data_dir is None else str(root)
-    return Corpus(train=train, val=val, source=source, n_files=len(train_docs) + len(val_docs), n_bytes=n_bytes,
-                  fingerprint=fp, vocab_size=vocab)
+    return Corpus(
+        train=train,
+        val=val,
+        source=source,
+        n_files=len(train_docs) + len(val_docs),
+        n_bytes=n_bytes,
+        fingerprint=fp,
+        vocab_size=vocab,
+    )
 
 
 def train_batch(corpus: Corpus, *, seed: int, step: int, batch_size: int, seq_len: int) -> tuple[torch.Tensor, ...]:

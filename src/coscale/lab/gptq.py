@@ -32,8 +32,9 @@ def group_scales(w: torch.Tensor, qmax: int) -> torch.Tensor:
     return torch.where(amax > 0, amax / qmax, torch.ones_like(amax))
 
 
-def gptq_quantize(weight: torch.Tensor, hessian: torch.Tensor, *, bits: int = 4, group: int = 128,
-                  damp: float = 0.01) -> torch.Tensor:
+def gptq_quantize(
+    weight: torch.Tensor, hessian: torch.Tensor, *, bits: int = 4, group: int = 128, damp: float = 0.01
+) -> torch.Tensor:
     """Return the dequantized GPTQ weight (same shape/dtype as `weight`)."""
     qmax = 2 ** (bits - 1) - 1
     w = weight.detach().double().clone()

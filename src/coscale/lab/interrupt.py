@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 from types import FrameType
+from typing import Self
 
 
 class GracefulStop:
@@ -22,7 +23,7 @@ class GracefulStop:
     def __call__(self, step: int) -> bool:
         return self.requested
 
-    def __enter__(self) -> GracefulStop:
+    def __enter__(self) -> Self:
         self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 

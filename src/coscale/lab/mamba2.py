@@ -86,8 +86,9 @@ class Mamba2(nn.Module):
 
     def forward(self, u: torch.Tensor, *, naive: bool = False) -> torch.Tensor:
         bsz, length, _ = u.shape
-        z, xbc, dt = self.in_proj(u).split([self.d_inner, self.d_inner + 2 * self.groups * self.d_state,
-                                            self.heads], dim=-1)
+        z, xbc, dt = self.in_proj(u).split(
+            [self.d_inner, self.d_inner + 2 * self.groups * self.d_state, self.heads], dim=-1
+        )
         xbc = F.silu(self.conv(xbc.transpose(1, 2))[..., :length].transpose(1, 2))
         x, b, c = xbc.split([self.d_inner, self.groups * self.d_state, self.groups * self.d_state], dim=-1)
         x = x.reshape(bsz, length, self.heads, self.hd)

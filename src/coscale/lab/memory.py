@@ -41,5 +41,10 @@ def training_state_bytes(model: nn.Module, recipe: Recipe) -> dict[str, float]:
         quantized = type(module).__name__ == "QuantLinear" and recipe.fprop_weight is not None
         copy += scheme_bytes(shape, recipe.fprop_weight.scheme) if quantized else 2 * module.weight.numel()
     weights, grads, optimizer = 4 * params + copy, 4 * params, 8 * params
-    return {"weights": weights, "grads": grads, "optimizer": optimizer, "total": weights + grads + optimizer,
-            "weight_compute_copy": copy}
+    return {
+        "weights": weights,
+        "grads": grads,
+        "optimizer": optimizer,
+        "total": weights + grads + optimizer,
+        "weight_compute_copy": copy,
+    }

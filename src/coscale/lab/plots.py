@@ -35,8 +35,11 @@ def write_loss_plots(record: dict, out_dir: Path) -> tuple[Path, Path]:
         ax_t.plot(steps, smooth, label=r["recipe"], linewidth=1)
         ax_v.plot(vx, vy, marker="o", markersize=3, label=r["recipe"])
         html.add_trace(go.Scatter(x=steps, y=smooth, name=r["recipe"], legendgroup=r["recipe"]), row=1, col=1)
-        html.add_trace(go.Scatter(x=vx, y=vy, name=r["recipe"], legendgroup=r["recipe"], showlegend=False,
-                                  mode="lines+markers"), row=1, col=2)
+        html.add_trace(
+            go.Scatter(x=vx, y=vy, name=r["recipe"], legendgroup=r["recipe"], showlegend=False, mode="lines+markers"),
+            row=1,
+            col=2,
+        )
     for ax, title in ((ax_t, f"train loss ({window}-step mean)"), (ax_v, "validation loss")):
         ax.set_xlabel("step")
         ax.set_ylabel(f"loss ({record['loss_unit']})")
@@ -49,7 +52,11 @@ def write_loss_plots(record: dict, out_dir: Path) -> tuple[Path, Path]:
     png, page = out_dir / "loss_curves.png", out_dir / "loss_curves.html"
     fig.savefig(png, dpi=120)
     plt.close(fig)
-    html.update_layout(title=f"coscale lab compare: preset {record['preset']}, seed {record['seed']}",
-                       xaxis_title="step", xaxis2_title="step", yaxis_title=f"loss ({record['loss_unit']})")
+    html.update_layout(
+        title=f"coscale lab compare: preset {record['preset']}, seed {record['seed']}",
+        xaxis_title="step",
+        xaxis2_title="step",
+        yaxis_title=f"loss ({record['loss_unit']})",
+    )
     html.write_html(page, include_plotlyjs=True, full_html=True)
     return png, page

@@ -77,8 +77,10 @@ def block_linears(model: LabLM) -> list[tuple[str, torch.nn.Linear]]:
 def calibration_hessians(model: LabLM, batches: list[torch.Tensor]) -> dict[str, tuple[torch.Tensor, int]]:
     """Per-linear sum of X^T X of its (BF16-rounded) inputs over the calibration batches."""
     inputs: dict[str, list[torch.Tensor]] = {name: [] for name, _ in block_linears(model)}
-    hooks = [m.register_forward_pre_hook(lambda _m, args, n=name: inputs[n].append(args[0].bfloat16().float()))
-             for name, m in block_linears(model)]
+    hooks = [
+        m.register_forward_pre_hook(lambda _m, args, n=name: inputs[n].append(args[0].bfloat16().float()))
+        for name, m in block_linears(model)
+    ]
     try:
         for tokens in batches:
             model(tokens)
@@ -104,8 +106,11 @@ def quantize_model(model: LabLM, scheme: PtqScheme, *, calibration: list[torch.T
         if scheme.method == "gptq":
             h, rows = hessians[name]
             bits, group = _int_group_params(scheme.weight)
-            wq = gptq_quantize(w, h / max(rows, 1) * 2, bits=bits, group=group) if rows else \
-                quantize(w, scheme.weight).dequantize()
+            wq = (
+                gptq_quantize(w, h / max(rows, 1) * 2, bits=bits, group=group)
+                if rows
+                else quantize(w, scheme.weight).dequantize()
+            )
         else:
             wq = quantize(w, scheme.weight).dequantize().to(w.dtype)
         parent, _, attr = name.rpartition(".")

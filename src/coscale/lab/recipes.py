@@ -57,12 +57,21 @@ def _uniform(name: str, desc: str, fwd: str, bwd: str, *, amax_history: int = 0,
     f = RoleQuant(scheme=fwd, amax_history=amax_history)
     w = RoleQuant(scheme=weight or fwd, amax_history=amax_history)
     g = RoleQuant(scheme=bwd, amax_history=amax_history)
-    return Recipe(name=name, description=desc, fprop_input=f, fprop_weight=w, dgrad_grad_output=g, dgrad_weight=w,
-                  wgrad_grad_output=g, wgrad_input=f)
+    return Recipe(
+        name=name,
+        description=desc,
+        fprop_input=f,
+        fprop_weight=w,
+        dgrad_grad_output=g,
+        dgrad_weight=w,
+        wgrad_grad_output=g,
+        wgrad_input=f,
+    )
 
 
-def nvfp4_recipe(*, weight_2d: bool = True, rht: bool = True, stochastic: bool = True, bf16_last_blocks: int = 1,
-                 name: str = "nvfp4") -> Recipe:
+def nvfp4_recipe(
+    *, weight_2d: bool = True, rht: bool = True, stochastic: bool = True, bf16_last_blocks: int = 1, name: str = "nvfp4"
+) -> Recipe:
     """NVIDIA's NVFP4 pretraining recipe (arXiv 2509.25149), each ingredient switchable.
 
     1x16 NVFP4 activations and gradients, 16x16 (2D) weight blocks so W and W^T quantize alike,
@@ -76,22 +85,48 @@ def nvfp4_recipe(*, weight_2d: bool = True, rht: bool = True, stochastic: bool =
     had = 16 if rht else None
     parts = [p for p, on in (("2D weights", weight_2d), ("RHT on Wgrad", rht), ("SR on grads", stochastic)) if on]
     desc = f"NVFP4 ({', '.join(parts) or 'no extras'}; last {bf16_last_blocks} block(s) BF16)"
-    return Recipe(name=name, description=desc, fprop_input=act, fprop_weight=weight, dgrad_grad_output=grad,
-                  dgrad_weight=weight, wgrad_grad_output=replace(grad, hadamard=had),
-                  wgrad_input=replace(act, hadamard=had), bf16_last_blocks=bf16_last_blocks)
+    return Recipe(
+        name=name,
+        description=desc,
+        fprop_input=act,
+        fprop_weight=weight,
+        dgrad_grad_output=grad,
+        dgrad_weight=weight,
+        wgrad_grad_output=replace(grad, hadamard=had),
+        wgrad_input=replace(act, hadamard=had),
+        bf16_last_blocks=bf16_last_blocks,
+    )
 
 
 def _registry() -> dict[str, Recipe]:
     recipes = [
         Recipe(name="bf16", description="BF16 operands on every linear, FP32 accumulation (baseline)"),
-        _uniform("fp8-tensor", "FP8 per-tensor current scaling: E4M3 forward, E5M2 gradients",
-                 "fp8_e4m3_tensor", "fp8_e5m2_tensor"),
-        _uniform("fp8-delayed", "FP8 delayed scaling (TE style, amax history 16): E4M3 fwd, E5M2 grads",
-                 "fp8_e4m3_tensor", "fp8_e5m2_tensor", amax_history=16),
-        _uniform("fp8-block", "DeepSeek-V3 FP8: E4M3 1x128 activations/grads, 128x128 weights, FP32 scales",
-                 "fp8_block128", "fp8_block128", weight="fp8_block128x128"),
-        _uniform("mxfp8", "MXFP8 (TE): E4M3 1x32 blocks, E8M0 scales rounded up (RCEIL), E4M3 grads",
-                 "mxfp8_e4m3_rceil", "mxfp8_e4m3_rceil"),
+        _uniform(
+            "fp8-tensor",
+            "FP8 per-tensor current scaling: E4M3 forward, E5M2 gradients",
+            "fp8_e4m3_tensor",
+            "fp8_e5m2_tensor",
+        ),
+        _uniform(
+            "fp8-delayed",
+            "FP8 delayed scaling (TE style, amax history 16): E4M3 fwd, E5M2 grads",
+            "fp8_e4m3_tensor",
+            "fp8_e5m2_tensor",
+            amax_history=16,
+        ),
+        _uniform(
+            "fp8-block",
+            "DeepSeek-V3 FP8: E4M3 1x128 activations/grads, 128x128 weights, FP32 scales",
+            "fp8_block128",
+            "fp8_block128",
+            weight="fp8_block128x128",
+        ),
+        _uniform(
+            "mxfp8",
+            "MXFP8 (TE): E4M3 1x32 blocks, E8M0 scales rounded up (RCEIL), E4M3 grads",
+            "mxfp8_e4m3_rceil",
+            "mxfp8_e4m3_rceil",
+        ),
         nvfp4_recipe(),
         nvfp4_recipe(weight_2d=False, name="nvfp4-no2d"),
         nvfp4_recipe(rht=False, name="nvfp4-no-rht"),

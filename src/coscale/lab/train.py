@@ -96,13 +96,27 @@ def run_meta(preset: Preset, recipe: Recipe, seed: int, corpus: Corpus) -> dict:
     train = dataclasses.asdict(preset.train)
     for free in ("steps", "eval_every", "checkpoint_every", "eval_batches", "threads"):
         train.pop(free)
-    return {"preset": preset.name, "model": repr(preset.model), "train": repr(train), "recipe": repr(recipe),
-            "seed": seed, "data": corpus.fingerprint, "vocab": corpus.vocab_size}
+    return {
+        "preset": preset.name,
+        "model": repr(preset.model),
+        "train": repr(train),
+        "recipe": repr(recipe),
+        "seed": seed,
+        "data": corpus.fingerprint,
+        "vocab": corpus.vocab_size,
+    }
 
 
-def train_run(preset: Preset, recipe: Recipe, corpus: Corpus, *, seed: int, out_dir: Path | None,
-              on_step: Callable[[StepInfo], None] | None = None,
-              should_stop: Callable[[int], bool] | None = None) -> tuple[RunResult, LabLM]:
+def train_run(
+    preset: Preset,
+    recipe: Recipe,
+    corpus: Corpus,
+    *,
+    seed: int,
+    out_dir: Path | None,
+    on_step: Callable[[StepInfo], None] | None = None,
+    should_stop: Callable[[int], bool] | None = None,
+) -> tuple[RunResult, LabLM]:
     """Train (or resume) one run; checkpoints go to `out_dir/checkpoint.pt` when out_dir is given."""
     t = preset.train
     torch.set_num_threads(t.threads)
@@ -118,8 +132,10 @@ def train_run(preset: Preset, recipe: Recipe, corpus: Corpus, *, seed: int, out_
         saved = load_checkpoint(ckpt_path)
         check_same_run(ckpt_path, saved["meta"], meta)
         if saved["step"] > t.steps:
-            raise CoscaleError(f"checkpoint {str(ckpt_path)!r} is at step {saved['step']} > --steps {t.steps}; "
-                               "pass a larger --steps or another --out")
+            raise CoscaleError(
+                f"checkpoint {str(ckpt_path)!r} is at step {saved['step']} > --steps {t.steps}; "
+                "pass a larger --steps or another --out"
+            )
         model.load_state_dict(saved["model"])
         opt.load_state_dict(saved["optimizer"])
         torch.set_rng_state(saved["rng"])
@@ -128,9 +144,17 @@ def train_run(preset: Preset, recipe: Recipe, corpus: Corpus, *, seed: int, out_
 
     def checkpoint(step: int) -> None:
         if ckpt_path is not None:
-            save_checkpoint(ckpt_path, {"meta": meta, "step": step, "model": model.state_dict(),
-                                        "optimizer": opt.state_dict(), "rng": torch.get_rng_state(),
-                                        "history": history})
+            save_checkpoint(
+                ckpt_path,
+                {
+                    "meta": meta,
+                    "step": step,
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "rng": torch.get_rng_state(),
+                    "history": history,
+                },
+            )
 
     step, interrupted = start, False
     model.train()
@@ -141,8 +165,10 @@ def train_run(preset: Preset, recipe: Recipe, corpus: Corpus, *, seed: int, out_
             group["lr"] = lr_at(step, preset)
         loss, ce = model.loss(x.to(device), y.to(device))
         if not torch.isfinite(loss):
-            raise CoscaleError(f"recipe {recipe.name!r} diverged at step {step} (loss {loss.item()}); "
-                               "the last good checkpoint was kept")
+            raise CoscaleError(
+                f"recipe {recipe.name!r} diverged at step {step} (loss {loss.item()}); "
+                "the last good checkpoint was kept"
+            )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
@@ -155,8 +181,14 @@ def train_run(preset: Preset, recipe: Recipe, corpus: Corpus, *, seed: int, out_
         if step % t.eval_every == 0 or step == t.steps:
             history["val_curve"].append((step, evaluate(model, val_set, device)))
         if on_step is not None:
-            on_step(StepInfo(step=step, steps=t.steps, loss=ce_value,
-                             tokens_per_s=history["tokens"] / max(history["train_seconds"], 1e-9)))
+            on_step(
+                StepInfo(
+                    step=step,
+                    steps=t.steps,
+                    loss=ce_value,
+                    tokens_per_s=history["tokens"] / max(history["train_seconds"], 1e-9),
+                )
+            )
         stop = should_stop is not None and should_stop(step)
         if step % t.checkpoint_every == 0 or step == t.steps or stop:
             checkpoint(step)
@@ -166,9 +198,16 @@ def train_run(preset: Preset, recipe: Recipe, corpus: Corpus, *, seed: int, out_
     curve = [tuple(p) for p in history["val_curve"]]
     if not curve or curve[-1][0] != step:
         curve.append((step, evaluate(model, val_set, device)))
-    result = RunResult(recipe=recipe.name, steps=step, train_loss=tuple(history["train_loss"]),
-                       val_curve=tuple(curve), val_loss=curve[-1][1],
-                       tokens_per_s=history["tokens"] / max(history["train_seconds"], 1e-9),
-                       train_seconds=history["train_seconds"], interrupted=interrupted, resumed_from=start,
-                       plan=model.plan)
+    result = RunResult(
+        recipe=recipe.name,
+        steps=step,
+        train_loss=tuple(history["train_loss"]),
+        val_curve=tuple(curve),
+        val_loss=curve[-1][1],
+        tokens_per_s=history["tokens"] / max(history["train_seconds"], 1e-9),
+        train_seconds=history["train_seconds"],
+        interrupted=interrupted,
+        resumed_from=start,
+        plan=model.plan,
+    )
     return result, model

@@ -22,6 +22,7 @@ from coscale.numerics.rounding import (
     exponent_of,
     make_generator,
     pow2,
+    round_chunked,
     round_to_format,
 )
 
@@ -56,7 +57,7 @@ def cast(
     check_policies(rounding, overflow)
     work, kind = to_work(x)
     gen = make_generator(seed) if rounding == "stochastic" else None
-    return kind.restore(round_to_format(work, f, rounding, overflow, gen))
+    return kind.restore(round_chunked(work, f, rounding, overflow, gen))
 
 
 def codes_from_values(v: torch.Tensor, fmt: ElementFormat, *, strict: bool) -> torch.Tensor:
@@ -143,5 +144,5 @@ def decode(codes: Any, fmt: str | ElementFormat, *, packed: bool = True) -> Any:
         t = unpack_fp4(t).to(torch.int64)
     if bool(((t < 0) | (t >= f.num_codes)).any()):
         raise CoscaleError(f"codes out of range for {f.name}: valid codes are 0..{f.num_codes - 1}")
-    vals = decode_table(f)[t]
+    vals = decode_table(f).to(t.device)[t]
     return vals.numpy() if is_numpy else vals

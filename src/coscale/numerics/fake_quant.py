@@ -12,7 +12,8 @@ from typing import Any
 import torch
 
 from coscale.numerics.arrays import to_work
-from coscale.numerics.quantize import scaled_values
+from coscale.numerics.chunks import row_chunks
+from coscale.numerics.core import scaled_values
 from coscale.numerics.rounding import check_policies, make_generator
 from coscale.numerics.schemes import QuantScheme, get_scheme
 
@@ -27,8 +28,14 @@ def fake_quant_tensor(
 ) -> torch.Tensor:
     """No-autograd fast path: dequantize(quantize(x)) in x's dtype."""
     work = x if x.dtype in (torch.float32, torch.float64) else x.float()
-    out = scaled_values(work, scheme, rounding=rounding, gen=gen, scale=scale).dequantized()
-    return out.to(x.dtype)
+    chunks = row_chunks(work, scheme, rounding=rounding, gen=gen, scale=scale)
+    if chunks is None:
+        return scaled_values(work, scheme, rounding=rounding, gen=gen, scale=scale).dequantized().to(x.dtype)
+    out = torch.empty(work.shape, dtype=x.dtype, device=x.device)
+    out2 = out.view(-1, work.shape[-1])
+    for r0, r1, sc in chunks:
+        out2[r0:r1] = sc.dequantized()
+    return out
 
 
 class _FakeQuant(torch.autograd.Function):
@@ -42,9 +49,7 @@ class _FakeQuant(torch.autograd.Function):
         return grad, None, None, None
 
 
-def fake_quant(
-    x: Any, scheme: str | QuantScheme, *, rounding: str = "nearest_even", seed: int | None = None
-) -> Any:
+def fake_quant(x: Any, scheme: str | QuantScheme, *, rounding: str = "nearest_even", seed: int | None = None) -> Any:
     """dequantize(quantize(x, scheme)) with a straight-through gradient for torch tensors;
     numpy input gives a numpy array of the same dtype."""
     sch = get_scheme(scheme)

@@ -62,9 +62,7 @@ class ElementFormat:
         return 1 << self.bits
 
 
-def _float(
-    name: str, e: int, m: int, *, max_: float, nan: int | None, inf: int | None
-) -> ElementFormat:
+def _float(name: str, e: int, m: int, *, max_: float, nan: int | None, inf: int | None) -> ElementFormat:
     bias = (1 << (e - 1)) - 1
     return ElementFormat(
         name=name,
@@ -165,7 +163,5 @@ def get_format(fmt: str | ElementFormat) -> ElementFormat:
     table = _build()
     key = _ALIASES.get(str(fmt).lower(), str(fmt).lower())
     if key not in table:
-        raise CoscaleError(
-            f"unknown number format {fmt!r}; valid formats: {', '.join(table)}"
-        )
+        raise CoscaleError(f"unknown number format {fmt!r}; valid formats: {', '.join(table)}")
     return table[key]

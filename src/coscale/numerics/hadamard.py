@@ -51,7 +51,7 @@ def random_hadamard_transform(
             f"dimension {dim} has {n} elements, not a multiple of the Hadamard size {size}; "
             f"pad it with zeros or choose a size dividing {n}"
         )
-    m = hadamard_matrix(size, seed=seed).to(x.dtype if x.dtype.is_floating_point else torch.float32)
+    m = hadamard_matrix(size, seed=seed).to(device=x.device, dtype=x.dtype)
     if inverse:
         m = m.T
     t = x.movedim(dim, -1)

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from coscale.errors import CoscaleError
+from coscale.numerics.core import scaled_values
 from coscale.numerics.formats import get_format
-from coscale.numerics.quantize import scaled_values
 from coscale.numerics.schemes import QuantScheme, get_scheme
 
 Dist = Literal["normal", "laplace", "student-t"]

@@ -48,10 +48,11 @@ def nvfp4_quantize_blocks(
     rounding: str,
     gen: torch.Generator | None,
     s_dec_override: torch.Tensor | None = None,
+    global_amax: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """xb: float32 blocks [B, nR, r, nC, c]. Returns (E2M1 values, dscale [B,nR,1,nC,1], S_dec)."""
     if s_dec_override is None:
-        s_enc, s_dec = nvfp4_tensor_scales(xb.abs().amax())
+        s_enc, s_dec = nvfp4_tensor_scales(xb.abs().amax() if global_amax is None else global_amax)
     else:
         s_dec = s_dec_override.to(torch.float32)
         s_enc = torch.clamp(1.0 / s_dec, max=FP32_MAX)

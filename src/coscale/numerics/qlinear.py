@@ -110,7 +110,7 @@ def _rotate_pair(a: torch.Tensor, b: torch.Tensor, size: int | None) -> tuple[to
     pad = -k % size
     if pad:
         a, b = F.pad(a, (0, pad)), F.pad(b, (0, pad))
-    m = hadamard_matrix(size).to(a.dtype)
+    m = hadamard_matrix(size).to(device=a.device, dtype=a.dtype)
 
     def rot(t: torch.Tensor) -> torch.Tensor:
         return (t.reshape(*t.shape[:-1], -1, size) @ m).reshape(t.shape)

@@ -25,9 +25,7 @@ def value_of_code(fmt: ElementFormat, code: int) -> float:
     m_bits, e_bits = fmt.mantissa_bits, fmt.exponent_bits
     sign = -1.0 if code >> (fmt.bits - 1) & 1 else 1.0
     mag = code & ((1 << (fmt.bits - 1)) - 1)
-    if fmt.nan_code is not None and (
-        mag == fmt.nan_code or (fmt.has_inf and mag > (fmt.inf_code or 0))
-    ):
+    if fmt.nan_code is not None and (mag == fmt.nan_code or (fmt.has_inf and mag > (fmt.inf_code or 0))):
         return float("nan")
     if fmt.inf_code is not None and mag == fmt.inf_code:
         return sign * float("inf")
@@ -76,7 +74,7 @@ def _reference_one(x: float, fmt: ElementFormat, overflow: str) -> float:
     a = abs(x)
     sign = -1.0 if np.signbit(x) else 1.0
     if np.isinf(a):
-        if fmt.has_inf:
+        if fmt.has_inf and overflow != "saturate":
             return x
         return _overflowed(fmt, overflow, sign)
     if fmt.kind == "scale" and a < fmt.min:

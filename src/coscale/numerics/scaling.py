@@ -1,7 +1,7 @@
 """Scale rules: from a block's amax to the multiplier that maps the block onto the element grid.
 
 - absmax_fp32: s = amax / elem_max in FP32 (TE current scaling, DeepSeek-V3 FP32 block scales,
-  symmetric INT).  An all-zero block gets s = 1 (codes all zero).
+  symmetric INT).  An all-zero block gets s = 1 (codes all zero); s is floored at 2^-126.
 - e8m0_floor: OCP MX v1.0 s = 2^(floor(log2 amax) - emax_elem), clamped to E8M0's 2^-127..2^127.
   floor(log2) is read from the amax bits, never from amax / elem_max (vLLM #43557 pitfall).
 - e8m0_rceil: TE/cuBLAS s = 2^ceil(log2(amax * fp32(1/elem_max))), by TE's float_to_e8m0 bit rule.
@@ -31,7 +31,9 @@ def int_fraction_bits(fmt: ElementFormat) -> int:
 
 
 def absmax_scale(amax: torch.Tensor, fmt: ElementFormat) -> torch.Tensor:
-    s = amax / fmt.max
+    """amax / elem_max, floored at the fp32 min normal 2^-126 so x / s cannot overflow when amax
+    is denormal (TE #786 caps the inverse scale for the same reason): such tiny blocks flush to 0."""
+    s = (amax / fmt.max).clamp_min_(2.0**-126)
     s = torch.where(amax == 0, torch.ones_like(s), s)
     return torch.where(torch.isfinite(amax), s, torch.full_like(s, float("nan")))
 

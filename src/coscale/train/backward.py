@@ -16,6 +16,10 @@ from dataclasses import replace
 from coscale.workload.ops import Op
 
 FLASH_BACKWARD_FLOP_RATIO = 2.5
+# FlashAttention backward kernels reach a lower fraction of peak than the forward (more
+# synchronisation, dQ accumulated with atomics): FA3 reports ~1.5-1.75x FA2 backward speed against
+# 740 TFLOP/s forward, ~500-550 TFLOP/s at head dim 128 on H100 (Shah et al. 2024, Fig. 6-7): ~0.7.
+FLASH_BACKWARD_RELATIVE_EFFICIENCY = 0.7
 
 
 def backward_ops(op: Op) -> list[Op]:

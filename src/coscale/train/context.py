@@ -13,15 +13,16 @@ from coscale.specs.hardware import System
 from coscale.specs.model import LayerSpec, ModelSpec
 from coscale.train.costs import LayerCosts, head_costs, layer_costs
 from coscale.train.flops import SampleFlops, sample_flops
-from coscale.train.layout import TrainOptions
+from coscale.train.layout import TrainLayout, TrainOptions
+from coscale.train.memory import Composition, StageParams, stage_compositions, stage_params, unique_layers
 from coscale.train.passes import ShardKey
 from coscale.train.precision import TrainingPrecision
-from coscale.train.topology import GroupPlacement
+from coscale.train.topology import GroupPlacement, link_systems
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ShardCosts:
-    layers: dict[LayerSpec, LayerCosts]
+    layers: tuple[LayerCosts, ...]  # aligned with TrainingContext.unique_layers()
     first: LayerCosts  # embedding (first stage)
     last: LayerCosts  # LM head + loss (last stage)
 
@@ -35,6 +36,10 @@ class TrainingContext:
     efficiency: EfficiencyModel = field(default_factory=EfficiencyModel)
     _cache: dict[tuple[ShardKey, tuple[bool, bool, bool]], ShardCosts] = field(default_factory=dict)
     _flops: dict[int, SampleFlops] = field(default_factory=dict)
+    _unique: list[LayerSpec] = field(default_factory=list)
+    _links: list[System] = field(default_factory=list)
+    _stages: dict[tuple[int, int], tuple[Composition, ...]] = field(default_factory=dict)
+    _params: dict[tuple[int, int, int, int], list[StageParams]] = field(default_factory=dict)
 
     def shard_costs(self, key: ShardKey, groups: GroupPlacement) -> ShardCosts:
         domain = self.system.hardware.scaleup_domain
@@ -43,9 +48,30 @@ class TrainingContext:
         if cached is None:
             args = (self.model, key, self.system, self.precision, self.efficiency, groups)
             first, last = head_costs(*args)
-            cached = ShardCosts(layers=layer_costs(*args), first=first, last=last)
+            cached = ShardCosts(layers=layer_costs(*args, self.options, self.unique_layers()), first=first, last=last)
             self._cache[(key, links)] = cached
         return cached
+
+    def links(self) -> tuple[System, System]:
+        if not self._links:
+            self._links.extend(link_systems(self.system))
+        return self._links[0], self._links[1]
+
+    def unique_layers(self) -> tuple[LayerSpec, ...]:
+        if not self._unique:
+            self._unique.extend(unique_layers(self.model))
+        return tuple(self._unique)
+
+    def stage_compositions(self, pp: int, vp: int) -> tuple[Composition, ...]:
+        if (pp, vp) not in self._stages:
+            self._stages[(pp, vp)] = stage_compositions(self.model, pp, vp)
+        return self._stages[(pp, vp)]
+
+    def stage_params(self, layout: TrainLayout) -> list[StageParams]:
+        key = (layout.tp, layout.pp, layout.vp, layout.ep)
+        if key not in self._params:
+            self._params[key] = stage_params(self.model, layout, self.stage_compositions(layout.pp, layout.vp))
+        return self._params[key]
 
     def sample_flops(self, seq_len: int) -> SampleFlops:
         if seq_len not in self._flops:

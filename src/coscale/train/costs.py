@@ -15,7 +15,8 @@ from coscale.cost.efficiency import EfficiencyModel
 from coscale.cost.roofline import op_cost
 from coscale.specs.hardware import System
 from coscale.specs.model import AttentionSpec, LayerSpec, ModelSpec
-from coscale.train.backward import backward_ops
+from coscale.train.backward import FLASH_BACKWARD_RELATIVE_EFFICIENCY, backward_ops
+from coscale.train.layout import TrainOptions
 from coscale.train.passes import ShardKey, head_forward_ops, layer_forward_ops, training_pass
 from coscale.train.precision import TrainingPrecision
 from coscale.train.topology import GroupPlacement, collective_s
@@ -60,6 +61,8 @@ def _times(ops: list[Op], system: System, eff: EfficiencyModel, groups: GroupPla
                 out = out + PassTimes(tp_comm_s=t)
             continue
         t = op_cost(op, system, eff).total_s
+        if op.name.endswith(".bwd") and op.kind == "attention":
+            t /= FLASH_BACKWARD_RELATIVE_EFFICIENCY
         attn = t if op.kind == "attention" else 0.0
         out = out + PassTimes(compute_s=t, attention_s=attn, flops=op.flops * op.count)
     return out
@@ -80,11 +83,13 @@ def _ring_attention_bytes(layer: LayerSpec, key: ShardKey) -> float:
 
 
 def layer_costs(model: ModelSpec, key: ShardKey, system: System, precision: TrainingPrecision,
-                eff: EfficiencyModel, groups: GroupPlacement) -> dict[LayerSpec, LayerCosts]:
+                eff: EfficiencyModel, groups: GroupPlacement, options: TrainOptions,
+                unique: tuple[LayerSpec, ...]) -> tuple[LayerCosts, ...]:
+    """Costs of each of `unique` (the model's distinct layers), in that order."""
     p = training_pass(key, system.hardware, precision)
-    out: dict[LayerSpec, LayerCosts] = {}
-    for layer in set(model.layers):
-        fwd_ops = layer_forward_ops(model, layer, p, key)
+    out: list[LayerCosts] = []
+    for layer in unique:
+        fwd_ops = layer_forward_ops(model, layer, p, key, precision, options)
         bwd_ops = [b for op in fwd_ops for b in backward_ops(op)]
         ring = _ring_attention_bytes(layer, key)
         cp_fwd = collective_s(Collective(kind="p2p", bytes=ring, group=key.cp), groups, system, eff,
@@ -92,8 +97,8 @@ def layer_costs(model: ModelSpec, key: ShardKey, system: System, precision: Trai
         fwd = _times(fwd_ops, system, eff, groups) + PassTimes(cp_comm_s=cp_fwd)
         bwd = _times(bwd_ops, system, eff, groups) + PassTimes(cp_comm_s=2.0 * cp_fwd)  # K,V and dK,dV
         attn = _times([op for op in fwd_ops if op.kind == "attention"], system, eff, groups)
-        out[layer] = LayerCosts(forward=fwd, backward=bwd, attention_forward=attn)
-    return out
+        out.append(LayerCosts(forward=fwd, backward=bwd, attention_forward=attn))
+    return tuple(out)
 
 
 def head_costs(model: ModelSpec, key: ShardKey, system: System, precision: TrainingPrecision,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from coscale.specs.hardware import HardwareSpec
 from coscale.specs.model import ModelSpec
-from coscale.train.layout import Recompute
+from coscale.train.layout import Recompute, TrainOptions
 from coscale.train.passes import ShardKey, head_forward_ops, layer_forward_ops, training_pass
 from coscale.train.precision import TrainingPrecision
 from coscale.workload.ops import Op
@@ -53,7 +53,7 @@ def sample_flops(model: ModelSpec, seq_len: int, hardware: HardwareSpec, precisi
     p = training_pass(key, hardware, precision)
     layers = attention = 0.0
     for layer, n in Counter(model.layers).items():
-        for op in layer_forward_ops(model, layer, p, key):
+        for op in layer_forward_ops(model, layer, p, key, precision, TrainOptions()):
             f = _convention_flops(op, seq_len) * n
             layers += f
             attention += f if op.kind == "attention" else 0.0

@@ -69,6 +69,15 @@ class TrainLayout:
                 f"multiple of --pp {self.pp}; change --global-batch or use --vp 1."
             )
 
+    def check_layers(self, num_layers: int) -> None:
+        """Every pipeline chunk (pp*vp of them) must hold at least one layer."""
+        chunks = self.pp * self.vp
+        size = -(-num_layers // chunks)
+        if size * (chunks - 1) >= num_layers:
+            raise CoscaleError(
+                f"--pp {self.pp} x --vp {self.vp} = {chunks} pipeline chunks leave some of the model's "
+                f"{num_layers} layers' chunks empty; use pp*vp <= {num_layers} with pp*vp dividing it evenly.")
+
     @property
     def num_microbatches(self) -> int:
         """Gradient-accumulation steps per optimizer step on each data-parallel replica."""

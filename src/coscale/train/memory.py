@@ -47,6 +47,30 @@ def stage_layers(num_layers: int, pp: int, vp: int) -> list[list[int]]:
     return stages
 
 
+Composition = tuple[tuple[int, int], ...]  # (index into unique_layers, how many) on one stage
+
+
+def unique_layers(model: ModelSpec) -> tuple[LayerSpec, ...]:
+    """Distinct layer specs in first-seen order (hashing a spec is slow: do it once per model)."""
+    return tuple(dict.fromkeys(model.layers))
+
+
+def stage_compositions(model: ModelSpec, pp: int, vp: int) -> tuple[Composition, ...]:
+    """Each stage's layers as counts of unique layers, so per-stage sums cost O(unique layers);
+    equal compositions are the same object, so identical stages are recognised cheaply."""
+    index = {layer: i for i, layer in enumerate(unique_layers(model))}
+    codes = [index[layer] for layer in model.layers]
+    interned: dict[Composition, Composition] = {}
+    out = []
+    for idx in stage_layers(model.num_layers, pp, vp):
+        counts: dict[int, int] = {}
+        for j in idx:
+            counts[codes[j]] = counts.get(codes[j], 0) + 1
+        comp = tuple(sorted(counts.items()))
+        out.append(interned.setdefault(comp, comp))
+    return tuple(out)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class StageParams:
     dense: float  # parameters replicated over dp*cp, sharded over tp already
@@ -57,18 +81,20 @@ class StageParams:
         return self.dense + self.experts
 
 
-def stage_params(model: ModelSpec, layout: TrainLayout) -> list[StageParams]:
+def stage_params(model: ModelSpec, layout: TrainLayout,
+                 comps: tuple[Composition, ...] | None = None) -> list[StageParams]:
     """Per-GPU parameters of every stage; embeddings on the first, the (tied copy of the) head on the last."""
     counts = count_params(model)
     out = []
-    stages = stage_layers(model.num_layers, layout.pp, layout.vp)
-    for i, idx in enumerate(stages):
+    stages = comps or stage_compositions(model, layout.pp, layout.vp)
+    unique = unique_layers(model)
+    for i, comp in enumerate(stages):
         dense = experts = 0.0
-        for j in idx:
-            layer = model.layers[j]
+        for code, n in comp:
+            layer = unique[code]
             routed = _routed_expert_params(model, layer)
-            dense += (layer_params(model, layer)[0] - routed) / layout.tp
-            experts += routed / (layout.ep if layout.ep > 1 else layout.tp)
+            dense += n * (layer_params(model, layer)[0] - routed) / layout.tp
+            experts += n * routed / (layout.ep if layout.ep > 1 else layout.tp)
         if i == 0:
             dense += (counts.embedding + counts.positions) / layout.tp
         if i == len(stages) - 1:
@@ -116,21 +142,26 @@ def act_shape(model: ModelSpec, layout: TrainLayout, options: TrainOptions) -> A
                     flash_attention=options.flash_attention, dropout=options.dropout)
 
 
-def activation_bytes(model: ModelSpec, layout: TrainLayout, options: TrainOptions) -> tuple[float, float]:
+def activation_bytes(model: ModelSpec, layout: TrainLayout, options: TrainOptions,
+                     comps: tuple[Composition, ...] | None = None,
+                     unique: tuple[LayerSpec, ...] | None = None) -> tuple[float, float]:
     """(layer activations, head activations) on the most loaded stage."""
     shape = act_shape(model, layout, options)
-    per_layer = [layer_activation_bytes(layer, shape, layout.recompute) for layer in model.layers]
-    stages = stage_layers(model.num_layers, layout.pp, layout.vp)
-    worst = max(sum(per_layer[j] for j in idx) for idx in stages)
+    stages = comps or stage_compositions(model, layout.pp, layout.vp)
+    unique = unique or unique_layers(model)
+    per_layer = [layer_activation_bytes(layer, shape, layout.recompute) for layer in unique]
+    worst = max(sum(n * per_layer[code] for code, n in comp) for comp in set(stages))
     layers = worst * inflight_microbatches(layout)
     if layout.recompute == "full":  # one layer is rematerialised in full during its backward
-        layers += max(layer_activation_bytes(layer, shape, "none") for layer in model.layers)
+        layers += max(layer_activation_bytes(layer, shape, "none") for layer in unique)
     head = head_activation_bytes(model.vocab_size, shape)
     return layers, head
 
 
 def training_memory(model: ModelSpec, layout: TrainLayout, precision: TrainingPrecision,
-                    options: TrainOptions) -> TrainMemory:
+                    options: TrainOptions, comps: tuple[Composition, ...] | None = None,
+                    params: list[StageParams] | None = None,
+                    unique: tuple[LayerSpec, ...] | None = None) -> TrainMemory:
     """Memory on the most loaded GPU (the stage with the largest states + activations)."""
     dp_dense = layout.dp * layout.cp
     dp_expert = layout.expert_dp
@@ -138,15 +169,22 @@ def training_memory(model: ModelSpec, layout: TrainLayout, precision: TrainingPr
     grad_bpp = p.grad_bytes + (p.fp32_grad_accum_bytes if options.fp32_grad_accum else 0.0)
     weight_bpp = p.working_weight_bytes + p.low_precision_weight_bytes
     opt_bpp = p.master_weight_bytes + p.adam_state_bytes
-    layers_act, head_act = activation_bytes(model, layout, options)
+    comps = comps or stage_compositions(model, layout.pp, layout.vp)
+    layers_act, head_act = activation_bytes(model, layout, options, comps, unique)
     best: TrainMemory | None = None
-    params = stage_params(model, layout)
+    params = params or stage_params(model, layout, comps)
+    seen: set[tuple[object, bool]] = set()
     for i, sp in enumerate(params):
+        tag = (comps[i], i == len(params) - 1)
+        if tag in seen:  # an identical stage further down the pipe holds fewer micro-batches
+            continue
+        seen.add(tag)
+
         def shard(level: int, sp: StageParams = sp) -> float:
             return sp.dense / dp_dense + sp.experts / dp_expert if layout.zero >= level else sp.total
         weights = shard(3) * weight_bpp
         if layout.zero >= 3:  # two gathered layers (current + prefetch)
-            weights += 2.0 * sp.total / max(len(stage_layers(model.num_layers, layout.pp, layout.vp)[i]), 1) * weight_bpp
+            weights += 2.0 * sp.total / max(sum(n for _, n in comps[i]), 1) * weight_bpp
         mem = TrainMemory(weights=weights, gradients=shard(2) * grad_bpp, optimizer=shard(1) * opt_bpp,
                           activations=layers_act if i == 0 else layers_act * _stage_inflight_ratio(layout, i),
                           head_activations=head_act if i == len(params) - 1 else 0.0,

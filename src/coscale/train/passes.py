@@ -12,12 +12,13 @@ from dataclasses import dataclass, replace
 
 from coscale.cost.compute_class import resolve_compute_class
 from coscale.specs.hardware import HardwareSpec
-from coscale.specs.model import LayerSpec, ModelSpec
+from coscale.specs.model import AttentionSpec, LayerSpec, ModelSpec
 from coscale.specs.precision import STORAGE_FORMATS
+from coscale.train.layout import TrainOptions
 from coscale.train.precision import TrainingPrecision
 from coscale.workload.attention import keys_per_query
 from coscale.workload.build import forward_ops
-from coscale.workload.forward_pass import ForwardPass
+from coscale.workload.forward_pass import OUTPUT_BYTES, ForwardPass
 from coscale.workload.ops import Op
 from coscale.workload.projections import gemm
 
@@ -53,11 +54,57 @@ def _full_sequence_attention(op: Op, key: ShardKey, layer: LayerSpec, p: Forward
     return replace(op, flops=op.flops * scale, attn_len=keys)
 
 
-def layer_forward_ops(model: ModelSpec, layer: LayerSpec, p: ForwardPass, key: ShardKey) -> list[Op]:
+def _unfused_attention(op: Op, key: ShardKey, heads: int, dropout: bool) -> Op:
+    """Pre-FlashAttention Megatron: QK^T over the whole s x s square (mask applied after), the
+    scores written, read and rewritten by the fused scale-mask-softmax, dropout, then read by the
+    AV GEMM: 2+4+2 (+5 with dropout) bytes per score element at 16 bits."""
+    if op.kind != "attention":
+        return op
+    keys = float(key.seq_len)
+    scores = heads * key.micro_batch * (key.seq_len / key.cp) * keys
+    per_element = 8.0 + (5.0 if dropout else 0.0)
+    return replace(op, flops=op.flops * keys / op.attn_len, attn_len=keys,
+                   act_bytes=op.act_bytes + per_element * scores)
+
+
+def _activation_kernel(op: Op) -> list[Op]:
+    """Training runs the MLP activation as its own kernel (its input is stored for the backward;
+    inference fuses it into the GEMM epilogue): read the up-projection output (n wide), write the
+    activated product (n/2 wide for gated units; the conservative mean of gated and plain)."""
+    if op.kind not in ("gemm", "grouped_gemm") or not op.gemm_mnk or not op.name.endswith(("up_proj", "experts_up")):
+        return [op]
+    _, n, k = op.gemm_mnk
+    rows = op.flops / (2.0 * n * k)
+    act = Op(name=op.name + ".activation", kind="elementwise", layer=op.layer, count=op.count,
+             flops=4.0 * rows * n, act_bytes=OUTPUT_BYTES * rows * 1.5 * n)
+    return [op, act]
+
+
+def _quantize_kernel(op: Op, precision: TrainingPrecision) -> list[Op]:
+    """Low-precision recipes cast each GEMM input to FP8/FP4 (plus a transposed copy for the weight
+    gradient): read 16-bit, write two low-precision copies; the backward casts dY the same way."""
+    if precision.gemm_class == "bf16" or precision.gemm_class == "fp16" or op.kind not in ("gemm", "grouped_gemm"):
+        return [op]
+    if not op.gemm_mnk:
+        return [op]
+    _, n, k = op.gemm_mnk
+    rows = op.flops / (2.0 * n * k)
+    bits = 1.0 if precision.gemm_class == "fp8" else 0.5625
+    cast = Op(name=op.name + ".cast", kind="elementwise", layer=op.layer, count=op.count,
+              flops=2.0 * rows * k, act_bytes=rows * k * (OUTPUT_BYTES + 2.0 * bits))
+    return [cast, op]
+
+
+def layer_forward_ops(model: ModelSpec, layer: LayerSpec, p: ForwardPass, key: ShardKey,
+                      precision: TrainingPrecision, options: TrainOptions) -> list[Op]:
     """Forward operators of one instance of `layer` (embedding and head stripped)."""
     single = replace(model, layers=(layer,))
     ops = [op for op in forward_ops(single, p) if op.layer not in ("embedding", "lm_head")]
-    return [_full_sequence_attention(op, key, layer, p) for op in ops]
+    ops = [_full_sequence_attention(op, key, layer, p) for op in ops]
+    if not options.flash_attention and isinstance(layer.mixer, AttentionSpec):
+        ops = [_unfused_attention(op, key, max(layer.mixer.num_heads // key.tp, 1), options.dropout) for op in ops]
+    ops = [a for op in ops for a in _activation_kernel(op)]
+    return [q for op in ops for q in _quantize_kernel(op, precision)]
 
 
 def head_forward_ops(model: ModelSpec, p: ForwardPass) -> tuple[list[Op], list[Op]]:

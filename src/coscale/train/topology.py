@@ -49,10 +49,15 @@ def _on_link(system: System, intra: bool) -> System:
     return System(hardware=replace(hw, scaleup_domain=domain), num_gpus=system.num_gpus)
 
 
+def link_systems(system: System) -> tuple[System, System]:
+    """(scale-out, scale-up) views of `system`, built once per question rather than per collective."""
+    return _on_link(system, False), _on_link(system, True)
+
+
 def collective_s(c: Collective, groups: GroupPlacement, system: System, eff: EfficiencyModel,
-                 role: Role | None = None) -> float:
+                 role: Role | None = None, links: tuple[System, System] | None = None) -> float:
     """Time of one collective of a parallel group placed as `groups` says."""
     if role is None:
         role = "ep" if c.kind == "all_to_all" else "tp"
     intra = groups.intra_domain(role, system.hardware.scaleup_domain)
-    return collective_time(c, _on_link(system, intra), eff)
+    return collective_time(c, links[intra] if links else _on_link(system, intra), eff)

@@ -16,6 +16,7 @@ from coscale.specs.execution import InferenceRequest, Parallelism
 from coscale.specs.hardware import System
 from coscale.specs.precision import get_precision
 from coscale.validation.kernels import KERNEL_PREDICTORS
+from coscale.validation.training import predict_train_case, predict_train_memory_case
 
 VALIDATION_MODEL_PREFIX = "validation:"
 
@@ -69,6 +70,10 @@ def run_case(case: dict[str, Any], eff: EfficiencyModel) -> CaseResult:
     check = case["check"]
     if check["kind"] == "inference":
         predicted = predict_inference_case(check, eff)
+    elif check["kind"] == "train":
+        predicted = predict_train_case(check, eff)
+    elif check["kind"] == "train_memory":
+        predicted = predict_train_memory_case(check, eff)
     else:
         predicted = KERNEL_PREDICTORS[check["kind"]](check, eff)
     return CaseResult(id=case["id"], category=case["category"], calibration=case["calibration"],
@@ -94,5 +99,6 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
             c: median([r for r in results if r.category == c and not r.calibration]) for c in categories},
         "median_abs_error_inference_and_kernel": median(headline),
         "median_abs_error_inference_and_kernel_out_of_sample": median([r for r in headline if not r.calibration]),
+        "median_abs_error_train": median([r for r in results if r.category == "train"]),
         "cases": len(results),
     }

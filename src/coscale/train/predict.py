@@ -1,0 +1,78 @@
+"""`predict_training`: step time, throughput, MFU/HFU and memory of one layout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coscale.cost.compute_class import resolve_compute_class
+from coscale.train.context import TrainingContext
+from coscale.train.layout import TrainLayout
+from coscale.train.memory import TrainMemory, training_memory
+from coscale.train.step import StepBreakdown, step_breakdown
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TrainingPrediction:
+    layout: TrainLayout
+    step: StepBreakdown
+    memory: TrainMemory
+    model_flops_per_step: float
+    hardware_flops_per_step: float
+    peak_flops: float  # per GPU, of the class MFU is quoted against
+    peak_class: str
+    capacity_bytes: float
+
+    @property
+    def step_time_s(self) -> float:
+        return self.step.step_time_s
+
+    @property
+    def tokens_per_s_per_gpu(self) -> float:
+        return self.layout.tokens_per_step / self.step_time_s / self.layout.gpus
+
+    @property
+    def model_tflops_per_gpu(self) -> float:
+        return self.model_flops_per_step / self.step_time_s / self.layout.gpus / 1e12
+
+    @property
+    def hardware_tflops_per_gpu(self) -> float:
+        return self.hardware_flops_per_step / self.step_time_s / self.layout.gpus / 1e12
+
+    @property
+    def mfu(self) -> float:
+        return self.model_tflops_per_gpu * 1e12 / self.peak_flops
+
+    @property
+    def hfu(self) -> float:
+        return self.hardware_tflops_per_gpu * 1e12 / self.peak_flops
+
+    @property
+    def fits(self) -> bool:
+        return self.memory.total <= self.capacity_bytes
+
+    @property
+    def binding(self) -> str:
+        """The largest non-compute term of the step, i.e. what a better layout would attack first."""
+        d = self.step.as_dict()
+        terms = {"recompute": d["recompute"], "pipeline bubble": d["pipeline_bubble"], "optimizer": d["optimizer"]}
+        terms.update({f"{k} comm": v for k, v in d["exposed_comm"].items()})
+        name = max(terms, key=terms.__getitem__)
+        share = terms[name] / self.step_time_s
+        return f"compute ({1 - sum(terms.values()) / self.step_time_s:.0%}); largest overhead {name} ({share:.0%})"
+
+
+def predict_training(ctx: TrainingContext, layout: TrainLayout, memory: TrainMemory | None = None) -> TrainingPrediction:
+    """`memory` may be passed in when the caller (the planner) has already computed it."""
+    layout.check_layers(ctx.model.num_layers)
+    flops = ctx.sample_flops(layout.seq_len)
+    hw = ctx.system.hardware
+    cls = resolve_compute_class(hw, ctx.precision.mfu_class).used
+    return TrainingPrediction(
+        layout=layout, step=step_breakdown(ctx, layout),
+        memory=memory or training_memory(ctx.model, layout, ctx.precision, ctx.options,
+                               ctx.stage_compositions(layout.pp, layout.vp), ctx.stage_params(layout),
+                               ctx.unique_layers()),
+        model_flops_per_step=flops.model * layout.global_batch,
+        hardware_flops_per_step=flops.hardware(layout.recompute) * layout.global_batch,
+        peak_flops=hw.peak_flops[cls], peak_class=cls, capacity_bytes=hw.memory_bytes,
+    )

@@ -1,0 +1,175 @@
+"""Step time of one optimizer step: pipelined micro-batches, exposed communication, optimizer.
+
+Per micro-batch and stage: forward + backward compute (+ what recompute re-runs), plus the part of
+each collective that compute cannot hide. TP collectives with overlap (Megatron --tp-comm-overlap)
+pipeline in tp chunks behind the adjacent GEMMs, so one chunk (or any excess over the GEMMs) stays
+exposed; the CP ring exchange hides behind the attention kernel; the EP all-to-all is exposed.
+Pipeline: m micro-batches through pp stages cost (m + (pp-1)/vp) stage-times, the (pp-1)/vp
+part being the bubble (Narayanan et al. 2021, Sec. 2.2). Data parallel: gradient reduce-scatter
+(all-reduce without ZeRO) overlaps the last micro-batch's backward and the parameter all-gather the
+first forward, down to one bucket; ZeRO-3 gathers weights for every micro-batch's forward and
+backward. The optimizer is memory-bound over the local FP32 state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coscale.train.context import ShardCosts, TrainingContext
+from coscale.train.costs import PassTimes
+from coscale.train.layout import TrainLayout
+from coscale.train.passes import ShardKey
+from coscale.train.topology import GroupPlacement, collective_s
+from coscale.workload.ops import Collective
+
+BUCKET_PARAMS = 40e6  # Megatron DDP bucket size (parameters) : the last bucket cannot be hidden
+OPTIMIZER_BYTES_PER_PARAM = 16.0 + 14.0  # read FP32 master, m, v, grad; write master, m, v, BF16 weight
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StepBreakdown:
+    compute_s: float  # forward + backward, all micro-batches on the bottleneck stage
+    recompute_s: float
+    tp_comm_s: float  # exposed
+    cp_comm_s: float
+    ep_comm_s: float
+    pp_bubble_s: float
+    pp_p2p_s: float
+    dp_comm_s: float
+    optimizer_s: float
+
+    @property
+    def step_time_s(self) -> float:
+        return (self.compute_s + self.recompute_s + self.tp_comm_s + self.cp_comm_s + self.ep_comm_s
+                + self.pp_bubble_s + self.pp_p2p_s + self.dp_comm_s + self.optimizer_s)
+
+    def as_dict(self) -> dict[str, float]:
+        return {"compute": self.compute_s, "recompute": self.recompute_s,
+                "exposed_comm": {"tp": self.tp_comm_s, "cp": self.cp_comm_s, "ep": self.ep_comm_s,
+                                 "pp_p2p": self.pp_p2p_s, "dp": self.dp_comm_s},
+                "pipeline_bubble": self.pp_bubble_s, "optimizer": self.optimizer_s}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Stage:
+    fwd: PassTimes
+    bwd: PassTimes
+    recompute: PassTimes
+
+
+def _stage_passes(ctx: TrainingContext, costs: ShardCosts, layout: TrainLayout) -> list[_Stage]:
+    stages = ctx.stage_compositions(layout.pp, layout.vp)
+    out = []
+    seen: dict[tuple[object, bool, bool], _Stage] = {}
+    for i, comp in enumerate(stages):
+        tag = (comp, i == 0, i == len(stages) - 1)  # identical middle stages cost the same
+        if tag in seen:
+            out.append(seen[tag])
+            continue
+        fwd = bwd = rec = PassTimes()
+        for code, n in comp:
+            c = costs.layers[code]
+            fwd, bwd = fwd + c.forward.scaled(n), bwd + c.backward.scaled(n)
+            if layout.recompute == "selective":
+                rec = rec + c.attention_forward.scaled(n)
+            elif layout.recompute == "full":
+                rec = rec + c.forward.scaled(n)
+        if i == 0:
+            fwd, bwd = fwd + costs.first.forward, bwd + costs.first.backward
+        if i == len(stages) - 1:
+            fwd, bwd = fwd + costs.last.forward, bwd + costs.last.backward
+        seen[tag] = _Stage(fwd=fwd, bwd=bwd, recompute=rec)
+        out.append(seen[tag])
+    return out
+
+
+def _exposed(t: PassTimes, tp: int, overlap_tp: bool, overlap_cp: bool) -> tuple[float, float, float]:
+    """(tp, cp, ep) communication that compute does not hide in one pass."""
+    if overlap_tp and tp > 1:
+        gemm_s = t.compute_s - t.attention_s
+        tp_s = max(t.tp_comm_s / tp, t.tp_comm_s - gemm_s)
+    else:
+        tp_s = t.tp_comm_s
+    cp_s = max(t.cp_comm_s - t.attention_s, 0.0) if overlap_cp else t.cp_comm_s
+    return tp_s, cp_s, t.ep_comm_s
+
+
+def _overlapped(comm_s: float, window_s: float, bucket_fraction: float, overlap: bool) -> float:
+    if not overlap:
+        return comm_s
+    return max(comm_s - window_s, comm_s * bucket_fraction)
+
+
+def step_breakdown(ctx: TrainingContext, layout: TrainLayout) -> StepBreakdown:
+    opts = ctx.options
+    groups = GroupPlacement(tp=layout.tp, cp=layout.cp, dp=layout.dp, ep=layout.ep)
+    key = ShardKey(tp=layout.tp, cp=layout.cp, ep=layout.ep, micro_batch=layout.micro_batch, seq_len=layout.seq_len)
+    stages = _stage_passes(ctx, ctx.shard_costs(key, groups), layout)
+    m = layout.num_microbatches
+
+    def per_mb(s: _Stage) -> tuple[float, float, float, float, float, float]:
+        ex = [_exposed(t, layout.tp, opts.tp_comm_overlap, opts.cp_overlap) for t in (s.fwd, s.bwd, s.recompute)]
+        return (s.fwd.compute_s + s.bwd.compute_s, s.recompute.compute_s,
+                sum(e[0] for e in ex), sum(e[1] for e in ex), sum(e[2] for e in ex), 0.0)
+
+    memo: dict[int, tuple[float, float, float, float, float, float]] = {}
+    rows = []
+    for s in stages:
+        if id(s) not in memo:
+            memo[id(s)] = per_mb(s)
+        rows.append(memo[id(s)])
+    totals = [sum(r) for r in rows]
+    worst = max(range(len(rows)), key=totals.__getitem__)
+    w = rows[worst]
+    # pipeline p2p: activation (fwd) and its gradient (bwd) per chunk boundary, SP-sharded over TP
+    p2p = 0.0
+    if layout.pp > 1:
+        sp = layout.tp if opts.sequence_parallel else 1
+        msg = layout.micro_batch * layout.seq_len / layout.cp * ctx.model.hidden_size * 2.0 / sp
+        p2p = 2.0 * layout.vp * collective_s(Collective(kind="p2p", bytes=msg, group=2), groups, ctx.system,
+                                             ctx.efficiency, role="pp", links=ctx.links())
+    mean_stage = sum(totals) / len(totals) + p2p
+    bubble = (layout.pp - 1) / layout.vp * mean_stage
+    dp_s = _dp_exposed(ctx, layout, groups, stages[worst])
+    return StepBreakdown(compute_s=m * w[0], recompute_s=m * w[1], tp_comm_s=m * w[2], cp_comm_s=m * w[3],
+                         ep_comm_s=m * w[4], pp_bubble_s=bubble, pp_p2p_s=m * p2p, dp_comm_s=dp_s,
+                         optimizer_s=_optimizer_s(ctx, layout))
+
+
+def _dp_exposed(ctx: TrainingContext, layout: TrainLayout, groups: GroupPlacement, stage: _Stage) -> float:
+    params = max(ctx.stage_params(layout), key=lambda s: s.total)
+    grad_bytes = 4.0 if ctx.options.fp32_grad_accum else 2.0
+    dense_ranks, expert_ranks = layout.dp * layout.cp, layout.expert_dp
+    overlap = ctx.options.dp_overlap
+
+    def coll(kind: str, per_param: float) -> float:
+        t = 0.0
+        for n, ranks in ((params.dense, dense_ranks), (params.experts, expert_ranks)):
+            if n and ranks > 1:
+                c = Collective(kind=kind, bytes=n * per_param, group=ranks)  # type: ignore[arg-type]
+                t += collective_s(c, groups, ctx.system, ctx.efficiency, role="dp", links=ctx.links())
+        return t
+
+    bucket = min(1.0, BUCKET_PARAMS / max(params.total, 1.0))
+    if layout.zero >= 3:  # gather weights for forward and backward, reduce-scatter grads, every micro-batch
+        per_mb = 2.0 * coll("all_gather", 2.0) + coll("reduce_scatter", grad_bytes)
+        window = stage.fwd.compute_s + stage.bwd.compute_s
+        return layout.num_microbatches * _overlapped(per_mb, window, bucket, overlap)
+    if layout.zero == 0:
+        return _overlapped(coll("all_reduce", grad_bytes), stage.bwd.compute_s, bucket, overlap)
+    if layout.zero == 2:  # no full gradient buffer to accumulate into: reduce-scatter every micro-batch
+        grads = layout.num_microbatches * _overlapped(coll("reduce_scatter", grad_bytes), stage.bwd.compute_s,
+                                                      bucket, overlap)
+    else:
+        grads = _overlapped(coll("reduce_scatter", grad_bytes), stage.bwd.compute_s, bucket, overlap)
+    gather = _overlapped(coll("all_gather", 2.0), stage.fwd.compute_s, bucket, overlap)
+    return grads + gather
+
+
+def _optimizer_s(ctx: TrainingContext, layout: TrainLayout) -> float:
+    params = max(ctx.stage_params(layout), key=lambda s: s.total)
+    local = params.total
+    if layout.zero >= 1:
+        local = params.dense / (layout.dp * layout.cp) + params.experts / layout.expert_dp
+    hw = ctx.system.hardware
+    return local * OPTIMIZER_BYTES_PER_PARAM / (hw.memory_bw_Bps * ctx.efficiency.memory_stream)

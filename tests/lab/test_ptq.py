@@ -1,0 +1,48 @@
+"""PTQ: quantized copies use exactly the numerics quantizers; GPTQ runs on a real model."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from coscale.errors import CoscaleError
+from coscale.lab.apply import apply_recipe
+from coscale.lab.data import train_batch, val_batches
+from coscale.lab.model import LabLM
+from coscale.lab.ptq import PTQ_SCHEMES, PtqLinear, block_linears, get_ptq_scheme, quantize_model
+from coscale.lab.recipes import get_recipe
+from coscale.lab.train import evaluate
+from coscale.numerics import quantize
+
+
+@pytest.fixture(scope="module")
+def model(tiny_preset):
+    torch.manual_seed(0)
+    m = LabLM(tiny_preset.model)
+    apply_recipe(m, get_recipe("bf16"))
+    return m
+
+
+@pytest.mark.parametrize("scheme", [s for s in PTQ_SCHEMES if s.method == "rtn"], ids=lambda s: s.name)
+def test_rtn_weights_are_the_numerics_quantization(model, scheme):
+    q = quantize_model(model, scheme)
+    for (_, a), (_, b) in zip(block_linears(model), block_linears(q), strict=True):
+        assert isinstance(b, PtqLinear) and b.activation == scheme.activation
+        torch.testing.assert_close(b.weight, quantize(a.weight.detach(), scheme.weight).dequantize(), atol=0, rtol=0)
+    assert not isinstance(block_linears(model)[0][1], PtqLinear)  # the original is untouched
+
+
+def test_gptq_runs_and_loss_is_finite(model, tiny_preset, corpus):
+    t = tiny_preset.train
+    calib = [train_batch(corpus, seed=9, step=i, batch_size=t.batch_size, seq_len=t.seq_len)[0] for i in range(2)]
+    q = quantize_model(model, get_ptq_scheme("gptq_int4_group128"), calibration=calib)
+    vals = val_batches(corpus, n_batches=1, batch_size=t.batch_size, seq_len=t.seq_len)
+    loss = evaluate(q, vals, torch.device("cpu"))
+    assert torch.isfinite(torch.tensor(loss))
+    changed = [not torch.equal(a.weight, b.weight) for (_, a), (_, b) in zip(block_linears(model), block_linears(q))]
+    assert all(changed)
+
+
+def test_unknown_scheme():
+    with pytest.raises(CoscaleError, match="unknown PTQ scheme"):
+        get_ptq_scheme("int3")
