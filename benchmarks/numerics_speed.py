@@ -22,7 +22,7 @@ import torch
 from coscale.numerics import cast, quantize
 from coscale.numerics.fake_quant import fake_quant_tensor
 from coscale.numerics.formats import get_format
-from coscale.numerics.schemes import get_scheme
+from coscale.numerics.schemes import QuantScheme, get_scheme
 
 ELEMENT_CASTS = ["float8_e4m3fn", "float8_e5m2", "float6_e2m3fn", "float4_e2m1fn", "bfloat16", "int8"]
 SCHEMES = [
@@ -85,7 +85,10 @@ def main() -> None:
     for name in SCHEMES:
         sch = get_scheme(name)
         record(name, "scheme", "qdq", lambda n=name: quantize(x, n).dequantize())
-        fq: Callable[[torch.Tensor], torch.Tensor] = lambda t, s=sch: fake_quant_tensor(t, s)
+
+        def fq(t: torch.Tensor, s: QuantScheme = sch) -> torch.Tensor:
+            return fake_quant_tensor(t, s)
+
         if args.compile:
             fq = torch.compile(fq, dynamic=False)
         record(name, "scheme", "fake_quant", lambda f=fq: f(x))

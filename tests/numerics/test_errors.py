@@ -22,9 +22,9 @@ from coscale.numerics import (
 
 
 def test_unknown_names_list_valid_ones() -> None:
-    with pytest.raises(CoscaleError, match="valid schemes: .*nvfp4"):
+    with pytest.raises(CoscaleError, match=r"valid schemes: .*nvfp4"):
         get_scheme("fp3")
-    with pytest.raises(CoscaleError, match="valid formats: .*float8_e4m3fn"):
+    with pytest.raises(CoscaleError, match=r"valid formats: .*float8_e4m3fn"):
         get_format("float7")
 
 
@@ -98,3 +98,17 @@ def test_config_errors() -> None:
         quantize(torch.ones(32), "mxfp4", scale=1.0)
     with pytest.raises(CoscaleError, match="valid schemes"):
         OperandQuant(scheme="nope")
+
+
+def test_delayed_scale_saturates_and_generic_variants() -> None:
+    x = torch.tensor([1.0, -2.0, 100.0])
+    q = quantize(x, "fp8_e4m3_tensor", scale=0.01)  # stale (too small) scale: 100/0.01 > 448
+    # 100 -> 96, -200 -> -192 on the E4M3 grid; 10000 saturates at 448
+    assert torch.equal(q.dequantize(), torch.tensor([96.0, -192.0, 448.0]) * torch.tensor(0.01))
+    from coscale.numerics import make_scheme
+
+    g64 = make_scheme("int8", block=(1, 64))
+    y = torch.randn(4, 128, generator=torch.Generator().manual_seed(0))
+    qq = quantize(y, g64)
+    assert qq.scales.shape == (1, 4, 1, 2, 1)
+    assert torch.allclose(qq.scales.flatten(), y.reshape(4, 2, 64).abs().amax(-1).flatten() / 127)

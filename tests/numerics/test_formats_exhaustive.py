@@ -172,3 +172,15 @@ def test_dtype_preserved() -> None:
     assert cast(a, "float4_e2m1fn").dtype == np.float16
     d = np.array([0.1], dtype=np.float64)
     assert cast(d, "float8_e4m3fn").dtype == np.float64
+
+
+@pytest.mark.parametrize("name", ["int8", "int4"])
+def test_int_codes_are_twos_complement(name: str) -> None:
+    fmt = get_format(name)
+    codes = np.arange(fmt.num_codes, dtype=np.uint8)
+    vals = decode(codes, name, packed=False)
+    expect = np.where(codes >= fmt.num_codes // 2, codes.astype(np.int64) - fmt.num_codes, codes)
+    assert np.array_equal(vals, expect.astype(np.float32))
+    assert np.array_equal(encode(vals, name, pack=False), codes)
+    ref = np.arange(-(fmt.num_codes // 2), fmt.num_codes // 2).astype(getattr(ml_dtypes, name, np.int8))
+    assert np.array_equal(np.sort(vals), ref.astype(np.float32))  # same value set as ml_dtypes' ints

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 
-from rich.console import Console
 from rich.table import Table
 
+from coscale.cli.console import make_console
 from coscale.models.describe import describe_model
 from coscale.models.params import count_params
 from coscale.models.registry import list_presets, load_preset, preset_info
@@ -33,7 +33,7 @@ def _bytes(n: float) -> str:
 def describe(model: str, kv_precisions: list[str], as_json: bool) -> None:
     """Print layer kinds, parameter counts, KV bytes per token and SSM state for one model."""
     data = describe_model(model, kv_precisions)
-    console = Console()
+    console = make_console()
     if as_json:
         print(json.dumps(data))
         return
@@ -110,4 +110,4 @@ def list_models(as_json: bool) -> None:
         active = _si(r["params_active_published_convention"]) + (" *" if excl else "")
         table.add_row(r["id"], r["architecture"], str(r["num_layers"]), _si(r["params_total"]), active)
     table.caption = "* vendor convention: input embedding not counted as active"
-    Console().print(table)
+    make_console().print(table)

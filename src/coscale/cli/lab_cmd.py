@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from coscale.errors import CoscaleError
+from coscale.lab.tables import compare_tables, recipes_table
 
 app = typer.Typer(
     help="Train small hybrid LMs in BF16/FP8/MXFP8/NVFP4 and compare with post-training quantization.",
@@ -112,45 +113,6 @@ def train(
         _console().print(f"interrupted at step {result.steps}; rerun the same command to resume")
 
 
-def _compare_table(record: dict) -> tuple[Table, Table]:
-    runs = Table(
-        title=f"lab compare: preset {record['preset']}, {record['steps']} steps, seed {record['seed']} "
-        f"(val loss in {record['loss_unit']})"
-    )
-    for col in ("recipe", "val loss", "val ppl", "gap vs bf16", "tokens/s", "step ms", "weights", "grads", "optimizer"):
-        runs.add_column(col, justify="left" if col == "recipe" else "right")
-    for r in record["runs"]:
-        if r["diverged"]:
-            runs.add_row(r["recipe"], "diverged", "", "", "", "", "", "", "")
-            continue
-        b = r["state_bytes"]
-        runs.add_row(
-            r["recipe"],
-            f"{r['val_loss']:.4f}",
-            f"{r['val_ppl']:.3f}",
-            f"{r['gap_pct']:+.2f}%",
-            f"{r['tokens_per_s']:,.0f}",
-            f"{r['step_ms']:.0f}",
-            f"{b['weights'] / 2**20:.2f} MiB",
-            f"{b['grads'] / 2**20:.2f} MiB",
-            f"{b['optimizer'] / 2**20:.2f} MiB",
-        )
-    ptq = Table(title="post-training quantization of the bf16 model")
-    for col in ("scheme", "method", "weights", "activations", "val loss", "gap vs bf16", "weight rel. err"):
-        ptq.add_column(col, justify="left" if col in ("scheme", "method") else "right")
-    for q in record["ptq"]:
-        ptq.add_row(
-            q["scheme"],
-            q["method"],
-            q["weight"],
-            q["activation"],
-            f"{q['val_loss']:.4f}",
-            f"{q['gap_pct']:+.2f}%",
-            f"{q['weight_rel_error']:.4f}",
-        )
-    return runs, ptq
-
-
 @app.command()
 def compare(
     preset: str = typer.Option("ci", help=PRESET_HELP),
@@ -198,7 +160,7 @@ def compare(
         print(json.dumps(record))
         return
     console = _console()
-    for table in _compare_table(record):
+    for table in compare_tables(record):
         console.print(table)
     if record["seed_noise"]:
         n = record["seed_noise"]
@@ -220,27 +182,7 @@ def recipes_cmd(as_json: bool = typer.Option(False, "--json", help="print one JS
     if as_json:
         print(json.dumps(data))
         return
-    table = Table(title="precision recipes (linear layers; master weights & AdamW state FP32)")
-    for col in ("recipe", "fprop x / w", "dgrad dy / w", "wgrad dy / x", "bf16 blocks"):
-        table.add_column(col)
-
-    def fmt(q: dict | None) -> str:
-        if q is None:
-            return "bf16"
-        extra = [q["rounding"][:5]] if q["rounding"] != "nearest_even" else []
-        extra += [f"RHT{q['hadamard']}"] if q["hadamard"] else []
-        extra += [f"hist{q['amax_history']}"] if q["amax_history"] else []
-        return q["scheme"] + (f" ({', '.join(extra)})" if extra else "")
-
-    for r in data["recipes"]:
-        table.add_row(
-            r["name"],
-            f"{fmt(r['fprop_input'])} / {fmt(r['fprop_weight'])}",
-            f"{fmt(r['dgrad_grad_output'])} / {fmt(r['dgrad_weight'])}",
-            f"{fmt(r['wgrad_grad_output'])} / {fmt(r['wgrad_input'])}",
-            f"first {r['bf16_first_blocks']}, last {r['bf16_last_blocks']}",
-        )
-    _console().print(table)
+    _console().print(recipes_table(data["recipes"]))
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 
 import typer
 from rich.console import Console
@@ -13,6 +14,11 @@ from coscale.numerics import get_scheme, list_formats, list_schemes, quantizatio
 from coscale.numerics.metrics import DISTS, sample
 
 app = typer.Typer(help="Low-precision number formats and quantization schemes.", no_args_is_help=True)
+
+
+def _console() -> Console:
+    """Rich wraps at 80 columns when piped; the format and scheme tables need more."""
+    return Console() if sys.stdout.isatty() else Console(width=140)
 
 
 def _num(v: float) -> float | str:
@@ -44,7 +50,7 @@ def formats(json_out: bool = typer.Option(False, "--json", help="print one JSON 
         return
     table = Table(title="element formats")
     for col in ("name", "bits", "E/M", "bias", "max", "min normal", "min subnormal", "Inf", "NaN"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=True)
     for r in rows:
         table.add_row(
             str(r["name"]),
@@ -57,7 +63,7 @@ def formats(json_out: bool = typer.Option(False, "--json", help="print one JSON 
             "yes" if r["has_inf"] else "no",
             "yes" if r["has_nan"] else "no",
         )
-    Console().print(table)
+    _console().print(table)
 
 
 @app.command("schemes")
@@ -83,7 +89,7 @@ def schemes(json_out: bool = typer.Option(False, "--json", help="print one JSON 
     for r in rows:
         blk = "x".join(str(b) for b in r["block"])
         table.add_row(r["name"], r["element"], r["granularity"], blk, r["scale"], r["description"])
-    Console().print(table)
+    _console().print(table)
 
 
 @app.command("error")

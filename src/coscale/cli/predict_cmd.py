@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
 
+from coscale.cli.console import make_console
 from coscale.errors import CoscaleError
 from coscale.hardware.catalog import load_hardware
 from coscale.models.registry import load_model
@@ -65,4 +65,4 @@ def inference(
     if as_json:
         print(json.dumps(prediction_to_dict(result)))
     else:
-        print_prediction(result, Console())
+        print_prediction(result, make_console())

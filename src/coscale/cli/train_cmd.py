@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
 
+from coscale.cli.console import make_console
 from coscale.errors import CoscaleError
 from coscale.hardware.catalog import load_hardware
 from coscale.models.registry import load_model
@@ -75,7 +75,7 @@ def predict_train(
     if as_json:
         print(json.dumps({**context_dict(ctx), **prediction_dict(result), "defaults": defaults}))
     else:
-        print_prediction(ctx, result, defaults, Console())
+        print_prediction(ctx, result, defaults, make_console())
 
 
 @plan_app.command("train")
@@ -100,4 +100,4 @@ def plan_train(
     if as_json:
         print(json.dumps(plan_dict(ctx, plan)))
     else:
-        print_plan(ctx, plan, Console())
+        print_plan(ctx, plan, make_console())

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from coscale.cli.console import make_console
 from coscale.validation.runner import run_all, summarize
 
 
@@ -23,7 +23,7 @@ def validate(as_json: bool = typer.Option(False, "--json", help="Print one JSON 
             "summary": summary,
         }))
         return
-    console = Console()
+    console = make_console()
     table = Table(title="coscale validate: predicted vs published")
     for col in ("case", "category", "what", "predicted", "published", "unit", "error"):
         table.add_column(col, justify="right" if col in ("predicted", "published", "error") else "left")

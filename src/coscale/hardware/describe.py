@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
+from coscale.cli.console import make_console
 from coscale.hardware.catalog import list_hardware
 from coscale.specs.hardware import HardwareSpec
 
@@ -93,5 +93,5 @@ def list_hardware_table(as_json: bool) -> None:
     if as_json:
         print(json.dumps({"hardware": [hardware_to_dict(s) for s in specs]}))
         return
-    console = Console()
+    console = make_console()
     console.print(hardware_table(specs, width=console.width))

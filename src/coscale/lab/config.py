@@ -118,18 +118,18 @@ def _default() -> Preset:
         pattern="M-M*-ME-", d_model=128, mlp_hidden=384, expert_hidden=128, n_experts=4, top_k=2, mamba_chunk=32
     )
     train = TrainConfig(
-        steps=400,
-        batch_size=16,
+        steps=300,
+        batch_size=8,
         seq_len=256,
         lr=3e-3,
         warmup_steps=30,
         eval_every=50,
-        eval_batches=16,
-        checkpoint_every=100,
+        eval_batches=8,
+        checkpoint_every=50,
         data_bytes=8_000_000,
     )
     return Preset(
-        name="default", description="8 hybrid blocks, 400 steps: a few CPU minutes per recipe", model=model, train=train
+        name="default", description="8 hybrid blocks, 300 steps: a few CPU minutes per recipe", model=model, train=train
     )
 
 
