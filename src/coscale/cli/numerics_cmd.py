@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from coscale.cli.console import make_console
 from coscale.numerics import get_scheme, list_formats, list_schemes, quantization_error
 from coscale.numerics.metrics import DISTS, sample
 
 app = typer.Typer(help="Low-precision number formats and quantization schemes.", no_args_is_help=True)
-
-
-def _console() -> Console:
-    """Rich wraps at 80 columns when piped; the format and scheme tables need more."""
-    return Console() if sys.stdout.isatty() else Console(width=140)
 
 
 def _num(v: float) -> float | str:
@@ -63,7 +57,7 @@ def formats(json_out: bool = typer.Option(False, "--json", help="print one JSON 
             "yes" if r["has_inf"] else "no",
             "yes" if r["has_nan"] else "no",
         )
-    _console().print(table)
+    make_console().print(table)
 
 
 @app.command("schemes")
@@ -89,7 +83,7 @@ def schemes(json_out: bool = typer.Option(False, "--json", help="print one JSON 
     for r in rows:
         blk = "x".join(str(b) for b in r["block"])
         table.add_row(r["name"], r["element"], r["granularity"], blk, r["scale"], r["description"])
-    _console().print(table)
+    make_console().print(table)
 
 
 @app.command("error")
@@ -115,4 +109,4 @@ def error(
     table.add_row("saturated share", f"{stats.saturated_frac:.4%}")
     table.add_row("flushed-to-zero share", f"{stats.flushed_to_zero_frac:.4%}")
     table.add_row("max |error|", f"{stats.max_abs_err:.4g}")
-    Console().print(table)
+    make_console().print(table)
