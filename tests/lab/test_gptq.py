@@ -45,5 +45,8 @@ def test_gptq_output_error_beats_rtn_on_correlated_inputs(seed):
     h, n = hessian_from_inputs([x])
     q_gptq = gptq_quantize(w, 2 * h / n, bits=4, group=32)
     q_rtn = rtn_group_quantize(w, bits=4, group=32)
-    err = lambda q: (x @ (w - q).t()).pow(2).sum().item()
+
+    def err(q: torch.Tensor) -> float:
+        return (x @ (w - q).t()).pow(2).sum().item()
+
     assert err(q_gptq) < err(q_rtn)

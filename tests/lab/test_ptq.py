@@ -39,8 +39,8 @@ def test_gptq_runs_and_loss_is_finite(model, tiny_preset, corpus):
     vals = val_batches(corpus, n_batches=1, batch_size=t.batch_size, seq_len=t.seq_len)
     loss = evaluate(q, vals, torch.device("cpu"))
     assert torch.isfinite(torch.tensor(loss))
-    changed = [not torch.equal(a.weight, b.weight) for (_, a), (_, b) in zip(block_linears(model), block_linears(q))]
-    assert all(changed)
+    pairs = zip(block_linears(model), block_linears(q), strict=True)
+    assert all(not torch.equal(a.weight, b.weight) for (_, a), (_, b) in pairs)
 
 
 def test_unknown_scheme():
