@@ -103,3 +103,11 @@ def test_expert_parallel_adds_all_to_all():
     ops = forward_ops(model, make_pass(seqs=64, ctx=10, ep=8, adp=8))
     kinds = {o.collective.kind for o in ops if o.collective}
     assert kinds == {"all_to_all"}
+
+
+@given(st.integers(0, 600), st.integers(1, 300), st.one_of(st.none(), st.integers(1, 400)))
+def test_keys_per_query_matches_brute_force(context, new, window):
+    spec = AttentionSpec(num_heads=8, num_kv_heads=8, head_dim=64, v_head_dim=64, sliding_window=window)
+    phase = "decode" if new == 1 else "prefill"
+    expected = sum(min(q, window or q) for q in range(context + 1, context + new + 1)) / new
+    assert keys_per_query(spec, make_pass(phase=phase, new=new, ctx=context)) == pytest.approx(expected)

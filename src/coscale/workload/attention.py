@@ -9,16 +9,18 @@ from coscale.workload.projections import gemm
 
 
 def keys_per_query(spec: AttentionSpec, p: ForwardPass) -> float:
-    """Mean keys each new query attends to under the causal mask (and window, if any)."""
-    window = spec.sliding_window
-    if p.phase == "decode":
-        seen = p.context + 1
-        return float(min(seen, window) if window else seen)
-    s = p.new_tokens
-    if window is None or window >= s:
-        return (s + 1) / 2.0
-    # positions < window see pos+1 keys, the rest see `window`
-    return (window * (window + 1) / 2.0 + (s - window) * window) / s
+    """Mean keys each new query attends to under the causal mask (and window, if any).
+
+    New tokens sit at positions context+1 .. context+new_tokens; position q sees min(q, window)
+    keys. Covers prefill (context 0), chunked prefill (context > 0) and decode (one new token)."""
+    first, last = p.context + 1, p.context + p.new_tokens
+    window = spec.sliding_window or last
+    unwindowed_end = min(last, window)  # positions that still see all earlier tokens
+    total = 0.0
+    if unwindowed_end >= first:
+        total += (first + unwindowed_end) * (unwindowed_end - first + 1) / 2.0
+    total += max(0, last - max(first - 1, window)) * window
+    return total / p.new_tokens
 
 
 def cached_tokens(spec: AttentionSpec, p: ForwardPass) -> int:
