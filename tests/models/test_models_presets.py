@@ -128,3 +128,38 @@ def test_mamba2_vocab_is_padded() -> None:
     spec = load_model("mamba2-2.7b")
     assert spec.vocab_size == 50288 and spec.tie_word_embeddings
     assert spec.architecture == "MambaLMHeadModel"
+
+
+# Vendor-reported counts as printed (the rounding of the printed figure sets its precision), and
+# whether the vendor's active figure includes the input embedding. DeepSeek-V3's "37B activated"
+# matches 36.6B without the input embedding (37.6B with it would print as 38B).
+VENDOR = {
+    "llama-3.1-8b": ("8B", "8B", True), "llama-3.1-70b": ("70B", "70B", True),
+    "llama-3.1-405b": ("405B", "405B", True), "llama-2-70b": ("69B", "69B", True),
+    "qwen3-8b": ("8.2B", "8.2B", True), "qwen3-32b": ("32.8B", "32.8B", True),
+    "qwen3-30b-a3b": ("30.5B", "3.3B", True), "qwen3-235b-a22b": ("235B", "22B", True),
+    "mixtral-8x7b": ("46.7B", "12.9B", True), "deepseek-v3": ("671B", "37B", False),
+    "gpt-oss-20b": ("20.9B", "3.6B", False), "gpt-oss-120b": ("116.8B", "5.1B", False),
+    "nemotron-h-8b": ("8B", "8B", True), "nemotron-h-56b": ("56B", "56B", True),
+    "nemotron-nano-9b-v2": ("8.89B", "8.89B", True), "nemotron-3-nano-30b-a3b": ("31.6B", "3.6B", True),
+    "mamba2-2.7b": ("2.7B", "2.7B", True), "jamba-1.5-mini": ("52B", "12B", True),
+    "gpt3-175b": ("175.0B", "175.0B", True),
+}  # fmt: skip
+
+
+def _within_vendor_figure(computed: float, printed: str) -> bool:
+    """Within 1 %, or consistent with the printed figure rounded or truncated to its last digit
+    (Qwen prints 3.35B active as "3.3B": 3.3B covers 3.25B up to 3.4B)."""
+    digits = printed[:-1]
+    value = float(digits) * 1e9
+    unit = 10.0 ** -(len(digits.split(".")[1]) if "." in digits else 0) * 1e9
+    return abs(computed - value) <= 0.01 * value or value - unit / 2 <= computed < value + unit
+
+
+@pytest.mark.parametrize("pid", PRESETS)
+def test_params_match_vendor_figures(pid: str) -> None:
+    total, active, with_embedding = VENDOR[pid]
+    count = count_params(load_model(pid))
+    assert _within_vendor_figure(count.total, total), (count.total, total)
+    computed_active = count.active if with_embedding else count.active_excluding_input_embedding
+    assert _within_vendor_figure(computed_active, active), (computed_active, active)

@@ -166,7 +166,7 @@ def compare(
         n = record["seed_noise"]
         console.print(
             f"seed noise: bf16 with seed {n['seed']} lands at {n['val_loss']:.4f} ({n['gap_pct']:+.2f}%); "
-            "gaps of that size are not significant"
+            "validation gaps of that size are not significant (the train-tail gap is paired: same batches)"
         )
     console.print(f"wall time {record['wall_seconds']:.1f} s; plots: {png}, {html}")
 

@@ -39,6 +39,16 @@ def gap_pct(value: float, baseline: float) -> float:
     return 100.0 * (value - baseline) / baseline
 
 
+def tail_mean(losses: tuple[float, ...], fraction: float = 1 / 6) -> float:
+    """Mean train loss over the last `fraction` of steps.
+
+    Every recipe sees the same batches in the same order, so this is a *paired* comparison over
+    many batches: much less noisy than one validation point, which also carries trajectory noise.
+    """
+    n = max(1, round(len(losses) * fraction))
+    return sum(losses[-n:]) / n
+
+
 def _run_record(recipe: Recipe, result: RunResult | None, model, error: str | None) -> dict:
     record = {"recipe": recipe.name, "description": recipe.description}
     if result is None:
@@ -102,8 +112,10 @@ def run_compare(
                 raise
             runs.append(_run_record(recipe, None, None, str(exc)))
     base = next(r["val_loss"] for r in runs if r["recipe"] == BASELINE)
+    base_tail = next(r["train_tail_loss"] for r in runs if r["recipe"] == BASELINE)
     for r in runs:
         r["gap_pct"] = None if r["val_loss"] is None else gap_pct(r["val_loss"], base)
+        r["train_tail_gap_pct"] = None if r["val_loss"] is None else gap_pct(r["train_tail_loss"], base_tail)
     noise = None
     if seed_noise:
         # The same BF16 recipe with another seed (init + data order): gaps smaller than this are noise.

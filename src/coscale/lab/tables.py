@@ -11,11 +11,22 @@ def compare_tables(record: dict) -> tuple[Table, Table]:
         title=f"lab compare: preset {record['preset']}, {record['steps']} steps, seed {record['seed']} "
         f"(val loss in {record['loss_unit']})"
     )
-    for col in ("recipe", "val loss", "val ppl", "gap vs bf16", "tokens/s", "step ms", "weights", "grads", "optimizer"):
+    for col in (
+        "recipe",
+        "val loss",
+        "val ppl",
+        "gap vs bf16",
+        "train-tail gap",
+        "tokens/s",
+        "step ms",
+        "weights",
+        "grads",
+        "optimizer",
+    ):
         runs.add_column(col, justify="left" if col == "recipe" else "right")
     for r in record["runs"]:
         if r["diverged"]:
-            runs.add_row(r["recipe"], "diverged", "", "", "", "", "", "", "")
+            runs.add_row(r["recipe"], "diverged", *[""] * 8)
             continue
         b = r["state_bytes"]
         runs.add_row(
@@ -23,6 +34,7 @@ def compare_tables(record: dict) -> tuple[Table, Table]:
             f"{r['val_loss']:.4f}",
             f"{r['val_ppl']:.3f}",
             f"{r['gap_pct']:+.2f}%",
+            f"{r['train_tail_gap_pct']:+.2f}%",
             f"{r['tokens_per_s']:,.0f}",
             f"{r['step_ms']:.0f}",
             f"{b['weights'] / 2**20:.2f} MiB",
