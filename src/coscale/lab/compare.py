@@ -70,6 +70,7 @@ def _run_record(recipe: Recipe, result: RunResult | None, model, error: str | No
         "steps": result.steps,
         "step_ms": 1000 * result.train_seconds / max(1, len(result.train_loss)),
         "final_train_loss": result.train_loss[-1],
+        "train_tail_loss": tail_mean(result.train_loss),
         "state_bytes": training_state_bytes(model, recipe),
         "val_curve": [list(p) for p in result.val_curve],
         "train_loss": list(result.train_loss),

@@ -157,6 +157,15 @@ def train_run(
             )
 
     step, interrupted = start, False
+    if on_step is not None and start > 0:  # show where a resumed run picks up
+        on_step(
+            StepInfo(
+                step=start,
+                steps=t.steps,
+                loss=history["train_loss"][-1],
+                tokens_per_s=history["tokens"] / max(history["train_seconds"], 1e-9),
+            )
+        )
     model.train()
     while step < t.steps:
         x, y = train_batch(corpus, seed=seed, step=step, batch_size=t.batch_size, seq_len=t.seq_len)
