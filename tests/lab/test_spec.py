@@ -26,3 +26,10 @@ def test_spec_param_count_with_groups_and_swiglu(activation):
         pattern="ME*-", d_model=64, mlp_activation=activation, mamba_groups=2, head_dim=16, mamba_head_dim=16
     )
     assert count_params(to_model_spec(cfg)).total == count_parameters(LabLM(cfg))
+
+
+def test_lab_models_resolve_by_id_for_describe_and_predict():
+    from coscale.models.registry import load_model
+
+    spec = load_model("lab:default")
+    assert count_params(spec).total == count_parameters(LabLM(PRESETS["default"]().model))

@@ -1,4 +1,8 @@
-"""`coscale numerics ...` commands: the format table and quantization-error measurements."""
+"""`coscale numerics ...` commands: the format table and quantization-error measurements.
+
+`coscale.numerics` (and so torch) is imported inside each command, so that every other coscale
+command starts without paying torch's import time.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,6 @@ import typer
 from rich.table import Table
 
 from coscale.cli.console import make_console
-from coscale.numerics import get_scheme, list_formats, list_schemes, quantization_error
-from coscale.numerics.metrics import DISTS, sample
 
 app = typer.Typer(help="Low-precision number formats and quantization schemes.", no_args_is_help=True)
 
@@ -23,6 +25,7 @@ def _num(v: float) -> float | str:
 @app.command("formats")
 def formats(json_out: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
     """Table of element formats and their limits."""
+    from coscale import numerics
     rows = [
         {
             "name": f.name,
@@ -37,7 +40,7 @@ def formats(json_out: bool = typer.Option(False, "--json", help="print one JSON 
             "has_inf": f.has_inf,
             "has_nan": f.has_nan,
         }
-        for f in list_formats()
+        for f in numerics.list_formats()
     ]
     if json_out:
         typer.echo(json.dumps({"formats": rows}))
@@ -63,6 +66,7 @@ def formats(json_out: bool = typer.Option(False, "--json", help="print one JSON 
 @app.command("schemes")
 def schemes(json_out: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
     """Registered quantization schemes."""
+    from coscale import numerics
     rows = [
         {
             "name": s.name,
@@ -72,7 +76,7 @@ def schemes(json_out: bool = typer.Option(False, "--json", help="print one JSON 
             "granularity": s.granularity,
             "description": s.description,
         }
-        for s in list_schemes()
+        for s in numerics.list_schemes()
     ]
     if json_out:
         typer.echo(json.dumps({"schemes": rows}))
@@ -89,14 +93,16 @@ def schemes(json_out: bool = typer.Option(False, "--json", help="print one JSON 
 @app.command("error")
 def error(
     scheme: str = typer.Option(..., "--scheme", help="scheme name (see `coscale numerics schemes`)"),
-    dist: str = typer.Option("normal", "--dist", help=f"input distribution: {'|'.join(DISTS)}"),
+    dist: str = typer.Option("normal", "--dist", help="input distribution: normal|laplace|student-t"),
     n: int = typer.Option(1 << 22, "--n", help="number of samples"),
     seed: int = typer.Option(0, "--seed", help="sampling seed"),
     json_out: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Quantization error of a scheme on synthetic data: QSNR, relative RMSE, saturation, flushes."""
-    get_scheme(scheme)
-    stats = quantization_error(sample(dist, n, seed), scheme, dist=dist, seed=seed)
+    from coscale import numerics
+    from coscale.numerics.metrics import sample
+    numerics.get_scheme(scheme)
+    stats = numerics.quantization_error(sample(dist, n, seed), scheme, dist=dist, seed=seed)
     d = {k: _num(v) if isinstance(v, float) else v for k, v in stats.to_dict().items()}
     if json_out:
         typer.echo(json.dumps(d))

@@ -10,29 +10,15 @@ from __future__ import annotations
 
 from torch import nn
 
-from coscale.errors import CoscaleError
 from coscale.lab.layers import Bf16Linear
 from coscale.lab.model import LabLM
-from coscale.lab.recipes import ROLES, Recipe, RoleQuant
+from coscale.lab.recipes import ROLES, Recipe
+from coscale.numerics import QuantLinear, QuantLinearConfig
 
 
-def _operand(role: RoleQuant | None):
-    from coscale.numerics import OperandQuant
-
-    if role is None:
-        return None
-    return OperandQuant(
-        scheme=role.scheme, rounding=role.rounding, hadamard=role.hadamard, amax_history=role.amax_history
-    )
-
-
-def quant_linear_config(recipe: Recipe):
+def quant_linear_config(recipe: Recipe) -> QuantLinearConfig:
     """The numerics `QuantLinearConfig` for a recipe's six operand roles."""
-    try:
-        from coscale.numerics import QuantLinearConfig
-    except ImportError as exc:  # numerics not installed/landed: only bf16 can run
-        raise CoscaleError(f"recipe {recipe.name!r} needs coscale.numerics ({exc}); use --recipe bf16") from exc
-    return QuantLinearConfig(**{r: _operand(q) for r, q in recipe.roles().items()})
+    return QuantLinearConfig(**recipe.roles())
 
 
 def _bf16_copy(linear: nn.Linear) -> Bf16Linear:
@@ -61,8 +47,6 @@ def apply_recipe(model: LabLM, recipe: Recipe, *, seed: int = 0) -> dict[str, st
                 _set_module(model, path, _bf16_copy(linear))
                 plan[path] = "bf16"
             else:
-                from coscale.numerics import QuantLinear
-
                 # A distinct, reproducible stream per layer for stochastic rounding / Hadamard signs.
                 layer_seed = seed * 100_003 + index * 1_009 + offset
                 _set_module(model, path, QuantLinear.from_linear(linear, config, seed=layer_seed))

@@ -13,15 +13,14 @@ import math
 from torch import nn
 
 from coscale.lab.recipes import Recipe
+from coscale.numerics.formats import get_format
+from coscale.numerics.schemes import get_scheme
 
 SCALE_BITS = {"none": 0, "absmax_fp32": 32, "e8m0_floor": 8, "e8m0_rceil": 8, "nvfp4": 8}
 
 
 def scheme_bytes(shape: tuple[int, int], scheme_name: str) -> float:
     """Storage of a (rows, cols) matrix in `scheme_name`: elements plus block (and tensor) scales."""
-    from coscale.numerics.formats import get_format
-    from coscale.numerics.schemes import get_scheme
-
     scheme = get_scheme(scheme_name)
     rows, cols = shape
     br, bc = scheme.block

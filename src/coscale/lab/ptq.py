@@ -19,6 +19,7 @@ from coscale.errors import CoscaleError
 from coscale.lab.gptq import gptq_quantize, hessian_from_inputs
 from coscale.lab.layers import Bf16Linear
 from coscale.lab.model import LabLM
+from coscale.numerics import fake_quant, quantize
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -63,8 +64,6 @@ class PtqLinear(Bf16Linear):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.activation is not None:
-            from coscale.numerics import fake_quant
-
             x = fake_quant(x, self.activation)
         return super().forward(x)
 
@@ -93,8 +92,6 @@ def calibration_hessians(model: LabLM, batches: list[torch.Tensor]) -> dict[str,
 
 def quantize_model(model: LabLM, scheme: PtqScheme, *, calibration: list[torch.Tensor] | None = None) -> LabLM:
     """A quantized copy of `model` (the original is untouched)."""
-    from coscale.numerics import quantize
-
     qmodel = copy.deepcopy(model).eval()
     hessians = {}
     if scheme.method == "gptq":

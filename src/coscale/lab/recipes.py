@@ -15,30 +15,21 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from coscale.errors import CoscaleError
+from coscale.numerics import OperandQuant
 
 ROLES = ("fprop_input", "fprop_weight", "dgrad_grad_output", "dgrad_weight", "wgrad_grad_output", "wgrad_input")
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class RoleQuant:
-    """One operand's quantizer; mirrors `coscale.numerics.OperandQuant` so recipes stay plain data."""
-
-    scheme: str
-    rounding: Literal["nearest_even", "stochastic"] = "nearest_even"
-    hadamard: int | None = None  # random Hadamard transform size applied before quantizing
-    amax_history: int = 0  # > 0: Transformer-Engine delayed scaling over that many steps
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Recipe:
     name: str
     description: str
-    fprop_input: RoleQuant | None = None
-    fprop_weight: RoleQuant | None = None
-    dgrad_grad_output: RoleQuant | None = None
-    dgrad_weight: RoleQuant | None = None
-    wgrad_grad_output: RoleQuant | None = None
-    wgrad_input: RoleQuant | None = None
+    fprop_input: OperandQuant | None = None
+    fprop_weight: OperandQuant | None = None
+    dgrad_grad_output: OperandQuant | None = None
+    dgrad_weight: OperandQuant | None = None
+    wgrad_grad_output: OperandQuant | None = None
+    wgrad_input: OperandQuant | None = None
     bf16_first_blocks: int = 0  # blocks at the start of the network kept in BF16
     bf16_last_blocks: int = 0  # blocks at the end kept in BF16 (NVFP4 keeps ~15% of linears, mostly last)
 
@@ -46,7 +37,7 @@ class Recipe:
     def quantized(self) -> bool:
         return any(getattr(self, r) is not None for r in ROLES)
 
-    def roles(self) -> dict[str, RoleQuant | None]:
+    def roles(self) -> dict[str, OperandQuant | None]:
         return {r: getattr(self, r) for r in ROLES}
 
     def block_is_high_precision(self, index: int, n_blocks: int) -> bool:
@@ -54,9 +45,9 @@ class Recipe:
 
 
 def _uniform(name: str, desc: str, fwd: str, bwd: str, *, amax_history: int = 0, weight: str | None = None) -> Recipe:
-    f = RoleQuant(scheme=fwd, amax_history=amax_history)
-    w = RoleQuant(scheme=weight or fwd, amax_history=amax_history)
-    g = RoleQuant(scheme=bwd, amax_history=amax_history)
+    f = OperandQuant(scheme=fwd, amax_history=amax_history)
+    w = OperandQuant(scheme=weight or fwd, amax_history=amax_history)
+    g = OperandQuant(scheme=bwd, amax_history=amax_history)
     return Recipe(
         name=name,
         description=desc,
@@ -78,10 +69,10 @@ def nvfp4_recipe(
     a 16-point random Hadamard transform on both Wgrad operands only, stochastic rounding on
     gradients only, and the last `bf16_last_blocks` blocks in BF16.
     """
-    weight = RoleQuant(scheme="nvfp4_2d" if weight_2d else "nvfp4")
-    act = RoleQuant(scheme="nvfp4")
+    weight = OperandQuant(scheme="nvfp4_2d" if weight_2d else "nvfp4")
+    act = OperandQuant(scheme="nvfp4")
     grad_rounding: Literal["nearest_even", "stochastic"] = "stochastic" if stochastic else "nearest_even"
-    grad = RoleQuant(scheme="nvfp4", rounding=grad_rounding)
+    grad = OperandQuant(scheme="nvfp4", rounding=grad_rounding)
     had = 16 if rht else None
     parts = [p for p, on in (("2D weights", weight_2d), ("RHT on Wgrad", rht), ("SR on grads", stochastic)) if on]
     desc = f"NVFP4 ({', '.join(parts) or 'no extras'}; last {bf16_last_blocks} block(s) BF16)"
