@@ -36,7 +36,7 @@ def expect(tmp_path: Path, data: Any, *fragments: str) -> None:
 
 
 def test_unknown_id_suggests_close_matches() -> None:
-    with pytest.raises(CoscaleError, match="did you mean llama-3.1-8b"):
+    with pytest.raises(CoscaleError, match=r"did you mean llama-3\.1-8b"):
         load_model("llama-3.1-8")
     with pytest.raises(CoscaleError, match="qwen3-32b"):
         load_model("qwen3-23b")
@@ -47,7 +47,7 @@ def test_unknown_id_suggests_close_matches() -> None:
 
 
 def test_directory_without_config(tmp_path: Path) -> None:
-    with pytest.raises(CoscaleError, match="no config.json"):
+    with pytest.raises(CoscaleError, match=r"no config\.json"):
         load_model(str(tmp_path))
 
 
@@ -138,7 +138,7 @@ def test_inconsistent_shapes(tmp_path: Path) -> None:
 
 
 def test_bad_precision_and_sizes() -> None:
-    with pytest.raises(CoscaleError, match="unknown KV-cache precision 'fp3'.*nvfp4"):
+    with pytest.raises(CoscaleError, match=r"unknown KV-cache precision 'fp3'.*nvfp4"):
         get_kv_format("fp3")
     with pytest.raises(CoscaleError, match="unknown KV-cache precision"):
         describe("llama-3.1-8b", ["fp3"], True)

@@ -107,8 +107,9 @@ def predict_inference(s: InferenceScenario) -> InferencePrediction:
               + req.output_len * gpu_energy_j(hw, decode.time_s, decode.cost.compute_s, decode.cost.memory_s))
     energy_per_token = energy * s.parallel.instance_gpus / s.parallel.attention_dp / (attn_seqs * req.output_len)
     return InferencePrediction(
-        scenario=s, batch=batch, ttft_s=prefill.time_s, ttft_single_s=single.time_s, tpot_s=decode.time_s, throughput_tok_s=throughput,
-        memory=memory, prefill=prefill, decode=decode, energy_j_per_token=energy_per_token, notes=tuple(notes))
+        scenario=s, batch=batch, ttft_s=prefill.time_s, ttft_single_s=single.time_s, tpot_s=decode.time_s,
+        throughput_tok_s=throughput, memory=memory, prefill=prefill, decode=decode,
+        energy_j_per_token=energy_per_token, notes=tuple(notes))
 
 
 def _forward_pass(s: InferenceScenario, phase: Phase, seqs: int, new: int, ctx: int, gemm_cls: str,

@@ -43,7 +43,7 @@ class TrainingContext:
 
     def shard_costs(self, key: ShardKey, groups: GroupPlacement) -> ShardCosts:
         domain = self.system.hardware.scaleup_domain
-        links = (groups.intra_domain("tp", domain), groups.intra_domain("cp", domain), groups.intra_domain("ep", domain))
+        links = tuple(groups.intra_domain(kind, domain) for kind in ("tp", "cp", "ep"))
         cached = self._cache.get((key, links))
         if cached is None:
             args = (self.model, key, self.system, self.precision, self.efficiency, groups)

@@ -108,4 +108,5 @@ def _nothing_fits(ctx: TrainingContext, seq_len: int, global_batch: int,
             break
     return CoscaleError(
         f"nothing fits: no layout of {ctx.model.name} on {gpus}x {hw.name} stays within "
-        f"{hw.memory_bytes / GIB:.0f} GiB per GPU at --seq-len {seq_len};{near}.{suggestion or ' Use more GPUs, a shorter --seq-len or a lower precision.'}")
+        f"{hw.memory_bytes / GIB:.0f} GiB per GPU at --seq-len {seq_len};{near}."
+        f"{suggestion or ' Use more GPUs, a shorter --seq-len or a lower precision.'}")

@@ -61,7 +61,9 @@ class TrainingPrediction:
         return f"compute ({1 - sum(terms.values()) / self.step_time_s:.0%}); largest overhead {name} ({share:.0%})"
 
 
-def predict_training(ctx: TrainingContext, layout: TrainLayout, memory: TrainMemory | None = None) -> TrainingPrediction:
+def predict_training(
+    ctx: TrainingContext, layout: TrainLayout, memory: TrainMemory | None = None
+) -> TrainingPrediction:
     """`memory` may be passed in when the caller (the planner) has already computed it."""
     layout.check_layers(ctx.model.num_layers)
     flops = ctx.sample_flops(layout.seq_len)
