@@ -49,7 +49,14 @@ def test_error_within_half_ulp_times_scale(x: np.ndarray, scheme: str) -> None:
 @given(x=tensors, scheme=st.sampled_from(SCHEMES))
 def test_idempotent(x: np.ndarray, scheme: str) -> None:
     once = fake_quant(x, scheme)
-    assert np.array_equal(fake_quant(once, scheme), once)
+    twice = fake_quant(once, scheme)
+    if scheme.startswith("nvfp4"):
+        # TE's two-level FP32 scaling (amax/2688, then E4M3 block scales) does not map a quantized
+        # tensor exactly onto itself: its amax comes back within an FP32 ulp or two, and so does
+        # every value (see src/coscale/numerics/README.md). Exact for every other scheme.
+        assert np.all(np.abs(twice - once) <= 2 * np.spacing(np.abs(once)))
+    else:
+        assert np.array_equal(twice, once)
 
 
 @settings(max_examples=25, deadline=None)
