@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from coscale.errors import CoscaleError
-from coscale.lab.apply import apply_recipe, quant_linear_config
+from coscale.lab.apply import apply_recipe
 from coscale.lab.layers import Bf16Linear
 from coscale.lab.memory import scheme_bytes, training_state_bytes
 from coscale.lab.model import LabLM
@@ -22,7 +22,7 @@ from .conftest import with_steps
 def test_every_recipe_builds_a_valid_numerics_config():
     for name in list_recipes():
         recipe = get_recipe(name)
-        assert isinstance(quant_linear_config(recipe), QuantLinearConfig)
+        assert isinstance(recipe.linears, QuantLinearConfig)
         assert recipe.quantized == (name != "bf16")
     with pytest.raises(CoscaleError, match="unknown recipe"):
         get_recipe("fp3")
@@ -30,14 +30,15 @@ def test_every_recipe_builds_a_valid_numerics_config():
 
 def test_nvfp4_ingredients_are_switchable():
     full = nvfp4_recipe()
-    assert full.fprop_weight.scheme == "nvfp4_2d" and full.dgrad_weight.scheme == "nvfp4_2d"
-    assert full.wgrad_input.hadamard == 16 and full.wgrad_grad_output.hadamard == 16
-    assert full.fprop_input.hadamard is None and full.dgrad_grad_output.hadamard is None  # RHT on Wgrad only
-    assert full.dgrad_grad_output.rounding == "stochastic" and full.fprop_input.rounding == "nearest_even"
+    gemms = full.linears
+    assert gemms.fprop_weight.scheme == "nvfp4_2d" and gemms.dgrad_weight.scheme == "nvfp4_2d"
+    assert gemms.wgrad_input.hadamard == 16 and gemms.wgrad_grad_output.hadamard == 16
+    assert gemms.fprop_input.hadamard is None and gemms.dgrad_grad_output.hadamard is None  # RHT on Wgrad only
+    assert gemms.dgrad_grad_output.rounding == "stochastic" and gemms.fprop_input.rounding == "nearest_even"
     assert full.bf16_last_blocks == 1
-    assert get_recipe("nvfp4-no2d").fprop_weight.scheme == "nvfp4"
-    assert get_recipe("nvfp4-no-rht").wgrad_input.hadamard is None
-    assert get_recipe("nvfp4-no-sr").wgrad_grad_output.rounding == "nearest_even"
+    assert get_recipe("nvfp4-no2d").linears.fprop_weight.scheme == "nvfp4"
+    assert get_recipe("nvfp4-no-rht").linears.wgrad_input.hadamard is None
+    assert get_recipe("nvfp4-no-sr").linears.wgrad_grad_output.rounding == "nearest_even"
     assert get_recipe("nvfp4-all-fp4").bf16_last_blocks == 0
 
 

@@ -12,13 +12,8 @@ from torch import nn
 
 from coscale.lab.layers import Bf16Linear
 from coscale.lab.model import LabLM
-from coscale.lab.recipes import ROLES, Recipe
-from coscale.numerics import QuantLinear, QuantLinearConfig
-
-
-def quant_linear_config(recipe: Recipe) -> QuantLinearConfig:
-    """The numerics `QuantLinearConfig` for a recipe's six operand roles."""
-    return QuantLinearConfig(**recipe.roles())
+from coscale.lab.recipes import Recipe
+from coscale.numerics import QuantLinear
 
 
 def _bf16_copy(linear: nn.Linear) -> Bf16Linear:
@@ -35,7 +30,7 @@ def _set_module(root: nn.Module, path: str, module: nn.Module) -> None:
 
 def apply_recipe(model: LabLM, recipe: Recipe, *, seed: int = 0) -> dict[str, str]:
     """Swap the linears of `model` in place; returns {module path: 'bf16' | 'quant'} for the record."""
-    config = quant_linear_config(recipe) if recipe.quantized else None
+    config = recipe.linears if recipe.quantized else None
     n_blocks = len(model.blocks)
     plan: dict[str, str] = {}
     for index, block in enumerate(model.blocks):
@@ -54,4 +49,3 @@ def apply_recipe(model: LabLM, recipe: Recipe, *, seed: int = 0) -> dict[str, st
     return plan
 
 
-__all__ = ["ROLES", "apply_recipe", "quant_linear_config"]

@@ -37,8 +37,8 @@ def training_state_bytes(model: nn.Module, recipe: Recipe) -> dict[str, float]:
         if not isinstance(module, nn.Linear) and type(module).__name__ != "QuantLinear":
             continue
         shape = tuple(module.weight.shape)
-        quantized = type(module).__name__ == "QuantLinear" and recipe.fprop_weight is not None
-        copy += scheme_bytes(shape, recipe.fprop_weight.scheme) if quantized else 2 * module.weight.numel()
+        quantized = type(module).__name__ == "QuantLinear" and recipe.linears.fprop_weight is not None
+        copy += scheme_bytes(shape, recipe.linears.fprop_weight.scheme) if quantized else 2 * module.weight.numel()
     weights, grads, optimizer = 4 * params + copy, 4 * params, 8 * params
     return {
         "weights": weights,

@@ -11,34 +11,24 @@ keeps in high precision run with BF16 operands (see `layers.Bf16Linear`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Literal
 
 from coscale.errors import CoscaleError
-from coscale.numerics import OperandQuant
-
-ROLES = ("fprop_input", "fprop_weight", "dgrad_grad_output", "dgrad_weight", "wgrad_grad_output", "wgrad_input")
+from coscale.numerics import OperandQuant, QuantLinearConfig
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Recipe:
     name: str
     description: str
-    fprop_input: OperandQuant | None = None
-    fprop_weight: OperandQuant | None = None
-    dgrad_grad_output: OperandQuant | None = None
-    dgrad_weight: OperandQuant | None = None
-    wgrad_grad_output: OperandQuant | None = None
-    wgrad_input: OperandQuant | None = None
+    linears: QuantLinearConfig = field(default_factory=QuantLinearConfig)  # six GEMM operands; all None = BF16
     bf16_first_blocks: int = 0  # blocks at the start of the network kept in BF16
     bf16_last_blocks: int = 0  # blocks at the end kept in BF16 (NVFP4 keeps ~15% of linears, mostly last)
 
     @property
     def quantized(self) -> bool:
-        return any(getattr(self, r) is not None for r in ROLES)
-
-    def roles(self) -> dict[str, OperandQuant | None]:
-        return {r: getattr(self, r) for r in ROLES}
+        return any(getattr(self.linears, f.name) is not None for f in fields(self.linears))
 
     def block_is_high_precision(self, index: int, n_blocks: int) -> bool:
         return index < self.bf16_first_blocks or index >= n_blocks - self.bf16_last_blocks
@@ -48,16 +38,10 @@ def _uniform(name: str, desc: str, fwd: str, bwd: str, *, amax_history: int = 0,
     f = OperandQuant(scheme=fwd, amax_history=amax_history)
     w = OperandQuant(scheme=weight or fwd, amax_history=amax_history)
     g = OperandQuant(scheme=bwd, amax_history=amax_history)
-    return Recipe(
-        name=name,
-        description=desc,
-        fprop_input=f,
-        fprop_weight=w,
-        dgrad_grad_output=g,
-        dgrad_weight=w,
-        wgrad_grad_output=g,
-        wgrad_input=f,
+    linears = QuantLinearConfig(
+        fprop_input=f, fprop_weight=w, dgrad_grad_output=g, dgrad_weight=w, wgrad_grad_output=g, wgrad_input=f
     )
+    return Recipe(name=name, description=desc, linears=linears)
 
 
 def nvfp4_recipe(
@@ -79,12 +63,14 @@ def nvfp4_recipe(
     return Recipe(
         name=name,
         description=desc,
-        fprop_input=act,
-        fprop_weight=weight,
-        dgrad_grad_output=grad,
-        dgrad_weight=weight,
-        wgrad_grad_output=replace(grad, hadamard=had),
-        wgrad_input=replace(act, hadamard=had),
+        linears=QuantLinearConfig(
+            fprop_input=act,
+            fprop_weight=weight,
+            dgrad_grad_output=grad,
+            dgrad_weight=weight,
+            wgrad_grad_output=replace(grad, hadamard=had),
+            wgrad_input=replace(act, hadamard=had),
+        ),
         bf16_last_blocks=bf16_last_blocks,
     )
 

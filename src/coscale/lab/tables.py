@@ -74,9 +74,9 @@ def recipes_table(recipes: list[dict]) -> Table:
     for r in recipes:
         table.add_row(
             r["name"],
-            f"{fmt(r['fprop_input'])} / {fmt(r['fprop_weight'])}",
-            f"{fmt(r['dgrad_grad_output'])} / {fmt(r['dgrad_weight'])}",
-            f"{fmt(r['wgrad_grad_output'])} / {fmt(r['wgrad_input'])}",
+            f"{fmt(r['linears']['fprop_input'])} / {fmt(r['linears']['fprop_weight'])}",
+            f"{fmt(r['linears']['dgrad_grad_output'])} / {fmt(r['linears']['dgrad_weight'])}",
+            f"{fmt(r['linears']['wgrad_grad_output'])} / {fmt(r['linears']['wgrad_input'])}",
             f"first {r['bf16_first_blocks']}, last {r['bf16_last_blocks']}",
         )
     return table
