@@ -1,10 +1,12 @@
-"""`coscale lab ...`: train a small hybrid LM under a precision recipe, compare recipes and PTQ."""
+"""`coscale lab ...`: train a small hybrid LM under a precision recipe, compare recipes and PTQ.
+
+The lab modules (and torch) are imported inside the commands, so other coscale commands start fast.
+"""
 
 from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from coscale.cli.console import make_console
 from coscale.errors import CoscaleError
 from coscale.lab.tables import compare_tables, recipes_table
 
@@ -36,11 +39,6 @@ def _corpus(preset, data: Path | None, tokenizer: str, vocab: int, out: Path):
         vocab_size=vocab,
         cache_dir=out / "tokenizer",
     )
-
-
-def _console() -> Console:
-    """Rich picks 80 columns when stdout is not a terminal, which wraps the tables; use more."""
-    return Console() if sys.stdout.isatty() else Console(width=150)
 
 
 def _progress() -> Progress:
@@ -108,9 +106,9 @@ def train(
     for key in ("steps", "val_loss", "val_ppl", "final_train_loss", "tokens_per_s", "resumed_from", "out"):
         value = record[key]
         table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
-    _console().print(table)
+    make_console().print(table)
     if result.interrupted:
-        _console().print(f"interrupted at step {result.steps}; rerun the same command to resume")
+        make_console().print(f"interrupted at step {result.steps}; rerun the same command to resume")
 
 
 @app.command()
@@ -159,7 +157,7 @@ def compare(
     if as_json:
         print(json.dumps(record))
         return
-    console = _console()
+    console = make_console()
     for table in compare_tables(record):
         console.print(table)
     if record["seed_noise"]:
@@ -182,7 +180,7 @@ def recipes_cmd(as_json: bool = typer.Option(False, "--json", help="print one JS
     if as_json:
         print(json.dumps(data))
         return
-    _console().print(recipes_table(data["recipes"]))
+    make_console().print(recipes_table(data["recipes"]))
 
 
 @app.command()
@@ -215,7 +213,7 @@ def describe(
     table = Table(title=f"lab preset {p.name}: {p.description}", show_header=False)
     for key, value in data.items():
         table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
-    _console().print(table)
+    make_console().print(table)
 
 
 __all__ = ["CoscaleError", "app"]
