@@ -39,6 +39,8 @@ def test_default_main_job_prints_a_table():
     (("predict", "inference", "--gpus", "6", "--tp", "4"), "not divisible"),
     (("predict", "inference", "--model", "deepseek-v3"), "does not fit"),
     (("describe", "--model", "/nonexistent/config.json"), "unknown model"),
+    (("predict", "inference", "--tp", "abc"), "Invalid value for '--tp'"),
+    (("predict", "inference", "--bogus"), "No such option"),
 ])
 def test_bad_input_exit_code_2_one_line(args, fragment):
     r = run(*args)

@@ -66,9 +66,9 @@ def test_nvfp4_on_h100_states_the_assumed_compute():
 
 def test_hybrid_state_is_constant_and_small():
     short = predict_inference(scenario(model="nemotron-h-8b", batch=4, isl=1000))
-    long = predict_inference(scenario(model="nemotron-h-8b", batch=4, isl=100_000))
+    long = predict_inference(scenario(model="nemotron-h-8b", batch=4, isl=7_000))
     assert short.memory.ssm_state == long.memory.ssm_state > 0
-    llama = predict_inference(scenario(batch=4, isl=100_000))
+    llama = predict_inference(scenario(batch=4, isl=7_000))
     assert long.memory.kv_cache < llama.memory.kv_cache / 4  # 4 attention layers of 52 vs 32 of 32
 
 
@@ -94,6 +94,7 @@ def test_attention_dp_with_expert_parallel():
     (dict(precision="fp5"), "unknown precision 'fp5'"),
     (dict(kv="fp7"), "unknown KV-cache precision"),
     (dict(isl=0), "--input-len must be a positive integer"),
+    (dict(model="llama-2-70b", gpus=8, tp=8, isl=8000), "exceeds the 4096-token context"),
 ])
 def test_bad_input_is_a_clear_error(kwargs, message):
     with pytest.raises(CoscaleError, match=message):

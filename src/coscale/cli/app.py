@@ -37,21 +37,10 @@ def describe(
 
 
 def main() -> None:
-    """Console-script entry point: a CoscaleError becomes one red line on stderr and exit code 2."""
+    """Console-script entry point. Typer reports usage errors itself (exit code 2); a CoscaleError
+    raised by a command becomes one red line on stderr and exit code 2."""
     try:
-        app(standalone_mode=False)
+        app()
     except CoscaleError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        Console(stderr=True).print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2)
-        raise

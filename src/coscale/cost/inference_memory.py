@@ -11,8 +11,8 @@ from coscale.specs.execution import Parallelism
 from coscale.specs.model import AttentionSpec, Mamba2Spec, ModelSpec, MoESpec
 from coscale.specs.precision import PrecisionRecipe
 from coscale.workload.ffn import up_width
+from coscale.workload.forward_pass import EMBEDDING_BYTES
 
-EMBEDDING_BYTES = 2.0  # embedding table and LM head stay BF16 in quantised checkpoints (ModelOpt, TRT-LLM)
 RUNTIME_FIXED_BYTES = 1.5 * 2**30  # CUDA context, cuBLAS/NCCL workspaces (assumption, typical nvidia-smi idle)
 RUNTIME_FRACTION = 0.05  # allocator fragmentation / headroom kept free (vLLM gpu_memory_utilization 0.9-0.95)
 RUNTIME_MAX_FRACTION = 0.10  # the reserve never exceeds this share (SRAM machines have no CUDA context)

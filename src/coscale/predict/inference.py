@@ -72,52 +72,73 @@ class InferencePrediction:
 
 def predict_inference(s: InferenceScenario) -> InferencePrediction:
     check_layout(s.model, s.parallel)
-    gemm_cls = resolve_compute_class(s.system.hardware, s.precision.activations.compute_class)
-    attn_cls = _attention_class(s)
+    _check_context(s)
+    hw = s.system.hardware
+    gemm_cls = resolve_compute_class(hw, s.precision.activations.compute_class)
+    classes = (gemm_cls.used, _attention_class(s), resolve_compute_class(hw, "bf16").used)
     notes = [n for n in (gemm_cls.note,) if n]
     notes += _format_notes(s)
     batch = _choose_batch(s)
     memory = _memory(s, batch)
-    req = s.request
-    decode_ctx = req.input_len + (req.output_len - 1) // 2
+    req, pp = s.request, s.parallel.pp
 
-    def timing(phase: Phase, seqs: int, new: int, ctx: int) -> PhaseTiming:
-        pp = s.parallel.pp
-        micro = max(math.ceil(seqs / pp), 1) if phase == "decode" else seqs
-        fp = _forward_pass(s, phase, micro, new, ctx, gemm_cls.used, attn_cls)
+    def traverse(phase: Phase, seqs: int, new: int, ctx: int) -> PhaseTiming:
+        """`seqs` sequences through every pipeline stage once (ops cover all layers of one GPU column)."""
+        fp = _forward_pass(s, phase, seqs, new, ctx, classes)
         cost = pass_cost(forward_ops(s.model, fp), s.system, s.efficiency)
         hop = _pipeline_hop_s(s, fp.tokens) * (pp - 1)
-        # decode keeps pp micro-batches in flight: one step of all sequences = one traversal of a
-        # micro-batch through every stage; prefill of the whole batch traverses all stages once
         return PhaseTiming(cost=cost, time_s=cost.time_s + hop, pipeline_s=hop)
 
-    attn_seqs = max(math.ceil(batch / s.parallel.attention_dp), 1)
-    prefill = timing("prefill", attn_seqs, req.input_len, 0)
-    decode = timing("decode", attn_seqs, 1, decode_ctx)
-    chunk_seqs = max(min(attn_seqs, PREFILL_CHUNK_TOKENS // req.input_len), 1)
-    chunk = prefill if chunk_seqs == attn_seqs else timing("prefill", chunk_seqs, req.input_len, 0)
-    single = prefill if attn_seqs == 1 else timing("prefill", 1, req.input_len, 0)
-    prefill_per_seq = chunk.cost.time_s / s.parallel.pp / chunk_seqs  # PP stages overlap chunks
-    lifetime = attn_seqs * prefill_per_seq + req.output_len * decode.time_s  # one batch generation
-    groups = s.parallel.replicas * s.parallel.attention_dp
-    throughput = groups * attn_seqs * req.output_len / lifetime
-    hw = s.system.hardware
-    energy = (gpu_energy_j(hw, attn_seqs * prefill_per_seq, chunk.cost.compute_s / chunk_seqs * attn_seqs,
-                           chunk.cost.memory_s / chunk_seqs * attn_seqs)
-              + req.output_len * gpu_energy_j(hw, decode.time_s, decode.cost.compute_s, decode.cost.memory_s))
-    energy_per_token = energy * s.parallel.instance_gpus / s.parallel.attention_dp / (attn_seqs * req.output_len)
+    def pipelined(phase: Phase, seqs: int, new: int, ctx: int) -> PhaseTiming:
+        """All `seqs` sequences split into up to `pp` micro-batches that fill the pipeline:
+        (micro-batches + pp - 1) stage times."""
+        micro = max(math.ceil(seqs / pp), 1)
+        one = traverse(phase, micro, new, ctx)
+        stages = math.ceil(seqs / micro) + pp - 1
+        return PhaseTiming(cost=one.cost, time_s=stages * one.cost.time_s / pp + one.pipeline_s,
+                           pipeline_s=one.pipeline_s)
+
+    seqs = max(math.ceil(batch / s.parallel.attention_dp), 1)  # the busiest attention-DP group
+    prefill = pipelined("prefill", seqs, req.input_len, 0)
+    # decode keeps pp micro-batches in flight, so one step of every sequence is one traversal of a
+    # micro-batch; it runs at the mean context of the generation
+    decode_ctx = req.input_len + (req.output_len - 1) // 2
+    decode = traverse("decode", max(math.ceil(seqs / pp), 1), 1, decode_ctx)
+    chunk_seqs = max(min(seqs, PREFILL_CHUNK_TOKENS // req.input_len), 1)
+    chunk = traverse("prefill", chunk_seqs, req.input_len, 0)
+    single = traverse("prefill", 1, req.input_len, 0)
+    # steady state: each sequence costs its share of (pipelined) prefill chunks plus output_len - 1
+    # decode steps shared with the rest of the batch (prefill emits the first token)
+    prefill_busy = seqs / chunk_seqs / pp  # chunk traversals per GPU, pipelined over pp stages
+    decode_steps = req.output_len - 1
+    lifetime = prefill_busy * chunk.cost.time_s + decode_steps * decode.time_s
+    throughput = s.parallel.replicas * batch * req.output_len / lifetime
+    energy = (gpu_energy_j(hw, prefill_busy * chunk.cost.time_s, prefill_busy * chunk.cost.compute_s,
+                           prefill_busy * chunk.cost.memory_s)
+              + decode_steps * gpu_energy_j(hw, decode.time_s, decode.cost.compute_s, decode.cost.memory_s))
+    energy_per_token = energy * s.parallel.instance_gpus / (batch * req.output_len)
     return InferencePrediction(
         scenario=s, batch=batch, ttft_s=prefill.time_s, ttft_single_s=single.time_s, tpot_s=decode.time_s,
         throughput_tok_s=throughput, memory=memory, prefill=prefill, decode=decode,
         energy_j_per_token=energy_per_token, notes=tuple(notes))
 
 
-def _forward_pass(s: InferenceScenario, phase: Phase, seqs: int, new: int, ctx: int, gemm_cls: str,
-                  attn_cls: str) -> ForwardPass:
+def _check_context(s: InferenceScenario) -> None:
+    limit = s.model.max_position_embeddings
+    total = s.request.input_len + s.request.output_len
+    if limit and total > limit:
+        raise CoscaleError(
+            f"--input-len + --output-len = {total} exceeds the {limit}-token context of {s.model.name} "
+            f"(max_position_embeddings); use at most {limit} tokens in all.")
+
+
+def _forward_pass(s: InferenceScenario, phase: Phase, seqs: int, new: int, ctx: int,
+                  classes: tuple[str, str, str]) -> ForwardPass:
     r, par = s.precision, s.parallel
+    gemm_cls, attn_cls, head_cls = classes
     return ForwardPass(phase=phase, seqs=seqs, new_tokens=new, context=ctx, tp=par.tp, ep=par.ep,
                        attention_dp=par.attention_dp, weights=r.weights, activations=r.activations,
-                       kv_cache=r.kv_cache, gemm_class=gemm_cls, attention_class=attn_cls)
+                       kv_cache=r.kv_cache, gemm_class=gemm_cls, attention_class=attn_cls, head_class=head_cls)
 
 
 def _attention_class(s: InferenceScenario) -> str:
@@ -142,7 +163,8 @@ def _format_notes(s: InferenceScenario) -> list[str]:
 def _pipeline_hop_s(s: InferenceScenario, tokens: int) -> float:
     if s.parallel.pp == 1:
         return 0.0
-    hop = Collective(kind="p2p", bytes=tokens * s.model.hidden_size * OUTPUT_BYTES, group=2)
+    # a stage boundary crosses the scale-up domain once the instance spans more GPUs than it holds
+    hop = Collective(kind="p2p", bytes=tokens * s.model.hidden_size * OUTPUT_BYTES, group=s.parallel.instance_gpus)
     return collective_time(hop, s.system, s.efficiency)
 
 

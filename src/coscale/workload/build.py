@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 from coscale.specs.model import AttentionSpec, Mamba2Spec, MLPSpec, ModelSpec, MoESpec
+from coscale.specs.precision import STORAGE_FORMATS
 from coscale.workload.attention import attention_ops
 from coscale.workload.ffn import mlp_ops, moe_ops
-from coscale.workload.forward_pass import OUTPUT_BYTES, ForwardPass
+from coscale.workload.forward_pass import EMBEDDING_BYTES, OUTPUT_BYTES, ForwardPass
 from coscale.workload.mamba import mamba_ops
 from coscale.workload.ops import Collective, Op
 from coscale.workload.projections import gemm
@@ -22,7 +24,7 @@ def forward_ops(model: ModelSpec, p: ForwardPass) -> list[Op]:
     h = model.hidden_size
     t = p.tokens
     ops = [Op(name="embedding", kind="embedding", layer="embedding", count=1,
-              act_bytes=t * h * (OUTPUT_BYTES + p.weight_bpe))]
+              act_bytes=t * h * (OUTPUT_BYTES + EMBEDDING_BYTES))]
     for layer, count in Counter(model.layers).items():
         kind = layer.kind
         for block in (layer.mixer, layer.ffn):
@@ -31,12 +33,14 @@ def forward_ops(model: ModelSpec, p: ForwardPass) -> list[Op]:
             ops += _block_ops(block, p, kind, count, h)
             ops.append(Op(name="norm_residual", kind="elementwise", layer=kind, count=count,
                           flops=8.0 * t * h, act_bytes=_ELEMENTWISE_PASSES * t * h * OUTPUT_BYTES))
-            if p.tp > 1 and not (isinstance(block, MoESpec) and p.ep > 1):
+            if p.tp > 1:  # row-parallel output (or, with EP, the TP group's token slices) is reduced
                 ops.append(Op(name="tp_all_reduce", kind="collective", layer=kind, count=count,
                               collective=Collective(kind="all_reduce", bytes=t * h * OUTPUT_BYTES, group=p.tp)))
     logits_tokens = p.seqs  # prefill only needs the last position's logits; decode has one token anyway
     vocab = -(-model.vocab_size // p.tp)
-    ops.append(gemm("lm_head", "lm_head", 1, p, logits_tokens, vocab, h))
+    bf16 = STORAGE_FORMATS["bf16"]
+    head_pass = replace(p, weights=bf16, activations=bf16, gemm_class=p.head_class)
+    ops.append(gemm("lm_head", "lm_head", 1, head_pass, logits_tokens, vocab, h))
     return ops
 
 

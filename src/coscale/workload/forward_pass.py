@@ -9,6 +9,7 @@ from coscale.specs.precision import StorageFormat
 
 Phase = Literal["prefill", "decode"]
 OUTPUT_BYTES = 2.0  # GEMM outputs and residual-stream activations are written in BF16
+EMBEDDING_BYTES = 2.0  # embedding table and LM head stay BF16 in quantised checkpoints (ModelOpt, TRT-LLM)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -33,6 +34,7 @@ class ForwardPass:
     kv_cache: StorageFormat
     gemm_class: str  # tensor-core class GEMMs run in on this chip (resolved against the hardware)
     attention_class: str
+    head_class: str = "bf16"  # the embedding table and LM head stay BF16 in quantised checkpoints
 
     @property
     def tokens(self) -> int:
