@@ -21,6 +21,7 @@ class EfficiencyModel:
     })
     gemm_tile: int = 128  # output tile edge of Hopper/Blackwell GEMM kernels (CUTLASS/cuBLAS 128x128)
     gemm_min_tile_m: int = 16  # narrowest token-dim tile (skinny GEMMs use 64-row tiles or swap A/B)
+    split_k_min: int = 256  # smallest reduction slice a split-K kernel gives one SM
     attention_peak: dict[str, float] = field(default_factory=lambda: {"bf16": 0.75, "fp16": 0.75, "fp8": 0.61})
     attention_ramp_keys: float = 256.0  # keys/query at which FlashAttention reaches half its peak fraction
     vector_peak: float = 0.5  # CUDA-core ops (scans, elementwise) against the FP32 vector rate
@@ -34,7 +35,8 @@ class EfficiencyModel:
         "gemm_peak.bf16": "calibrated: cuBLAS FP16 8192^3 ~623-627 of 756 TFLOP/s on H100 PCIe (K-CUBLAS) = 0.83",
         "gemm_peak.fp8": "calibrated: DeepGEMM 4096x7168x16384 1358 of 1979 TFLOP/s on H800 (K-DG-1, first shape)",
         "gemm_tile": "tile + wave quantisation: 128x128 output tiles over the SMs (CUTLASS Hopper defaults); "
-                     "token-dim tiles shrink to the next power of two >= 16 for skinny GEMMs",
+                     "token-dim tiles shrink to the next power of two >= 16 for skinny GEMMs; split-K "
+                     "(slices of >= 256) fills the SMs when there are fewer output tiles than SMs",
         "attention_peak": "FlashAttention-3 abstract: 740 TFLOP/s BF16 (75 %), ~1200 FP8 on H100 (K-FA3)",
         "attention_ramp_keys": "assumption: FA3 paper plots reach ~2/3 of peak at 512 keys",
         "memory_gemm": "calibrated: DeepGEMM M=64/128 rows run at 2.60-2.67 of 3.35 TB/s (K-DG-1)",
@@ -53,7 +55,10 @@ class EfficiencyModel:
         wave_fill = 1.0
         if compute_units:
             tiles = tiles_m * tiles_n
-            wave_fill = tiles / (math.ceil(tiles / compute_units) * compute_units)
+            # too few output tiles to fill the SMs: split-K / stream-K kernels split the reduction
+            splits = max(1, min(compute_units // tiles, k // self.split_k_min))
+            work = tiles * splits
+            wave_fill = work / (math.ceil(work / compute_units) * compute_units)
         return self.gemm_peak.get(compute_class, 0.7) * tile_fill * wave_fill
 
     def attention_compute(self, compute_class: str, keys_per_query: float) -> float:
