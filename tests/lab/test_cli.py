@@ -36,8 +36,10 @@ def test_train_json_and_resume(run, tmp_path):
     assert first.returncode == 0, first.stderr
     record = json.loads(first.stdout)
     assert record["steps"] == 2 and record["recipe"] == "bf16" and record["val_loss"] > 0
-    again = run("train", "--preset", "ci", "--steps", "3", "--out", str(out), "--json")
+    again = run("train", "--preset", "ci", "--steps", "2", "--out", str(out), "--json")
     assert json.loads(again.stdout)["resumed_from"] == 2
+    longer = run("train", "--preset", "ci", "--steps", "3", "--out", str(out), "--json")
+    assert longer.returncode == 2 and "resume with --steps 2" in longer.stderr
 
 
 @pytest.mark.parametrize(

@@ -120,4 +120,8 @@ def test_delayed_scaling_history_buffers() -> None:
     before = hist.clone()
     q(x)
     assert torch.equal(before, q.amax_history_fprop_input)  # eval does not roll history
+    q.train()
+    with torch.no_grad():
+        q(x)
+    assert torch.equal(before, q.amax_history_fprop_input)  # nor does a no_grad pass in train mode
     assert torch.isfinite(y).all()

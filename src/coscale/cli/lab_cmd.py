@@ -28,6 +28,17 @@ PRESET_HELP = "model/training preset: ci, default or gpu"
 DATA_HELP = "folder of your own text files (default: the Python standard library's source)"
 
 
+def _output_folder(out: Path) -> Path:
+    """Create the run folder up front, so a bad --out fails before any training time is spent."""
+    if out.exists() and not out.is_dir():
+        raise CoscaleError(f"--out {out} is an existing file; pass a folder for the run's checkpoints and outputs")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CoscaleError(f"cannot create --out {out}: {exc.strerror}; pass a writable folder") from None
+    return out
+
+
 def _corpus(preset, data: Path | None, tokenizer: str, vocab: int, out: Path):
     from coscale.lab.data import load_corpus
 
@@ -72,7 +83,7 @@ def train(
     from coscale.lab.train import train_run
 
     p, r = get_preset(preset, steps=steps), get_recipe(recipe)
-    out = out or Path("lab-runs") / f"{p.name}-{r.name}-s{seed}"
+    out = _output_folder(out or Path("lab-runs") / f"{p.name}-{r.name}-s{seed}")
     corpus = _corpus(p, data, tokenizer, vocab, out)
     with _progress() as bar, GracefulStop() as stop:
         task = bar.add_task(f"{r.name}", total=p.train.steps, loss=math.nan, tps=0.0)
@@ -130,7 +141,7 @@ def compare(
     p = get_preset(preset, steps=steps)
     names = list_recipes() if recipes is None else [n.strip() for n in recipes.split(",") if n.strip()]
     chosen = [get_recipe(n) for n in (["bf16"] + [n for n in names if n != "bf16"])]
-    out = out or Path("lab-runs") / f"compare-{p.name}-s{seed}"
+    out = _output_folder(out or Path("lab-runs") / f"compare-{p.name}-s{seed}")
     corpus = _corpus(p, data, "byte", 256, out)
     with _progress() as bar:
         state: dict = {}

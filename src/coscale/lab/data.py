@@ -135,6 +135,8 @@ def load_corpus(
     if tokenizer == "byte":
         train, val, vocab = _bytes_to_tokens(train_docs), _bytes_to_tokens(val_docs), 256
     elif tokenizer == "bpe":
+        if vocab_size <= 256:
+            raise CoscaleError(f"--vocab must exceed the 256 byte tokens a BPE starts from, got {vocab_size}")
         if cache_dir is None:
             raise CoscaleError("the BPE tokenizer needs a cache folder; pass --out")
         train, val, vocab = _bpe_tokens(train_docs, val_docs, vocab_size, cache_dir, fp)

@@ -1,5 +1,9 @@
 """GPTQ (Frantar et al., 2022): weight rounding that compensates each column's error on the rest.
 
+Variant note: `lab.ptq` collects every layer's Hessian in one calibration pass of the unquantized
+model, whereas reference GPTQ quantizes block by block and feeds each layer the outputs of the
+already-quantized earlier layers.
+
 With H = 2 X^T X from calibration inputs, quantizing column i and pushing its error onto the not yet
 quantized columns through the Cholesky factor of H^-1 minimises the layer's output error
 ||XW^T - XQ^T||^2 greedily. Scales are symmetric absmax per row and per group of `group` columns,

@@ -52,7 +52,11 @@ def get_ptq_scheme(name: str) -> PtqScheme:
 
 
 class PtqLinear(Bf16Linear):
-    """A BF16 linear holding an already quantized-dequantized weight and fake-quantizing its input."""
+    """A linear holding an already quantized-dequantized weight and fake-quantizing its input.
+
+    The GEMM runs in FP32 on the exact dequantized operands (re-rounding them to BF16 would perturb
+    the quantized values GPTQ compensated for); the input stays BF16 for weight-only schemes and
+    the output is rounded to BF16 as in `Bf16Linear`."""
 
     def __init__(self, source: torch.nn.Linear, weight: torch.Tensor, activation: str | None) -> None:
         super().__init__(source.in_features, source.out_features, bias=source.bias is not None)
@@ -63,9 +67,8 @@ class PtqLinear(Bf16Linear):
                 self.bias.copy_(source.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.activation is not None:
-            x = fake_quant(x, self.activation)
-        return super().forward(x)
+        x = fake_quant(x, self.activation) if self.activation is not None else x.bfloat16().float()
+        return F.linear(x, self.weight, self.bias).bfloat16().float()
 
 
 def block_linears(model: LabLM) -> list[tuple[str, torch.nn.Linear]]:

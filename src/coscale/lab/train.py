@@ -92,12 +92,15 @@ def evaluate(model: LabLM, batches: list[tuple[torch.Tensor, ...]], device: torc
 
 
 def run_meta(preset: Preset, recipe: Recipe, seed: int, corpus: Corpus) -> dict:
-    """What must match for a checkpoint to be resumed (run length and eval/checkpoint cadence may change)."""
+    """What must match for a checkpoint to be resumed. The run length is part of it: the warm-up and
+    the cosine decay depend on --steps, so extending a run would match no fresh run. Eval and
+    checkpoint cadence may change."""
     train = dataclasses.asdict(preset.train)
     for free in ("steps", "eval_every", "checkpoint_every", "eval_batches", "threads"):
         train.pop(free)
     return {
         "preset": preset.name,
+        "steps": preset.train.steps,
         "model": repr(preset.model),
         "train": repr(train),
         "recipe": repr(recipe),

@@ -27,13 +27,23 @@ def sylvester(size: int) -> torch.Tensor:
     return h
 
 
-def sign_vector(size: int, seed: int = 0) -> torch.Tensor:
+# Transformer Engine's hard-coded 16-entry sign vector for the NVFP4 Wgrad RHT (get_wgrad_sign_vector)
+TE_WGRAD_SIGNS = (1, 1, 1, -1, 1, -1, -1, -1, -1, -1, -1, 1, -1, 1, -1, -1)
+
+
+def sign_vector(size: int, seed: int | str = 0) -> torch.Tensor:
+    """Fixed +-1 vector: seed "te" gives Transformer Engine's 16-entry Wgrad vector."""
+    if seed == "te":
+        if size != len(TE_WGRAD_SIGNS):
+            raise CoscaleError(f"Transformer Engine's sign vector has 16 entries; got Hadamard size {size}")
+        return torch.tensor(TE_WGRAD_SIGNS, dtype=torch.float64)
     gen = torch.Generator().manual_seed(int(seed))
     return torch.randint(0, 2, (size,), generator=gen).to(torch.float64) * 2 - 1
 
 
-def hadamard_matrix(size: int = 16, *, seed: int | None = 0) -> torch.Tensor:
-    """Orthonormal RHT matrix diag(s) H / sqrt(size) in float32; seed=None gives plain H/sqrt(n)."""
+def hadamard_matrix(size: int = 16, *, seed: int | str | None = 0) -> torch.Tensor:
+    """Orthonormal RHT matrix diag(s) H / sqrt(size) in float32; seed=None gives plain H/sqrt(n),
+    seed="te" (size 16) Transformer Engine's sign vector."""
     h = sylvester(size) / size**0.5
     if seed is not None:
         h = sign_vector(size, seed)[:, None] * h

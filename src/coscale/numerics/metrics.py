@@ -39,12 +39,17 @@ class ErrorStats:
         return asdict(self)
 
 
+MAX_SAMPLES = 1 << 27  # 512 MiB of float32 samples, plus as much again for the quantized copy
+
+
 def sample(dist: str, n: int, seed: int) -> np.ndarray:
     """float32 samples; student-t uses 3 degrees of freedom (heavy tails, finite variance)."""
     if dist not in DISTS:
         raise CoscaleError(f"unknown distribution {dist!r}; use one of {', '.join(DISTS)}")
-    if n < 1:
-        raise CoscaleError(f"--n must be a positive sample count, got {n}")
+    if not 1 <= n <= MAX_SAMPLES:
+        raise CoscaleError(f"--n must be a sample count between 1 and {MAX_SAMPLES}, got {n}")
+    if seed < 0:
+        raise CoscaleError(f"--seed must be a non-negative integer, got {seed}")
     rng = np.random.default_rng(seed)
     if dist == "normal":
         x = rng.standard_normal(n)
