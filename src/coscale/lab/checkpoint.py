@@ -58,7 +58,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 def check_same_run(path: Path, saved: dict[str, Any], current: dict[str, Any]) -> None:
     """Refuse to resume a checkpoint written by a different configuration (it would be overwritten)."""
     diffs = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
-    if "steps" in diffs:
+    if "steps" in diffs and set(diffs) <= {"steps", "train"}:  # only the run length (and its warm-up)
         raise CoscaleError(
             f"checkpoint {str(path)!r} is a {saved['steps']}-step run and the schedule depends on the length; "
             f"resume with --steps {saved['steps']}, or use another --out for a {current['steps']}-step run"
