@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from coscale.models.cache import kv_cache_bytes_per_sequence, ssm_state_bytes_per_sequence
 from coscale.models.params import attention_params, count_params, ffn_params, mamba_params, mlp_params
@@ -11,7 +11,7 @@ from coscale.specs.execution import Parallelism
 from coscale.specs.model import AttentionSpec, Mamba2Spec, ModelSpec, MoESpec
 from coscale.specs.precision import PrecisionRecipe
 from coscale.workload.ffn import up_width
-from coscale.workload.forward_pass import EMBEDDING_BYTES
+from coscale.workload.forward_pass import EMBEDDING_BYTES, SSM_STATE_BYTES
 
 RUNTIME_FIXED_BYTES = 1.5 * 2**30  # CUDA context, cuBLAS/NCCL workspaces (assumption, typical nvidia-smi idle)
 RUNTIME_FRACTION = 0.05  # allocator fragmentation / headroom kept free (vLLM gpu_memory_utilization 0.9-0.95)
@@ -81,6 +81,12 @@ def _widest_ffn(model: ModelSpec) -> int:
     return max(widths)
 
 
+def _stages(model: ModelSpec, pp: int) -> list[ModelSpec]:
+    """The model's layers split into pipeline stages of ceil(L / pp) layers."""
+    size = math.ceil(model.num_layers / pp)
+    return [replace(model, layers=model.layers[i:i + size]) for i in range(0, model.num_layers, size)]
+
+
 def kv_share_per_gpu(model: ModelSpec, tp: int) -> float:
     """Fraction of a sequence's KV cache one TP rank holds: KV heads split over TP, replicated when
     there are fewer KV heads than ranks; MLA latents are replicated on every rank."""
@@ -98,8 +104,10 @@ def inference_memory(model: ModelSpec, par: Parallelism, recipe: PrecisionRecipe
     """Memory on one GPU for `batch` concurrent sequences of up to `context_len` tokens."""
     seqs = math.ceil(batch / par.attention_dp)  # sequences whose cache lives on this GPU's group
     kv_bpe = recipe.kv_cache.bytes_per_element
-    kv = seqs * kv_cache_bytes_per_sequence(model, context_len, kv_bpe) * kv_share_per_gpu(model, par.tp) / par.pp
-    ssm = seqs * ssm_state_bytes_per_sequence(model, kv_bpe) / par.tp / par.pp
+    stages = _stages(model, par.pp)  # the fullest stage sets the per-GPU cache (hybrids are uneven)
+    kv = seqs * kv_share_per_gpu(model, par.tp) * max(
+        kv_cache_bytes_per_sequence(stage, context_len, kv_bpe) for stage in stages)
+    ssm = seqs / par.tp * max(ssm_state_bytes_per_sequence(stage, SSM_STATE_BYTES) for stage in stages)
     chunk = min(seqs * input_len, PREFILL_CHUNK_TOKENS)
     widest_ffn = _widest_ffn(model)
     # live activations in one layer: residual + norm output + attention/FFN intermediates (BF16),

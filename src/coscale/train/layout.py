@@ -56,9 +56,10 @@ class TrainLayout:
         per_step = self.dp * self.micro_batch
         if self.global_batch % per_step:
             lower = self.global_batch // per_step * per_step
+            fits = f"{lower} or {lower + per_step}" if lower else f"a multiple of {per_step}"
             raise CoscaleError(
                 f"--global-batch {self.global_batch} is not divisible by dp*micro-batch = {self.dp}*"
-                f"{self.micro_batch} = {per_step}; use {lower or per_step} or {lower + per_step}."
+                f"{self.micro_batch} = {per_step}; use {fits}."
             )
         if self.seq_len % (2 * self.cp) and self.cp > 1:
             raise CoscaleError(f"--seq-len {self.seq_len} must be divisible by 2*cp = {2 * self.cp} "

@@ -9,6 +9,9 @@ from coscale.specs.precision import StorageFormat
 
 Phase = Literal["prefill", "decode"]
 OUTPUT_BYTES = 2.0  # GEMM outputs and residual-stream activations are written in BF16
+# Mamba conv + SSM state stays BF16 whatever the KV-cache format (vLLM's mamba_ssm_cache_dtype
+# defaults to the model dtype; KV-cache quantization does not apply to it)
+SSM_STATE_BYTES = 2.0
 EMBEDDING_BYTES = 2.0  # embedding table and LM head stay BF16 in quantised checkpoints (ModelOpt, TRT-LLM)
 
 
