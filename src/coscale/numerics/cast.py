@@ -27,18 +27,6 @@ from coscale.numerics.rounding import (
 )
 
 
-def cast_tensor(
-    x: torch.Tensor,
-    fmt: ElementFormat,
-    *,
-    rounding: str = "nearest_even",
-    overflow: str = "saturate",
-    gen: torch.Generator | None = None,
-) -> torch.Tensor:
-    """Torch-only fast path used by the schemes (x is float32/float64, result same dtype)."""
-    return round_to_format(x, fmt, rounding, overflow, gen)
-
-
 def cast(
     x: Any,
     fmt: str | ElementFormat,

@@ -62,7 +62,3 @@ def nvfp4_quantize_blocks(
     scaled = torch.clamp(xb * enc, -E2M1_MAX, E2M1_MAX)
     q = round_to_format(scaled, get_format("float4_e2m1fn"), rounding, "saturate", gen)
     return q, dscale, s_dec
-
-
-def nvfp4_dequantize_blocks(q: torch.Tensor, dscale: torch.Tensor, s_dec: torch.Tensor) -> torch.Tensor:
-    return q * dscale * s_dec

@@ -63,7 +63,3 @@ def get_training_precision(name: str) -> TrainingPrecision:
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise CoscaleError(f"unknown training precision '{name}'.{hint} Valid: {', '.join(recipes)}.")
     return recipes[name]
-
-
-def training_precisions() -> list[str]:
-    return list(_recipes())
