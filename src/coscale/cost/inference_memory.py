@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from coscale.models.cache import kv_cache_bytes_per_sequence, ssm_state_bytes_per_sequence
 from coscale.models.params import attention_params, count_params, ffn_params, mamba_params, mlp_params
 from coscale.specs.execution import Parallelism
-from coscale.specs.model import AttentionSpec, Mamba2Spec, ModelSpec, MoESpec
+from coscale.specs.model import AttentionSpec, LayerSpec, Mamba2Spec, ModelSpec, MoESpec
 from coscale.specs.precision import PrecisionRecipe
 from coscale.workload.ffn import up_width
 from coscale.workload.forward_pass import EMBEDDING_BYTES, SSM_STATE_BYTES
@@ -39,35 +39,29 @@ class InferenceMemory:
 def weight_bytes_per_gpu(model: ModelSpec, par: Parallelism, recipe: PrecisionRecipe) -> float:
     """Weights on the most loaded GPU: layers split over PP stages (the largest stage), dense parts
     split over TP, routed experts over EP (or TP when ep == 1), embeddings vocab-parallel."""
-    h = model.hidden_size
-    per_layer = []
-    for layer in model.layers:
-        dense = 0.0
-        experts = 0.0
-        if isinstance(layer.mixer, AttentionSpec):
-            dense += attention_params(h, layer.mixer)
-        elif isinstance(layer.mixer, Mamba2Spec):
-            dense += mamba_params(h, layer.mixer)
-        if isinstance(layer.ffn, MoESpec):
-            total, _ = ffn_params(h, layer.ffn)
-            routed = total - _shared_and_router(h, layer.ffn)
-            experts = routed / (par.ep if par.ep > 1 else par.tp)
-            dense += total - routed
-        elif layer.ffn is not None:
-            dense += ffn_params(h, layer.ffn)[0]
-        per_layer.append((dense / par.tp + experts) * recipe.weights.bytes_per_element)
-    stage_layers = math.ceil(len(per_layer) / par.pp)
-    stages = [sum(per_layer[i:i + stage_layers]) for i in range(0, len(per_layer), stage_layers)]
+    stages = [sum(_layer_weight_bytes(model.hidden_size, layer, par, recipe) for layer in stage.layers)
+              for stage in _stages(model, par.pp)]
     counts = count_params(model)
     stages[0] += (counts.embedding + counts.positions) / par.tp * EMBEDDING_BYTES
     stages[-1] += (counts.lm_head or counts.embedding * (par.pp > 1)) / par.tp * EMBEDDING_BYTES
     return max(stages)
 
 
-def _shared_and_router(h: int, moe: MoESpec) -> float:
-    shared = mlp_params(h, moe.shared_intermediate_size, moe.activation, moe.expert_bias) \
-        if moe.shared_intermediate_size else 0
-    return shared + h * moe.num_experts + (moe.num_experts if moe.router_bias else 0)
+def _layer_weight_bytes(h: int, layer: LayerSpec, par: Parallelism, recipe: PrecisionRecipe) -> float:
+    dense = 0.0
+    experts = 0.0
+    if isinstance(layer.mixer, AttentionSpec):
+        dense += attention_params(h, layer.mixer)
+    elif isinstance(layer.mixer, Mamba2Spec):
+        dense += mamba_params(h, layer.mixer)
+    if layer.ffn is not None:
+        dense += ffn_params(h, layer.ffn)[0]
+    if isinstance(layer.ffn, MoESpec):
+        moe = layer.ffn
+        routed = moe.num_experts * mlp_params(h, moe.expert_intermediate_size, moe.activation, moe.expert_bias)
+        dense -= routed
+        experts = routed / (par.ep if par.ep > 1 else par.tp)
+    return (dense / par.tp + experts) * recipe.weights.bytes_per_element
 
 
 def _widest_ffn(model: ModelSpec) -> int:
