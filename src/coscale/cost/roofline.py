@@ -56,12 +56,19 @@ def op_cost(op: Op, system: System, eff: EfficiencyModel) -> OpCost:
     compute_s = np.divide(flops, rate * c_eff, out=np.zeros_like(flops * c_eff), where=flops > 0)
     m_eff = eff.memory_gemm if op.kind in ("gemm", "grouped_gemm") else eff.memory_stream
     memory_s = np.asarray(op.total_bytes / (hw.memory_bw_Bps * m_eff), dtype=np.float64)
-    work = np.maximum(compute_s, memory_s)
-    t = np.where(work > 0, np.maximum(work, eff.min_kernel_s), 0.0)
-    code = np.where(work < eff.min_kernel_s, LATENCY, np.where(compute_s >= memory_s, COMPUTE, MEMORY))
+    t, code = kernel_time(compute_s, memory_s, eff.min_kernel_s)
     return OpCost(op=op, time_s=t[()], compute_s=compute_s[()], memory_s=memory_s[()],
                   network_s=np.zeros_like(t)[()], bound_code=code[()], compute_efficiency=np.asarray(c_eff)[()],
                   memory_efficiency=m_eff)
+
+
+def kernel_time(compute_s: Array, memory_s: Array, min_kernel_s: float) -> tuple[Array, Array]:
+    """(time, bound code) of a kernel: the slower of compute and memory, never under the per-kernel
+    floor; a kernel with no work is not launched (0 s)."""
+    work = np.maximum(compute_s, memory_s)
+    t = np.where(work > 0, np.maximum(work, min_kernel_s), 0.0)
+    code = np.where(work < min_kernel_s, LATENCY, np.where(compute_s >= memory_s, COMPUTE, MEMORY))
+    return t, code
 
 
 def _peak_rate(peaks: dict[str, float], compute_class: str) -> float:
