@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from coscale.cost.compute_class import resolve_compute_class
 from coscale.cost.efficiency import EfficiencyModel
+from coscale.cost.inference_memory import ServingMemoryModel
 from coscale.predict.layout_check import check_layout
 from coscale.specs.execution import Parallelism
 from coscale.specs.hardware import System
@@ -31,6 +32,7 @@ class ExecutionPlan:
     gemm_class: str  # tensor-core class the GEMMs run in on this chip
     attention_class: str
     head_class: str  # embedding and LM head (BF16 in quantised checkpoints)
+    memory: ServingMemoryModel  # serving memory per GPU as a function of batch and lengths
     notes: tuple[str, ...] = ()
 
     def forward_pass(self, shape: StepShape) -> ForwardPass:
@@ -52,6 +54,7 @@ def build_plan(model: ModelSpec, system: System, parallel: Parallelism, precisio
         efficiency=efficiency if efficiency is not None else EfficiencyModel(),
         gemm_class=gemm.used, attention_class=_attention_class(system, precision),
         head_class=resolve_compute_class(hw, "bf16").used,
+        memory=ServingMemoryModel.of(model, parallel, precision, hw.memory_bytes),
         notes=tuple(n for n in (gemm.note,) if n) + tuple(_format_notes(system, precision)))
 
 
