@@ -21,6 +21,8 @@ layers, using the mean decode context. `tests/core/test_step_table.py` checks 1 
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,6 +96,48 @@ def _bracket(grid: Array, x: Array) -> tuple[Array, Array]:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
+class _FastTotals:
+    """Component totals after the roofline, as Python lists: the scalar path indexes them directly."""
+
+    token_time: list[float]
+    token_compute: list[float]
+    token_memory: list[float]
+    head_time: list[float]
+    head_compute: list[float]
+    head_memory: list[float]
+    gemm_time: list[float]
+    gemm_compute: list[float]
+    gemm_memory: list[float]
+    decode_time: list[list[float]]
+    decode_compute: list[list[float]]
+    decode_memory: list[list[float]]
+    chunk_time: list[list[float]]
+    chunk_compute: list[list[float]]
+    chunk_memory: list[list[float]]
+    hops: list[float]
+    context_grid: list[float]
+    chunk_grid: list[float]
+    prefix_grid: list[float]
+    idle_w: float
+    dynamic_w: float
+    instance_gpus: int
+
+    @staticmethod
+    def of(plan: ExecutionPlan, grids: tuple[Array, Array, Array], hops: Array, token: Array, head: Array,
+           gemm: Array, decode: Array, chunk: Array) -> _FastTotals:
+        hw = plan.system.hardware
+        parts = ("token", "head", "gemm", "decode", "chunk")
+        names = [f"{part}_{what}" for part in parts for what in ("time", "compute", "memory")]
+        rows = [*token.tolist(), *head.tolist(), *gemm.tolist(), *decode.tolist(), *chunk.tolist()]
+        context_grid, chunk_grid, prefix_grid = (g.tolist() for g in grids)
+        return _FastTotals(**dict(zip(names, rows, strict=True)),
+                           hops=np.broadcast_to(hops, token.shape[1:]).tolist(), context_grid=context_grid,
+                           chunk_grid=chunk_grid, prefix_grid=prefix_grid,
+                           idle_w=hw.idle_w, dynamic_w=hw.tdp_w - hw.idle_w,
+                           instance_gpus=plan.parallel.instance_gpus)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class StepCostTable:
     plan: ExecutionPlan
     max_tokens: int  # tokens per step (decode sequences + prefill tokens)
@@ -108,6 +152,8 @@ class StepCostTable:
     context_grid: Array
     chunk_grid: Array
     prefix_grid: Array
+    # component totals after the roofline, for the scalar fast path: (time, compute, memory) rows
+    _fast: _FastTotals
 
     @staticmethod
     def build(plan: ExecutionPlan, *, max_tokens: int = 16384, max_seqs: int = 1024,
@@ -135,16 +181,22 @@ class StepCostTable:
         prefill_rows = step_cost(plan, StepShape.uniform(prefill_seqs=tokens > 0, prefill_new=np.maximum(tokens, 1)))
         t, p = np.meshgrid(chunk_grid, prefix_grid, indexing="ij")
         chunks = step_cost(plan, StepShape.uniform(prefill_seqs=1, prefill_new=t.ravel(), prefill_prefix=p.ravel()))
+        floor = plan.efficiency.min_kernel_s
+        token_ops = _component(dense.cost, per_token, tokens.shape)
+        head_ops = _component(head.cost, lambda op: op.name == "lm_head", rows.shape)
+        decode_ops = _component(decode.cost, lambda op: op.phase == "decode", (n.size,)).reshaped(n.shape)
+        gemm_ops = _component(prefill_rows.cost, lambda op: op.phase == "prefill" and op.gemm_mnk, tokens.shape)
+        chunk_ops = _component(chunks.cost, lambda op: op.phase == "prefill" and not op.gemm_mnk,
+                               (t.size,)).reshaped(t.shape)
+        grids = (context_grid, chunk_grid, prefix_grid)
         return StepCostTable(
             plan=plan, max_tokens=max_tokens, max_seqs=max_seqs, max_context=ctx_max,
-            token_ops=_component(dense.cost, per_token, tokens.shape), hops=dense.pipeline_s,
-            head_ops=_component(head.cost, lambda op: op.name == "lm_head", rows.shape),
-            decode_ops=_component(decode.cost, lambda op: op.phase == "decode", (n.size,)).reshaped(n.shape),
-            prefill_gemm_ops=_component(prefill_rows.cost, lambda op: op.phase == "prefill" and op.gemm_mnk,
-                                        tokens.shape),
-            chunk_ops=_component(chunks.cost, lambda op: op.phase == "prefill" and not op.gemm_mnk,
-                                 (t.size,)).reshaped(t.shape),
-            context_grid=context_grid, chunk_grid=chunk_grid, prefix_grid=prefix_grid)
+            token_ops=token_ops, hops=dense.pipeline_s, head_ops=head_ops, decode_ops=decode_ops,
+            prefill_gemm_ops=gemm_ops, chunk_ops=chunk_ops, context_grid=context_grid, chunk_grid=chunk_grid,
+            prefix_grid=prefix_grid,
+            _fast=_FastTotals.of(plan, grids, dense.pipeline_s, *(_totals(c, floor) for c in
+                                                                   (token_ops, head_ops, gemm_ops, decode_ops,
+                                                                    chunk_ops))))
 
     def lookup(self, shape: StepShape) -> tuple[Array, Array]:
         """(time_s, energy_j) of `shape`, as `step_cost(plan, shape)` would give them."""
@@ -169,6 +221,61 @@ class StepCostTable:
 
     def time_s(self, shape: StepShape) -> Array:
         return self.lookup(shape)[0]
+
+    def step(self, decode_seqs: int, decode_context_sum: float, chunks: Sequence[tuple[int, int]] = ()
+             ) -> tuple[float, float]:
+        """(time_s, energy_j) of one step from plain numbers, in microseconds of Python: `decode_seqs`
+        sequences whose contexts sum to `decode_context_sum`, and prefill `chunks` of (new tokens,
+        cached prefix). Decode attention is interpolated on its total, so it agrees with `lookup`
+        except within a grid cell where an operator changes bound (well under 1 %)."""
+        prefill = sum(c[0] for c in chunks)
+        tokens, rows = decode_seqs + prefill, decode_seqs + len(chunks)
+        if tokens > self.max_tokens or rows > self.max_seqs:
+            self._check(np.float64(tokens), np.float64(rows), 0.0, 0.0, 1.0)
+        fast = self._fast
+        time = fast.token_time[tokens] + fast.head_time[rows] + fast.gemm_time[prefill] + fast.hops[tokens]
+        busy_c = fast.token_compute[tokens] + fast.head_compute[rows] + fast.gemm_compute[prefill]
+        busy_m = fast.token_memory[tokens] + fast.head_memory[rows] + fast.gemm_memory[prefill]
+        if decode_seqs:
+            mean = decode_context_sum / decode_seqs
+            if mean > self.max_context:
+                self._check(np.float64(tokens), np.float64(rows), mean, 0.0, 1.0)
+            grid = fast.context_grid
+            i = min(max(bisect.bisect_right(grid, mean) - 1, 0), len(grid) - 2)
+            w = (mean - grid[i]) / (grid[i + 1] - grid[i])
+            for j, row in enumerate((fast.decode_time, fast.decode_compute, fast.decode_memory)):
+                a, b = row[decode_seqs][i], row[decode_seqs][i + 1]
+                value = a + (b - a) * w
+                if j == 0:
+                    time += value
+                elif j == 1:
+                    busy_c += value
+                else:
+                    busy_m += value
+        if len(chunks) == 1:  # the common case: one chunk, bilinear on its totals
+            new, prefix = chunks[0]
+            if new + prefix > self.max_context or new > self.max_tokens:
+                self._check(np.float64(tokens), np.float64(rows), 0.0, float(new + prefix), float(new))
+            cg, pg_ = fast.chunk_grid, fast.prefix_grid
+            i = min(max(bisect.bisect_right(cg, new) - 1, 0), len(cg) - 2)
+            j = min(max(bisect.bisect_right(pg_, prefix) - 1, 0), len(pg_) - 2)
+            wi, wj = (new - cg[i]) / (cg[i + 1] - cg[i]), (prefix - pg_[j]) / (pg_[j + 1] - pg_[j])
+            values = []
+            for table in (fast.chunk_time, fast.chunk_compute, fast.chunk_memory):
+                low = table[i][j] + (table[i][j + 1] - table[i][j]) * wj
+                high = table[i + 1][j] + (table[i + 1][j + 1] - table[i + 1][j]) * wj
+                values.append(low + (high - low) * wi)
+            time, busy_c, busy_m = time + values[0], busy_c + values[1], busy_m + values[2]
+        elif chunks:  # several chunks share one kernel per operator: the per-operator path
+            arr = np.asarray(chunks, dtype=np.float64)
+            self._check(np.float64(tokens), np.float64(rows), 0.0, float(np.max(arr.sum(axis=1))),
+                        float(arr[:, 0].max()))
+            t, c, m = self._chunks(np.ones(len(chunks)), arr[:, 0], arr[:, 1], self.plan.efficiency.min_kernel_s)
+            time, busy_c, busy_m = time + float(t), busy_c + float(c), busy_m + float(m)
+        if time <= 0:
+            return 0.0, 0.0
+        utilisation = min(max(busy_c, busy_m) / time, 1.0)  # cost.energy's power model, on floats
+        return time, (fast.idle_w + fast.dynamic_w * utilisation) * time * fast.instance_gpus
 
     @staticmethod
     def _arrays(comp: _Component) -> tuple[Array, Array, Array]:
@@ -196,6 +303,11 @@ class StepCostTable:
             if value > limit:
                 raise CoscaleError(f"step has {value:.0f} {what}, beyond this step-cost table's {limit}; "
                                    f"build the table with a larger limit.")
+
+
+def _totals(comp: _Component, floor: float) -> Array:
+    """(time, compute, memory) of a component at every grid point, stacked on a leading axis."""
+    return np.stack(comp.time(comp.compute, comp.memory, comp.network, floor))
 
 
 def _lerp(a: Array, b: Array, w: Array) -> Array:
