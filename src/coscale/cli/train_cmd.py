@@ -11,7 +11,6 @@ from coscale.errors import CoscaleError
 from coscale.hardware.catalog import load_hardware
 from coscale.models.registry import load_model
 from coscale.specs.hardware import System
-from coscale.specs.model import MoESpec
 from coscale.train.context import TrainingContext
 from coscale.train.layout import TrainLayout, TrainOptions
 from coscale.train.planner import plan_training
@@ -72,8 +71,6 @@ def predict_train(
     layout = TrainLayout(gpus=gpus, tp=tp, pp=pp, vp=vp, dp=dp if dp is not None else _derive_dp(gpus, tp, pp, cp),
                          cp=cp, ep=ep, micro_batch=micro_batch, global_batch=global_batch, seq_len=seq_len,
                          recompute=recompute, zero=zero)  # type: ignore[arg-type]
-    if layout.ep > 1 and not any(isinstance(layer.ffn, MoESpec) for layer in ctx.model.layers):
-        raise CoscaleError(f"--ep {layout.ep} needs a mixture-of-experts model; {ctx.model.name} is dense. Use --ep 1.")
     result = predict_training(ctx, layout)
     if as_json:
         print(json.dumps({**context_dict(ctx), **prediction_dict(result), "defaults": defaults}))

@@ -28,7 +28,7 @@ def divisors_up_to(n: int, limit: int = 64) -> str:
     return ", ".join(str(d) for d in range(1, min(n, limit) + 1) if n % d == 0)
 
 
-def _positive(values: dict[str, int | None]) -> list[Violation]:
+def positive_violations(values: dict[str, int | None]) -> list[Violation]:
     out = []
     for field, value in values.items():
         if value is None:
@@ -149,7 +149,7 @@ def layout_violations(model: ModelSpec | ModelFacts | None, *, tp: int, pp: int,
                       context_len: int | None = None) -> list[Violation]:
     """Every rule the layout breaks, in `CODES` order. `dp` given means a training layout (GPUs are
     tp*cp*pp*dp and EP is carved out of tp*cp*dp); without it GPUs beyond one instance are replicas."""
-    bad = _positive({"parallel.tp": tp, "parallel.pp": pp, "parallel.ep": ep, "parallel.cp": cp, "parallel.vp": vp,
+    bad = positive_violations({"parallel.tp": tp, "parallel.pp": pp, "parallel.ep": ep, "parallel.cp": cp, "parallel.vp": vp,
                      "parallel.dp": dp, "parallel.gpus": gpus, "train.seq_len": seq_len,
                      "train.global_batch": global_batch, "train.micro_batch": micro_batch,
                      "request.context_len": context_len})

@@ -14,7 +14,7 @@ from coscale.errors import CoscaleError
 from coscale.train.context import TrainingContext
 from coscale.train.layout import TrainLayout
 from coscale.train.memory import TrainMemory, training_memory
-from coscale.train.predict import TrainingPrediction, predict_training
+from coscale.train.predict import TrainingPrediction, predict_feasible
 from coscale.train.search import SearchSpace, enumerate_layouts
 
 GIB = 2.0**30
@@ -79,7 +79,7 @@ def plan_training(ctx: TrainingContext, seq_len: int, global_batch: int, top: in
             if closest is None or mem.total < closest[0]:
                 closest = (mem.total, layout)
             continue
-        results.append(predict_training(ctx, layout, mem))
+        results.append(predict_feasible(ctx, layout, mem))
     if evaluated == 0:
         raise CoscaleError(
             f"no valid layout for {gpus} GPUs with --global-batch {global_batch} and --seq-len {seq_len}: the "
