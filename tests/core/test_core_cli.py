@@ -37,7 +37,7 @@ def test_default_main_job_prints_a_table():
     (("predict", "inference", "--tp", "5"), "does not divide"),
     (("predict", "inference", "--batch", "-3"), "--batch must be a positive integer"),
     (("predict", "inference", "--input-len", "0"), "--input-len must be a positive integer, got 0."),
-    (("predict", "inference", "--gpus", "4", "--tp", "2", "--ep", "3", "--model", "qwen3-30b-a3b"),
+    (("predict", "inference", "--gpus", "6", "--tp", "2", "--ep", "3", "--model", "qwen3-30b-a3b"),
      "--ep 3 must be a multiple of --tp 2"),
     (("predict", "inference", "--model", "llama-2-70b", "--tp", "8", "--input-len", "8000"),
      "--input-len + --output-len = 8256 exceeds the 4096-token context"),
