@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from coscale.errors import CoscaleError
-from coscale.hardware.catalog import load_hardware
 from coscale.feasibility import InfeasibleError
+from coscale.hardware.catalog import load_hardware
 from coscale.models.registry import load_model
 from coscale.predict.layout_check import check_layout
 from coscale.specs.execution import Parallelism
@@ -21,7 +21,6 @@ from coscale.train.layout import TrainLayout
 from coscale.train.precision import get_training_precision
 from coscale.train.predict import predict_training
 from coscale.train.search import SearchSpace, enumerate_layouts
-
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

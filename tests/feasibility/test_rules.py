@@ -19,7 +19,7 @@ opt = st.none() | st.integers(min_value=0, max_value=300)
 
 
 @settings(max_examples=400, deadline=None)
-@given(name=st.sampled_from(sorted(MODELS) + [None]), tp=small, pp=small, ep=small, cp=small, vp=small,
+@given(name=st.sampled_from([*sorted(MODELS), None]), tp=small, pp=small, ep=small, cp=small, vp=small,
        dp=st.none() | small, gpus=opt, seq_len=opt, global_batch=opt, micro_batch=st.none() | small,
        context_len=st.none() | st.integers(min_value=0, max_value=300_000))
 def test_mask_agrees_with_the_scalar_rules(name, tp, pp, ep, cp, vp, dp, gpus, seq_len, global_batch, micro_batch,

@@ -29,7 +29,7 @@ app.add_typer(lab_cmd.app, name="lab")
 
 @app.command("describe")
 def describe(
-    model: str = typer.Option(..., help="Preset id, config.json path, or a directory holding one."),
+    model: str = typer.Option(..., help="Preset id, config.json path, a directory holding one, or lab:<preset>."),
     kv_precision: list[str] = typer.Option([], help="KV-cache formats to size (repeatable; default bf16, fp8, nvfp4)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:

@@ -46,7 +46,8 @@ def _structure(*, tp: int, pp: int, ep: int, cp: int, vp: int, dp: int | None, g
         inst = max(tp, ep) * pp
         out.append(Violation(
             field="parallel.gpus", code="gpus_instance",
-            reason=f"parallel.gpus={gpus} is not divisible by the GPUs of one model instance ({inst} = max(tp*pp, ep*pp))",
+            reason=f"parallel.gpus={gpus} is not divisible by the GPUs of one model instance "
+                   f"({inst} = max(tp*pp, ep*pp))",
             fix=f"use a multiple of {inst}"))
     if gpus is not None and dp is not None and tp * cp * pp * dp != gpus:
         out.append(Violation(
@@ -149,10 +150,10 @@ def layout_violations(model: ModelSpec | ModelFacts | None, *, tp: int, pp: int,
                       context_len: int | None = None) -> list[Violation]:
     """Every rule the layout breaks, in `CODES` order. `dp` given means a training layout (GPUs are
     tp*cp*pp*dp and EP is carved out of tp*cp*dp); without it GPUs beyond one instance are replicas."""
-    bad = positive_violations({"parallel.tp": tp, "parallel.pp": pp, "parallel.ep": ep, "parallel.cp": cp, "parallel.vp": vp,
-                     "parallel.dp": dp, "parallel.gpus": gpus, "train.seq_len": seq_len,
-                     "train.global_batch": global_batch, "train.micro_batch": micro_batch,
-                     "request.context_len": context_len})
+    bad = positive_violations({"parallel.tp": tp, "parallel.pp": pp, "parallel.ep": ep, "parallel.cp": cp,
+                               "parallel.vp": vp, "parallel.dp": dp, "parallel.gpus": gpus, "train.seq_len": seq_len,
+                               "train.global_batch": global_batch, "train.micro_batch": micro_batch,
+                               "request.context_len": context_len})
     if bad:
         return bad
     out = _structure(tp=tp, pp=pp, ep=ep, cp=cp, vp=vp, dp=dp, gpus=gpus, seq_len=seq_len,
