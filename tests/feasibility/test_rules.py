@@ -75,3 +75,9 @@ def test_messages_use_spec_words_not_flags():
     for v in layout_violations(load_model("qwen3-30b-a3b"), tp=3, pp=50, ep=5, cp=3, vp=2, dp=7, gpus=11,
                                seq_len=7, global_batch=5, micro_batch=2):
         assert "--" not in v.message
+
+
+def test_every_code_has_a_summary():
+    from coscale.feasibility.codes import SUMMARY
+
+    assert set(SUMMARY) == set(CODES)

@@ -25,6 +25,26 @@ CODES: tuple[str, ...] = (
 
 OK = 0
 
+SUMMARY: dict[str, str] = {
+    "not_positive": "a degree or size below 1",
+    "gpus_instance": "GPUs not a multiple of one instance",
+    "gpus_product": "GPUs != tp*cp*pp*dp",
+    "ep_tp": "EP not a multiple of TP",
+    "ep_dp": "EP not dividing tp*cp*dp",
+    "vp_pp": "interleaving without a pipeline",
+    "cp_seq": "sequence not divisible into 2*cp chunks",
+    "batch_dp": "global batch not divisible by dp*micro-batch",
+    "vp_microbatches": "micro-batches not a multiple of pp for interleaving",
+    "tp_heads": "TP not dividing the attention heads",
+    "tp_kv_heads": "TP and KV heads dividing neither one another",
+    "tp_mamba_heads": "TP not dividing the Mamba heads",
+    "ep_dense": "EP on a dense model",
+    "ep_experts": "EP not dividing the experts",
+    "cp_mamba": "CP on a model with Mamba layers",
+    "pp_layers": "an empty pipeline chunk",
+    "context": "prompt + output beyond the model's context",
+}
+
 
 def code_index(code: str) -> int:
     """The integer the array form uses for `code` (index + 1; 0 means feasible)."""

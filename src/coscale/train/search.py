@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coscale.feasibility import layout_mask, model_facts
+from coscale.feasibility import CODES, layout_mask, model_facts
 from coscale.specs.model import ModelSpec
 from coscale.train.layout import RECOMPUTE_MODES, Recompute, TrainLayout
 
@@ -60,12 +60,28 @@ def _grid(model: ModelSpec, gpus: int, domain: int, space: SearchSpace) -> np.nd
     return np.array(rows, dtype=np.int64).reshape(-1, 7)
 
 
-def enumerate_layouts(model: ModelSpec, gpus: int, seq_len: int, global_batch: int, domain: int,
-                      space: SearchSpace = SearchSpace()) -> Iterator[TrainLayout]:
+def _mask(model: ModelSpec, gpus: int, seq_len: int, global_batch: int, domain: int,
+          space: SearchSpace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(grid rows, ok, reason code) over the search space."""
     grid = _grid(model, gpus, domain, space)
     tp, cp, pp, vp, dp, mb, ep = grid.T
-    ok, _ = layout_mask(model_facts(model), tp=tp, pp=pp, ep=ep, cp=cp, vp=vp, dp=dp, gpus=gpus, seq_len=seq_len,
-                        global_batch=global_batch, micro_batch=mb)
+    ok, code = layout_mask(model_facts(model), tp=tp, pp=pp, ep=ep, cp=cp, vp=vp, dp=dp, gpus=gpus, seq_len=seq_len,
+                           global_batch=global_batch, micro_batch=mb)
+    return grid, ok, code
+
+
+def rejections(model: ModelSpec, gpus: int, seq_len: int, global_batch: int, domain: int,
+               space: SearchSpace = SearchSpace()) -> dict[str, int]:
+    """How many grid points each feasibility rule rejected first, most frequent first."""
+    _, _, code = _mask(model, gpus, seq_len, global_batch, domain, space)
+    values, counts = np.unique(code[code > 0], return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    return {CODES[int(values[i]) - 1]: int(counts[i]) for i in order}
+
+
+def enumerate_layouts(model: ModelSpec, gpus: int, seq_len: int, global_batch: int, domain: int,
+                      space: SearchSpace = SearchSpace()) -> Iterator[TrainLayout]:
+    grid, ok, _ = _mask(model, gpus, seq_len, global_batch, domain, space)
     for t, c, p, v, d, m, e in grid[ok].tolist():
         for rc in space.recomputes:
             for zero in space.zeros:
