@@ -83,7 +83,7 @@ def test_inference_and_training_reject_the_same_tp(model: str, tp: int) -> None:
 def test_planner_names_the_rules_that_emptied_the_grid() -> None:
     from coscale.train.planner import plan_training
 
-    ctx = TrainingContext(model=load_model("llama-3.1-8b"), system=System(hardware=load_hardware("h100-sxm"),
+    ctx = TrainingContext(model=load_model("nemotron-h-8b"), system=System(hardware=load_hardware("h100-sxm"),
                                                                            num_gpus=256),
                           precision=get_training_precision("bf16"))
     with pytest.raises(CoscaleError, match=r"global batch not divisible by dp\*micro-batch \(\d+\)"):
