@@ -26,11 +26,6 @@ FLAGS: dict[str, str] = {
 _PATTERN = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(FLAGS, key=len, reverse=True)) + r")\b(=)?")
 
 
-def flag_for(field: str) -> str:
-    """The flag that sets `field`, or the field itself when no command has a flag for it."""
-    return FLAGS.get(field, field)
-
-
 def in_flag_words(message: str) -> str:
     """`message` with every spec path replaced by its flag (`parallel.tp=3` -> `--tp 3`)."""
     return _PATTERN.sub(lambda m: FLAGS[m.group(1)] + (" " if m.group(2) else ""), message)
