@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from coscale.hardware import hardware_to_dict, list_hardware_table, load_hardware
+from coscale.hardware import load_hardware
+from coscale.report.hardware import hardware_to_dict, list_hardware_table
 from coscale.specs.hardware import System
 
 

@@ -11,11 +11,12 @@ import time
 from dataclasses import dataclass
 
 from coscale.errors import CoscaleError
+from coscale.feasibility.codes import SUMMARY
 from coscale.train.context import TrainingContext
 from coscale.train.layout import TrainLayout
 from coscale.train.memory import TrainMemory, training_memory
-from coscale.train.predict import TrainingPrediction, predict_training
-from coscale.train.search import SearchSpace, enumerate_layouts
+from coscale.train.predict import TrainingPrediction, predict_feasible
+from coscale.train.search import SearchSpace, enumerate_layouts, rejections
 
 GIB = 2.0**30
 
@@ -79,12 +80,14 @@ def plan_training(ctx: TrainingContext, seq_len: int, global_batch: int, top: in
             if closest is None or mem.total < closest[0]:
                 closest = (mem.total, layout)
             continue
-        results.append(predict_training(ctx, layout, mem))
+        results.append(predict_feasible(ctx, layout, mem))
     if evaluated == 0:
+        reasons = rejections(ctx.model, gpus, seq_len, global_batch, hw.scaleup_domain, space)
+        top = "; ".join(f"{SUMMARY[code]} ({n})" for code, n in list(reasons.items())[:3])
         raise CoscaleError(
-            f"no valid layout for {gpus} GPUs with --global-batch {global_batch} and --seq-len {seq_len}: the "
-            f"global batch must be divisible by the data-parallel degree; try a --global-batch that is a "
-            f"multiple of {gpus}, or a GPU count that is a power of two.")
+            f"no valid layout for {gpus} GPUs with train.global_batch={global_batch} and train.seq_len={seq_len}; "
+            f"candidates broke these rules most often: {top}. Try a train.global_batch that is a multiple of "
+            f"{gpus}, or a GPU count that is a power of two.")
     if not results:
         raise _nothing_fits(ctx, seq_len, global_batch, closest, space)
     results.sort(key=lambda p: (p.step_time_s, p.memory.total))
@@ -104,9 +107,9 @@ def _nothing_fits(ctx: TrainingContext, seq_len: int, global_batch: int,
         fit = next((lay for lay in enumerate_layouts(ctx.model, gpus * factor, seq_len, batch, hw.scaleup_domain, space)
                     if _memory(more, lay).total <= hw.memory_bytes), None)
         if fit is not None:
-            suggestion = f" It would fit on {gpus * factor} GPUs (e.g. {fit.describe()}, --global-batch {batch})."
+            suggestion = f" It would fit on {gpus * factor} GPUs (e.g. {fit.describe()}, train.global_batch={batch})."
             break
     return CoscaleError(
         f"nothing fits: no layout of {ctx.model.name} on {gpus}x {hw.name} stays within "
-        f"{hw.memory_bytes / GIB:.0f} GiB per GPU at --seq-len {seq_len};{near}."
-        f"{suggestion or ' Use more GPUs, a shorter --seq-len or a lower precision.'}")
+        f"{hw.memory_bytes / GIB:.0f} GiB per GPU at train.seq_len={seq_len};{near}."
+        f"{suggestion or ' Use more GPUs, a shorter train.seq_len or a lower precision.'}")

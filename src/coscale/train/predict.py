@@ -61,11 +61,18 @@ class TrainingPrediction:
         return f"compute ({1 - sum(terms.values()) / self.step_time_s:.0%}); largest overhead {name} ({share:.0%})"
 
 
-def predict_training(
+def predict_training(ctx: TrainingContext, layout: TrainLayout) -> TrainingPrediction:
+    """Predict one layout; raises `InfeasibleError` when the model cannot be sharded that way
+    (the rules of `coscale.feasibility`, shared with inference and the planner)."""
+    layout.check_model(ctx.model)
+    return predict_feasible(ctx, layout)
+
+
+def predict_feasible(
     ctx: TrainingContext, layout: TrainLayout, memory: TrainMemory | None = None
 ) -> TrainingPrediction:
-    """`memory` may be passed in when the caller (the planner) has already computed it."""
-    layout.check_layers(ctx.model.num_layers)
+    """`predict_training` for a layout already known to pass the feasibility rules (the planner's
+    search applies them as a mask); `memory` may be passed in when the caller has computed it."""
     flops = ctx.sample_flops(layout.seq_len)
     hw = ctx.system.hardware
     cls = resolve_compute_class(hw, ctx.precision.mfu_class).used

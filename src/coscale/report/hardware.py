@@ -1,4 +1,4 @@
-"""`coscale list hardware`: the catalog as a rich table or one JSON object.
+"""The hardware catalog as a rich table or one JSON object (`coscale list hardware`).
 
 The table shows the handful of figures people compare chips by (dense BF16/FP8/FP4, memory,
 bandwidth, scale-up link, domain, power); `--json` carries every field in SI units plus its
@@ -7,13 +7,12 @@ sources, so scripts never have to parse the table.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.table import Table
 
-from coscale.cli.console import make_console
 from coscale.hardware.catalog import list_hardware
+from coscale.report.console import make_console, print_json
 from coscale.specs.hardware import HardwareSpec
 
 
@@ -91,7 +90,7 @@ def list_hardware_table(as_json: bool) -> None:
     """Print the catalog: a rich table, or exactly one JSON object `{"hardware": [...]}` on stdout."""
     specs = list_hardware()
     if as_json:
-        print(json.dumps({"hardware": [hardware_to_dict(s) for s in specs]}))
+        print_json({"hardware": [hardware_to_dict(s) for s in specs]})
         return
     console = make_console()
     console.print(hardware_table(specs, width=console.width))
