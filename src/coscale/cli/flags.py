@@ -16,6 +16,8 @@ FLAGS: dict[str, str] = {
     "request.input_len": "--input-len",
     "request.output_len": "--output-len",
     "request.context_len": "--input-len + --output-len",
+    "request.batch": "--batch",
+    "precision.recipe": "--precision",
     "train.seq_len": "--seq-len",
     "train.global_batch": "--global-batch",
     "train.micro_batch": "--micro-batch",

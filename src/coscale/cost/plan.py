@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from coscale.cost.compute_class import resolve_compute_class
 from coscale.cost.efficiency import EfficiencyModel
 from coscale.cost.inference_memory import ServingMemoryModel
-from coscale.predict.layout_check import check_layout
+from coscale.feasibility import raise_if_any
+from coscale.feasibility.scalar import layout_violations
 from coscale.specs.execution import Parallelism
 from coscale.specs.hardware import System
 from coscale.specs.model import ModelSpec
@@ -46,7 +47,7 @@ class ExecutionPlan:
 def build_plan(model: ModelSpec, system: System, parallel: Parallelism, precision: PrecisionRecipe,
                efficiency: EfficiencyModel | None = None) -> ExecutionPlan:
     """Check the layout, resolve compute classes against the chip and collect the notes."""
-    check_layout(model, parallel)
+    raise_if_any(layout_violations(model, tp=parallel.tp, pp=parallel.pp, ep=parallel.ep, gpus=parallel.gpus))
     hw = system.hardware
     gemm = resolve_compute_class(hw, precision.activations.compute_class)
     return ExecutionPlan(
