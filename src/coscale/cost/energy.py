@@ -15,5 +15,5 @@ def gpu_energy_j(hardware: HardwareSpec, elapsed_s: float, compute_s: float, mem
     if elapsed_s <= 0:
         return 0.0
     utilisation = min(max(compute_s, memory_s) / elapsed_s, 1.0)
-    power = hardware.idle_w + (hardware.tdp_w - hardware.idle_w) * utilisation
+    power = hardware.power.idle_w + (hardware.power.tdp_w - hardware.power.idle_w) * utilisation
     return power * elapsed_s

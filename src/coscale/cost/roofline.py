@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from coscale.cost.efficiency import EfficiencyModel
-from coscale.specs.hardware import System
+from coscale.specs.hardware import Link, System
 from coscale.workload.ops import VECTOR, Collective, Op
 
 Bound = str  # "compute" | "memory" | "network" | "latency"
@@ -29,8 +29,9 @@ class OpCost:
 
 def op_cost(op: Op, system: System, eff: EfficiencyModel) -> OpCost:
     if op.collective is not None:
-        t = collective_time(op.collective, system, eff)
-        latency_bound = eff.collective_latency_s > t / 2
+        link = system.link_for(op.collective.group)
+        t = collective_time(op.collective, link, eff)
+        latency_bound = link.latency_s > t / 2
         return OpCost(op=op, time_s=t, compute_s=0.0, memory_s=0.0, network_s=t,
                       bound="latency" if latency_bound else "network", compute_efficiency=0.0,
                       memory_efficiency=0.0)
@@ -67,12 +68,17 @@ def _compute_efficiency(op: Op, eff: EfficiencyModel, compute_units: int) -> flo
     return eff.attention_compute(op.compute_class, 4096.0)  # SSD chunk matmuls: long-sequence regime
 
 
-def collective_time(c: Collective, system: System, eff: EfficiencyModel) -> float:
-    """Ring/pairwise algorithms: bytes on the slowest link over its bandwidth, plus latency."""
+def collective_time(c: Collective, link: Link | System, eff: EfficiencyModel) -> float:
+    """Ring/pairwise algorithms on one link: bytes on the wire over its bandwidth, plus its latency.
+
+    Pass the `Link` the group runs on (`System.link_for(group)` picks scale-up or scale-out).
+    """
+    if isinstance(link, System):  # compat: remove once callers pass a Link
+        link = link.link_for(c.group)
     n = c.group
     if n <= 1 or c.bytes <= 0:
         return 0.0
-    bw = system.link_bw_Bps(n)
+    bw = link.bandwidth_Bps
     if c.kind == "all_reduce":
         wire = 2.0 * (n - 1) / n * c.bytes
     elif c.kind in ("all_gather", "reduce_scatter", "all_to_all"):
@@ -82,4 +88,4 @@ def collective_time(c: Collective, system: System, eff: EfficiencyModel) -> floa
     link_eff = eff.collective_bandwidth(c.bytes)
     if c.kind == "all_to_all":
         link_eff *= eff.all_to_all_peak
-    return eff.collective_latency_s + wire / (bw * link_eff)
+    return link.latency_s + wire / (bw * link_eff)
