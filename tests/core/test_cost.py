@@ -47,7 +47,7 @@ def test_all_reduce_ring_formula():
     size = 2**30
     t = collective_time(Collective(kind="all_reduce", bytes=size, group=8), h100(8), EFF)
     bw = 450e9 * EFF.collective_bandwidth(size)
-    assert t == pytest.approx(EFF.collective_latency_s + 2 * 7 / 8 * size / bw)
+    assert t == pytest.approx(h100(8).hardware.links.scaleup.latency_s + 2 * 7 / 8 * size / bw)
 
 
 def test_collective_crossing_nodes_uses_scale_out():

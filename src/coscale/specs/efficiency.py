@@ -61,6 +61,11 @@ class GemmFractions:
     def get(self, compute_class: str, default: float) -> float:
         return float(getattr(self, compute_class, default)) if compute_class in _GEMM_CLASSES else default
 
+    def __getitem__(self, compute_class: str) -> float:  # compat: dict-style access of the old model
+        if compute_class not in _GEMM_CLASSES:
+            raise KeyError(compute_class)
+        return float(getattr(self, compute_class))
+
 
 _GEMM_CLASSES = frozenset(f.name for f in fields(GemmFractions))
 
@@ -75,6 +80,11 @@ class AttentionFractions:
 
     def get(self, compute_class: str) -> float:
         return float(getattr(self, compute_class)) if compute_class in ("bf16", "fp16", "fp8") else self.bf16
+
+    def __getitem__(self, compute_class: str) -> float:  # compat: dict-style access of the old model
+        if compute_class not in ("bf16", "fp16", "fp8"):
+            raise KeyError(compute_class)
+        return float(getattr(self, compute_class))
 
 
 # compat: the defaults below equal the `nvidia-hopper` family file (a test keeps them equal), so
