@@ -92,7 +92,7 @@ def test_missing_field_is_named_with_the_fix(tmp_path, path):
     assert file in msg and ("add" in msg or "give" in msg)
 
 
-@pytest.mark.parametrize("path", QUANTITY_PATHS + ["compute.bf16", "memory.host.capacity", "memory.nvme.latency"])
+@pytest.mark.parametrize("path", [*QUANTITY_PATHS, "compute.bf16", "memory.host.capacity", "memory.nvme.latency"])
 def test_a_number_without_a_source_fails_loading(tmp_path, path):
     doc = copy.deepcopy(H100_DOC)
     parent, leaf = _at(doc, path)

@@ -69,7 +69,8 @@ def _number(origin: str, path: str, raw: Mapping[str, Any]) -> float | int:
 def apply_fields(model: EfficiencyModel, raw: Any, origin: str, *, default_kind: str | None = None) -> EfficiencyModel:
     """`model` with the fields in `raw` ({path: {value, kind, source, cases?}}) set, sources recorded."""
     if not isinstance(raw, Mapping):
-        raise CoscaleError(f"{origin}: efficiency fields must be an object {{\"<path>\": {{\"value\": ..., \"source\": ...}}}}")
+        raise CoscaleError(
+            f"{origin}: efficiency fields must be an object {{\"<path>\": {{\"value\": ..., \"source\": ...}}}}")
     known = efficiency_paths()
     values: dict[str, Any] = {}
     nested: dict[str, dict[str, Any]] = {}

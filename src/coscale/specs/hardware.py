@@ -10,7 +10,7 @@ devices: `System`; named pools of systems joined by a fabric: `coscale.specs.clu
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 
 from coscale.errors import CoscaleError
@@ -89,7 +89,8 @@ class ScaleUpLink(Link):
 
     def __post_init__(self) -> None:
         if self.domain_size < 1:
-            raise CoscaleError(f"links.scaleup.domain_size is {self.domain_size}; use 1 for a device without a scale-up fabric")
+            raise CoscaleError(
+                f"links.scaleup.domain_size is {self.domain_size}; use 1 for a device without a scale-up fabric")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -114,7 +115,7 @@ class HardwareSpec:
     memory: MemorySpec
     links: LinkSpec
     power: PowerSpec
-    efficiency: EfficiencyModel = EfficiencyModel()
+    efficiency: EfficiencyModel = field(default_factory=EfficiencyModel)  # the loader sets the chip's family
     sources: tuple[tuple[str, str], ...] = ()  # dotted field path -> citation (or 'estimate: ...')
     notes: tuple[str, ...] = ()
 

@@ -39,7 +39,8 @@ def _unknown(path: str, known: tuple[str, ...]) -> CoscaleError:
     if not close:
         head = path.split(".")[0]
         close = [p for p in known if p.startswith(head + ".")][:3]
-    hint = f"did you mean {', '.join(close)}?" if close else f"known paths start with {sorted({p.split('.')[0] for p in known})}"
+    heads = sorted({p.split(".")[0] for p in known})
+    hint = f"did you mean {', '.join(close)}?" if close else f"known paths start with {heads}"
     return CoscaleError(f"'{path}' is not a numeric field path here; {hint} (numeric_paths() lists them all)")
 
 

@@ -101,7 +101,8 @@ def _nothing_fits(ctx: TrainingContext, seq_len: int, global_batch: int,
         more = TrainingContext(model=ctx.model, system=type(ctx.system)(hardware=hw, num_gpus=gpus * factor),
                                precision=ctx.precision, options=ctx.options, efficiency=ctx.efficiency)
         batch = max(global_batch, gpus * factor) if global_batch % (gpus * factor) else global_batch
-        fit = next((lay for lay in enumerate_layouts(ctx.model, gpus * factor, seq_len, batch, hw.links.scaleup.domain_size, space)
+        domain = hw.links.scaleup.domain_size
+        fit = next((lay for lay in enumerate_layouts(ctx.model, gpus * factor, seq_len, batch, domain, space)
                     if _memory(more, lay).total <= hw.memory.hbm.capacity_bytes), None)
         if fit is not None:
             suggestion = f" It would fit on {gpus * factor} GPUs (e.g. {fit.describe()}, --global-batch {batch})."
