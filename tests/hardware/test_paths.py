@@ -35,7 +35,7 @@ def test_numeric_paths_cover_every_section():
     assert all(isinstance(h.get(p), int | float) for p in paths)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(data=st.data())
 def test_with_value_round_trips_every_path_of_every_chip(data):
     hw_id, path = data.draw(st.sampled_from(PATHS))
@@ -52,7 +52,10 @@ def test_with_value_round_trips_every_path_of_every_chip(data):
     assert spec.get(path) == old  # the original is untouched
     back = new.with_value(path, old)
     assert back.get(path) == old and hash(back) == hash(back)
-    if not path.startswith("efficiency."):
+    if path.startswith("efficiency."):
+        assert new.efficiency.source(path.split(".", 1)[1]).detail.startswith("set by with_value")
+        assert new.efficiency.missing_sources() == spec.efficiency.missing_sources()
+    else:
         assert new.source(path).startswith("set by with_value")
 
 

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from coscale.errors import CoscaleError
@@ -51,8 +52,10 @@ def test_cluster_validation():
         _cluster("a", "a")
     with pytest.raises(CoscaleError, match="non-empty name"):
         _cluster(" ")
-    with pytest.raises(CoscaleError, match="whole number of GPUs"):
-        System(hardware=load_hardware("h100-sxm"), num_gpus=0)
+    for bad in (0, 2.0, True, -8):
+        with pytest.raises(CoscaleError, match="whole number of GPUs"):
+            System(hardware=load_hardware("h100-sxm"), num_gpus=bad)
+    assert System(hardware=load_hardware("h100-sxm"), num_gpus=np.int64(16)).num_domains == 2
 
 
 def test_json_listing_is_one_object(capsys):

@@ -9,12 +9,14 @@ devices: `System`; named pools of systems joined by a fabric: `coscale.specs.clu
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
+from typing import Any
 
 from coscale.errors import CoscaleError
-from coscale.specs.efficiency import EfficiencyModel
+from coscale.specs.efficiency import EfficiencyModel, FieldSource
 from coscale.specs.paths import get_path, numeric_paths_of, replace_path
 
 # Compute classes a tensor unit may support; one field of ComputeSpec each.
@@ -125,16 +127,20 @@ class HardwareSpec:
 
     def get(self, path: str) -> float:
         """Value of a numeric field by dotted path, e.g. 'memory.hbm.bandwidth_Bps'."""
-        return get_path(self, path, numeric_paths(self))
+        return get_path(self, path, lambda: numeric_paths(self))
 
     def with_value(self, path: str, value: float) -> HardwareSpec:
-        """A copy with one numeric field changed; its source becomes 'set by with_value'."""
-        new = replace_path(self, path, value, numeric_paths(self))
-        if path.startswith("efficiency."):
-            return new
+        """A copy with one numeric field changed; its provenance becomes 'set by with_value'."""
+        new = replace_path(self, path, value, lambda: numeric_paths(self))
         note = f"set by with_value to {value:g} (was {self.get(path):g})"
-        rest = tuple((p, s) for p, s in self.sources if p != path)
-        return _replace_sources(new, (*rest, (path, note)))
+        if path.startswith("efficiency."):
+            leaf = path.split(".", 1)[1]
+            eff = new.efficiency
+            rest = tuple((p, s) for p, s in eff.sources if p != leaf)
+            sources = (*rest, (leaf, FieldSource(kind="assumed", detail=note)))
+            return _replace(new, efficiency=_replace(eff, sources=sources))
+        rest_hw = tuple((p, s) for p, s in self.sources if p != path)
+        return _replace(new, sources=(*rest_hw, (path, note)))
 
     # compat: remove once callers use the composed fields ------------------------------------
     @property
@@ -186,10 +192,10 @@ class HardwareSpec:
     # end compat ------------------------------------------------------------------------------
 
 
-def _replace_sources(spec: HardwareSpec, sources: tuple[tuple[str, str], ...]) -> HardwareSpec:
-    kwargs = {f.name: getattr(spec, f.name) for f in fields(spec)}
-    kwargs["sources"] = sources
-    return HardwareSpec(**kwargs)
+def _replace(obj: Any, **changes: Any) -> Any:
+    kwargs = {f.name: getattr(obj, f.name) for f in fields(obj)}
+    kwargs.update(changes)
+    return type(obj)(**kwargs)
 
 
 _TEXT_FIELDS = frozenset({"id", "name", "vendor", "sources", "notes", "family", "borrows", "block_scaled_formats"})
@@ -209,7 +215,11 @@ class System:
     num_gpus: int
 
     def __post_init__(self) -> None:
-        if isinstance(self.num_gpus, bool) or not isinstance(self.num_gpus, int) or self.num_gpus < 1:
+        try:
+            whole = operator.index(self.num_gpus)  # int or numpy integer, not 2.0 or True-as-a-count
+        except TypeError:
+            whole = 0
+        if isinstance(self.num_gpus, bool) or whole < 1:
             raise CoscaleError(f"a system needs a whole number of GPUs >= 1, got {self.num_gpus!r}")
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from typing import Any
 
@@ -44,12 +45,15 @@ def _unknown(path: str, known: tuple[str, ...]) -> CoscaleError:
     return CoscaleError(f"'{path}' is not a numeric field path here; {hint} (numeric_paths() lists them all)")
 
 
-def get_path(obj: Any, path: str, known: tuple[str, ...]) -> float:
-    if path not in known:
-        raise _unknown(path, known)
+def get_path(obj: Any, path: str, known: Callable[[], tuple[str, ...]]) -> float:
+    """The number at `path`; `known()` lists valid paths (only called to explain an error)."""
     value: Any = obj
     for part in path.split("."):
+        if not is_dataclass(value) or part not in {f.name for f in fields(value)}:
+            raise _unknown(path, known())
         value = getattr(value, part)
+    if not _is_number(value):
+        raise _unknown(path, known())
     return value
 
 
@@ -71,7 +75,7 @@ def _rebuild(obj: Any, name: str, value: Any) -> Any:
     return type(obj)(**kwargs)
 
 
-def replace_path(obj: Any, path: str, value: float, known: tuple[str, ...]) -> Any:
+def replace_path(obj: Any, path: str, value: float, known: Callable[[], tuple[str, ...]]) -> Any:
     """A copy of `obj` with the number at `path` replaced (validated: finite, >= 0, whole for counts)."""
     old = get_path(obj, path, known)
     new_leaf = _check_value(path, old, value)
