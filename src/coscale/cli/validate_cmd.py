@@ -40,4 +40,4 @@ def validate(as_json: bool = typer.Option(False, "--json", help="Print one JSON 
     console.print(f"median |error| over inference + kernel cases: "
                   f"{summary['median_abs_error_inference_and_kernel']:.1%} "
                   f"(out-of-sample only: {summary['median_abs_error_inference_and_kernel_out_of_sample']:.1%})")
-    console.print("(cal.) = a cost-model constant was fitted on this case; see coscale/hardware/efficiency/<family>.json")
+    console.print("(cal.) = a cost-model constant was fitted on this case; see hardware/efficiency/<family>.json")
