@@ -51,14 +51,16 @@ def inference(
     if max_batch < 1:
         raise CoscaleError(f"--max-batch must be a positive integer, got {max_batch}.")
     gpus = gpus if gpus is not None else max(tp, ep) * pp
+    chip = load_hardware(hardware)
     scenario = InferenceScenario(
         model=resolve_model(model),
-        system=System(hardware=load_hardware(hardware), num_gpus=gpus),
+        system=System(hardware=chip, num_gpus=gpus),
         parallel=Parallelism(gpus=gpus, tp=tp, pp=pp, ep=ep),
         precision=get_precision(precision, kv_precision),
         request=InferenceRequest(input_len=input_len, output_len=output_len),
         batch=parse_batch(batch),
         max_batch=max_batch,
+        efficiency=chip.efficiency,
     )
     result = predict_inference(scenario)
     if as_json:

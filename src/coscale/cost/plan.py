@@ -8,7 +8,7 @@ plan without repeating it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from coscale.cost.compute_class import resolve_compute_class
 from coscale.cost.efficiency import EfficiencyModel
@@ -29,7 +29,7 @@ class ExecutionPlan:
     system: System
     parallel: Parallelism
     precision: PrecisionRecipe
-    efficiency: EfficiencyModel = field(default_factory=EfficiencyModel)
+    efficiency: EfficiencyModel  # the chip family's curves unless overridden
     gemm_class: str  # tensor-core class the GEMMs run in on this chip
     attention_class: str
     head_class: str  # embedding and LM head (BF16 in quantised checkpoints)
@@ -46,13 +46,14 @@ class ExecutionPlan:
 
 def build_plan(model: ModelSpec, system: System, parallel: Parallelism, precision: PrecisionRecipe,
                efficiency: EfficiencyModel | None = None) -> ExecutionPlan:
-    """Check the layout, resolve compute classes against the chip and collect the notes."""
+    """Check the layout, resolve compute classes against the chip and collect the notes. The
+    efficiency curves default to the chip's family (`hardware.efficiency`)."""
     raise_if_any(layout_violations(model, tp=parallel.tp, pp=parallel.pp, ep=parallel.ep, gpus=parallel.gpus))
     hw = system.hardware
     gemm = resolve_compute_class(hw, precision.activations.compute_class)
     return ExecutionPlan(
         model=model, system=system, parallel=parallel, precision=precision,
-        efficiency=efficiency if efficiency is not None else EfficiencyModel(),
+        efficiency=efficiency if efficiency is not None else hw.efficiency,
         gemm_class=gemm.used, attention_class=_attention_class(system, precision),
         head_class=resolve_compute_class(hw, "bf16").used,
         memory=ServingMemoryModel.of(model, parallel, precision, hw.memory_bytes),

@@ -12,7 +12,7 @@ Semantics (stated in the CLI output too; the formulas are in `coscale.predict.ph
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from coscale.cost.efficiency import EfficiencyModel
 from coscale.cost.inference_memory import InferenceMemory
@@ -40,7 +40,7 @@ class InferenceScenario:
     request: InferenceRequest
     batch: int | None = None  # None: the largest batch that fits, up to max_batch
     max_batch: int = 256
-    efficiency: EfficiencyModel = field(default_factory=EfficiencyModel)
+    efficiency: EfficiencyModel | None = None  # None: the chip family's curves
 
     def plan(self) -> ExecutionPlan:
         return build_plan(self.model, self.system, self.parallel, self.precision, self.efficiency)

@@ -1,46 +1,64 @@
 """The hardware catalog as a rich table or one JSON object (`coscale list hardware`).
 
-The table shows the handful of figures people compare chips by (dense BF16/FP8/FP4, memory,
-bandwidth, scale-up link, domain, power); `--json` carries every field in SI units plus its
-sources, so scripts never have to parse the table.
+The table shows the handful of figures people compare chips by (dense BF16/FP8/FP4, device memory
+and bandwidth, host memory, scale-up link and domain, power, efficiency family); `--json` carries
+every field in SI units, nested as the spec is, plus its sources and the efficiency family with
+the provenance of each constant, so scripts never have to parse the table.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from rich.table import Table
 
 from coscale.hardware.catalog import list_hardware
 from coscale.report.console import make_console, print_json
+from coscale.specs.efficiency import EfficiencyModel
 from coscale.specs.hardware import HardwareSpec
 
 
+def efficiency_to_dict(eff: EfficiencyModel) -> dict[str, Any]:
+    """Family, what it borrows, and every constant with its value and provenance."""
+    values = {p: eff_value(eff, p) for p, _ in eff.sources}
+    return {
+        "family": eff.family,
+        "borrows": eff.borrows or None,
+        "fields": {p: {"value": values[p], "kind": s.kind, "source": s.detail, "cases": list(s.cases)}
+                   for p, s in eff.sources},
+        "notes": list(eff.notes),
+    }
+
+
+def eff_value(eff: EfficiencyModel, path: str) -> float:
+    value: Any = eff
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
+
+
 def hardware_to_dict(spec: HardwareSpec) -> dict[str, Any]:
-    """All fields of a spec as JSON-ready values (SI units, field names as in HardwareSpec)."""
+    """All fields of a spec as JSON-ready values (SI units, nested as in HardwareSpec)."""
+    compute = asdict(spec.compute)
+    compute["block_scaled_formats"] = list(spec.compute.block_scaled_formats)
     return {
         "id": spec.id,
         "name": spec.name,
         "vendor": spec.vendor,
-        "peak_flops": dict(spec.peak_flops),
-        "memory_bytes": spec.memory_bytes,
-        "memory_bw_Bps": spec.memory_bw_Bps,
-        "scaleup_bw_Bps": spec.scaleup_bw_Bps,
-        "scaleup_domain": spec.scaleup_domain,
-        "scaleout_bw_Bps": spec.scaleout_bw_Bps,
-        "host_link_Bps": spec.host_link_Bps,
-        "tdp_w": spec.tdp_w,
-        "idle_w": spec.idle_w,
-        "compute_units": spec.compute_units,
-        "block_scaled_formats": list(spec.block_scaled_formats),
+        "compute": compute,
+        "memory": asdict(spec.memory),
+        "links": asdict(spec.links),
+        "power": asdict(spec.power),
+        "efficiency": efficiency_to_dict(spec.efficiency),
         "sources": dict(spec.sources),
         "notes": list(spec.notes),
     }
 
 
 def _tflops(spec: HardwareSpec, compute_class: str) -> str:
-    rate = spec.peak_flops.get(compute_class)
-    return "-" if rate is None else f"{rate / 1e12:.0f}"
+    rate = spec.compute.peak(compute_class)
+    return "-" if not rate else f"{rate / 1e12:.0f}"
 
 
 def _compact(x: float) -> str:
@@ -48,25 +66,29 @@ def _compact(x: float) -> str:
 
 
 def _row(s: HardwareSpec) -> list[str]:
+    host = s.memory.host
     return [
         s.id,
         s.name,
         _tflops(s, "bf16"),
         _tflops(s, "fp8"),
         _tflops(s, "fp4"),
-        _compact(s.memory_bytes / 2**30),
-        _compact(s.memory_bw_Bps / 1e12),
-        f"{s.scaleup_bw_Bps / 1e9:.0f}",
-        str(s.scaleup_domain),
-        f"{s.tdp_w:.0f}",
+        _compact(s.memory.hbm.capacity_bytes / 2**30),
+        _compact(s.memory.hbm.bandwidth_Bps / 1e12),
+        "-" if host is None else _compact(host.capacity_bytes / 2**30),
+        f"{s.links.scaleup.bandwidth_Bps / 1e9:.0f}",
+        str(s.links.scaleup.domain_size),
+        f"{s.power.tdp_w:.0f}",
+        s.efficiency.family + ("*" if s.efficiency.borrows else ""),
     ]
 
 
-HEADERS = ("id", "name", "BF16", "FP8", "FP4", "Mem GiB", "TB/s", "Up GB/s", "Domain", "TDP W")
+HEADERS = ("id", "name", "BF16", "FP8", "FP4", "Mem GiB", "TB/s", "Host GiB", "Up GB/s", "Domain", "TDP W",
+           "Efficiency")
 
 
 def hardware_table(specs: list[HardwareSpec], *, width: int) -> Table:
-    """Rich table of the comparison figures; '-' marks an unsupported precision.
+    """Rich table of the comparison figures; '-' marks an unsupported precision or absent tier.
 
     Numbers are never truncated: on a terminal narrower than the full table the name column,
     the only one that is not needed to identify a chip, is dropped.
@@ -77,10 +99,11 @@ def hardware_table(specs: list[HardwareSpec], *, width: int) -> Table:
     keep = [i for i in range(len(HEADERS)) if i != 1 or full <= width]
     table = Table(
         title="Dense peak TFLOP/s per device; scale-up GB/s per direction",
-        caption="'-' = unsupported; sources: --json",
+        caption="'-' = unsupported or absent; * = efficiency family borrows another's curves; sources: --json",
     )
     for i in keep:
-        table.add_column(HEADERS[i], justify="left" if i < 2 else "right", no_wrap=True, min_width=widths[i])
+        left = i < 2 or i == len(HEADERS) - 1
+        table.add_column(HEADERS[i], justify="left" if left else "right", no_wrap=True, min_width=widths[i])
     for r in rows:
         table.add_row(*(r[i] for i in keep))
     return table

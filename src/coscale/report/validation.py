@@ -38,4 +38,4 @@ def print_validation(data: dict[str, Any], console: Console) -> None:
     console.print(f"median |error| over inference + kernel cases: "
                   f"{summary['median_abs_error_inference_and_kernel']:.1%} "
                   f"(out-of-sample only: {summary['median_abs_error_inference_and_kernel_out_of_sample']:.1%})")
-    console.print("(cal.) = a cost-model constant was fitted on this case; see coscale/cost/efficiency.py")
+    console.print("(cal.) = a cost-model constant was fitted on this case; see hardware/efficiency/<family>.json")

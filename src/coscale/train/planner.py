@@ -69,11 +69,11 @@ def plan_training(ctx: TrainingContext, seq_len: int, global_batch: int, top: in
     start = time.perf_counter()
     space = space or SearchSpace()
     gpus, hw = ctx.system.num_gpus, ctx.system.hardware
-    capacity = hw.memory_bytes
+    capacity = hw.memory.hbm.capacity_bytes
     evaluated = 0
     closest: tuple[float, TrainLayout] | None = None
     results: list[TrainingPrediction] = []
-    for layout in enumerate_layouts(ctx.model, gpus, seq_len, global_batch, hw.scaleup_domain, space):
+    for layout in enumerate_layouts(ctx.model, gpus, seq_len, global_batch, hw.links.scaleup.domain_size, space):
         evaluated += 1
         mem = _memory(ctx, layout)
         if mem.total > capacity:
@@ -104,12 +104,13 @@ def _nothing_fits(ctx: TrainingContext, seq_len: int, global_batch: int,
         more = TrainingContext(model=ctx.model, system=type(ctx.system)(hardware=hw, num_gpus=gpus * factor),
                                precision=ctx.precision, options=ctx.options, efficiency=ctx.efficiency)
         batch = max(global_batch, gpus * factor) if global_batch % (gpus * factor) else global_batch
-        fit = next((lay for lay in enumerate_layouts(ctx.model, gpus * factor, seq_len, batch, hw.scaleup_domain, space)
-                    if _memory(more, lay).total <= hw.memory_bytes), None)
+        domain = hw.links.scaleup.domain_size
+        fit = next((lay for lay in enumerate_layouts(ctx.model, gpus * factor, seq_len, batch, domain, space)
+                    if _memory(more, lay).total <= hw.memory.hbm.capacity_bytes), None)
         if fit is not None:
             suggestion = f" It would fit on {gpus * factor} GPUs (e.g. {fit.describe()}, train.global_batch={batch})."
             break
     return CoscaleError(
         f"nothing fits: no layout of {ctx.model.name} on {gpus}x {hw.name} stays within "
-        f"{hw.memory_bytes / GIB:.0f} GiB per GPU at train.seq_len={seq_len};{near}."
+        f"{hw.memory.hbm.capacity_bytes / GIB:.0f} GiB per GPU at train.seq_len={seq_len};{near}."
         f"{suggestion or ' Use more GPUs, a shorter train.seq_len or a lower precision.'}")

@@ -83,5 +83,5 @@ def predict_feasible(
                                ctx.unique_layers()),
         model_flops_per_step=flops.model * layout.global_batch,
         hardware_flops_per_step=flops.hardware(layout.recompute) * layout.global_batch,
-        peak_flops=hw.peak_flops[cls], peak_class=cls, capacity_bytes=hw.memory_bytes,
+        peak_flops=hw.compute.peak(cls), peak_class=cls, capacity_bytes=hw.memory.hbm.capacity_bytes,
     )
