@@ -14,7 +14,7 @@ and per-user speeds are request-weighted means; memory headroom is the smallest 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -98,8 +98,14 @@ def evaluate_entry(hw: HardwareSpec, entry: WorkloadEntry, objective: str, usd_p
 
 
 def _gpu_seconds_by_bound(plan: ExecutionPlan, batch: Array, isl: Array, osl: Array) -> Array:
-    """GPU time per request by bound: its share of a prefill chunk plus its output_len - 1 decode steps,
-    split as in `inference_phases` (chunk of up to PREFILL_CHUNK_TOKENS tokens; decode of a micro-batch)."""
+    prefill, decode = phase_gpu_seconds_by_bound(plan, batch, isl, osl)
+    return prefill + decode
+
+
+def phase_gpu_seconds_by_bound(plan: ExecutionPlan, batch: Array, isl: Array, osl: Array) -> tuple[Array, Array]:
+    """GPU time per request by bound, (prefill, decode): its share of a prefill chunk and its
+    output_len - 1 decode steps, split as in `inference_phases` (a chunk of up to PREFILL_CHUNK_TOKENS
+    tokens; one decode step of a micro-batch). Each has shape (len(BOUNDS), ...)."""
     par = plan.parallel
     ph = inference_phases(plan, batch, isl, osl)
     seqs = np.maximum(np.ceil(np.asarray(batch) / par.attention_dp), 1.0)
@@ -107,7 +113,22 @@ def _gpu_seconds_by_bound(plan: ExecutionPlan, batch: Array, isl: Array, osl: Ar
     chunk_seqs = np.maximum(np.minimum(seqs, PREFILL_CHUNK_TOKENS // isl), 1.0)
     prefill = np.stack(np.broadcast_arrays(*ph.chunk.cost.time_by_bound_arrays())) / chunk_seqs
     decode = np.stack(np.broadcast_arrays(*ph.decode.cost.time_by_bound_arrays())) * (osl - 1) / micro
-    return (prefill + decode) * par.instance_gpus
+    return prefill * par.instance_gpus, decode * par.instance_gpus
+
+
+def pin_batches(hw: HardwareSpec, entries: Sequence[WorkloadEntry]) -> tuple[WorkloadEntry, ...]:
+    """Entries with the batch of a rate rule resolved once on `hw`, so every variant is compared at the
+    concurrency the base chip needs for that rate (assumption: a faster chip then finishes the same
+    requests sooner; re-resolving per variant would make gains jump with the integer batch). Given
+    batches stay; 'auto' (largest that fits) is re-resolved per variant, so capacity can pay."""
+    out = []
+    for e in entries:
+        if e.batch is None and e.rate is not None:
+            plan = entry_plan(hw, e)
+            b = float(choose_batch(plan, e, np.float64(e.input_len), np.float64(e.output_len)))
+            e = replace(e, batch=int(b))
+        out.append(e)
+    return tuple(out)
 
 
 def evaluate(hw: HardwareSpec, entries: Sequence[WorkloadEntry], objective: str,

@@ -78,7 +78,7 @@ def parse_workload(data: dict[str, Any], source: str = "<dict>") -> Workload:
     if mix is not None and (not isinstance(mix, list) or not mix):
         raise CoscaleError("workload 'mix' must be a non-empty list of [[mix]] tables, each with its own weight.")
     raw_entries = [{**defaults, **e} for e in mix] if mix else [defaults]
-    entries = [_entry(e, i, len(raw_entries)) for i, e in enumerate(raw_entries)]
+    entries = [parse_entry(e, i, len(raw_entries)) for i, e in enumerate(raw_entries)]
     total = sum(e.weight for e in entries)
     entries = [_with_weight(e, e.weight / total) for e in entries]
     price = data.get("usd_per_gpu_hour")
@@ -111,7 +111,7 @@ def _positive_int(e: dict[str, Any], key: str, where: str) -> int:
     return value
 
 
-def _entry(e: dict[str, Any], index: int, count: int) -> WorkloadEntry:
+def parse_entry(e: dict[str, Any], index: int, count: int) -> WorkloadEntry:
     where = f"workload entry {index + 1}" if count > 1 else "workload"
     _check_keys(e, ENTRY_KEYS, where)
     for key in ("model", "precision"):
