@@ -7,7 +7,16 @@ import sys
 import typer
 from rich.console import Console
 
-from coscale.cli import describe_cmd, feedback_cmd, lab_cmd, list_cmd, numerics_cmd, predict_cmd, train_cmd, validate_cmd
+from coscale.cli import (
+    describe_cmd,
+    feedback_cmd,
+    lab_cmd,
+    list_cmd,
+    numerics_cmd,
+    predict_cmd,
+    train_cmd,
+    validate_cmd,
+)
 from coscale.cli.flags import in_flag_words
 from coscale.errors import CoscaleError
 

@@ -25,7 +25,8 @@ def feedback_to_dict(r: FeedbackResult) -> dict[str, Any]:
              "output_len": e.output_len, "batch_rule": e.batch_rule, "weight": e.weight,
              "tp": e.parallel.tp, "pp": e.parallel.pp, "ep": e.parallel.ep, "gpus": e.parallel.gpus}
             for e in r.workload.entries]},
-        "base": {"value": base.value, "bound": base.bound, "time_share_by_bound": dict(zip(BOUNDS, base.shares)),
+        "base": {"value": base.value, "bound": base.bound,
+                 "time_share_by_bound": dict(zip(BOUNDS, base.shares, strict=True)),
                  "entries": [{"name": x.entry.name, "value": float(x.value), "batch": float(x.batch),
                               "reason": REASONS[int(x.reason)], "prefill_bound": BOUNDS[int(x.prefill_bound)],
                               "decode_bound": BOUNDS[int(x.decode_bound)]} for x in base.entries]},
@@ -36,7 +37,7 @@ def feedback_to_dict(r: FeedbackResult) -> dict[str, Any]:
         "flip": {"entry": r.flip.entry, "total_len": r.flip.total_len,
                  "flips": [asdict(f) for f in r.flip.flips],
                  "scan": [{"input_over_output": x, "top": t, "gain": g}
-                          for x, t, g in zip(r.flip.ratios, r.flip.top, r.flip.top_gain)]},
+                          for x, t, g in zip(r.flip.ratios, r.flip.top, r.flip.top_gain, strict=True)]},
         "model_levers": None if r.model_levers is None else [asdict(m) for m in r.model_levers],
         "answers": None if r.answers is None else [asdict(a) for a in r.answers],
         "assumptions": list(r.assumptions),
@@ -59,7 +60,7 @@ def print_feedback(d: dict[str, Any], console: Console) -> None:
     for lv in d["levers"]:
         if lv["gain"] == 0:
             continue
-        sat = "beyond 4x" if lv["saturates_at"] is None else f"{lv['saturates_at']:g}x"
+        sat = "beyond 8x" if lv["saturates_at"] is None else f"{lv['saturates_at']:g}x"
         t.add_row(lv["path"], f"{lv['change']:+.0%}", _pct(lv["gain"]), f"{lv['elasticity']:.2f}",
                   lv["bound_before"], lv["bound_after"], sat)
     console.print(t)

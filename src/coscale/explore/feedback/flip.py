@@ -56,7 +56,7 @@ def flip_scan(hw: HardwareSpec, entry: WorkloadEntry, objective: str, price: flo
         dtype=float)) for p in paths])
     best = np.argmax(gains, axis=0)
     best_gain = gains[best, np.arange(len(isl))]
-    top = tuple(paths[i] if g > MIN_GAIN else NONE for i, g in zip(best, best_gain))
+    top = tuple(paths[i] if g > MIN_GAIN else NONE for i, g in zip(best, best_gain, strict=True))
     ratios = isl / osl
     flips = tuple(Flip(ratio=float(np.sqrt(ratios[i] * ratios[i + 1])), before=top[i], after=top[i + 1])
                   for i in range(len(top) - 1) if top[i] != top[i + 1])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from coscale.explore.feedback.evaluate import Evaluation, evaluate
 from coscale.explore.feedback.workload import WorkloadEntry
@@ -22,9 +23,9 @@ from coscale.explore.objectives import get_objective
 from coscale.specs.hardware import HardwareSpec, numeric_paths
 
 STEP = 0.10  # +-10 % central difference (assumption: small enough to stay within one regime for most fields)
-SCAN = (1.0, 1.25, 1.5, 2.0, 3.0, 4.0)  # multipliers of the saturation scan
+SCAN = (1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)  # multipliers of the saturation scan
 SCAN_MAX = SCAN[-1]
-SATURATION_FRACTION = 0.25  # marginal elasticity below a quarter of the initial one = saturated (assumption)
+SATURATION_FRACTION = 0.5  # marginal elasticity below half the initial one = saturated (assumption)
 MIN_GAIN = 1e-4  # gains below 0.01 % are reported as no effect
 INTEGER_FIELDS = frozenset({"compute.compute_units", "links.scaleup.domain_size"})
 
@@ -105,15 +106,15 @@ def _log_slope(a: float, b: float, ma: float, mb: float) -> float:
     return (math.log(b) - math.log(a)) / (math.log(mb) - math.log(ma))
 
 
-def _saturation(at, objective: str, base: Evaluation, path: str):  # noqa: ANN001, ANN202
+def _saturation(at, objective: str, base: Evaluation, path: str):
     """Scan the field in its better direction; return (scan, saturation multiplier, bound there)."""
     points = [(1.0, base)]
     for m in SCAN[1:]:
         points.append((m, at(1.0 / m if lower_is_better(path) else m)))
-    slopes = [abs(_log_slope(a.value, b.value, ma, mb)) for (ma, a), (mb, b) in zip(points, points[1:])]
+    slopes = [abs(_log_slope(a.value, b.value, ma, mb)) for (ma, a), (mb, b) in pairwise(points)]
     first = slopes[0] if slopes and math.isfinite(slopes[0]) else 0.0
     saturates, bound_after = None, points[-1][1].bound
-    for (m, ev), slope in zip(points[1:], slopes):
+    for (m, ev), slope in zip(points[1:], slopes, strict=True):
         if first > 0 and not slope >= SATURATION_FRACTION * first:
             saturates, bound_after = points[points.index((m, ev)) - 1][0], ev.bound
             break

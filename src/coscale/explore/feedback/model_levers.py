@@ -1,7 +1,8 @@
 """Model feedback: which change to the model buys the most throughput, or the most context per GPU.
 
 Each variant (`variants.py`) replaces every entry's model (or precision recipe) and is predicted on
-the base chip with the workload's own batch rule (so a smaller cache can buy a larger batch), through the same `evaluate`. "Context per GPU" is the most
+the base chip with the workload's own batch rule (so a smaller cache can buy a larger batch),
+through the same `evaluate`. "Context per GPU" is the most
 KV tokens one GPU can cache at the base chip's batch: the longest sequence whose serving memory
 (`coscale.predict.capacity.serving_memory`) still fits, times the batch, over the instance's GPUs.
 The workload's `[model_levers]` section may set `hold = "total"` or `"active"` (FFN widths
@@ -114,7 +115,7 @@ def rank_model_levers(hw: HardwareSpec, workload: Workload, entries: Sequence[Wo
     return sorted(out, key=lambda lv: (-(lv.gain if lv.gain is not None else -math.inf), lv.name))
 
 
-def _judge(hw, entries, objective, price, base_value, base_ctx, batch, name, change, note, edit):  # noqa: ANN001, ANN202
+def _judge(hw, entries, objective, price, base_value, base_ctx, batch, name, change, note, edit):
     try:
         changed = [edit(e) for e in entries]
         ev = evaluate(hw, changed, objective, price)

@@ -70,8 +70,9 @@ def attention_to_mamba(m: ModelSpec, fraction: float) -> Variant | None:
     layers = tuple(replace(la, mixer=dst) if i in pick else la for i, la in enumerate(m.layers))
     n_att = sum(1 for la in layers if isinstance(la.mixer, AttentionSpec))
     n_mam = sum(1 for la in layers if isinstance(la.mixer, Mamba2Spec))
-    return replace(m, layers=layers), f"{len(pick)} {'attention' if fraction > 0 else 'Mamba-2'} layers -> " \
-                                      f"{'Mamba-2' if fraction > 0 else 'attention'} ({n_att} attention : {n_mam} Mamba-2)"
+    src_name, dst_name = ("attention", "Mamba-2") if fraction > 0 else ("Mamba-2", "attention")
+    return replace(m, layers=layers), \
+        f"{len(pick)} {src_name} layers -> {dst_name} ({n_att} attention : {n_mam} Mamba-2)"
 
 
 def moe(m: ModelSpec, *, experts: float = 1.0, top_k: int = 0) -> Variant | None:
