@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.feedback.conftest import DECODE_HEAVY, LONG_PROMPT
 
 from coscale.explore.feedback.evaluate import entry_plan, evaluate
 from coscale.explore.feedback.flip import flip_scan
 from coscale.explore.feedback.levers import INTEGER_FIELDS, SATURATION_FRACTION, STEP, lever_paths, rank_levers, scaled
 from coscale.explore.feedback.workload import parse_workload
-from tests.feedback.conftest import DECODE_HEAVY, LONG_PROMPT
 
 
 def _levers(hw, spec, objective="throughput_per_gpu", price=None):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from tests.feedback.conftest import DECODE_HEAVY, LONG_PROMPT
+
 from coscale.explore.feedback.whatif import run_whatifs, with_fp4
 from coscale.explore.feedback.workload import parse_workload
 from coscale.hardware.catalog import load_hardware
-from tests.feedback.conftest import DECODE_HEAVY, LONG_PROMPT
 
 
 def _whatifs(hw, spec, prefill=None):

@@ -7,11 +7,11 @@ import subprocess
 import sys
 
 import pytest
+from tests.feedback.conftest import write_toml
 
 from coscale.errors import CoscaleError
 from coscale.explore.feedback.evaluate import evaluate, pin_batches
 from coscale.explore.feedback.workload import load_workload, parse_workload
-from tests.feedback.conftest import write_toml
 
 BASE = 'model = "llama-3.1-8b"\nprecision = "fp8"\n'
 
