@@ -19,7 +19,7 @@ import numpy as np
 
 from coscale.errors import CoscaleError
 from coscale.explore.feedback import variants as v
-from coscale.explore.feedback.evaluate import entry_plan, evaluate
+from coscale.explore.feedback.evaluate import entry_plan, evaluate, require_feasible
 from coscale.explore.feedback.levers import improvement
 from coscale.explore.feedback.workload import Workload, WorkloadEntry
 from coscale.models.params import count_params
@@ -92,6 +92,7 @@ def rank_model_levers(hw: HardwareSpec, workload: Workload, entries: Sequence[Wo
         raise CoscaleError(f"[model_levers] hold must be one of {', '.join(HOLDS)}, got {hold!r}.")
     price = workload.usd_per_gpu_hour
     base = evaluate(hw, entries, objective, price)
+    require_feasible(base, hw.name)
     batch = int(base.entries[0].batch)  # the base chip's batch: context is compared at the same concurrency
     base_ctx = context_per_gpu(hw, entries[0], batch)
     model = entries[0].model
