@@ -89,7 +89,7 @@ def test_fewer_tokens_per_answer_win_by_about_that_factor(h100):
                                 dict(name="short", tokens_per_answer=2000, batch=16),
                                 dict(name="long", tokens_per_answer={"samples": [8000, 10000, 12000]}, quality=0.9,
                                      batch=16),
-                                dict(name="published", tokens_per_answer="deepseek-r1/aime-2025")]))
+                                dict(name="published", tokens_per_answer="deepseek-r1/aime-2025", batch=16)]))
     ranked = rank_answers(h100, w)
     by = {a.name: a for a in ranked}
     assert [a.name for a in ranked] == ["short", "long", "published"]
