@@ -94,7 +94,7 @@ def test_fewer_tokens_per_answer_win_by_about_that_factor(h100):
     by = {a.name: a for a in ranked}
     assert [a.name for a in ranked] == ["short", "long", "published"]
     ratio = by["long"].cost_per_answer / by["short"].cost_per_answer
-    assert 5.0 <= ratio < 7.0  # same concurrency: 5x the tokens, each a little dearer (longer contexts)
+    assert 5.0 <= ratio < 10.0  # same concurrency: 5x the tokens, each dearer (a longer cache to read per step)
     assert by["long"].latency_p90_s > by["long"].latency_mean_s
     assert by["published"].quality == 0.70 and by["long"].cost_per_correct == by["long"].cost_per_answer / 0.9
 
