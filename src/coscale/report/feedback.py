@@ -89,6 +89,15 @@ def print_feedback(d: dict[str, Any], console: Console) -> None:
             m.add_row(x["name"], x["change"], _pct(x["gain"]), _pct(x["context_gain"]),
                       f"{x['params_total'] / 1e9:.2f}", f"{x['params_active'] / 1e9:.2f}", x["note"])
         console.print(m)
+        ranked = [x for x in d["model_levers"] if x["gain"] is not None]
+        if ranked:
+            best = ranked[0]
+            console.print(f"most {obj['name']}: {best['name']} ({_pct(best['gain'])})")
+        ctx = [x for x in d["model_levers"] if x["context_gain"] is not None]
+        if ctx:
+            best_ctx = max(ctx, key=lambda x: x["context_gain"])
+            console.print(f"most context per GPU: {best_ctx['name']} ({_pct(best_ctx['context_gain'])}, "
+                          f"{best_ctx['context_per_gpu']:,.0f} tokens)")
     if d["answers"] is not None:
         a = Table(title="cost and latency per answer (ranked by cost per answer)")
         for col in ("option", "model", "tokens/answer", "quality", "cost/answer", "cost/correct", "latency mean",
