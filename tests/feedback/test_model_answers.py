@@ -38,6 +38,16 @@ def test_kv_heads_half_halves_the_cache():
     assert kv_cache_bytes_per_token(half, 2) == kv_cache_bytes_per_token(m, 2) / 2
 
 
+def test_sliding_window_caps_half_the_cache(h100):
+    m = load_model("llama-3.1-8b")
+    windowed, change = v.sliding_window(m, 4096)
+    assert "16 of 32" in change
+    assert kv_cache_bytes_per_token(windowed, 2) == kv_cache_bytes_per_token(m, 2) / 2  # full layers only
+    levers = _model_levers(h100, dict(model="llama-3.1-8b", precision="fp8", input_len=32768, output_len=512,
+                                      batch=4))
+    assert levers["sliding_window_half_4096"].context_gain > 0.5  # long contexts: the windowed half stops growing
+
+
 def test_hybrid_ratio_variants():
     m = load_model("nemotron-h-8b")
     more_mamba, _ = v.attention_to_mamba(m, 0.5)

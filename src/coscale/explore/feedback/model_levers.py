@@ -5,7 +5,8 @@ the base chip with the workload's own batch rule (so a smaller cache can buy a l
 through the same `evaluate`. "Context per GPU" is the most
 KV tokens one GPU can cache at the base chip's batch: the longest sequence whose serving memory
 (`coscale.predict.capacity.serving_memory`) still fits, times the batch, over the instance's GPUs.
-The workload's `[model_levers]` section may set `hold = "total"` or `"active"` (FFN widths
+Context length enters as the sliding-window lever (half the full-attention layers windowed) and as the
+context-per-GPU ranking. The workload's `[model_levers]` section may set `hold = "total"` or `"active"` (FFN widths
 compensate, and each lever says by how much) and `precisions = [...]` to compare.
 """
 
@@ -29,6 +30,7 @@ from coscale.specs.precision import get_precision
 
 HOLDS = ("none", "total", "active")
 DEFAULT_PRECISIONS = ("bf16", "fp8", "nvfp4")
+SLIDING_WINDOW = 4096  # tokens, the window of the sliding-window lever (assumption; gpt-oss uses 128)
 CONTEXT_CAP = 1e9  # tokens: a model whose cache does not grow (pure Mamba) reports this cap
 SECTION_KEYS = frozenset({"hold", "precisions"})
 
@@ -51,6 +53,7 @@ def _architecture_variants(m: ModelSpec) -> list[tuple[str, v.Variant | None, bo
         ("kv_heads_half", v.kv_heads(m, 0.5), True),
         ("kv_heads_double", v.kv_heads(m, 2.0), True),
         ("mla_latent_half", v.mla_latent(m, 0.5), True),
+        ("sliding_window_half_4096", v.sliding_window(m, SLIDING_WINDOW), False),
         ("attention_to_mamba_half", v.attention_to_mamba(m, 0.5), True),
         ("mamba_to_attention", v.attention_to_mamba(m, -0.25), True),
         ("moe_top_k_minus_1", v.moe(m, top_k=-1), True),

@@ -41,6 +41,18 @@ def kv_heads(m: ModelSpec, factor: float) -> Variant | None:
     return _map_layers(m, fn), f"KV heads {sorted(heads)} -> {new} (GQA groups)"
 
 
+def sliding_window(m: ModelSpec, window: int) -> Variant | None:
+    """Every other full-attention layer attends to the last `window` tokens only (gpt-oss / Gemma style
+    alternation): the context-length lever, since those layers' cache stops growing past the window."""
+    full = [i for i, la in enumerate(m.layers) if (a := _attn(la)) and a.sliding_window is None and a.mla is None]
+    pick = set(full[1::2])
+    if not pick:
+        return None
+    layers = tuple(replace(la, mixer=replace(la.mixer, sliding_window=window)) if i in pick else la
+                   for i, la in enumerate(m.layers))
+    return replace(m, layers=layers), f"{len(pick)} of {len(full)} full-attention layers -> {window}-token window"
+
+
 def mla_latent(m: ModelSpec, factor: float) -> Variant | None:
     ranks = {a.mla.kv_lora_rank for la in m.layers if (a := _attn(la)) and a.mla}
     if not ranks:
