@@ -17,7 +17,7 @@ def _whatifs(hw, spec, prefill=None):
 def test_fp4_doubles_fp8_when_absent(h100):
     chip = with_fp4(h100)
     assert chip.compute.fp4 == 2 * h100.compute.fp8
-    assert "nvfp4" in chip.block_scaled_formats
+    assert "nvfp4" in chip.compute.block_scaled_formats
     b200 = load_hardware("b200")
     assert with_fp4(b200).compute.fp4 == b200.compute.fp4  # a chip with FP4 units keeps its own rate
 

@@ -90,7 +90,7 @@ def _sweep_metric(side: dict[str, Any], name: str) -> float:
 def max_context(side: dict[str, Any]) -> float:
     """Longest single sequence whose serving memory fits one instance (batch 1), in tokens."""
     plan = side_plan(side)
-    cap = plan.system.hardware.memory_bytes
+    cap = plan.system.hardware.memory.hbm.capacity_bytes
 
     def fits(n: float) -> bool:
         return float(plan.memory.memory(1, n, min(n, 8192)).total) <= cap

@@ -68,7 +68,7 @@ def _architecture_variants(m: ModelSpec) -> list[tuple[str, v.Variant | None, bo
 def context_per_gpu(hw: HardwareSpec, entry: WorkloadEntry, batch: int) -> float:
     """Most cached tokens per GPU holding `batch` sequences: bisection on the sequence length."""
     plan = entry_plan(hw, entry)
-    cap = hw.memory_bytes
+    cap = hw.memory.hbm.capacity_bytes
 
     def fits(length: float) -> bool:
         return float(plan.memory.memory(batch, length, min(length, entry.input_len)).total) <= cap

@@ -94,7 +94,7 @@ def _disaggregated(hw: HardwareSpec, pchip: HardwareSpec, entries: Sequence[Work
         isl, osl = np.float64(e.input_len), np.float64(e.output_len)
         batch = np.float64(e.batch) if e.batch is not None else None
         plan_d, plan_p = entry_plan(hw, e), entry_plan(pchip, e)
-        if serving_memory(plan_p, 1, isl, 1).total > pchip.memory_bytes:
+        if serving_memory(plan_p, 1, isl, 1).total > pchip.memory.hbm.capacity_bytes:
             return WhatIf(name=name, change=change, gain=None, value=None, bound_before=base_bound,
                           bound_after="infeasible", note=f"{e.model.name} does not fit one {pchip.name} instance")
         b = batch if batch is not None else np.float64(
