@@ -11,6 +11,8 @@ names below are resolved on first use (PEP 562), so `import coscale.numerics.for
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
@@ -85,3 +87,17 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_EXPORTS))
+
+
+class _Package(types.ModuleType):
+    """`cast`, `fake_quant` and `quantize` are functions named like their modules. Importing such a
+    module binds the module onto the package; keep the function there instead, as an eager
+    `from .cast import cast` in this file used to."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == name:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
