@@ -6,6 +6,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from coscale.cli import describe_cmd, lab_cmd, list_cmd, numerics_cmd, predict_cmd, train_cmd, validate_cmd
 from coscale.errors import CoscaleError
@@ -42,5 +43,5 @@ def main() -> None:
     try:
         app()
     except CoscaleError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)

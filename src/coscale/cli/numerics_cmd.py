@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from coscale.cli.console import make_console
+from coscale.cli.extras import require_torch
 
 app = typer.Typer(help="Low-precision number formats and quantization schemes.", no_args_is_help=True)
 
@@ -99,6 +100,7 @@ def error(
     json_out: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Quantization error of a scheme on synthetic data: QSNR, relative RMSE, saturation, flushes."""
+    require_torch("numerics error")
     from coscale import numerics
     from coscale.numerics.metrics import sample
     numerics.get_scheme(scheme)
