@@ -54,10 +54,11 @@ class Registry(Mapping[str, T], Generic[T]):
 
     def canonical(self, name: str) -> str:
         """The canonical name an alias stands for (a canonical name maps to itself)."""
-        self.get(name)
+        self.lookup(name)
         return self._aliases.get(name, name)
 
-    def get(self, name: str) -> T:  # type: ignore[override]  # raises instead of returning a default
+    def lookup(self, name: str) -> T:
+        """The value of a name or alias; an unknown name raises the did-you-mean `CoscaleError`."""
         if name not in self:
             raise self.unknown(name)
         return self[name]

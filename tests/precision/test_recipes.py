@@ -133,6 +133,11 @@ def test_recipes_are_plain_values() -> None:
 def test_registry_views_keep_aliases_and_reject_shadowing() -> None:
     assert recipes_for("training").aliases == recipes_for("lab").aliases == {"fp8": "fp8-tensor"}
     assert recipe_for("fp8", "inference").name == "fp8-tensor"
+    reg = Registry("thing", [("alpha", 1), ("beta", 2)], {"a": "alpha"})
+    assert reg.lookup("a") == reg["a"] == 1 and list(reg) == ["alpha", "beta"] and len(reg) == 2
+    assert reg.get("gamma") is None  # a Mapping still; `lookup` is the raising look-up
+    with pytest.raises(CoscaleError, match=r"unknown thing 'alpah'\. Did you mean alpha\?.*aliases: a = alpha"):
+        reg.lookup("alpah")
     with pytest.raises(ValueError, match="shadow"):
         Registry("thing", [("a", 1), ("b", 2)], {"a": "b"})
     with pytest.raises(ValueError, match="duplicate"):

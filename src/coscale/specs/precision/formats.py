@@ -76,4 +76,4 @@ KV_FORMATS: Registry[StorageFormat] = Registry(
 
 def get_kv_format(name: str) -> StorageFormat:
     """A KV-cache storage format by name (bf16, fp8, nvfp4, ...)."""
-    return KV_FORMATS.get(name)
+    return KV_FORMATS.lookup(name)
