@@ -30,13 +30,20 @@ def _uniform(fwd: str, bwd: str, *, weight: str | None = None, amax_history: int
 
 
 def nvfp4_recipe(
-    *, weight_2d: bool = True, rht: bool = True, stochastic: bool = True, bf16_last_blocks: int = 1, name: str = "nvfp4"
+    *,
+    weight_2d: bool = True,
+    rht: bool = True,
+    stochastic: bool = True,
+    bf16_last_blocks: int = 1,
+    name: str = "nvfp4",
+    uses: tuple[Use, ...] = ("lab",),
 ) -> PrecisionRecipe:
     """NVIDIA's NVFP4 pretraining recipe (arXiv 2509.25149), each ingredient switchable.
 
     1x16 NVFP4 activations and gradients, 16x16 (2D) weight blocks so W and W^T quantize alike,
     a 16-point random Hadamard transform on both Wgrad operands only, stochastic rounding on
-    gradients only, and the last `bf16_last_blocks` blocks in BF16. Stored, the weights keep the
+    gradients only, and the last `bf16_last_blocks` blocks in BF16 (`uses`: the commands it serves;
+    a variant is a lab emulation unless registered wider). Stored, the weights keep the
     1x16 E4M3 scale layout the GEMM reads (a 2D tile's scale fills its 16 rows), so inference and
     training cost NVFP4 W4A4 at 4.5 bits per element either way.
     """
@@ -47,7 +54,7 @@ def nvfp4_recipe(
     had = 16 if rht else None
     parts = [p for p, on in (("2D weights", weight_2d), ("RHT on Wgrad", rht), ("SR on grads", stochastic)) if on]
     desc = f"NVFP4 W4A4 ({', '.join(parts) or 'no extras'}; last {bf16_last_blocks} block(s) BF16)"
-    if name != "nvfp4":
+    if not (weight_2d and rht and stochastic and bf16_last_blocks == 1):
         desc = f"ablation of nvfp4: {desc}"
     linears = QuantLinearConfig(
         fprop_input=act,
@@ -59,7 +66,7 @@ def nvfp4_recipe(
     )
     fp4 = STORAGE_FORMATS["nvfp4"]
     return PrecisionRecipe(
-        name=name, description=desc, uses=ALL if name == "nvfp4" else ("lab",), weights=fp4, activations=fp4,
+        name=name, description=desc, uses=uses, weights=fp4, activations=fp4,
         grad_outputs=fp4, weight_copies=2, linears=linears, bf16_last_blocks=bf16_last_blocks,
     )
 
@@ -99,7 +106,7 @@ def _recipes() -> list[PrecisionRecipe]:
                                     "row- and column-wise weight copies",
                         uses=ALL, weights=mx8, activations=mx8, grad_outputs=mx8, weight_copies=2,
                         linears=_uniform("mxfp8_e4m3_rceil", "mxfp8_e4m3_rceil")),
-        nvfp4_recipe(),
+        nvfp4_recipe(uses=ALL),
         nvfp4_recipe(weight_2d=False, name="nvfp4-no2d"),
         nvfp4_recipe(rht=False, name="nvfp4-no-rht"),
         nvfp4_recipe(stochastic=False, name="nvfp4-no-sr"),
