@@ -6,6 +6,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from coscale.cli import (
     describe_cmd,
@@ -54,5 +55,6 @@ def main() -> None:
     try:
         app()
     except CoscaleError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {in_flag_words(str(exc))}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(in_flag_words(str(exc)))}", highlight=False,
+                                   soft_wrap=True)
         sys.exit(2)
