@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from coscale.cli import describe_cmd, lab_cmd, list_cmd, numerics_cmd, predict_cmd, train_cmd, validate_cmd
+from coscale.cli import describe_cmd, explore_cmd, lab_cmd, list_cmd, numerics_cmd, predict_cmd, train_cmd, validate_cmd
 from coscale.cli.flags import in_flag_words
 from coscale.errors import CoscaleError
 
@@ -25,6 +25,7 @@ app.add_typer(train_cmd.plan_app, name="plan")
 app.command("validate")(validate_cmd.validate)
 app.add_typer(numerics_cmd.app, name="numerics")
 app.add_typer(lab_cmd.app, name="lab")
+app.add_typer(explore_cmd.app, name="explore")
 
 
 @app.command("describe")
