@@ -48,8 +48,8 @@ NAME_AXES = ("model", "hardware", "precision", "kv_precision")
 PARALLEL_AXES = ("parallel.tp", "parallel.pp", "parallel.ep", "parallel.gpus")
 WORKLOAD_AXES = ("workload.input_len", "workload.output_len", "workload.batch")
 HW_PREFIX = "hardware."
-TOP_KEYS = ("name", "description", "objectives", "usd_per_gpu_hour", "max_batch", "axes")
-TARGET_POINTS_PER_CHUNK = 200_000  # points per chunk (assumption: ~1 s of work, small enough to resume cheaply)
+TOP_KEYS = ("name", "description", "objectives", "usd_per_gpu_hour", "max_batch", "chunk_points", "axes")
+CHUNK_POINTS = 200_000  # default points per chunk (assumption: ~1 s of work, small enough to resume cheaply)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -90,6 +90,7 @@ class Space:
     max_batch: int
     objectives: tuple[str, ...]
     usd_per_gpu_hour: float | None = None
+    chunk_points: int = CHUNK_POINTS  # a chunk holds whole designs, about this many points
 
     # -- designs ---------------------------------------------------------------------------------
     @property
@@ -136,7 +137,7 @@ class Space:
     # -- chunks ----------------------------------------------------------------------------------
     @property
     def designs_per_chunk(self) -> int:
-        return max(1, TARGET_POINTS_PER_CHUNK // self.num_workloads)
+        return max(1, self.chunk_points // self.num_workloads)
 
     @property
     def num_chunks(self) -> int:
@@ -154,7 +155,7 @@ class Space:
                 "ep": list(self.ep), "gpus": list(self.gpus), "input_len": list(self.input_len),
                 "output_len": list(self.output_len), "batch": None if self.batch is None else list(self.batch),
                 "max_batch": self.max_batch, "objectives": list(self.objectives),
-                "usd_per_gpu_hour": self.usd_per_gpu_hour}
+                "usd_per_gpu_hour": self.usd_per_gpu_hour, "chunk_points": self.chunk_points}
 
     @property
     def digest(self) -> str:
@@ -245,6 +246,9 @@ def parse_space(data: dict[str, Any], *, name: str = "space") -> Space:
     max_batch = data.get("max_batch", 256)
     if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
         raise CoscaleError(f"max_batch must be a positive integer, got {max_batch!r}.")
+    chunk_points = data.get("chunk_points", CHUNK_POINTS)
+    if isinstance(chunk_points, bool) or not isinstance(chunk_points, int) or chunk_points < 1:
+        raise CoscaleError(f"chunk_points must be a positive integer, got {chunk_points!r}.")
     batch_spec = axes.get("workload.batch", "auto")
     batch = None if batch_spec == "auto" else expand("workload.batch", batch_spec, integer=True)
 
@@ -258,7 +262,7 @@ def parse_space(data: dict[str, Any], *, name: str = "space") -> Space:
                  tp=ints("parallel.tp", [1]), pp=ints("parallel.pp", [1]), ep=ints("parallel.ep", [1]), gpus=gpus,
                  input_len=ints("workload.input_len", [1024]), output_len=ints("workload.output_len", [256]),
                  batch=batch, max_batch=max_batch, objectives=objectives,
-                 usd_per_gpu_hour=None if usd is None else float(usd))
+                 usd_per_gpu_hour=None if usd is None else float(usd), chunk_points=chunk_points)
 
 
 def load_space(path: str | Path) -> Space:
