@@ -81,7 +81,7 @@ class DesignResult:
 class Evaluator:
     """Evaluates designs of one space, caching loaded models, chips (scaled) and recipes."""
 
-    space: Space
+    space: Space | None = None  # needed by evaluate_design/evaluate_chunk only
     _models: dict[str, ModelSpec] = field(default_factory=dict)
     _chips: dict[tuple[str, tuple[tuple[str, float], ...]], HardwareSpec] = field(default_factory=dict)
     _recipes: dict[tuple[str, str | None], PrecisionRecipe] = field(default_factory=dict)
