@@ -9,7 +9,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from coscale.cli.app import app
+from coscale.cli.app import app, main
 
 runner = CliRunner()
 
@@ -52,8 +52,20 @@ def test_pareto_three_objectives(results):
     assert data["points"] == len(data["front"]) > 0
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "coscale", *args], capture_output=True, text=True, timeout=120)
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """`coscale ...` through the console entry point (its error mapping included), in this process."""
+    def run(*args: str) -> subprocess.CompletedProcess:
+        monkeypatch.setattr(sys, "argv", ["coscale", *args])
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out.out, out.err)
+
+    return run
 
 
 @pytest.mark.parametrize(("args", "words"), [
@@ -61,12 +73,12 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     (["explore", "--space", "missing.toml"], "not found"),
     (["explore", "query", "missing.parquet", "SELECT 1"], "not found"),
 ])
-def test_bad_input_exit_2(args, words):
-    r = _cli(*args)
+def test_bad_input_exit_2(cli, args, words):
+    r = cli(*args)
     assert r.returncode == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
-def test_bad_space_and_query_exit_2(results, tmp_path):
+def test_bad_space_and_query_exit_2(cli, results, tmp_path):
     out, _ = results
     bad = tmp_path / "bad.toml"
     bad.write_text('[axes]\nmodel = "llama-3.1-8b"\nhardware = "h100-sxm"\n"hardware.memory.hbm.bandwidht_Bps" = '
@@ -75,5 +87,5 @@ def test_bad_space_and_query_exit_2(results, tmp_path):
                         (["explore", "query", str(out), "SELECT nope FROM results"], "nope"),
                         (["explore", "pareto", str(out), "--objectives", "throughput_per_gpu,joules"],
                          "joules_per_token")):
-        r = _cli(*args)
+        r = cli(*args)
         assert r.returncode == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr

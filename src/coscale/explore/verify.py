@@ -98,7 +98,7 @@ def _flop_bounds(model: ModelSpec, tokens: float) -> tuple[float, float]:
     return low, high
 
 
-def _roofline_check(plan: ExecutionPlan, shape: StepShape, label: str) -> list[str]:
+def roofline_violations(plan: ExecutionPlan, shape: StepShape, label: str) -> list[str]:
     hw = plan.system.hardware
     rates = dict(hw.compute.rates())
     fastest = max(rates.values())
@@ -154,8 +154,8 @@ def verify_design(design: Design, *, input_len: int, output_len: int, batch: int
                                f"{per_gpu:.6g} B per GPU of this layout"))
     plan = build_plan(model, System(hardware=hw, num_gpus=gpus), par, recipe)
     seqs = max(int(np.ceil(batch / par.attention_dp)), 1)
-    bad = _roofline_check(plan, StepShape.uniform(prefill_seqs=seqs, prefill_new=input_len), "prefill") + \
-        _roofline_check(plan, StepShape.uniform(decode_seqs=seqs, decode_context=context - 1), "decode")
+    bad = roofline_violations(plan, StepShape.uniform(prefill_seqs=seqs, prefill_new=input_len), "prefill") + \
+        roofline_violations(plan, StepShape.uniform(decode_seqs=seqs, decode_context=context - 1), "decode")
     checks.append(Check(name="roofline", passed=not bad,
                         detail=bad[0] if bad else "no operator beats peak compute or HBM bandwidth"))
     one = build_plan(model, System(hardware=hw, num_gpus=1), Parallelism(), recipe)
