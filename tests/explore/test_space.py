@@ -85,3 +85,11 @@ def test_nested_tables_mean_dotted_axes():
 def test_missing_space_file_names_shipped_ones():
     with pytest.raises(CoscaleError, match="llama70b-qwen30b"):
         load_space("no-such-space")
+
+
+def test_too_large_space_is_refused():
+    doc = tomllib.loads(SMALL_SPACE.replace('"workload.output_len" = {geom = [128, 1024, 2]}',
+                                            '"workload.output_len" = {range = [1, 100001]}\n'
+                                            '"parallel.pp" = {range = [1, 100001]}'))
+    with pytest.raises(CoscaleError, match="narrow an axis"):
+        parse_space(doc)

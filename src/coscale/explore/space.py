@@ -49,6 +49,7 @@ PARALLEL_AXES = ("parallel.tp", "parallel.pp", "parallel.ep", "parallel.gpus")
 WORKLOAD_AXES = ("workload.input_len", "workload.output_len", "workload.batch")
 HW_PREFIX = "hardware."
 TOP_KEYS = ("name", "description", "objectives", "usd_per_gpu_hour", "max_batch", "chunk_points", "axes")
+MAX_POINTS = 10**10  # refuse larger spaces (assumption: ~1 core-day at 10^5 points/s; split the space instead)
 CHUNK_POINTS = 200_000  # default points per chunk (assumption: ~1 s of work, small enough to resume cheaply)
 
 
@@ -257,12 +258,19 @@ def parse_space(data: dict[str, Any], *, name: str = "space") -> Space:
 
     gpus_spec = axes.get("parallel.gpus", "instance")
     gpus = (None,) if gpus_spec == "instance" else ints("parallel.gpus", gpus_spec)
-    return Space(name=str(data.get("name", name)), models=models, hardware=hardware,
+    return _checked_size(Space(name=str(data.get("name", name)), models=models, hardware=hardware,
                  scalings=_scaling_axes(axes, chips, known), precisions=precisions, kv_precisions=kv,
                  tp=ints("parallel.tp", [1]), pp=ints("parallel.pp", [1]), ep=ints("parallel.ep", [1]), gpus=gpus,
                  input_len=ints("workload.input_len", [1024]), output_len=ints("workload.output_len", [256]),
                  batch=batch, max_batch=max_batch, objectives=objectives,
-                 usd_per_gpu_hour=None if usd is None else float(usd), chunk_points=chunk_points)
+                 usd_per_gpu_hour=None if usd is None else float(usd), chunk_points=chunk_points))
+
+
+def _checked_size(space: Space) -> Space:
+    if space.size > MAX_POINTS:
+        raise CoscaleError(f"the space has {space.size:.3g} points, more than {MAX_POINTS:.0e}; narrow an axis or "
+                           "split the space into several files.")
+    return space
 
 
 def load_space(path: str | Path) -> Space:
