@@ -77,9 +77,10 @@ class DesignResult:
     message: str = ""
 
 
-@dataclass(kw_only=True, slots=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Evaluator:
-    """Evaluates designs of one space, caching loaded models, chips (scaled) and recipes."""
+    """Evaluates designs of one space, caching loaded models, chips (scaled) and recipes (the caches
+    are the only state; one evaluator per process or task)."""
 
     space: Space | None = None  # needed by evaluate_design/evaluate_chunk only
     _models: dict[str, ModelSpec] = field(default_factory=dict)
