@@ -89,3 +89,14 @@ def test_bad_space_and_query_exit_2(cli, results, tmp_path):
                          "joules_per_token")):
         r = cli(*args)
         assert r.returncode == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_pareto_where_restricts_to_matching_rows(results, cli):
+    out, _ = results
+    r = runner.invoke(app, ["explore", "pareto", str(out), "--objectives", "throughput_per_gpu,tokens_per_s_per_user",
+                            "--where", "input_len = 4096 AND model = 'qwen3-30b-a3b'", "--json"])
+    assert r.exit_code == 0, r.output
+    front = json.loads(r.stdout)["front"]
+    assert front and all(p["input_len"] == 4096 and p["model"] == "qwen3-30b-a3b" for p in front)
+    bad = cli("explore", "pareto", str(out), "--objectives", "throughput_per_gpu,ttft_s", "--where", "nope > 1")
+    assert bad.returncode == 2 and "--where" in bad.stderr

@@ -73,11 +73,13 @@ def pareto(
     results: Path = typer.Argument(..., help="Parquet file written by `coscale explore`."),
     objectives: str = typer.Option(..., help="Two or three objectives, comma-separated, e.g. "
                                              "throughput_per_gpu,tokens_per_s_per_user."),
+    where: str | None = typer.Option(None, help="Only rows satisfying this SQL condition, e.g. "
+                                                "\"input_len = 4096 AND model = 'qwen3-30b-a3b'\"."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """The exact Pareto front (each objective in its own direction) with the configuration of every point."""
     names = parse_objectives(objectives)
-    front = pareto_file(results, names)
+    front = pareto_file(results, names, where)
     if as_json:
         print_json(front_to_dict(front, names))
     else:

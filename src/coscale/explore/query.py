@@ -70,5 +70,26 @@ def front_of(table: pa.Table, objectives: tuple[str, ...]) -> pa.Table:
     return table.take(pa.array(idx))
 
 
-def pareto_file(path: str | Path, objectives: tuple[str, ...]) -> pa.Table:
-    return front_of(read_results(path), objectives)
+def select_rows(path: str | Path, where: str) -> pa.Table:
+    """Rows of a results file that satisfy a SQL condition (DuckDB picks the row numbers; the rows
+    come from the file itself, so every column keeps its type)."""
+    import duckdb
+
+    table = read_results(path)
+    con = duckdb.connect()
+    try:
+        escaped = str(path).replace("'", "''")
+        rows = con.execute(f"SELECT file_row_number FROM read_parquet('{escaped}', file_row_number = true) "
+                           f"WHERE {where} ORDER BY file_row_number").fetchnumpy()["file_row_number"]
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise CoscaleError(f"--where '{where}' failed: {first}") from None
+    finally:
+        con.close()
+    return table.take(pa.array(np.asarray(rows, dtype=np.int64)))
+
+
+def pareto_file(path: str | Path, objectives: tuple[str, ...], where: str | None = None) -> pa.Table:
+    """The front of a results file, optionally of the rows that satisfy `where` (a SQL condition)."""
+    table = read_results(path) if not where else select_rows(path, where)
+    return front_of(table, objectives)
