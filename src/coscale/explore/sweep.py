@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,15 +66,16 @@ def run_sweep(space: Space, out: str | Path, *, backend: str = "local", workers:
     if progress:
         progress(points_done, space.size)
     computed = 0
-    for chunk, table in run_chunks(space, todo, backend=backend, workers=workers, address=address):
-        store.write_chunk(chunk, table)
-        reasons += reason_counts(table)
-        computed += 1
-        points_done += table.num_rows
-        if progress:
-            progress(points_done, space.size)
-        if stop_after is not None and computed >= stop_after:
-            break
+    with closing(run_chunks(space, todo, backend=backend, workers=workers, address=address)) as results:
+        for chunk, table in results:
+            store.write_chunk(chunk, table)
+            reasons += reason_counts(table)
+            computed += 1
+            points_done += table.num_rows
+            if progress:
+                progress(points_done, space.size)
+            if stop_after is not None and computed >= stop_after:
+                break
     if stop_after is not None and computed >= stop_after and len(todo) > computed:
         return SweepSummary(out=store.out, points=points_done, feasible=reasons["ok"],
                             reasons=tuple(reasons.most_common()), chunks_computed=computed,
