@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from coscale.cli import (
     describe_cmd,
+    explore_cmd,
     feedback_cmd,
     lab_cmd,
     list_cmd,
@@ -36,6 +37,7 @@ app.command("validate")(validate_cmd.validate)
 app.command("feedback")(feedback_cmd.feedback)
 app.add_typer(numerics_cmd.app, name="numerics")
 app.add_typer(lab_cmd.app, name="lab")
+app.add_typer(explore_cmd.app, name="explore")
 
 
 @app.command("describe")
