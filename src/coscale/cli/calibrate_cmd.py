@@ -30,6 +30,9 @@ def calibrate(
     copy and host<->device copy; print measured vs predicted per kernel; write an efficiency file."""
     if device not in ("cuda", "cpu"):
         raise CoscaleError(f"--device must be cuda or cpu, got '{device}'.")
+    if device == "cpu" and hardware is None:
+        raise CoscaleError("--device cpu needs --hardware <catalog id>: the chip whose peaks the rates are "
+                           "fractions of (a CPU run only checks the harness).")
     try:
         import torch
     except ImportError:
@@ -40,9 +43,6 @@ def calibrate(
         raise CoscaleError("--device cuda but torch sees no CUDA device; use --device cpu to check the harness.")
     info = device_info(device)
     if hardware is None:
-        if device == "cpu":
-            raise CoscaleError("--device cpu needs --hardware <catalog id>: the chip whose peaks the rates are "
-                               "fractions of (a CPU run only checks the harness).")
         from coscale.calibrate.chips import catalog_id_for
 
         hardware = catalog_id_for(info["chip"])
