@@ -4,7 +4,8 @@ error bands cover out-of-sample cases as stated.
 The Accuracy-2 additions (TensorRT-LLM v1.0 Blackwell/MoE max-load rows `I-TRT10-*`, Megatron-Bridge 25.11
 training rows `T-MB-*`) expose failure modes the model does not yet capture (engine limits at max load,
 MoE and Blackwell over-prediction); their errors are reported by `coscale validate`, not claimed here.
-MLPerf v4.1 rows `I-MLI41-*` likewise. The 15 % claim below is the one that held before them, kept as a regression guard on that set."""
+MLPerf v4.1 rows `I-MLI41-*` likewise. The 15 % claim below is the one that held before
+them, kept as a regression guard on that set."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def test_holdout_cases_are_never_calibration_cases():
 
 
 def test_median_error_over_the_original_inference_and_kernel_cases_within_15_percent(results):
-    results = [r for r in results if not r.id.startswith(NEW_SETS + ("I-MLI41-",))]
+    results = [r for r in results if not r.id.startswith((*NEW_SETS, "I-MLI41-"))]
     summary = summarize(results)
     assert summary["median_abs_error_inference_and_kernel"] <= 0.15
     assert summary["median_abs_error_inference_and_kernel_out_of_sample"] <= 0.15
