@@ -32,6 +32,13 @@ def print_validation(data: dict[str, Any], console: Console) -> None:
                       f"{r['published']:,.4g}", r["unit"], f"[{colour}]{err:+.1%}[/]")
     console.print(table)
     summary = data["summary"]
+    groups = Table(title="out-of-sample error by band cell (chip family x phase x model kind)")
+    for col in ("family", "phase", "model kind", "cases", "median |error|", "median error"):
+        groups.add_column(col, justify="right" if col in ("cases", "median |error|", "median error") else "left")
+    for g in summary["by_group"]:
+        groups.add_row(g["family"], g["phase"], g["model_kind"], str(g["cases"]), f"{g['median_abs_error']:.1%}",
+                       f"{g['median_error']:+.1%}")
+    console.print(groups)
     for label, key in (("all cases", "median_abs_error_by_category"),
                        ("out-of-sample (calibration cases excluded)", "median_abs_error_out_of_sample_by_category")):
         parts = [f"{c} {v:.1%}" for c, v in summary[key].items() if v is not None]

@@ -114,6 +114,16 @@ def run_all(eff: EfficiencyModel | None = None) -> list[CaseResult]:
     return [run_case(case, eff) for case in load_cases()]
 
 
+def _by_group(results: list[CaseResult]) -> list[dict[str, Any]]:
+    """Out-of-sample error per band cell (chip family x phase x model kind): count, median |error|, median error."""
+    cells: dict[tuple[str, str, str], list[float]] = {}
+    for r in results:
+        cells.setdefault((r.family, r.category, r.model_kind), []).append(r.error)
+    return [{"family": f, "phase": p, "model_kind": k, "cases": len(errs),
+             "median_abs_error": statistics.median(abs(e) for e in errs), "median_error": statistics.median(errs)}
+            for (f, p, k), errs in sorted(cells.items())]
+
+
 def summarize(results: list[CaseResult]) -> dict[str, Any]:
     """Median absolute error per category, for all cases and for out-of-sample cases only."""
     def median(rs: list[CaseResult]) -> float | None:
@@ -131,5 +141,6 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
         "median_abs_error_holdout_by_category": {
             c: median([r for r in results if r.category == c and r.holdout]) for c in categories},
         "error_band_calibration": leave_one_out(residuals(results)),
+        "by_group": _by_group([r for r in results if not r.calibration and r.category != "train_memory"]),
         "cases": len(results),
     }
