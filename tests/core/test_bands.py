@@ -89,3 +89,17 @@ def test_predict_json_carries_the_band() -> None:
     for metric in ("ttft_s", "tpot_s", "throughput_tok_s"):
         assert 0 < band[metric]["low"] < band[metric]["high"]
     assert band["cases"] >= 5 and band["group"].startswith("nvidia-hopper")
+
+
+def test_predict_train_json_carries_the_band() -> None:
+    args = ["predict", "train", "--model", "llama-3.1-8b", "--hardware", "h100-sxm", "--gpus", "8",
+            "--global-batch", "64", "--seq-len", "4096", "--json"]
+    out = CliRunner().invoke(app, args)
+    assert out.exit_code == 0, out.output
+    d = json.loads(out.output)
+    band = d["error_band_80"]
+    for metric in ("step_time_s", "tokens_per_s_per_gpu", "mfu"):
+        assert 0 < band[metric]["low"] < band[metric]["high"]
+    # a time band and a rate band describe the same uncertainty: low step time <-> high throughput
+    ratio = d["step_time_s"] / band["step_time_s"]["low"]
+    assert band["tokens_per_s_per_gpu"]["high"] == pytest.approx(d["tokens_per_s_per_gpu"] * ratio, rel=1e-9)
