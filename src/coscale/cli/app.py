@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from coscale.cli import (
+    calibrate_cmd,
     describe_cmd,
     explore_cmd,
     feedback_cmd,
@@ -35,6 +36,7 @@ app.add_typer(predict_cmd.app, name="predict")
 app.add_typer(train_cmd.plan_app, name="plan")
 app.command("validate")(validate_cmd.validate)
 app.command("feedback")(feedback_cmd.feedback)
+app.command("calibrate")(calibrate_cmd.calibrate)
 app.add_typer(numerics_cmd.app, name="numerics")
 app.add_typer(lab_cmd.app, name="lab")
 app.add_typer(explore_cmd.app, name="explore")
