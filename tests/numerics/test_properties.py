@@ -45,6 +45,11 @@ def test_error_within_half_ulp_times_scale(x: np.ndarray, scheme: str) -> None:
     assert (sc.values.abs() <= fmax).all()
 
 
+# below this amax, NVFP4's per-tensor FP32 scale arithmetic leaves the normal FP32 range
+# (2688 / amax > FLT_MAX / 2**24 once amax < ~1.3e-31)
+_NVFP4_SCALE_UNDERFLOW = 2688.0 * 2.0**24 / float(np.finfo(np.float32).max)
+
+
 @settings(max_examples=25, deadline=None)
 @given(x=tensors, scheme=st.sampled_from(SCHEMES))
 def test_idempotent(x: np.ndarray, scheme: str) -> None:
@@ -54,6 +59,15 @@ def test_idempotent(x: np.ndarray, scheme: str) -> None:
         # TE's two-level FP32 scaling (amax/2688, then E4M3 block scales) does not map a quantized
         # tensor exactly onto itself: its amax comes back within an FP32 ulp or two, and so does
         # every value (see src/coscale/numerics/README.md). Exact for every other scheme.
+        mags = np.abs(once)
+        amax = float(np.max(mags, initial=0.0))
+        smallest = float(np.min(mags[mags > 0], initial=amax))
+        if amax < _NVFP4_SCALE_UNDERFLOW or smallest < amax * 2.0**-14:
+            # outside the range where every block scale is a normal E4M3 number (block amax at least
+            # 2**-6 / 448 of the tensor's) or where the FP32 encode scale 2688 / amax is finite,
+            # re-quantization may move a value by up to its block's step; it never passes the amax
+            assert np.all(np.abs(twice) <= amax + 2 * np.spacing(np.float32(amax)))
+            return
         assert np.all(np.abs(twice - once) <= 2 * np.spacing(np.abs(once)))
     else:
         assert np.array_equal(twice, once)
