@@ -75,6 +75,7 @@ def schemes(json_out: bool = typer.Option(False, "--json", help="print one JSON 
             "block": list(s.block),
             "scale": s.scale,
             "granularity": s.granularity,
+            "bits_per_element": s.bits_per_element,  # scales included (per-tensor/row scales amortised)
             "description": s.description,
         }
         for s in numerics.list_schemes()
@@ -83,11 +84,12 @@ def schemes(json_out: bool = typer.Option(False, "--json", help="print one JSON 
         typer.echo(json.dumps({"schemes": rows}))
         return
     table = Table(title="quantization schemes")
-    for col in ("name", "element", "granularity", "block", "scale", "description"):
+    for col in ("name", "element", "granularity", "block", "scale", "bits/elem", "description"):
         table.add_column(col)
     for r in rows:
         blk = "x".join(str(b) for b in r["block"])
-        table.add_row(r["name"], r["element"], r["granularity"], blk, r["scale"], r["description"])
+        bits = f"{r['bits_per_element']:.6g}"
+        table.add_row(r["name"], r["element"], r["granularity"], blk, r["scale"], bits, r["description"])
     make_console().print(table)
 
 
