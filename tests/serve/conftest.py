@@ -39,6 +39,12 @@ def cost() -> LinearCost:
     return LinearCost()
 
 
+@pytest.fixture
+def cheap() -> LinearCost:
+    """Steps so short that spaced requests never overlap."""
+    return LinearCost(fixed_s=1e-6, per_token_s=1e-9, per_attended_s=0.0)
+
+
 def make_replicas(cost, n: int = 1, num_blocks: int = 4096, block_size: int = 16, fast_forward: bool = True,
                   **sched) -> list:
     cfg = SchedulerConfig(**sched)
