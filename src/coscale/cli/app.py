@@ -24,6 +24,7 @@ app.add_typer(train_cmd.plan_app, name="plan")
 app.command("validate")(validate_cmd.validate)
 app.add_typer(numerics_cmd.app, name="numerics")
 app.add_typer(lab_cmd.app, name="lab")
+app.add_typer(__import__("coscale.cli.serve_cmd", fromlist=["app"]).app, name="serve")
 
 
 @app.command("describe")
