@@ -169,20 +169,28 @@ def _grow(rep: Replica, budget: int, decoding_only: bool | None = None) -> tuple
     items: list[tuple[Sequence, int]] = []
     preempted = False
     pool = rep.pool
+    bs = pool.block_size
+    running = rep.running
     i = 0
-    while i < len(rep.running) and budget > 0:
-        s = rep.running[i]
-        if decoding_only is not None and decoding_only != s.decoding:
+    while i < len(running) and budget > 0:
+        s = running[i]
+        todo = s.known - s.computed
+        if decoding_only is not None and decoding_only != (todo == 1 and s.generated >= 1):
             i += 1
             continue
-        new = min(s.known - s.computed, budget)
-        need = pool.blocks_for(s.computed + new) - len(s.blocks)
-        while need > pool.free and s in rep.running:
-            _preempt(rep, _victim(rep, i))
-            preempted = True
-        if s not in rep.running:
-            continue
-        if need:
+        new = todo if todo < budget else budget
+        need = -(-(s.computed + new) // bs) - len(s.blocks)
+        if need > 0:
+            lost = False
+            while need > pool.free:
+                v = _victim(rep, i)
+                _preempt(rep, v)
+                preempted = True
+                if v is s:
+                    lost = True
+                    break
+            if lost:
+                continue
             s.blocks += pool.allocate(need)
         items.append((s, new))
         budget -= new
@@ -322,24 +330,26 @@ def finish_step(rep: Replica) -> list[Sequence]:
     same = 0  # samples whose previous token came at this step's start: one ITL entry
     done: list[Sequence] = []
     for s, new in step.items:
-        if s.decoding:
+        if s.known - s.computed == 1 and s.generated >= 1:
             s.decoded += 1
         else:
             s.prefilled += new
-        s.computed += new
-        while s.registered < len(s.hashes) and (s.registered + 1) * bs <= s.computed:
-            pool.register(s.blocks[s.registered], s.hashes[s.registered])
-            s.registered += 1
-        if s.computed != s.known:
+        computed = s.computed = s.computed + new
+        if s.registered < len(s.hashes):
+            while s.registered < len(s.hashes) and (s.registered + 1) * bs <= computed:
+                pool.register(s.blocks[s.registered], s.hashes[s.registered])
+                s.registered += 1
+        if computed != s.known:
             continue
         s.generated += 1
         s.known += 1
-        if s.first_token_s < 0:
-            s.first_token_s = now
-        elif s.last_token_s == start:
+        last = s.last_token_s
+        if last == start:
             same += 1
+        elif s.first_token_s < 0:
+            s.first_token_s = now
         else:
-            rep.itl_values.append(now - s.last_token_s)
+            rep.itl_values.append(now - last)
             rep.itl_weights.append(1)
         s.last_token_s = now
         if s.generated == s.req.output_tokens:

@@ -63,6 +63,9 @@ class WorkloadSpec:
     input_len: int = 1024
     output_len: int = 256
     length_dist: str = "fixed"
+    length_sigma: float = 1.0
+    input_max: int | None = None
+    output_max: int | None = None
     num_requests: int | None = None
     duration_s: float | None = None
     seed: int = 0
@@ -133,7 +136,8 @@ def make_replicas(b: Built, fast_forward: bool = True) -> list[Replica]:
 
 def make_workload(w: WorkloadSpec, model: ModelSpec | None = None) -> Workload:
     rng = np.random.default_rng(w.seed)
-    lengths = Lengths(dist=w.length_dist, input_len=w.input_len, output_len=w.output_len)
+    lengths = Lengths(dist=w.length_dist, input_len=w.input_len, output_len=w.output_len, sigma=w.length_sigma,
+                      input_max=w.input_max, output_max=w.output_max)
     if w.trace is not None:
         reqs = read_trace(w.trace)
         if w.duration_s is not None:

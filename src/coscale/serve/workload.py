@@ -62,6 +62,8 @@ class Lengths:
     input_len: int = 1024
     output_len: int = 256
     sigma: float = 1.0
+    input_max: int | None = None  # clip (a dataset's documented bound)
+    output_max: int | None = None
 
     def __post_init__(self) -> None:
         if self.dist not in LENGTH_DISTS and self.dist not in LENGTH_PRESETS:
@@ -76,7 +78,12 @@ class Lengths:
             isl = np.clip(np.rint(rng.lognormal(p.isl_mu, p.isl_sigma, n)), 1, p.isl_max)
             osl = np.clip(np.rint(rng.lognormal(p.osl_mu, p.osl_sigma, n)), 1, p.osl_max)
             return isl.astype(np.int64), osl.astype(np.int64)
-        return self._one(rng, n, self.input_len), self._one(rng, n, self.output_len)
+        isl, osl = self._one(rng, n, self.input_len), self._one(rng, n, self.output_len)
+        if self.input_max is not None:
+            isl = np.minimum(isl, self.input_max)
+        if self.output_max is not None:
+            osl = np.minimum(osl, self.output_max)
+        return isl, osl
 
     def _one(self, rng: np.random.Generator, n: int, mean: int) -> np.ndarray:
         if self.dist == "fixed":
