@@ -10,15 +10,15 @@ from coscale.models.params import count_params
 from coscale.models.registry import load_model
 from coscale.specs.model import AttentionSpec
 from coscale.specs.precision import STORAGE_FORMATS
-from coscale.workload.attention import keys_per_query
 from coscale.workload.build import forward_ops
 from coscale.workload.ffn import expected_active_experts
 from coscale.workload.forward_pass import ForwardPass
+from coscale.workload.shape import keys_per_query
 
 
 def make_pass(phase="decode", seqs=1, new=1, ctx=0, tp=1, ep=1, adp=1, weights="bf16", kv="bf16") -> ForwardPass:
     f = STORAGE_FORMATS
-    return ForwardPass(phase=phase, seqs=seqs, new_tokens=new, context=ctx, tp=tp, ep=ep, attention_dp=adp,
+    return ForwardPass.single(phase, seqs, new, ctx, tp=tp, ep=ep, attention_dp=adp,
                        weights=f[weights], activations=f["bf16"], kv_cache=f[kv], gemm_class="bf16",
                        attention_class="bf16")
 
@@ -77,10 +77,9 @@ def test_mamba_state_traffic_is_independent_of_context():
 
 def test_sliding_window_caps_keys():
     spec = AttentionSpec(num_heads=8, num_kv_heads=8, head_dim=64, v_head_dim=64, sliding_window=128)
-    assert keys_per_query(spec, make_pass(ctx=100_000)) == 128
-    assert keys_per_query(spec, make_pass(ctx=10)) == 11
-    prefill = make_pass(phase="prefill", new=1000)
-    assert keys_per_query(spec, prefill) == pytest.approx((128 * 129 / 2 + 872 * 128) / 1000)
+    assert keys_per_query(1, 100_000, spec.sliding_window) == 128
+    assert keys_per_query(1, 10, spec.sliding_window) == 11
+    assert keys_per_query(1000, 0, spec.sliding_window) == pytest.approx((128 * 129 / 2 + 872 * 128) / 1000)
 
 
 @given(st.integers(1, 512), st.integers(1, 8), st.integers(1, 10_000))
@@ -108,6 +107,5 @@ def test_expert_parallel_adds_all_to_all():
 @given(st.integers(0, 600), st.integers(1, 300), st.one_of(st.none(), st.integers(1, 400)))
 def test_keys_per_query_matches_brute_force(context, new, window):
     spec = AttentionSpec(num_heads=8, num_kv_heads=8, head_dim=64, v_head_dim=64, sliding_window=window)
-    phase = "decode" if new == 1 else "prefill"
     expected = sum(min(q, window or q) for q in range(context + 1, context + new + 1)) / new
-    assert keys_per_query(spec, make_pass(phase=phase, new=new, ctx=context)) == pytest.approx(expected)
+    assert keys_per_query(new, context, spec.sliding_window) == pytest.approx(expected)

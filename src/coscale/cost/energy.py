@@ -8,12 +8,16 @@ and saturates near TDP under dense GEMM load); it ignores clock throttling.
 
 from __future__ import annotations
 
+import numpy as np
+
 from coscale.specs.hardware import HardwareSpec
+from coscale.workload.shape import Array
 
 
-def gpu_energy_j(hardware: HardwareSpec, elapsed_s: float, compute_s: float, memory_s: float) -> float:
-    if elapsed_s <= 0:
-        return 0.0
-    utilisation = min(max(compute_s, memory_s) / elapsed_s, 1.0)
+def gpu_energy_j(hardware: HardwareSpec, elapsed_s: Array, compute_s: Array, memory_s: Array) -> Array:
+    """Energy of one GPU over `elapsed_s` (numbers, or arrays over a sweep; 0 for an empty interval)."""
+    elapsed = np.asarray(elapsed_s, dtype=np.float64)
+    busy = np.maximum(compute_s, memory_s)
+    utilisation = np.minimum(np.divide(busy, elapsed, out=np.zeros_like(busy * elapsed), where=elapsed > 0), 1.0)
     power = hardware.idle_w + (hardware.tdp_w - hardware.idle_w) * utilisation
-    return power * elapsed_s
+    return np.where(elapsed > 0, power * elapsed, 0.0)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from coscale.models.cache import kv_cache_bytes_per_sequence, ssm_state_bytes_per_sequence
 from coscale.models.params import attention_params, count_params, ffn_params, mamba_params, mlp_params
 from coscale.specs.execution import Parallelism
@@ -12,6 +14,7 @@ from coscale.specs.model import AttentionSpec, LayerSpec, Mamba2Spec, ModelSpec,
 from coscale.specs.precision import PrecisionRecipe
 from coscale.workload.ffn import up_width
 from coscale.workload.forward_pass import EMBEDDING_BYTES, SSM_STATE_BYTES
+from coscale.workload.shape import Array
 
 RUNTIME_FIXED_BYTES = 1.5 * 2**30  # CUDA context, cuBLAS/NCCL workspaces (assumption, typical nvidia-smi idle)
 RUNTIME_FRACTION = 0.05  # allocator fragmentation / headroom kept free (vLLM gpu_memory_utilization 0.9-0.95)
@@ -19,12 +22,14 @@ RUNTIME_MAX_FRACTION = 0.10  # the reserve never exceeds this share (SRAM machin
 PREFILL_CHUNK_TOKENS = 8192  # tokens per prefill chunk (vLLM / TRT-LLM max_num_tokens default)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class InferenceMemory:
+    """Bytes per GPU by use; numbers, or arrays over a sweep."""
+
     weights: float
-    kv_cache: float
-    ssm_state: float
-    activations: float
+    kv_cache: Array
+    ssm_state: Array
+    activations: Array
     runtime_reserve: float
 
     @property
@@ -93,16 +98,17 @@ def kv_share_per_gpu(model: ModelSpec, tp: int) -> float:
     return max(a.num_kv_heads // tp, 1) / a.num_kv_heads
 
 
-def inference_memory(model: ModelSpec, par: Parallelism, recipe: PrecisionRecipe, batch: int,
-                     context_len: int, input_len: int, capacity_bytes: float) -> InferenceMemory:
-    """Memory on one GPU for `batch` concurrent sequences of up to `context_len` tokens."""
-    seqs = math.ceil(batch / par.attention_dp)  # sequences whose cache lives on this GPU's group
+def inference_memory(model: ModelSpec, par: Parallelism, recipe: PrecisionRecipe, batch: Array,
+                     context_len: Array, input_len: Array, capacity_bytes: float) -> InferenceMemory:
+    """Memory on one GPU for `batch` concurrent sequences of up to `context_len` tokens (numbers, or
+    numpy arrays over a sweep: every field is then an array)."""
+    seqs = np.ceil(np.asarray(batch) / par.attention_dp)  # sequences whose cache lives on this GPU's group
     kv_bpe = recipe.kv_cache.bytes_per_element
     stages = _stages(model, par.pp)  # the fullest stage sets the per-GPU cache (hybrids are uneven)
-    kv = seqs * kv_share_per_gpu(model, par.tp) * max(
-        kv_cache_bytes_per_sequence(stage, context_len, kv_bpe) for stage in stages)
+    kv = seqs * kv_share_per_gpu(model, par.tp) * np.max(
+        [kv_cache_bytes_per_sequence(stage, context_len, kv_bpe) for stage in stages], axis=0)
     ssm = seqs / par.tp * max(ssm_state_bytes_per_sequence(stage, SSM_STATE_BYTES) for stage in stages)
-    chunk = min(seqs * input_len, PREFILL_CHUNK_TOKENS)
+    chunk = np.minimum(seqs * input_len, PREFILL_CHUNK_TOKENS)
     widest_ffn = _widest_ffn(model)
     # live activations in one layer: residual + norm output + attention/FFN intermediates (BF16),
     # plus FP32 logits for one position per sequence

@@ -1,52 +1,67 @@
-"""Time of one operator on one GPU: roofline with efficiencies, or the collective model."""
+"""Time of one operator on one GPU: roofline with efficiencies, or the collective model.
+
+Operator sizes may be floats or numpy arrays (a sweep of step shapes); every formula below is
+written once with numpy so that both evaluate identically. An operator with no work costs 0.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from coscale.cost.curves import attention_efficiency, collective_link_fraction, gemm_efficiency
 from coscale.cost.efficiency import EfficiencyModel
 from coscale.specs.hardware import System
 from coscale.workload.ops import VECTOR, Collective, Op
+from coscale.workload.shape import Array
 
-Bound = str  # "compute" | "memory" | "network" | "latency"
+BOUNDS = ("compute", "memory", "network", "latency")  # index = bound code
+COMPUTE, MEMORY, NETWORK, LATENCY = range(4)
+Bound = str  # one of BOUNDS
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class OpCost:
     op: Op
-    time_s: float  # one instance
-    compute_s: float
-    memory_s: float
-    network_s: float
-    bound: Bound
-    compute_efficiency: float
+    time_s: Array  # one instance
+    compute_s: Array
+    memory_s: Array
+    network_s: Array
+    bound_code: Array  # index into BOUNDS
+    compute_efficiency: Array
     memory_efficiency: float
 
     @property
-    def total_s(self) -> float:
+    def total_s(self) -> Array:
         return self.time_s * self.op.count
+
+    @property
+    def bound(self) -> Bound:
+        """The binding resource (for a single step; sweeps read `bound_code`)."""
+        return BOUNDS[int(self.bound_code)]
 
 
 def op_cost(op: Op, system: System, eff: EfficiencyModel) -> OpCost:
     if op.collective is not None:
         t = collective_time(op.collective, system, eff)
-        latency_bound = eff.collective_latency_s > t / 2
-        return OpCost(op=op, time_s=t, compute_s=0.0, memory_s=0.0, network_s=t,
-                      bound="latency" if latency_bound else "network", compute_efficiency=0.0,
-                      memory_efficiency=0.0)
+        code = np.where(eff.collective_latency_s > t / 2, LATENCY, NETWORK)
+        zero = np.zeros_like(t)[()]
+        return OpCost(op=op, time_s=t, compute_s=zero, memory_s=zero, network_s=t, bound_code=code[()],
+                      compute_efficiency=zero, memory_efficiency=0.0)
     hw = system.hardware
     c_eff = _compute_efficiency(op, eff, hw.compute_units)
-    rate = _peak_rate(hw.peak_flops, op.compute_class) * c_eff
-    compute_s = op.flops / rate if op.flops else 0.0
+    rate = _peak_rate(hw.peak_flops, op.compute_class)
+    flops = np.asarray(op.flops, dtype=np.float64)
+    compute_s = np.divide(flops, rate * c_eff, out=np.zeros_like(flops * c_eff), where=flops > 0)
     m_eff = eff.memory_gemm if op.kind in ("gemm", "grouped_gemm") else eff.memory_stream
-    memory_s = op.total_bytes / (hw.memory_bw_Bps * m_eff)
-    t = max(compute_s, memory_s, eff.min_kernel_s)
-    if t == eff.min_kernel_s and max(compute_s, memory_s) < eff.min_kernel_s:
-        bound = "latency"
-    else:
-        bound = "compute" if compute_s >= memory_s else "memory"
-    return OpCost(op=op, time_s=t, compute_s=compute_s, memory_s=memory_s, network_s=0.0, bound=bound,
-                  compute_efficiency=c_eff, memory_efficiency=m_eff)
+    memory_s = np.asarray(op.total_bytes / (hw.memory_bw_Bps * m_eff), dtype=np.float64)
+    work = np.maximum(compute_s, memory_s)
+    t = np.where(work > 0, np.maximum(work, eff.min_kernel_s), 0.0)
+    code = np.where(work < eff.min_kernel_s, LATENCY, np.where(compute_s >= memory_s, COMPUTE, MEMORY))
+    return OpCost(op=op, time_s=t[()], compute_s=compute_s[()], memory_s=memory_s[()],
+                  network_s=np.zeros_like(t)[()], bound_code=code[()], compute_efficiency=np.asarray(c_eff)[()],
+                  memory_efficiency=m_eff)
 
 
 def _peak_rate(peaks: dict[str, float], compute_class: str) -> float:
@@ -55,31 +70,34 @@ def _peak_rate(peaks: dict[str, float], compute_class: str) -> float:
     return peaks[compute_class]
 
 
-def _compute_efficiency(op: Op, eff: EfficiencyModel, compute_units: int) -> float:
+def _compute_efficiency(op: Op, eff: EfficiencyModel, compute_units: int) -> Array:
     if op.kind in ("gemm", "grouped_gemm") and op.gemm_mnk:
         m, n, k = op.gemm_mnk
-        units = compute_units // op.groups if op.groups > 1 and compute_units else compute_units
-        return eff.gemm_compute(op.compute_class, m, n, k, max(units, 1) if compute_units else 0)
+        units = np.floor(compute_units / np.asarray(op.groups, dtype=np.float64))
+        units = np.maximum(units, 1.0) if compute_units else 0.0
+        return gemm_efficiency(eff, op.compute_class, np.asarray(m, dtype=np.float64), n, k, units)
     if op.kind == "attention":
-        return eff.attention_compute(op.compute_class, op.attn_len)
+        return attention_efficiency(eff, op.compute_class, np.asarray(op.attn_len, dtype=np.float64))
     if op.compute_class == VECTOR:
-        return eff.vector_peak
-    return eff.attention_compute(op.compute_class, 4096.0)  # SSD chunk matmuls: long-sequence regime
+        return np.float64(eff.vector_peak)
+    return attention_efficiency(eff, op.compute_class, np.float64(4096.0))  # SSD chunk matmuls: long sequences
 
 
-def collective_time(c: Collective, system: System, eff: EfficiencyModel) -> float:
+def collective_time(c: Collective, system: System, eff: EfficiencyModel) -> Array:
     """Ring/pairwise algorithms: bytes on the slowest link over its bandwidth, plus latency."""
     n = c.group
-    if n <= 1 or c.bytes <= 0:
-        return 0.0
+    size = np.asarray(c.bytes, dtype=np.float64)
+    if n <= 1:
+        return np.zeros_like(size)[()]
     bw = system.link_bw_Bps(n)
     if c.kind == "all_reduce":
-        wire = 2.0 * (n - 1) / n * c.bytes
+        wire = 2.0 * (n - 1) / n * size
     elif c.kind in ("all_gather", "reduce_scatter", "all_to_all"):
-        wire = (n - 1) / n * c.bytes
+        wire = (n - 1) / n * size
     else:  # p2p
-        wire = c.bytes
-    link_eff = eff.collective_bandwidth(c.bytes)
+        wire = size
+    link_eff = collective_link_fraction(eff, size)
     if c.kind == "all_to_all":
-        link_eff *= eff.all_to_all_peak
-    return eff.collective_latency_s + wire / (bw * link_eff)
+        link_eff = link_eff * eff.all_to_all_peak
+    safe = np.where(size > 0, link_eff, 1.0)
+    return np.where(size > 0, eff.collective_latency_s + wire / (bw * safe), 0.0)[()]

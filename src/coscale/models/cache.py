@@ -9,6 +9,8 @@ bytes; `bytes_per_element` may be fractional (4-bit formats with block scales).
 
 from __future__ import annotations
 
+import numpy as np
+
 from coscale.errors import CoscaleError
 from coscale.specs.model import AttentionSpec, Mamba2Spec, ModelSpec
 
@@ -37,15 +39,17 @@ def kv_cache_bytes_per_token(model: ModelSpec, bytes_per_element: float) -> floa
     return elems * bytes_per_element
 
 
-def kv_cache_bytes_per_sequence(model: ModelSpec, context_len: int, bytes_per_element: float) -> float:
-    """KV cache for one sequence of `context_len` tokens; sliding layers capped at their window."""
+def kv_cache_bytes_per_sequence(model: ModelSpec, context_len: int | np.ndarray, bytes_per_element: float
+                                ) -> float | np.ndarray:
+    """KV cache for one sequence of `context_len` tokens (an int, or an array of them); sliding
+    layers capped at their window."""
     _check(bytes_per_element)
-    if context_len < 0:
+    if np.any(np.asarray(context_len) < 0):
         raise CoscaleError(f"context_len must be >= 0, got {context_len}")
-    elems = 0
+    elems: int | np.ndarray = 0
     for a in _attention_layers(model):
-        tokens = context_len if a.sliding_window is None else min(context_len, a.sliding_window)
-        elems += tokens * kv_elements_per_token(a)
+        tokens = context_len if a.sliding_window is None else np.minimum(context_len, a.sliding_window)
+        elems = elems + tokens * kv_elements_per_token(a)
     return elems * bytes_per_element
 
 

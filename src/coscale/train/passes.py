@@ -16,11 +16,11 @@ from coscale.specs.model import AttentionSpec, LayerSpec, ModelSpec
 from coscale.specs.precision import STORAGE_FORMATS
 from coscale.train.layout import TrainOptions
 from coscale.train.precision import TrainingPrecision
-from coscale.workload.attention import keys_per_query
 from coscale.workload.build import forward_ops
 from coscale.workload.forward_pass import OUTPUT_BYTES, ForwardPass
 from coscale.workload.ops import Op
 from coscale.workload.projections import gemm
+from coscale.workload.shape import keys_per_query
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -37,8 +37,8 @@ class ShardKey:
 def training_pass(key: ShardKey, hardware: HardwareSpec, precision: TrainingPrecision) -> ForwardPass:
     fmt = STORAGE_FORMATS["bf16"]
     gemm_fmt = {"fp8": STORAGE_FORMATS["fp8"], "fp4": STORAGE_FORMATS["nvfp4"]}.get(precision.gemm_class, fmt)
-    return ForwardPass(
-        phase="prefill", seqs=key.micro_batch, new_tokens=key.seq_len // key.cp, context=0, tp=key.tp,
+    return ForwardPass.single(
+        "prefill", key.micro_batch, key.seq_len // key.cp, 0, tp=key.tp,
         ep=key.ep, attention_dp=max(key.ep // key.tp, 1), weights=gemm_fmt, activations=gemm_fmt,
         kv_cache=fmt, gemm_class=resolve_compute_class(hardware, precision.gemm_class).used,
         attention_class=resolve_compute_class(hardware, precision.attention_class).used,
@@ -48,8 +48,7 @@ def training_pass(key: ShardKey, hardware: HardwareSpec, precision: TrainingPrec
 def _full_sequence_attention(op: Op, key: ShardKey, layer: LayerSpec, p: ForwardPass) -> Op:
     if op.kind != "attention" or key.cp == 1 or layer.mixer is None:
         return op
-    full = replace(p, new_tokens=key.seq_len)
-    keys = keys_per_query(layer.mixer, full)  # type: ignore[arg-type]
+    keys = keys_per_query(key.seq_len, 0, layer.mixer.sliding_window)  # type: ignore[union-attr]
     scale = keys / op.attn_len
     return replace(op, flops=op.flops * scale, attn_len=keys)
 

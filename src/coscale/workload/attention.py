@@ -1,32 +1,18 @@
-"""Softmax attention operators: GQA/MHA, sliding window, MLA (absorbed in decode), TP-sharded heads."""
+"""Softmax attention operators: GQA/MHA, sliding window, MLA (absorbed in decode), TP-sharded heads.
+
+Projections see every token of the step; the attention kernel is costed per token group, since
+decode streams each sequence's whole cache while prefill keeps K/V tiles on chip.
+"""
 
 from __future__ import annotations
 
+import numpy as np
+
 from coscale.specs.model import AttentionSpec
-from coscale.workload.forward_pass import OUTPUT_BYTES, ForwardPass
+from coscale.workload.forward_pass import OUTPUT_BYTES, ForwardPass, Phase
 from coscale.workload.ops import Op
 from coscale.workload.projections import gemm
-
-
-def keys_per_query(spec: AttentionSpec, p: ForwardPass) -> float:
-    """Mean keys each new query attends to under the causal mask (and window, if any).
-
-    New tokens sit at positions context+1 .. context+new_tokens; position q sees min(q, window)
-    keys. Covers prefill (context 0), chunked prefill (context > 0) and decode (one new token)."""
-    first, last = p.context + 1, p.context + p.new_tokens
-    window = spec.sliding_window or last
-    unwindowed_end = min(last, window)  # positions that still see all earlier tokens
-    total = 0.0
-    if unwindowed_end >= first:
-        total += (first + unwindowed_end) * (unwindowed_end - first + 1) / 2.0
-    total += max(0, last - max(first - 1, window)) * window
-    return total / p.new_tokens
-
-
-def cached_tokens(spec: AttentionSpec, p: ForwardPass) -> int:
-    """Tokens held in this layer's cache per sequence after the pass (window-capped)."""
-    total = p.context + p.new_tokens
-    return min(total, spec.sliding_window) if spec.sliding_window else total
+from coscale.workload.shape import TokenGroup
 
 
 def attention_ops(spec: AttentionSpec, p: ForwardPass, layer: str, count: int, hidden: int) -> list[Op]:
@@ -36,30 +22,31 @@ def attention_ops(spec: AttentionSpec, p: ForwardPass, layer: str, count: int, h
     kv_heads = max(spec.num_kv_heads // p.tp, 1)
     t = p.tokens
     qkv_out = (heads + 2 * kv_heads) * spec.head_dim
-    ops = [
-        gemm("attn.qkv_proj", layer, count, p, t, qkv_out, hidden),
-        _core(spec, p, layer, count, heads, kv_heads * (spec.head_dim + spec.v_head_dim), spec.head_dim,
-              spec.v_head_dim),
-        gemm("attn.o_proj", layer, count, p, t, hidden, heads * spec.v_head_dim),
-    ]
+    ops = [gemm("attn.qkv_proj", layer, count, p, t, qkv_out, hidden)]
+    kv_elems = kv_heads * (spec.head_dim + spec.v_head_dim)
+    ops += [_core(spec, p, phase, g, layer, count, heads, kv_elems, spec.head_dim, spec.v_head_dim)
+            for phase, g in p.groups()]
+    ops.append(gemm("attn.o_proj", layer, count, p, t, hidden, heads * spec.v_head_dim))
     return ops
 
 
-def _core(spec: AttentionSpec, p: ForwardPass, layer: str, count: int, heads: int, kv_elems: int,
-          qk_dim: int, v_dim: int) -> Op:
-    """The fused attention kernel (FlashAttention / paged decode attention)."""
-    keys = keys_per_query(spec, p)
-    t = p.tokens
-    flops = 2.0 * t * heads * keys * (qk_dim + v_dim)
+def _core(spec: AttentionSpec, p: ForwardPass, phase: Phase, g: TokenGroup, layer: str, count: int, heads: int,
+          kv_elems: int, qk_dim: int, v_dim: int) -> Op:
+    """The fused attention kernel (FlashAttention / paged decode attention) over one token group."""
+    pairs = g.query_keys(spec.sliding_window)  # query-key pairs under the causal mask and window
+    t = g.tokens
+    flops = 2.0 * heads * pairs * (qk_dim + v_dim)
     q_out_bytes = t * heads * (qk_dim + v_dim) * OUTPUT_BYTES
-    if p.phase == "decode":
+    if phase == "decode":
         # every sequence streams its whole (window-capped) cache and appends one token
-        cache = p.seqs * (keys * kv_elems * p.kv_bpe) + t * kv_elems * p.kv_bpe
+        cache = (pairs + t) * kv_elems * p.kv_bpe
     else:
         # prefill keeps K/V tiles on chip: each cached element is written once and read once
-        cache = 2.0 * p.seqs * cached_tokens(spec, p) * kv_elems * p.kv_bpe
+        cache = 2.0 * g.cached_tokens(spec.sliding_window) * kv_elems * p.kv_bpe
+    keys = np.divide(pairs, t, out=np.zeros_like(pairs), where=t > 0)
     return Op(name="attn.core", kind="attention", layer=layer, count=count, flops=flops,
-              act_bytes=q_out_bytes, cache_bytes=cache, compute_class=p.attention_class, attn_len=keys)
+              act_bytes=q_out_bytes, cache_bytes=cache, compute_class=p.attention_class, attn_len=keys,
+              phase=phase)
 
 
 def _mla_ops(spec: AttentionSpec, p: ForwardPass, layer: str, count: int, hidden: int) -> list[Op]:
@@ -79,13 +66,15 @@ def _mla_ops(spec: AttentionSpec, p: ForwardPass, layer: str, count: int, hidden
     else:
         ops.append(gemm("mla.q_proj", layer, count, p, t, heads * qk, hidden))
     ops.append(gemm("mla.kv_a_proj", layer, count, p, t, latent, hidden))
-    if p.phase == "prefill":
-        kv_up = heads * (mla.qk_nope_head_dim + mla.v_head_dim)
-        ops.append(gemm("mla.kv_b_proj", layer, count, p, t, kv_up, mla.kv_lora_rank))
-        ops.append(_core(spec, p, layer, count, heads, latent, qk, mla.v_head_dim))
-    else:
-        ops.append(gemm("mla.q_absorb", layer, count, p, t, heads * mla.kv_lora_rank, mla.qk_nope_head_dim))
-        ops.append(_core(spec, p, layer, count, heads, latent, latent, mla.kv_lora_rank))
-        ops.append(gemm("mla.v_absorb", layer, count, p, t, heads * mla.v_head_dim, mla.kv_lora_rank))
+    for phase, g in p.groups():
+        gt = g.tokens
+        if phase == "prefill":
+            kv_up = heads * (mla.qk_nope_head_dim + mla.v_head_dim)
+            ops.append(gemm("mla.kv_b_proj", layer, count, p, gt, kv_up, mla.kv_lora_rank))
+            ops.append(_core(spec, p, phase, g, layer, count, heads, latent, qk, mla.v_head_dim))
+        else:
+            ops.append(gemm("mla.q_absorb", layer, count, p, gt, heads * mla.kv_lora_rank, mla.qk_nope_head_dim))
+            ops.append(_core(spec, p, phase, g, layer, count, heads, latent, latent, mla.kv_lora_rank))
+            ops.append(gemm("mla.v_absorb", layer, count, p, gt, heads * mla.v_head_dim, mla.kv_lora_rank))
     ops.append(gemm("mla.o_proj", layer, count, p, t, hidden, heads * mla.v_head_dim))
     return ops

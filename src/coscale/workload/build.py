@@ -36,7 +36,7 @@ def forward_ops(model: ModelSpec, p: ForwardPass) -> list[Op]:
             if p.tp > 1:  # row-parallel output (or, with EP, the TP group's token slices) is reduced
                 ops.append(Op(name="tp_all_reduce", kind="collective", layer=kind, count=count,
                               collective=Collective(kind="all_reduce", bytes=t * h * OUTPUT_BYTES, group=p.tp)))
-    logits_tokens = p.seqs  # prefill only needs the last position's logits; decode has one token anyway
+    logits_tokens = p.num_seqs  # prefill only needs the last position's logits; decode has one token anyway
     vocab = -(-model.vocab_size // p.tp)
     bf16 = STORAGE_FORMATS["bf16"]
     head_pass = replace(p, weights=bf16, activations=bf16, gemm_class=p.head_class)

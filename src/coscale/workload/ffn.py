@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import numpy as np
+
 from coscale.specs.model import MlpActivation, MLPSpec, MoESpec
 from coscale.workload.forward_pass import OUTPUT_BYTES, ForwardPass
 from coscale.workload.ops import Collective, Op
 from coscale.workload.projections import gemm
+from coscale.workload.shape import Array
 
 
 def up_width(intermediate: int, activation: MlpActivation) -> int:
@@ -25,7 +28,7 @@ def mlp_ops(spec: MLPSpec, p: ForwardPass, layer: str, count: int, hidden: int) 
     ]
 
 
-def expected_active_experts(num_experts: int, top_k: int, tokens: float) -> float:
+def expected_active_experts(num_experts: int, top_k: int, tokens: Array | float) -> Array | float:
     """Distinct experts hit by `tokens` tokens routing uniformly at random to top_k of num_experts.
 
     Decode batches are small, so not every expert's weights are read each step; this is the
@@ -51,15 +54,16 @@ def moe_ops(spec: MoESpec, p: ForwardPass, layer: str, count: int, hidden: int) 
         expert_inter = math.ceil(spec.expert_intermediate_size / p.tp)
         group_tokens = t
         routed = t * spec.top_k
-    active = min(experts_here, expected_active_experts(spec.num_experts, spec.top_k, group_tokens)
-                 * experts_here / spec.num_experts)
+    active = np.minimum(experts_here, expected_active_experts(spec.num_experts, spec.top_k, group_tokens)
+                        * experts_here / spec.num_experts)
     up = up_width(expert_inter, spec.activation)
     for name, n, k in (("moe.experts_up", up, hidden), ("moe.experts_down", hidden, expert_inter)):
         ops.append(Op(
             name=name, kind="grouped_gemm", layer=layer, count=count, flops=2.0 * routed * n * k,
             weight_bytes=active * n * k * p.weight_bpe,
             act_bytes=routed * (k * p.act_bpe + n * OUTPUT_BYTES), compute_class=p.gemm_class,
-            gemm_mnk=(max(int(routed / max(active, 1.0)), 1), n, k), groups=max(round(active), 1),
+            gemm_mnk=(np.maximum(np.floor(routed / np.maximum(active, 1.0)), 1.0), n, k),
+            groups=np.maximum(np.round(active), 1.0),
         ))
     if spec.num_shared_experts:
         shared = MLPSpec(intermediate_size=spec.shared_intermediate_size, activation=spec.activation)

@@ -1,11 +1,14 @@
-"""What one GPU computes in one forward pass: phase, shapes, sharding and formats."""
+"""What one GPU computes in one forward pass: the step's token groups, sharding and formats."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from coscale.specs.precision import StorageFormat
+from coscale.workload.shape import Array, StepShape, TokenGroup
 
 Phase = Literal["prefill", "decode"]
 OUTPUT_BYTES = 2.0  # GEMM outputs and residual-stream activations are written in BF16
@@ -15,20 +18,16 @@ SSM_STATE_BYTES = 2.0
 EMBEDDING_BYTES = 2.0  # embedding table and LM head stay BF16 in quantised checkpoints (ModelOpt, TRT-LLM)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class ForwardPass:
     """One forward pass as seen by one GPU of a model instance.
 
-    `seqs` sequences each add `new_tokens` tokens on top of `context` cached tokens (prefill:
-    new_tokens = prompt, context = 0; decode: new_tokens = 1). Attention, Mamba and dense layers
-    see the `seqs` of this GPU's attention-DP group; MoE experts see the tokens of all
-    `attention_dp` groups, spread over `ep` GPUs.
+    `shape` holds the decode and prefill groups of this GPU's attention-DP rank. Attention, Mamba
+    and dense layers see those tokens; MoE experts see the tokens of all `attention_dp` ranks
+    (assumed equally loaded), spread over `ep` GPUs. Shapes may be arrays (a sweep of steps).
     """
 
-    phase: Phase
-    seqs: int
-    new_tokens: int
-    context: int
+    shape: StepShape
     tp: int = 1
     ep: int = 1
     attention_dp: int = 1
@@ -39,10 +38,31 @@ class ForwardPass:
     attention_class: str
     head_class: str = "bf16"  # the embedding table and LM head stay BF16 in quantised checkpoints
 
+    @staticmethod
+    def single(phase: Phase, seqs: float, new_tokens: float, context: float, **kwargs: object) -> ForwardPass:
+        """A one-phase pass: `seqs` sequences each adding `new_tokens` on top of `context` tokens."""
+        group = TokenGroup.of(seqs, new_tokens, context)
+        empty = TokenGroup.of(np.zeros(0), 1.0, 0.0)
+        shape = StepShape(decode=group if phase == "decode" else empty, prefill=group if phase == "prefill" else empty)
+        return ForwardPass(shape=shape, **kwargs)  # type: ignore[arg-type]
+
+    def groups(self) -> tuple[tuple[Phase, TokenGroup], ...]:
+        """The non-empty token groups (a member axis of length 0 is statically empty)."""
+        out: list[tuple[Phase, TokenGroup]] = []
+        if self.shape.decode.seqs.shape[-1]:
+            out.append(("decode", self.shape.decode))
+        if self.shape.prefill.seqs.shape[-1]:
+            out.append(("prefill", self.shape.prefill))
+        return tuple(out)
+
     @property
-    def tokens(self) -> int:
+    def tokens(self) -> Array:
         """Tokens through the dense and attention layers of this GPU."""
-        return self.seqs * self.new_tokens
+        return self.shape.tokens
+
+    @property
+    def num_seqs(self) -> Array:
+        return self.shape.num_seqs
 
     @property
     def weight_bpe(self) -> float:
@@ -56,6 +76,8 @@ class ForwardPass:
     def kv_bpe(self) -> float:
         return self.kv_cache.bytes_per_element
 
-    def gemm_bytes(self, m: float, n: float, k: float) -> tuple[float, float]:
-        """(weight bytes, activation bytes) of y[m,n] = x[m,k] @ W[k,n] on this GPU."""
-        return n * k * self.weight_bpe, m * k * self.act_bpe + m * n * OUTPUT_BYTES
+    def gemm_bytes(self, m: Array, n: float, k: float) -> tuple[Array, Array]:
+        """(weight bytes, activation bytes) of y[m,n] = x[m,k] @ W[k,n] on this GPU; a GEMM with no
+        rows (a token group empty in this step) launches no kernel and reads nothing."""
+        weights = np.where(np.asarray(m) > 0, n * k * self.weight_bpe, 0.0)[()]
+        return weights, m * k * self.act_bpe + m * n * OUTPUT_BYTES

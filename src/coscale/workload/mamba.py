@@ -10,9 +10,10 @@ import math
 
 from coscale.models.cache import ssm_state_elements
 from coscale.specs.model import Mamba2Spec
-from coscale.workload.forward_pass import OUTPUT_BYTES, SSM_STATE_BYTES, ForwardPass
+from coscale.workload.forward_pass import OUTPUT_BYTES, SSM_STATE_BYTES, ForwardPass, Phase
 from coscale.workload.ops import VECTOR, Op
 from coscale.workload.projections import gemm
+from coscale.workload.shape import TokenGroup
 
 
 def conv_channels(spec: Mamba2Spec) -> int:
@@ -40,29 +41,29 @@ def mamba_ops(spec: Mamba2Spec, p: ForwardPass, layer: str, count: int, hidden: 
     if spec.version == 1:
         ops.append(gemm("mamba.x_proj", layer, count, p, t, spec.dt_rank + 2 * spec.d_state, d_inner))
         ops.append(gemm("mamba.dt_proj", layer, count, p, t, d_inner, spec.dt_rank))
-    ops.append(_scan(spec, p, layer, count, d_inner, groups_here, state_bytes))
+    ops += [_scan(spec, p, phase, g, layer, count, d_inner, groups_here, state_bytes) for phase, g in p.groups()]
     ops.append(gemm("mamba.out_proj", layer, count, p, t, hidden, d_inner))
     return ops
 
 
-def _scan(spec: Mamba2Spec, p: ForwardPass, layer: str, count: int, d_inner: int, groups: int,
-          state_bytes: float) -> Op:
-    t = p.tokens
+def _scan(spec: Mamba2Spec, p: ForwardPass, phase: Phase, g: TokenGroup, layer: str, count: int, d_inner: int,
+          groups: int, state_bytes: float) -> Op:
+    """The scan over one token group: a recurrent step per decode token, the SSD chunked form in prefill."""
+    t = g.tokens
     n = spec.d_state
     if spec.version == 1:
         # selective scan: discretise, update and read out the state, ~9 FLOPs per (channel, state)
         # element and token (Gu & Dao 2023, Sec. 3.3); runs on vector units
         flops, cls = 9.0 * t * d_inner * n, VECTOR
-    elif p.phase == "decode":
+    elif phase == "decode":
         # one recurrent step: h = exp(dt*A) h + dt B x (3 FLOPs/elem), y = C h (2 FLOPs/elem)
         flops, cls = 5.0 * t * d_inner * n, VECTOR
     else:
         # SSD chunked form (Dao & Gu 2024, Sec. 6): per token, causal intra-chunk C·B^T and its
         # product with X (chunk length Q, halved by the mask), plus chunk-state build and read-out
-        q = min(spec.chunk_size, p.new_tokens)
-        flops = t * (q * n * groups + q * d_inner + 4.0 * n * d_inner)
+        flops = g.chunked_tokens(spec.chunk_size) * (n * groups + d_inner) + t * 4.0 * n * d_inner
         cls = p.attention_class
     io = t * (d_inner * 2 + 2 * groups * n) * OUTPUT_BYTES  # x, B, C in; y out
-    cache = 2.0 * p.seqs * state_bytes  # read + write the recurrent state once per pass
+    cache = 2.0 * g.num_seqs * state_bytes  # read + write the recurrent state once per pass
     return Op(name="mamba.scan", kind="ssm", layer=layer, count=count, flops=flops, act_bytes=io,
-              cache_bytes=cache, compute_class=cls)
+              cache_bytes=cache, compute_class=cls, phase=phase)

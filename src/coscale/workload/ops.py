@@ -10,20 +10,21 @@ CollectiveKind = Literal["all_reduce", "all_gather", "reduce_scatter", "all_to_a
 VECTOR = "vector"  # compute class of ops that run on CUDA cores / vector units, not tensor cores
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class Collective:
     kind: CollectiveKind
     bytes: float  # message size per GPU (the buffer each rank contributes)
     group: int  # ranks taking part
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class Op:
     """One operator instance on one GPU for one forward pass; `count` identical instances run.
 
     FLOPs count a multiply-add as 2. Byte counts are what the op moves to/from device memory:
     weights (read once per instance), activations (inputs read + outputs written) and cache
-    (KV cache or SSM state read + written).
+    (KV cache or SSM state read + written). Sizes are floats, or numpy arrays when the pass is a
+    sweep of step shapes (one element per step); an op with no work costs nothing.
     """
 
     name: str
@@ -36,9 +37,10 @@ class Op:
     cache_bytes: float = 0.0
     compute_class: str = VECTOR
     gemm_mnk: tuple[int, int, int] | None = None  # per-GPU GEMM shape (tokens, out, in) for efficiency
-    groups: int = 1  # grouped GEMM: number of independent GEMMs (experts) sharing the launch
+    groups: float = 1  # grouped GEMM: number of independent GEMMs (experts) sharing the launch
     attn_len: float = 0.0  # attention: keys per query (for the kernel efficiency ramp)
     collective: Collective | None = None
+    phase: str = ""  # token group of a per-group op ("decode" / "prefill"); "" = every token of the step
 
     @property
     def total_bytes(self) -> float:

@@ -1,0 +1,73 @@
+"""An execution plan: model x system x parallel layout x precision, resolved once and reused.
+
+Everything a step's cost needs that does not depend on the step's shape — the layout check, the
+tensor-core classes each format really runs in on this chip, the notes about what was assumed —
+is settled here, so the serving simulator and the explorer can cost millions of steps against one
+plan without repeating it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from coscale.cost.compute_class import resolve_compute_class
+from coscale.cost.efficiency import EfficiencyModel
+from coscale.predict.layout_check import check_layout
+from coscale.specs.execution import Parallelism
+from coscale.specs.hardware import System
+from coscale.specs.model import ModelSpec
+from coscale.specs.precision import PrecisionRecipe
+from coscale.workload.forward_pass import ForwardPass
+from coscale.workload.shape import StepShape
+
+
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
+class ExecutionPlan:
+    model: ModelSpec
+    system: System
+    parallel: Parallelism
+    precision: PrecisionRecipe
+    efficiency: EfficiencyModel = field(default_factory=EfficiencyModel)
+    gemm_class: str  # tensor-core class the GEMMs run in on this chip
+    attention_class: str
+    head_class: str  # embedding and LM head (BF16 in quantised checkpoints)
+    notes: tuple[str, ...] = ()
+
+    def forward_pass(self, shape: StepShape) -> ForwardPass:
+        """The pass one GPU runs for `shape` (the step of its attention-DP rank)."""
+        r, par = self.precision, self.parallel
+        return ForwardPass(shape=shape, tp=par.tp, ep=par.ep, attention_dp=par.attention_dp, weights=r.weights,
+                           activations=r.activations, kv_cache=r.kv_cache, gemm_class=self.gemm_class,
+                           attention_class=self.attention_class, head_class=self.head_class)
+
+
+def build_plan(model: ModelSpec, system: System, parallel: Parallelism, precision: PrecisionRecipe,
+               efficiency: EfficiencyModel | None = None) -> ExecutionPlan:
+    """Check the layout, resolve compute classes against the chip and collect the notes."""
+    check_layout(model, parallel)
+    hw = system.hardware
+    gemm = resolve_compute_class(hw, precision.activations.compute_class)
+    return ExecutionPlan(
+        model=model, system=system, parallel=parallel, precision=precision,
+        efficiency=efficiency if efficiency is not None else EfficiencyModel(),
+        gemm_class=gemm.used, attention_class=_attention_class(system, precision),
+        head_class=resolve_compute_class(hw, "bf16").used,
+        notes=tuple(n for n in (gemm.note,) if n) + tuple(_format_notes(system, precision)))
+
+
+def _attention_class(system: System, precision: PrecisionRecipe) -> str:
+    """FP8 attention (FA3 / TRT-LLM FP8 FMHA) when both activations and KV cache are 8-bit floats."""
+    wants_fp8 = precision.kv_cache.compute_class == "fp8" and precision.activations.compute_class in ("fp8", "fp4")
+    return resolve_compute_class(system.hardware, "fp8" if wants_fp8 else "bf16").used
+
+
+def _format_notes(system: System, r: PrecisionRecipe) -> list[str]:
+    hw = system.hardware
+    if r.weight_only:
+        return [f"weight-only {r.weights.name.upper()}: weights are dequantised to {r.activations.name.upper()} "
+                f"inside the GEMM; only weight bytes shrink"]
+    fmt = r.activations
+    if fmt.name.startswith(("mx", "nv")) and fmt.name not in hw.block_scaled_formats:
+        return [f"{hw.name} has no native {fmt.name.upper()} block scaling: block scales are applied in software "
+                f"around the GEMMs (no speed-up counted for them)"]
+    return []
