@@ -7,10 +7,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from coscale.cost.plan import build_plan
 from coscale.errors import CoscaleError
 from coscale.hardware.catalog import load_hardware
 from coscale.models.registry import load_model
-from coscale.predict.layout_check import check_layout
 from coscale.serve.capacity import KvBudget, kv_blocks
 from coscale.serve.core_cost import CoreStepCost
 from coscale.serve.cost_model import StepCostModel
@@ -106,7 +106,6 @@ def build(d: Deployment, cost: StepCostModel | None = None) -> Built:
                            "use --tp/--pp, or `predict inference` for a steady-state estimate.")
     gpus = d.gpus if d.gpus is not None else max(d.tp, d.ep) * d.pp
     par = Parallelism(gpus=gpus, tp=d.tp, pp=d.pp, ep=d.ep)
-    check_layout(model, par)
     recipe = get_precision(d.precision, d.kv_precision)
     preset = get_preset(d.engine)
     seqs_default, tokens_default = preset.batch_limits(hw.memory_bytes, hw.name)
@@ -123,7 +122,7 @@ def build(d: Deployment, cost: StepCostModel | None = None) -> Built:
     if d.num_gpu_blocks is not None and d.num_gpu_blocks < 1:
         raise CoscaleError(f"--num-gpu-blocks must be >= 1, got {d.num_gpu_blocks}.")
     system = System(hardware=hw, num_gpus=gpus)
-    cost = cost or CoreStepCost(model=model, system=system, parallel=par, precision=recipe)
+    cost = cost or CoreStepCost(plan=build_plan(model, system, par, recipe))
     return Built(model=model, system=system, parallel=par, precision=recipe, preset=preset, sched=sched,
                  block_size=block, budget=budget, num_blocks=d.num_gpu_blocks or budget.blocks, cost=cost)
 
