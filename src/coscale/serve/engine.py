@@ -3,6 +3,7 @@ back while it has work. Handlers are plain functions of (state, time, event) ret
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,8 +33,11 @@ class SimState:
     workload: Workload
     router: RouterConfig
     overload_wait_s: float | None
+    capacity_probe: Callable[[], float] | None = None
     arrivals: int = 0
+    output_tokens: int = 0  # of the requests arrived so far
     finish_times: list[float] = field(default_factory=list)
+    sample_history: list[tuple[float, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -52,6 +56,7 @@ def on_arrival(st: SimState, now: float, ev: Arrival) -> list[tuple[float, Event
         out.append((nxt.arrival_s, Arrival(request=nxt)))
     rep = route(st.router, st.replicas, st.arrivals)
     st.arrivals += 1
+    st.output_tokens += ev.request.output_tokens
     rep.enqueue(ev.request)
     end = start_step(rep, now) if rep.step is None else truncate(rep, now)
     if end is not None:
@@ -78,24 +83,40 @@ def on_step_end(st: SimState, now: float, ev: StepEnd) -> list[tuple[float, Even
 
 
 def _check_overload(st: SimState, now: float) -> None:
+    """Overloaded when the queue holds more than two full batches of every replica, or its head has
+    waited `overload_wait_s`, and the arrival rate exceeds the capacity: the request rate
+    `capacity_probe` measures on a saturated deployment (else the token sampling rate over the second
+    half of the run so far divided by the mean output length)."""
+    samples = sum(r.samples for r in st.replicas)
+    st.sample_history.append((now, samples))
+    waiting = sum(len(r.waiting) for r in st.replicas)
+    limit = 2 * sum(r.cfg.max_num_seqs for r in st.replicas)
     waits = [now - r.waiting[0].req.arrival_s for r in st.replicas if r.waiting]
-    if not waits or max(waits) <= st.overload_wait_s:
+    if waiting <= limit and (not waits or max(waits) <= st.overload_wait_s):
         return
-    half = now / 2
-    recent = sum(1 for t in st.finish_times if t >= half)
-    capacity = recent / half if half > 0 else 0.0
+    if st.capacity_probe is not None:
+        capacity = st.capacity_probe()
+        rate = st.workload.mean_rate
+        if rate is not None and rate <= capacity:
+            st.overload_wait_s = None  # a burst, not an overload: let the run finish
+            return
+    else:
+        times = [t for t, _ in st.sample_history]
+        i = bisect.bisect_left(times, now / 2)
+        t0, s0 = st.sample_history[min(i, len(times) - 1)]
+        span = now - t0
+        capacity = (samples - s0) / span / (st.output_tokens / st.arrivals) if span > 0 else 0.0
     raise Overloaded(
-        f"overloaded: requests waited over {st.overload_wait_s:.0f} s in queue at t = {now:.0f} s; this deployment "
-        f"completes about {capacity:.2f} requests/s when saturated, so lower --rate below that (or add GPUs).",
-        capacity)
+        f"overloaded: {waiting} requests queued at t = {now:.0f} s and growing; this deployment completes about "
+        f"{capacity:.3g} requests/s when saturated, so lower --rate below that (or add GPUs).", capacity)
 
 
 def simulate(replicas: list[Replica], workload: Workload, router: RouterConfig | None = None,
-             overload_wait_s: float | None = None,
+             overload_wait_s: float | None = None, capacity_probe: Callable[[], float] | None = None,
              progress: Callable[[int, int], None] | None = None) -> SimResult:
     """Run until every request of the workload has finished."""
     st = SimState(replicas=replicas, workload=workload, router=router or RouterConfig(),
-                  overload_wait_s=overload_wait_s)
+                  overload_wait_s=overload_wait_s, capacity_probe=capacity_probe)
     q = EventQueue()
     for req in workload.initial():
         q.push(req.arrival_s, Arrival(request=req))

@@ -75,6 +75,7 @@ class Replica:
     admitted: int = 0
     reserved: int = 0
     preemptions: int = 0
+    samples: int = 0  # tokens sampled so far
     log: StepLog = field(default_factory=StepLog)
     itl_values: list[float] = field(default_factory=list)
     itl_weights: list[int] = field(default_factory=list)
@@ -343,6 +344,7 @@ def finish_step(rep: Replica) -> list[Sequence]:
             continue
         s.generated += 1
         s.known += 1
+        rep.samples += 1
         last = s.last_token_s
         if last == start:
             same += 1
@@ -394,6 +396,7 @@ def _commit_run(rep: Replica, step: Step, k: int) -> None:
         s.decoded += k - 1
         s.last_token_s = last_start
     n = len(step.items)
+    rep.samples += n * (k - 1)
     if same:
         rep.itl_values.append(first_end - float(starts[0]))
         rep.itl_weights.append(same)

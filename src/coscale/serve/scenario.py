@@ -182,13 +182,28 @@ def run(d: Deployment, w: WorkloadSpec, slo: Slo, built: Built | None = None, ov
     open_loop_rate = w.rate is not None
     res = simulate(make_replicas(b), wl, RouterConfig(policy=d.router),
                    overload_wait_s=DEFAULT_OVERLOAD_WAIT_S if (overload and open_loop_rate) else None,
-                   progress=progress)
+                   capacity_probe=lambda: saturated_rate(b, w, d.router), progress=progress)
     out = report(res, slo, usd_per_gpu_hour=usd_per_gpu_hour, gpus=b.parallel.gpus)
     out = {"engine": b.preset.name, "engine_version": b.preset.version, "replicas": b.replicas,
            "num_gpu_blocks": b.num_blocks, "block_size": b.block_size, "max_num_seqs": b.sched.max_num_seqs,
            "max_batched_tokens": b.sched.max_batched_tokens, "host_overhead_s": b.sched.host_overhead_s,
            "kv_memory": b.budget.as_dict() if b.budget else None, **out}
     return res, out
+
+
+def saturated_rate(b: Built, w: WorkloadSpec, router: str) -> float:
+    """Requests/s the deployment completes with every batch slot kept busy: a closed loop of
+    max_num_seqs clients per replica over three batches' worth of the workload's lengths."""
+    clients = b.sched.max_num_seqs * b.replicas
+    n = max(3 * clients, 300)
+    lengths = Lengths(dist=w.length_dist, input_len=w.input_len, output_len=w.output_len, sigma=w.length_sigma,
+                      input_max=w.input_max, output_max=w.output_max)
+    isl, osl = lengths.sample(np.random.default_rng(w.seed + 1), n)
+    res = simulate(make_replicas(b), ClosedLoop(concurrency=clients, isl=isl, osl=osl), RouterConfig(policy=router))
+    finish = np.sort([s.finish_s for s in res.sequences])
+    # the steady part: completions between the first and the last batch's worth
+    lo, hi = finish[clients // 2], finish[-clients // 2 - 1]
+    return float((n - clients) / (hi - lo)) if hi > lo else float(n / finish[-1])
 
 
 def with_rate(w: WorkloadSpec, rate: float) -> WorkloadSpec:

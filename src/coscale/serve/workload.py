@@ -124,6 +124,7 @@ class Workload:
     """A request source: the first arrivals, and what follows an arrival or a completion."""
 
     total: int
+    mean_rate: float | None = None  # requests/s of an open loop (None: closed loop)
 
     def initial(self) -> list[Request]:
         raise NotImplementedError
@@ -153,6 +154,11 @@ class OpenLoop(Workload):
     @property
     def total(self) -> int:  # type: ignore[override]
         return len(self.requests)
+
+    @property
+    def mean_rate(self) -> float | None:  # type: ignore[override]
+        span = self.requests[-1].arrival_s - self.requests[0].arrival_s
+        return (len(self.requests) - 1) / span if span > 0 else None
 
     def initial(self) -> list[Request]:
         return [self.requests[0]]

@@ -81,9 +81,14 @@ def run_case(case: dict[str, Any], eff: EfficiencyModel) -> CaseResult:
                       published=float(case["published"]), unit=case["unit"], note=case.get("note", ""))
 
 
-def run_all(eff: EfficiencyModel | None = None) -> list[CaseResult]:
+def run_all(eff: EfficiencyModel | None = None, serving: bool = False) -> list[CaseResult]:
+    """Every shipped case; `serving` adds the request-level serving simulations (slower: about a minute)."""
     eff = eff or EfficiencyModel()
-    return [run_case(case, eff) for case in load_cases()]
+    results = [run_case(case, eff) for case in load_cases()]
+    if serving:
+        from coscale.validation.serving import run_serving_cases
+        results += run_serving_cases()
+    return results
 
 
 def summarize(results: list[CaseResult]) -> dict[str, Any]:

@@ -65,3 +65,18 @@ def predict_serving_case(case: dict[str, Any]) -> tuple[float, str]:
     note = (f"{rep['completed']} requests, {rep['num_gpu_blocks']} KV blocks, {rep['preemptions']} preemptions; "
             f"TTFT mean {rep['ttft_s']['mean']:.3g} s, TPOT mean {rep['tpot_s']['mean']:.3g} s")
     return _get(rep, case["metric"]) * case["scale"], note
+
+
+def run_serving_cases(ids: tuple[str, ...] | None = None) -> list:
+    """CaseResults of the serving category (all cases, or those named)."""
+    from coscale.validation.runner import CaseResult
+
+    out = []
+    for case in load_serving_cases():
+        if ids is not None and case["id"] not in ids:
+            continue
+        predicted, note = predict_serving_case(case)
+        out.append(CaseResult(id=case["id"], category="serving", calibration=False, description=case["description"],
+                              source=case["source"], predicted=predicted, published=float(case["published"]),
+                              unit=case["unit"], note=f"{note}. Assumptions: {case['assumptions']}"))
+    return out
