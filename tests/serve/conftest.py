@@ -23,7 +23,8 @@ class LinearCost:
     def step(self, decode_contexts: np.ndarray, prefill_new: np.ndarray,
              prefill_prefix: np.ndarray) -> tuple[float, float]:
         tokens = int(len(decode_contexts) + prefill_new.sum())
-        attended = int(decode_contexts.sum() + (prefill_new * prefill_prefix + prefill_new * (prefill_new + 1) // 2).sum())
+        chunks = prefill_new * prefill_prefix + prefill_new * (prefill_new + 1) // 2
+        attended = int(decode_contexts.sum() + chunks.sum())
         t = self.fixed_s + self.per_token_s * tokens + self.per_attended_s * attended
         return t, t * self.watts
 

@@ -200,7 +200,8 @@ def capacity_cmd(
     best, tried = max_rate(d, w, built, slo_ttft_p99, slo_tpot_p99)
     rep = best.report or {}
     out = {"max_rate_rps": best.rate, "throughput_tok_s": rep.get("throughput_tok_s"),
-           "ttft_s": rep.get("ttft_s"), "tpot_s": rep.get("tpot_s"), "itl_s": rep.get("itl_s"), "e2e_s": rep.get("e2e_s"),
+           "ttft_s": rep.get("ttft_s"), "tpot_s": rep.get("tpot_s"), "itl_s": rep.get("itl_s"),
+           "e2e_s": rep.get("e2e_s"),
            "slo_ttft_p99_s": slo_ttft_p99, "slo_tpot_p99_s": slo_tpot_p99, "runs": len(tried),
            "tried": [{"rate_rps": p.rate, "ok": p.ok} for p in tried], "at_max_rate": rep}
     if as_json:

@@ -56,6 +56,6 @@ def max_rate(d: Deployment, w: WorkloadSpec, built: Built, ttft_p99: float, tpot
                 break
             rate = (lo.rate + hi.rate) / 2
     if lo is None:
-        raise CoscaleError(f"no arrival rate down to {tried[-1].rate:.3g} requests/s meets TTFT p99 <= {ttft_p99} s and "
-                           f"TPOT p99 <= {tpot_p99} s on this deployment; relax the SLO or add GPUs.")
+        raise CoscaleError(f"no arrival rate down to {tried[-1].rate:.3g} requests/s meets TTFT p99 <= {ttft_p99} s "
+                           f"and TPOT p99 <= {tpot_p99} s on this deployment; relax the SLO or add GPUs.")
     return lo, tried

@@ -66,7 +66,8 @@ def request_arrays(result: SimResult) -> RequestArrays:
     return RequestArrays(
         arrival_s=col(lambda s: s.req.arrival_s), scheduled_s=col(lambda s: s.scheduled_s),
         first_token_s=col(lambda s: s.first_token_s), finish_s=col(lambda s: s.finish_s),
-        input_tokens=col(lambda s: s.req.input_tokens, np.int64), output_tokens=col(lambda s: s.req.output_tokens, np.int64),
+        input_tokens=col(lambda s: s.req.input_tokens, np.int64),
+        output_tokens=col(lambda s: s.req.output_tokens, np.int64),
         hit_tokens=col(lambda s: s.hit_tokens, np.int64), prefilled=col(lambda s: s.prefilled, np.int64),
         decoded=col(lambda s: s.decoded, np.int64), preemptions=col(lambda s: s.preemptions, np.int64),
         recomputed=col(lambda s: s.discarded - s.rehit_tokens, np.int64))

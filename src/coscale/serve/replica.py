@@ -95,8 +95,8 @@ class Replica:
         if not self.cfg.chunked_prefill and req.input_tokens + req.output_tokens > self.cfg.max_batched_tokens \
                 and self.cfg.policy != "static":
             raise CoscaleError(
-                f"request {req.rid} ({req.input_tokens} + {req.output_tokens} tokens) cannot be prefilled in one step of "
-                f"--max-batched-tokens {self.cfg.max_batched_tokens} without chunked prefill; raise the budget.")
+                f"request {req.rid} ({req.input_tokens} + {req.output_tokens} tokens) cannot be prefilled in one "
+                f"step of --max-batched-tokens {self.cfg.max_batched_tokens} without chunked prefill; raise it.")
         self.waiting.append(Sequence(req=req, hashes=block_hashes(req, self.pool.block_size), known=req.input_tokens))
 
 

@@ -44,7 +44,7 @@ def block_hashes(req: Request, block_size: int) -> tuple[int, ...]:
         end = start + block_size
         first, last = start // req.hash_block, (end - 1) // req.hash_block
         if last < known:
-            content: tuple = tuple(req.prefix_hashes[first:last + 1]) + (start % req.hash_block,)
+            content: tuple = (*req.prefix_hashes[first:last + 1], start % req.hash_block)
         else:
             content = ("unique", req.rid, i)
         prev = hash((prev, content))

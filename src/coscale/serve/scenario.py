@@ -152,7 +152,7 @@ def make_workload(w: WorkloadSpec, model: ModelSpec | None = None) -> Workload:
         _check_context_arrays(isl, osl, model)
         return ClosedLoop(concurrency=w.concurrency, isl=isl, osl=osl)
     assert w.rate is not None
-    n = w.num_requests or (max(int(math.ceil(w.rate * w.duration_s)), 1) if w.duration_s else 1000)
+    n = w.num_requests or (max(math.ceil(w.rate * w.duration_s), 1) if w.duration_s else 1000)
     times = arrival_times(w.arrival, w.rate, n, rng, w.burstiness)
     isl, osl = lengths.sample(rng, n)
     _check_context_arrays(isl, osl, model)

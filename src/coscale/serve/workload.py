@@ -70,7 +70,8 @@ class Lengths:
             raise CoscaleError(f"unknown --length-dist '{self.dist}'; use one of "
                                f"{', '.join(LENGTH_DISTS + tuple(LENGTH_PRESETS))}.")
         if self.input_len < 1 or self.output_len < 1:
-            raise CoscaleError(f"--input-len and --output-len must be >= 1, got {self.input_len} and {self.output_len}.")
+            raise CoscaleError(f"--input-len and --output-len must be >= 1, got {self.input_len} and "
+                               f"{self.output_len}.")
 
     def sample(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
         if self.dist in LENGTH_PRESETS:
