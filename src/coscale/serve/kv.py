@@ -21,25 +21,25 @@ class BlockPool:
     caching: bool = True
     _ref: list[int] = field(default_factory=list)
     _hash: list[int | None] = field(default_factory=list)
-    _free: OrderedDict[int, None] = field(default_factory=OrderedDict)
+    _free: OrderedDict[int, None] = field(default_factory=OrderedDict)  # freed blocks, LRU first
     _cached: dict[int, int] = field(default_factory=dict)  # block hash -> block id
+    _fresh: int = 0  # blocks never handed out are ids _fresh .. num_blocks - 1 (the queue's front)
 
     def __post_init__(self) -> None:
         if self.num_blocks < 1 or self.block_size < 1:
             raise CoscaleError(f"the KV pool needs >= 1 block of >= 1 token, got {self.num_blocks} blocks "
                                f"of {self.block_size}; raise --num-gpu-blocks or --gpu-memory-utilization.")
-        self._ref = [0] * self.num_blocks
-        self._hash = [None] * self.num_blocks
-        self._free = OrderedDict.fromkeys(range(self.num_blocks))
+        self._ref = []
+        self._hash = []
 
     @property
     def free(self) -> int:
-        """Blocks allocatable now (free, including evictable cached ones)."""
-        return len(self._free)
+        """Blocks allocatable now (never used, free, or cached and evictable)."""
+        return self.num_blocks - self._fresh + len(self._free)
 
     @property
     def used(self) -> int:
-        return self.num_blocks - len(self._free)
+        return self._fresh - len(self._free)
 
     def blocks_for(self, tokens: int) -> int:
         return -(-tokens // self.block_size)
@@ -69,9 +69,16 @@ class BlockPool:
 
     def allocate(self, n: int) -> list[int]:
         """`n` fresh blocks from the front of the LRU queue; the caller checks `free` first."""
-        if n > len(self._free):
+        if n > self.free:
             raise AssertionError("allocate beyond the free pool")  # engine invariant, not user input
         out: list[int] = []
+        fresh = min(n, self.num_blocks - self._fresh)
+        if fresh:  # untouched blocks sit ahead of every freed one in the LRU queue
+            out = list(range(self._fresh, self._fresh + fresh))
+            self._fresh += fresh
+            self._ref.extend([1] * fresh)
+            self._hash.extend([None] * fresh)
+            n -= fresh
         for _ in range(n):
             b, _none = self._free.popitem(last=False)
             h = self._hash[b]
