@@ -33,6 +33,7 @@ class Step:
     kv_used: np.ndarray  # k: blocks in use during each step
     waiting: int
     prefill_tokens: int
+    tokens: int  # computed this step (each of the k steps of a decode run)
 
     @property
     def steps(self) -> int:
@@ -47,7 +48,7 @@ class StepLog:
 
     def add(self, step: Step, k: int) -> None:
         n = len(step.items)
-        tokens = n if step.decode else sum(new for _, new in step.items)
+        tokens = step.tokens
         self.rows.append((step.starts[:k], step.starts[1:k + 1], np.full(k, n), np.full(k, tokens),
                           np.full(k, step.prefill_tokens), np.full(k, step.waiting), step.kv_used[:k],
                           step.energies[:k]))
@@ -245,7 +246,12 @@ def start_step(rep: Replica, now: float) -> float | None:
     if not items:
         rep.step = None
         return None
-    decode = all(s.decoding for s, _ in items)
+    tokens = 0
+    decode = True
+    for s, new in items:
+        tokens += new
+        if decode and not (new == 1 and s.generated >= 1 and s.known - s.computed == 1):
+            decode = False
     overhead = rep.cfg.host_overhead_s
     k = 1
     if decode:
@@ -269,7 +275,7 @@ def start_step(rep: Replica, now: float) -> float | None:
     if k > 1:
         kv_used += np.cumsum(_allocs_per_step(items, k, rep.pool.block_size))
     rep.step = Step(items=items, starts=starts, energies=energies, decode=decode, kv_used=kv_used,
-                    waiting=len(rep.waiting), prefill_tokens=prefill_tokens)
+                    waiting=len(rep.waiting), prefill_tokens=prefill_tokens, tokens=tokens)
     rep.token += 1
     return float(starts[-1])
 
@@ -361,11 +367,12 @@ def finish_step(rep: Replica) -> list[Sequence]:
         rep.itl_weights.append(same)
     for s in done:
         s.finish_s = now
-        rep.running.remove(s)
         pool.release(s.blocks)
         s.blocks = []
         rep.reserved -= s.reserved
         rep.finished.append(s)
+    if done:
+        rep.running = [s for s in rep.running if s.finish_s < 0]
     return done
 
 
