@@ -5,7 +5,8 @@ its decode sequences and prefill chunks. For speed the shapes are memoised on a 
 by its size (exact in pure-decode steps, 1/64 octave above 128 sequences in mixed steps) and mean
 cached context (1/32 octave), prefill chunks by their count, mean new tokens (1/64 octave) and mean
 cached prefix (1/32 octave), evaluated as the uniform shape with those values: token counts within
-~0.5 % and attention within ~1 % on full-attention models. Runs of decode steps are evaluated as one array of uniform shapes (the contract's sweep form).
+~0.5 % and attention within ~1 % on full-attention models. Missing decode shapes are evaluated as one
+array of uniform shapes (the contract's sweep form), two octaves of context ahead.
 """
 
 from __future__ import annotations
