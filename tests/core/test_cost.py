@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from coscale.cost.compute_class import resolve_compute_class
+from coscale.cost.curves import collective_link_fraction
 from coscale.cost.efficiency import EfficiencyModel
 from coscale.cost.roofline import collective_time, op_cost
 from coscale.hardware.catalog import load_hardware
@@ -46,8 +47,8 @@ def test_wave_quantisation_penalises_partial_waves():
 def test_all_reduce_ring_formula():
     size = 2**30
     t = collective_time(Collective(kind="all_reduce", bytes=size, group=8), h100(8), EFF)
-    bw = 450e9 * EFF.collective_bandwidth(size)
-    assert t == pytest.approx(EFF.collective_latency_s + 2 * 7 / 8 * size / bw)
+    bw = 450e9 * collective_link_fraction(EFF, size)
+    assert t == pytest.approx(h100(8).hardware.links.scaleup.latency_s + 2 * 7 / 8 * size / bw)
 
 
 def test_collective_crossing_nodes_uses_scale_out():

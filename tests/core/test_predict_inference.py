@@ -93,7 +93,7 @@ def test_attention_dp_with_expert_parallel():
     (dict(model="llama-3.1-405b"), "does not fit"),
     (dict(precision="fp5"), "unknown precision 'fp5'"),
     (dict(kv="fp7"), "unknown KV-cache precision"),
-    (dict(isl=0), "--input-len must be a positive integer"),
+    (dict(isl=0), "request.input_len must be a positive integer"),
     (dict(model="llama-2-70b", gpus=8, tp=8, isl=8000), "exceeds the 4096-token context"),
 ])
 def test_bad_input_is_a_clear_error(kwargs, message):

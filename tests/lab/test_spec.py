@@ -29,7 +29,7 @@ def test_spec_param_count_with_groups_and_swiglu(activation):
 
 
 def test_lab_models_resolve_by_id_for_describe_and_predict():
-    from coscale.models.registry import load_model
+    from coscale.resolve import resolve_model
 
-    spec = load_model("lab:default")
+    spec = resolve_model("lab:default")
     assert count_params(spec).total == count_parameters(LabLM(PRESETS["default"]().model))

@@ -11,7 +11,7 @@ import pytest
 
 from coscale.cli.describe_cmd import describe, list_models
 from coscale.models import list_presets, load_model
-from coscale.models.describe import describe_model
+from coscale.report.models import model_to_dict
 
 PRESET_DIR = Path(__file__).parents[2] / "src" / "coscale" / "models" / "presets"
 
@@ -50,7 +50,7 @@ def test_describe_json_is_one_object_with_required_keys(capsys: pytest.CaptureFi
 
 
 def test_describe_hybrid_reports_state(capsys: pytest.CaptureFixture[str]) -> None:
-    data = describe_model("nemotron-h-8b", ["bf16"])
+    data = model_to_dict("nemotron-h-8b", load_model("nemotron-h-8b"), ["bf16"])
     assert data["ssm_state_bytes_per_sequence"] == {"bf16": 51806208}
     assert data["layers"] == {"mamba2": 24, "mlp": 24, "attention": 4}
     assert data["kv_bytes_per_sequence_at_max_context"] == {"bf16": 16384 * 8192}

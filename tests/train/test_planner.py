@@ -21,7 +21,7 @@ def test_every_enumerated_layout_is_valid_and_unique() -> None:
     for lay in layouts:
         assert lay.tp * lay.cp * lay.pp * lay.dp == 16 and lay.tp <= 8
         assert 64 % (lay.dp * lay.micro_batch) == 0
-        lay.check_layers(model.num_layers)
+        lay.check_model(model)
     assert any(lay.ep > 1 for lay in layouts)  # expert parallelism is searched for MoE models
 
 

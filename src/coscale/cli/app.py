@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from coscale.cli import describe_cmd, lab_cmd, list_cmd, numerics_cmd, predict_cmd, train_cmd, validate_cmd
+from coscale.cli.flags import in_flag_words
 from coscale.errors import CoscaleError
 
 app = typer.Typer(
@@ -29,7 +30,7 @@ app.add_typer(__import__("coscale.cli.serve_cmd", fromlist=["app"]).app, name="s
 
 @app.command("describe")
 def describe(
-    model: str = typer.Option(..., help="Preset id, config.json path, or a directory holding one."),
+    model: str = typer.Option(..., help="Preset id, config.json path, a directory holding one, or lab:<preset>."),
     kv_precision: list[str] = typer.Option([], help="KV-cache formats to size (repeatable; default bf16, fp8, nvfp4)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
@@ -39,9 +40,10 @@ def describe(
 
 def main() -> None:
     """Console-script entry point. Typer reports usage errors itself (exit code 2); a CoscaleError
-    raised by a command becomes one red line on stderr and exit code 2."""
+    raised by a command becomes one red line on stderr and exit code 2, its spec paths shown as the
+    flags that set them."""
     try:
         app()
     except CoscaleError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(f"[bold red]error:[/] {in_flag_words(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -5,7 +5,6 @@ The lab modules (and torch) are imported inside the commands, so other coscale c
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Annotated
@@ -13,11 +12,18 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from coscale.cli.console import make_console
 from coscale.errors import CoscaleError
-from coscale.lab.tables import compare_tables, recipes_table
+from coscale.report.console import make_console, print_json
+from coscale.report.lab import (
+    compare_tables,
+    preset_table,
+    preset_to_dict,
+    recipes_table,
+    recipes_to_dict,
+    run_table,
+    run_to_dict,
+)
 
 app = typer.Typer(
     help="Train small hybrid LMs in BF16/FP8/MXFP8/NVFP4 and compare with post-training quantization.",
@@ -96,28 +102,11 @@ def train(
             should_stop=stop,
             on_step=lambda s: bar.update(task, completed=s.step, loss=s.loss, tps=s.tokens_per_s),
         )
-    record = {
-        "preset": p.name,
-        "recipe": r.name,
-        "seed": seed,
-        "steps": result.steps,
-        "out": str(out),
-        "val_loss": result.val_loss,
-        "val_ppl": math.exp(result.val_loss),
-        "final_train_loss": result.train_loss[-1] if result.train_loss else None,
-        "tokens_per_s": result.tokens_per_s,
-        "interrupted": result.interrupted,
-        "resumed_from": result.resumed_from,
-        "val_curve": [list(v) for v in result.val_curve],
-    }
+    record = run_to_dict(p.name, r.name, seed, out, result)
     if as_json:
-        print(json.dumps(record))
+        print_json(record)
         return
-    table = Table(title=f"lab train: {p.name} / {r.name} (seed {seed})", show_header=False)
-    for key in ("steps", "val_loss", "val_ppl", "final_train_loss", "tokens_per_s", "resumed_from", "out"):
-        value = record[key]
-        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
-    make_console().print(table)
+    make_console().print(run_table(record))
     if result.interrupted:
         make_console().print(f"interrupted at step {result.steps}; rerun the same command to resume")
 
@@ -135,7 +124,6 @@ def compare(
     """Train every recipe with the same seed and data, run PTQ variants, write table + loss-curve plots."""
     from coscale.lab.compare import CompareEvents, run_compare
     from coscale.lab.config import get_preset
-    from coscale.lab.plots import write_loss_plots
     from coscale.lab.recipes import get_recipe, list_recipes
 
     p = get_preset(preset, steps=steps)
@@ -163,10 +151,12 @@ def compare(
             out_dir=out,
             events=CompareEvents(on_run_start=start, on_step=step, on_ptq=ptq),
         )
+    from coscale.report.plots import write_loss_plots
+
     png, html = write_loss_plots(record, out)
     record["files"] = {"json": str(out / "compare.json"), "png": str(png), "html": str(html)}
     if as_json:
-        print(json.dumps(record))
+        print_json(record)
         return
     console = make_console()
     for table in compare_tables(record):
@@ -183,13 +173,11 @@ def compare(
 @app.command("recipes")
 def recipes_cmd(as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
     """List the precision recipes and what each operand role uses."""
-    from dataclasses import asdict
-
     from coscale.lab.recipes import get_recipe, list_recipes
 
-    data = {"recipes": [asdict(get_recipe(n)) for n in list_recipes()]}
+    data = recipes_to_dict([get_recipe(n) for n in list_recipes()])
     if as_json:
-        print(json.dumps(data))
+        print_json(data)
         return
     make_console().print(recipes_table(data["recipes"]))
 
@@ -206,25 +194,11 @@ def describe(
 
     p = get_preset(preset)
     spec = to_model_spec(p.model, name=p.name)
-    data = {
-        "preset": p.name,
-        "description": p.description,
-        "pattern": p.model.pattern,
-        "layers": [layer.kind for layer in spec.layers],
-        "hidden_size": spec.hidden_size,
-        "vocab_size": spec.vocab_size,
-        "parameters": count_parameters(LabLM(p.model)),
-        "steps": p.train.steps,
-        "batch_size": p.train.batch_size,
-        "seq_len": p.train.seq_len,
-    }
+    data = preset_to_dict(p, spec, count_parameters(LabLM(p.model)))
     if as_json:
-        print(json.dumps(data))
+        print_json(data)
         return
-    table = Table(title=f"lab preset {p.name}: {p.description}", show_header=False)
-    for key, value in data.items():
-        table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
-    make_console().print(table)
+    make_console().print(preset_table(data))
 
 
 __all__ = ["CoscaleError", "app"]

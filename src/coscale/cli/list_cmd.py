@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from coscale.cli.describe_cmd import list_models
-from coscale.hardware.describe import list_hardware_table
+from coscale.report.hardware import list_hardware_table
 
 app = typer.Typer(help="List the model presets and the hardware catalog.", no_args_is_help=True)
 

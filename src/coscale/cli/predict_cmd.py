@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 
-from coscale.cli.console import make_console
 from coscale.errors import CoscaleError
 from coscale.hardware.catalog import load_hardware
-from coscale.models.registry import load_model
 from coscale.predict.inference import InferenceScenario, predict_inference
-from coscale.predict.inference_report import prediction_to_dict, print_prediction
+from coscale.report.console import make_console, print_json
+from coscale.report.inference import inference_to_dict, print_inference
+from coscale.resolve import resolve_model
 from coscale.specs.execution import InferenceRequest, Parallelism
 from coscale.specs.hardware import System
 from coscale.specs.precision import get_precision
@@ -33,7 +31,8 @@ def parse_batch(text: str) -> int | None:
 
 @app.command("inference")
 def inference(
-    model: str = typer.Option("llama-3.1-8b", help="Preset id, config.json path, or a directory holding one."),
+    model: str = typer.Option("llama-3.1-8b",
+                              help="Preset id, config.json path, a directory holding one, or lab:<preset>."),
     hardware: str = typer.Option("h100-sxm", help="Catalog id or path to a hardware JSON file."),
     gpus: int | None = typer.Option(None, help="Total GPUs (default: one instance, max(TP, EP) * PP); "
                                                "GPUs beyond one instance run replicas."),
@@ -52,17 +51,19 @@ def inference(
     if max_batch < 1:
         raise CoscaleError(f"--max-batch must be a positive integer, got {max_batch}.")
     gpus = gpus if gpus is not None else max(tp, ep) * pp
+    chip = load_hardware(hardware)
     scenario = InferenceScenario(
-        model=load_model(model),
-        system=System(hardware=load_hardware(hardware), num_gpus=gpus),
+        model=resolve_model(model),
+        system=System(hardware=chip, num_gpus=gpus),
         parallel=Parallelism(gpus=gpus, tp=tp, pp=pp, ep=ep),
         precision=get_precision(precision, kv_precision),
         request=InferenceRequest(input_len=input_len, output_len=output_len),
         batch=parse_batch(batch),
         max_batch=max_batch,
+        efficiency=chip.efficiency,
     )
     result = predict_inference(scenario)
     if as_json:
-        print(json.dumps(prediction_to_dict(result)))
+        print_json(inference_to_dict(result))
     else:
-        print_prediction(result, make_console())
+        print_inference(result, make_console())

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 
-from coscale.cli.console import make_console
 from coscale.errors import CoscaleError
 from coscale.hardware.catalog import load_hardware
-from coscale.models.registry import load_model
+from coscale.report.console import make_console, print_json
+from coscale.report.training import plan_to_dict, predict_train_to_dict, print_plan, print_training
+from coscale.resolve import resolve_model
 from coscale.specs.hardware import System
-from coscale.specs.model import MoESpec
 from coscale.train.context import TrainingContext
 from coscale.train.layout import TrainLayout, TrainOptions
 from coscale.train.planner import plan_training
 from coscale.train.precision import get_training_precision
 from coscale.train.predict import predict_training
-from coscale.train.report import context_dict, plan_dict, prediction_dict, print_plan, print_prediction
 
 plan_app = typer.Typer(help="Search parallel layouts and rank them.", no_args_is_help=True)
 
-_MODEL = typer.Option(..., help="Preset id, config.json path, or a directory holding one.")
+_MODEL = typer.Option(..., help="Preset id, config.json path, a directory holding one, or lab:<preset>.")
 _HW = typer.Option(..., help="Catalog id or path to a hardware JSON file.")
 _PREC = typer.Option("bf16", help="Training recipe: bf16, fp16, fp8, fp8-block, mxfp8, nvfp4.")
 
@@ -31,7 +28,7 @@ def _context(model: str, hardware: str, gpus: int, precision: str, sequence_para
     if gpus < 1:
         raise CoscaleError(f"--gpus must be a positive integer, got {gpus}.")
     return TrainingContext(
-        model=load_model(model), system=System(hardware=load_hardware(hardware), num_gpus=gpus),
+        model=resolve_model(model), system=System(hardware=load_hardware(hardware), num_gpus=gpus),
         precision=get_training_precision(precision),
         options=TrainOptions(sequence_parallel=sequence_parallel, tp_comm_overlap=overlap, dp_overlap=overlap,
                              cp_overlap=overlap),
@@ -72,13 +69,11 @@ def predict_train(
     layout = TrainLayout(gpus=gpus, tp=tp, pp=pp, vp=vp, dp=dp if dp is not None else _derive_dp(gpus, tp, pp, cp),
                          cp=cp, ep=ep, micro_batch=micro_batch, global_batch=global_batch, seq_len=seq_len,
                          recompute=recompute, zero=zero)  # type: ignore[arg-type]
-    if layout.ep > 1 and not any(isinstance(layer.ffn, MoESpec) for layer in ctx.model.layers):
-        raise CoscaleError(f"--ep {layout.ep} needs a mixture-of-experts model; {ctx.model.name} is dense. Use --ep 1.")
     result = predict_training(ctx, layout)
     if as_json:
-        print(json.dumps({**context_dict(ctx), **prediction_dict(result), "defaults": defaults}))
+        print_json(predict_train_to_dict(ctx, result, defaults))
     else:
-        print_prediction(ctx, result, defaults, make_console())
+        print_training(ctx, result, defaults, make_console())
 
 
 @plan_app.command("train")
@@ -101,6 +96,6 @@ def plan_train(
     ctx = _context(model, hardware, gpus, precision, True, True)
     plan = plan_training(ctx, seq_len, global_batch, top)
     if as_json:
-        print(json.dumps(plan_dict(ctx, plan)))
+        print_json(plan_to_dict(ctx, plan))
     else:
         print_plan(ctx, plan, make_console())

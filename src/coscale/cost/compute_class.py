@@ -37,7 +37,7 @@ class ResolvedClass:
 
 def resolve_compute_class(hardware: HardwareSpec, requested: str) -> ResolvedClass:
     for candidate in _FALLBACK.get(requested, (requested,)):
-        if hardware.supports(candidate):
+        if hardware.compute.supports(candidate):
             return ResolvedClass(requested=requested, used=candidate)
     raise CoscaleError(
         f"{hardware.name} publishes no compute rate for {requested.upper()} or any fallback; "

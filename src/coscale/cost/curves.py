@@ -40,7 +40,7 @@ def gemm_efficiency(eff: EfficiencyModel, compute_class: str, m: Array, n: Array
 
 def attention_efficiency(eff: EfficiencyModel, compute_class: str, keys_per_query: Array) -> Array:
     """FlashAttention's fraction of peak, ramping up with the keys each query attends to."""
-    peak = eff.attention_peak.get(compute_class, eff.attention_peak["bf16"])
+    peak = eff.attention_peak.get(compute_class)
     return peak * keys_per_query / (keys_per_query + eff.attention_ramp_keys)
 
 

@@ -19,5 +19,5 @@ def gpu_energy_j(hardware: HardwareSpec, elapsed_s: Array, compute_s: Array, mem
     elapsed = np.asarray(elapsed_s, dtype=np.float64)
     busy = np.maximum(compute_s, memory_s)
     utilisation = np.minimum(np.divide(busy, elapsed, out=np.zeros_like(busy * elapsed), where=elapsed > 0), 1.0)
-    power = hardware.idle_w + (hardware.tdp_w - hardware.idle_w) * utilisation
+    power = hardware.power.idle_w + (hardware.power.tdp_w - hardware.power.idle_w) * utilisation
     return np.where(elapsed > 0, power * elapsed, 0.0)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from coscale.models.cache import kv_cache_bytes_per_sequence, ssm_state_bytes_per_sequence
+from coscale.models.cache import kv_elements_per_token, ssm_state_bytes_per_sequence
 from coscale.models.params import attention_params, count_params, ffn_params, mamba_params, mlp_params
 from coscale.specs.execution import Parallelism
 from coscale.specs.model import AttentionSpec, LayerSpec, Mamba2Spec, ModelSpec, MoESpec
@@ -98,21 +98,63 @@ def kv_share_per_gpu(model: ModelSpec, tp: int) -> float:
     return max(a.num_kv_heads // tp, 1) / a.num_kv_heads
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ServingMemoryModel:
+    """The shape-independent parts of serving memory for one model, layout and recipe, computed once;
+    `memory(batch, context, input)` then costs a few array operations (it backs the bisection of
+    `--batch auto` over a whole sweep)."""
+
+    weights: float  # bytes on the most loaded GPU
+    kv_stages: tuple[tuple[float, tuple[tuple[int, float], ...]], ...]  # per stage: (full-attention
+    # bytes per token, ((window, bytes per token) ...)) on this GPU
+    ssm_per_seq: float  # Mamba state per sequence on this GPU (fullest stage)
+    act_per_token: float  # live activation bytes per prefill token in one layer
+    logits_per_seq: float  # FP32 logits of one position
+    attention_dp: int
+    reserve: float
+
+    @staticmethod
+    def of(model: ModelSpec, par: Parallelism, recipe: PrecisionRecipe, capacity_bytes: float) -> ServingMemoryModel:
+        share = kv_share_per_gpu(model, par.tp) * recipe.kv_cache.bytes_per_element
+        stages = []
+        for stage in _stages(model, par.pp):  # the fullest stage sets the per-GPU cache (hybrids are uneven)
+            full, windows = 0.0, {}
+            for layer in stage.layers:
+                if isinstance(layer.mixer, AttentionSpec):
+                    elems = kv_elements_per_token(layer.mixer) * share
+                    if layer.mixer.sliding_window is None:
+                        full += elems
+                    else:
+                        windows[layer.mixer.sliding_window] = windows.get(layer.mixer.sliding_window, 0.0) + elems
+            stages.append((full, tuple(sorted(windows.items()))))
+        ssm = max(ssm_state_bytes_per_sequence(stage, SSM_STATE_BYTES) for stage in _stages(model, par.pp)) / par.tp
+        # live activations in one layer: residual + norm output + attention/FFN intermediates (BF16),
+        # plus FP32 logits for one position per sequence
+        return ServingMemoryModel(
+            weights=weight_bytes_per_gpu(model, par, recipe), kv_stages=tuple(stages), ssm_per_seq=ssm,
+            act_per_token=(4 * model.hidden_size + _widest_ffn(model) / par.tp) * 2,
+            logits_per_seq=model.vocab_size / par.tp * 4, attention_dp=par.attention_dp,
+            reserve=min(RUNTIME_FIXED_BYTES + RUNTIME_FRACTION * capacity_bytes, RUNTIME_MAX_FRACTION * capacity_bytes))
+
+    def kv_bytes_per_sequence(self, context_len: Array) -> Array:
+        """KV cache of one sequence of `context_len` tokens on this GPU (sliding layers capped)."""
+        ctx = np.asarray(context_len, dtype=np.float64)
+        per_stage = [full * ctx + sum((b * np.minimum(ctx, w) for w, b in windows), np.float64(0.0))
+                     for full, windows in self.kv_stages]
+        return np.max(per_stage, axis=0)
+
+    def memory(self, batch: Array, context_len: Array, input_len: Array) -> InferenceMemory:
+        """Memory on one GPU for `batch` concurrent sequences of up to `context_len` tokens (numbers,
+        or numpy arrays over a sweep: every field is then an array)."""
+        seqs = np.ceil(np.asarray(batch) / self.attention_dp)  # sequences whose cache lives on this GPU's group
+        chunk = np.minimum(seqs * input_len, PREFILL_CHUNK_TOKENS)
+        return InferenceMemory(weights=self.weights, kv_cache=seqs * self.kv_bytes_per_sequence(context_len),
+                               ssm_state=seqs * self.ssm_per_seq,
+                               activations=chunk * self.act_per_token + seqs * self.logits_per_seq,
+                               runtime_reserve=self.reserve)
+
+
 def inference_memory(model: ModelSpec, par: Parallelism, recipe: PrecisionRecipe, batch: Array,
                      context_len: Array, input_len: Array, capacity_bytes: float) -> InferenceMemory:
-    """Memory on one GPU for `batch` concurrent sequences of up to `context_len` tokens (numbers, or
-    numpy arrays over a sweep: every field is then an array)."""
-    seqs = np.ceil(np.asarray(batch) / par.attention_dp)  # sequences whose cache lives on this GPU's group
-    kv_bpe = recipe.kv_cache.bytes_per_element
-    stages = _stages(model, par.pp)  # the fullest stage sets the per-GPU cache (hybrids are uneven)
-    kv = seqs * kv_share_per_gpu(model, par.tp) * np.max(
-        [kv_cache_bytes_per_sequence(stage, context_len, kv_bpe) for stage in stages], axis=0)
-    ssm = seqs / par.tp * max(ssm_state_bytes_per_sequence(stage, SSM_STATE_BYTES) for stage in stages)
-    chunk = np.minimum(seqs * input_len, PREFILL_CHUNK_TOKENS)
-    widest_ffn = _widest_ffn(model)
-    # live activations in one layer: residual + norm output + attention/FFN intermediates (BF16),
-    # plus FP32 logits for one position per sequence
-    acts = chunk * (4 * model.hidden_size + widest_ffn / par.tp) * 2 + seqs * model.vocab_size / par.tp * 4
-    reserve = min(RUNTIME_FIXED_BYTES + RUNTIME_FRACTION * capacity_bytes, RUNTIME_MAX_FRACTION * capacity_bytes)
-    return InferenceMemory(weights=weight_bytes_per_gpu(model, par, recipe), kv_cache=kv, ssm_state=ssm,
-                           activations=acts, runtime_reserve=reserve)
+    """Memory on one GPU for `batch` concurrent sequences of up to `context_len` tokens."""
+    return ServingMemoryModel.of(model, par, recipe, capacity_bytes).memory(batch, context_len, input_len)

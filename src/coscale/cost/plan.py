@@ -8,11 +8,13 @@ plan without repeating it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from coscale.cost.compute_class import resolve_compute_class
 from coscale.cost.efficiency import EfficiencyModel
-from coscale.predict.layout_check import check_layout
+from coscale.cost.inference_memory import ServingMemoryModel
+from coscale.feasibility import raise_if_any
+from coscale.feasibility.scalar import layout_violations
 from coscale.specs.execution import Parallelism
 from coscale.specs.hardware import System
 from coscale.specs.model import ModelSpec
@@ -27,10 +29,11 @@ class ExecutionPlan:
     system: System
     parallel: Parallelism
     precision: PrecisionRecipe
-    efficiency: EfficiencyModel = field(default_factory=EfficiencyModel)
+    efficiency: EfficiencyModel  # the chip family's curves unless overridden
     gemm_class: str  # tensor-core class the GEMMs run in on this chip
     attention_class: str
     head_class: str  # embedding and LM head (BF16 in quantised checkpoints)
+    memory: ServingMemoryModel  # serving memory per GPU as a function of batch and lengths
     notes: tuple[str, ...] = ()
 
     def forward_pass(self, shape: StepShape) -> ForwardPass:
@@ -43,15 +46,17 @@ class ExecutionPlan:
 
 def build_plan(model: ModelSpec, system: System, parallel: Parallelism, precision: PrecisionRecipe,
                efficiency: EfficiencyModel | None = None) -> ExecutionPlan:
-    """Check the layout, resolve compute classes against the chip and collect the notes."""
-    check_layout(model, parallel)
+    """Check the layout, resolve compute classes against the chip and collect the notes. The
+    efficiency curves default to the chip's family (`hardware.efficiency`)."""
+    raise_if_any(layout_violations(model, tp=parallel.tp, pp=parallel.pp, ep=parallel.ep, gpus=parallel.gpus))
     hw = system.hardware
     gemm = resolve_compute_class(hw, precision.activations.compute_class)
     return ExecutionPlan(
         model=model, system=system, parallel=parallel, precision=precision,
-        efficiency=efficiency if efficiency is not None else EfficiencyModel(),
+        efficiency=efficiency if efficiency is not None else hw.efficiency,
         gemm_class=gemm.used, attention_class=_attention_class(system, precision),
         head_class=resolve_compute_class(hw, "bf16").used,
+        memory=ServingMemoryModel.of(model, parallel, precision, hw.memory_bytes),
         notes=tuple(n for n in (gemm.note,) if n) + tuple(_format_notes(system, precision)))
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from coscale.cost.curves import attention_efficiency, collective_link_fraction, gemm_efficiency
 from coscale.cost.efficiency import EfficiencyModel
-from coscale.specs.hardware import System
+from coscale.specs.hardware import Link, System
 from coscale.workload.ops import VECTOR, Collective, Op
 from coscale.workload.shape import Array
 
@@ -44,8 +44,9 @@ class OpCost:
 
 def op_cost(op: Op, system: System, eff: EfficiencyModel) -> OpCost:
     if op.collective is not None:
-        t = collective_time(op.collective, system, eff)
-        code = np.where(eff.collective_latency_s > t / 2, LATENCY, NETWORK)
+        link = system.link_for(op.collective.group)
+        t = collective_time(op.collective, link, eff)
+        code = np.where(link.latency_s > t / 2, LATENCY, NETWORK)
         zero = np.zeros_like(t)[()]
         return OpCost(op=op, time_s=t, compute_s=zero, memory_s=zero, network_s=t, bound_code=code[()],
                       compute_efficiency=zero, memory_efficiency=0.0)
@@ -56,12 +57,19 @@ def op_cost(op: Op, system: System, eff: EfficiencyModel) -> OpCost:
     compute_s = np.divide(flops, rate * c_eff, out=np.zeros_like(flops * c_eff), where=flops > 0)
     m_eff = eff.memory_gemm if op.kind in ("gemm", "grouped_gemm") else eff.memory_stream
     memory_s = np.asarray(op.total_bytes / (hw.memory_bw_Bps * m_eff), dtype=np.float64)
-    work = np.maximum(compute_s, memory_s)
-    t = np.where(work > 0, np.maximum(work, eff.min_kernel_s), 0.0)
-    code = np.where(work < eff.min_kernel_s, LATENCY, np.where(compute_s >= memory_s, COMPUTE, MEMORY))
+    t, code = kernel_time(compute_s, memory_s, eff.min_kernel_s)
     return OpCost(op=op, time_s=t[()], compute_s=compute_s[()], memory_s=memory_s[()],
                   network_s=np.zeros_like(t)[()], bound_code=code[()], compute_efficiency=np.asarray(c_eff)[()],
                   memory_efficiency=m_eff)
+
+
+def kernel_time(compute_s: Array, memory_s: Array, min_kernel_s: float) -> tuple[Array, Array]:
+    """(time, bound code) of a kernel: the slower of compute and memory, never under the per-kernel
+    floor; a kernel with no work is not launched (0 s)."""
+    work = np.maximum(compute_s, memory_s)
+    t = np.where(work > 0, np.maximum(work, min_kernel_s), 0.0)
+    code = np.where(work < min_kernel_s, LATENCY, np.where(compute_s >= memory_s, COMPUTE, MEMORY))
+    return t, code
 
 
 def _peak_rate(peaks: dict[str, float], compute_class: str) -> float:
@@ -83,13 +91,18 @@ def _compute_efficiency(op: Op, eff: EfficiencyModel, compute_units: int) -> Arr
     return attention_efficiency(eff, op.compute_class, np.float64(4096.0))  # SSD chunk matmuls: long sequences
 
 
-def collective_time(c: Collective, system: System, eff: EfficiencyModel) -> Array:
-    """Ring/pairwise algorithms: bytes on the slowest link over its bandwidth, plus latency."""
+def collective_time(c: Collective, link: Link | System, eff: EfficiencyModel) -> Array:
+    """Ring/pairwise algorithms on one link: bytes on the wire over its bandwidth, plus its latency.
+
+    Pass the `Link` the group runs on (`System.link_for(group)` picks scale-up or scale-out).
+    """
+    if isinstance(link, System):  # compat: remove once callers pass a Link
+        link = link.link_for(c.group)
     n = c.group
     size = np.asarray(c.bytes, dtype=np.float64)
     if n <= 1:
         return np.zeros_like(size)[()]
-    bw = system.link_bw_Bps(n)
+    bw = link.bandwidth_Bps
     if c.kind == "all_reduce":
         wire = 2.0 * (n - 1) / n * size
     elif c.kind in ("all_gather", "reduce_scatter", "all_to_all"):
@@ -100,4 +113,4 @@ def collective_time(c: Collective, system: System, eff: EfficiencyModel) -> Arra
     if c.kind == "all_to_all":
         link_eff = link_eff * eff.all_to_all_peak
     safe = np.where(size > 0, link_eff, 1.0)
-    return np.where(size > 0, eff.collective_latency_s + wire / (bw * safe), 0.0)[()]
+    return np.where(size > 0, link.latency_s + wire / (bw * safe), 0.0)[()]

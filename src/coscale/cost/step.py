@@ -29,11 +29,11 @@ from coscale.workload.shape import Array, StepShape
 _EFFICIENCY_SOURCES = {
     "gemm": ("gemm_peak.{cls}", "gemm_tile", "memory_gemm", "min_kernel_s"),
     "grouped_gemm": ("gemm_peak.{cls}", "gemm_tile", "memory_gemm", "min_kernel_s"),
-    "attention": ("attention_peak", "attention_ramp_keys", "memory_stream", "min_kernel_s"),
-    "ssm": ("attention_peak", "memory_stream", "min_kernel_s"),
-    "elementwise": ("memory_stream", "min_kernel_s"),
+    "attention": ("attention_peak.{cls}", "attention_ramp_keys", "memory_stream", "min_kernel_s"),
+    "ssm": ("attention_peak.{cls}", "vector_peak", "memory_stream", "min_kernel_s"),
+    "elementwise": ("vector_peak", "memory_stream", "min_kernel_s"),
     "embedding": ("memory_stream", "min_kernel_s"),
-    "collective": ("collective", "all_to_all_peak"),
+    "collective": ("collective_half_bytes", "all_to_all_peak"),
 }
 
 
@@ -85,9 +85,9 @@ class StepCost:
 
 def operator_row(c: OpCost, plan: ExecutionPlan) -> dict[str, object]:
     op = c.op
-    keys = _EFFICIENCY_SOURCES.get(op.kind, ())
-    prov = plan.efficiency.provenance
-    sources = [prov[k.format(cls=op.compute_class)] for k in keys if k.format(cls=op.compute_class) in prov]
+    eff = plan.efficiency
+    paths = [k.format(cls=op.compute_class) for k in _EFFICIENCY_SOURCES.get(op.kind, ())]
+    sources = [f"{p}: {src}" for p in paths if (src := eff.source(p)) is not None]
     return {"name": op.name, "kind": op.kind, "layer": op.layer, "phase": op.phase, "count": op.count,
             "flops": float(op.flops) * op.count, "bytes": float(op.total_bytes) * op.count,
             "time_s": float(c.total_s), "bound": c.bound, "compute_class": op.compute_class,

@@ -1,15 +1,16 @@
-"""Accelerator catalog: built-in chips as data files, user files by path, and the source of every number."""
+"""Accelerator catalog: built-in chips as data files, user files by path, efficiency families, and the
+source of every number."""
 
 from coscale.hardware.catalog import catalog_ids, list_hardware, load_hardware
-from coscale.hardware.describe import hardware_to_dict, list_hardware_table
+from coscale.hardware.families import family_ids, load_family
 from coscale.hardware.provenance import Provenance, provenance
 
 __all__ = [
     "Provenance",
     "catalog_ids",
-    "hardware_to_dict",
+    "family_ids",
     "list_hardware",
-    "list_hardware_table",
+    "load_family",
     "load_hardware",
     "provenance",
 ]

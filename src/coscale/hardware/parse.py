@@ -1,9 +1,11 @@
-"""Turn one catalog document (already-decoded JSON) into a validated `HardwareSpec`.
+"""Turn one catalog document (already-decoded JSON) into a validated, composed `HardwareSpec`.
 
-Every number in a file is a quantity `{"value": ..., "unit": "...", "source": "..."}`; this module
+Every number in a file is a quantity `{"value": ..., "unit": "...", "source": "..."}` nested as the
+spec is (compute / memory.{hbm,host,nvme} / links.{scaleup,scaleout,host} / power). This module
 checks each one (present, finite, positive, known unit, non-empty source), converts it to SI and
-records its source under the spec field name, so `provenance()` can later explain any figure.
-Errors name the file and the field, because a user adding a chip edits exactly that line.
+records its source under the spec's dotted path ('memory.hbm.bandwidth_Bps'), so `provenance()`
+can later explain any figure. Errors name the file and the field, because a user adding a chip
+edits exactly that line.
 """
 
 from __future__ import annotations
@@ -13,25 +15,35 @@ from collections.abc import Mapping
 from typing import Any
 
 from coscale.errors import CoscaleError
+from coscale.hardware.families import apply_fields, load_family
 from coscale.hardware.units import FRACTION_OF_TDP, to_si
-from coscale.specs.hardware import COMPUTE_CLASSES, HardwareSpec
+from coscale.specs.hardware import (
+    COMPUTE_CLASSES,
+    ComputeSpec,
+    HardwareSpec,
+    Link,
+    LinkSpec,
+    MemorySpec,
+    MemoryTier,
+    PowerSpec,
+    ScaleUpLink,
+)
 
-# file key -> (HardwareSpec field, unit kind); all required.
-QUANTITY_FIELDS: dict[str, tuple[str, str]] = {
-    "memory": ("memory_bytes", "capacity"),
-    "memory_bw": ("memory_bw_Bps", "bandwidth"),
-    "scaleup_bw": ("scaleup_bw_Bps", "bandwidth"),
-    "scaleup_domain": ("scaleup_domain", "count"),
-    "scaleout_bw": ("scaleout_bw_Bps", "bandwidth"),
-    "host_link": ("host_link_Bps", "bandwidth"),
-    "tdp": ("tdp_w", "power"),
-}
-TEXT_FIELDS = ("id", "name", "vendor")
-OTHER_FIELDS = ("peak_flops", "idle_power", "compute_units", "block_scaled_formats", "notes")
-ALLOWED_KEYS = frozenset(TEXT_FIELDS + tuple(QUANTITY_FIELDS) + OTHER_FIELDS)
+TEXT_FIELDS = ("id", "name", "vendor", "efficiency")
+SECTIONS = ("compute", "memory", "links", "power")
+ALLOWED_KEYS = frozenset((*TEXT_FIELDS, *SECTIONS, "efficiency_overrides", "notes"))
+
+# file key -> (spec field, unit kind) inside a memory tier / link / power block
+TIER_KEYS = {"capacity": ("capacity_bytes", "capacity"), "bandwidth": ("bandwidth_Bps", "bandwidth"),
+             "latency": ("latency_s", "time")}
+LINK_KEYS = {"bandwidth": ("bandwidth_Bps", "bandwidth"), "latency": ("latency_s", "time")}
+SCALEUP_KEYS = {**LINK_KEYS, "domain_size": ("domain_size", "count")}
+POWER_KEYS = {"tdp": ("tdp_w", "power"), "idle": ("idle_w", "power_or_fraction")}
 
 # Block-scaled format -> the element compute class whose tensor-core rate it runs at.
 BLOCK_SCALED_ELEMENT: dict[str, str] = {"mxfp8": "fp8", "mxfp6": "fp6", "mxfp4": "fp4", "nvfp4": "fp4"}
+
+QUANTITY_HINT = '{"value": <number>, "unit": "<unit>", "source": "<citation or estimate: ...>"}'
 
 
 class _Doc:
@@ -51,9 +63,26 @@ class _Doc:
             raise self.fail(key, "is missing or empty; add a non-empty string")
         return value
 
-    def quantity(self, key: str, raw: Any, kind: str, record_as: str) -> float:
+    def block(self, parent: Mapping[str, Any], key: str, where: str, allowed: set[str] | frozenset[str],
+              *, required: bool = True) -> Mapping[str, Any] | None:
+        raw = parent.get(key)
+        if raw is None:
+            if required:
+                fields = ", ".join(sorted(allowed))
+                raise self.fail(where, f"is missing; add an object with {fields} (see hardware/README.md)")
+            return None
         if not isinstance(raw, Mapping):
-            raise self.fail(key, 'must be an object {"value": number, "unit": "...", "source": "..."}')
+            raise self.fail(where, f"must be an object with {', '.join(sorted(allowed))}")
+        unknown = set(raw) - set(allowed)
+        if unknown:
+            raise self.fail(f"{where}.{min(unknown)}", f"is not recognised; allowed: {', '.join(sorted(allowed))}")
+        return raw
+
+    def quantity(self, key: str, raw: Any, kind: str, record_as: str) -> float:
+        if raw is None:
+            raise self.fail(key, f"is missing; add {QUANTITY_HINT}")
+        if not isinstance(raw, Mapping):
+            raise self.fail(key, f"must be an object {QUANTITY_HINT}")
         extra = set(raw) - {"value", "unit", "source"}
         if extra:
             raise self.fail(key, f"has unexpected keys {sorted(extra)}; allowed: value, unit, source")
@@ -64,7 +93,7 @@ class _Doc:
             raise self.fail(key, f"has value {value!r}; it must be > 0 (omit unsupported precisions)")
         unit = raw.get("unit")
         if not isinstance(unit, str):
-            raise self.fail(key, "has no 'unit'; add one, e.g. \"TFLOP/s\", \"GiB\", \"TB/s\", \"W\"")
+            raise self.fail(key, "has no 'unit'; add one, e.g. \"TFLOP/s\", \"GiB\", \"TB/s\", \"us\", \"W\"")
         source = raw.get("source")
         if not isinstance(source, str) or not source.strip():
             raise self.fail(key, "has no 'source'; cite the datasheet, or write 'estimate: <reasoning>'")
@@ -74,37 +103,103 @@ class _Doc:
         return to_si(float(value), unit, "power" if kind == "power_or_fraction" else kind,
                      where=f"{self.origin}: field '{key}'")
 
+    def whole(self, key: str, value: float) -> int:
+        if value != int(value):
+            raise self.fail(key, f"is {value:g}; it must be a whole number")
+        return int(value)
 
-def _peak_flops(d: _Doc) -> dict[str, float]:
-    raw = d.doc.get("peak_flops")
-    if not isinstance(raw, Mapping) or not raw:
-        raise d.fail("peak_flops", "must be a non-empty object mapping compute class -> quantity")
-    peaks: dict[str, float] = {}
-    for cls, qty in raw.items():
-        if cls not in COMPUTE_CLASSES:
-            raise d.fail(f"peak_flops.{cls}", f"is not a compute class; use one of {', '.join(COMPUTE_CLASSES)}")
-        peaks[cls] = d.quantity(f"peak_flops.{cls}", qty, "rate", f"peak_flops.{cls}")
-    return peaks
+    def values(self, raw: Mapping[str, Any], where: str, spec_prefix: str,
+               keys: Mapping[str, tuple[str, str]]) -> dict[str, float]:
+        return {name: self.quantity(f"{where}.{key}", raw.get(key), kind, f"{spec_prefix}.{name}")
+                for key, (name, kind) in keys.items()}
 
 
-def _block_scaled(d: _Doc, peaks: Mapping[str, float]) -> tuple[str, ...]:
-    raw = d.doc.get("block_scaled_formats")
+def _compute(d: _Doc) -> ComputeSpec:
+    allowed = frozenset((*COMPUTE_CLASSES, "compute_units", "block_scaled_formats"))
+    raw = d.block(d.doc, "compute", "compute", allowed)
+    assert raw is not None
+    peaks = {cls: d.quantity(f"compute.{cls}", raw[cls], "rate", f"compute.{cls}")
+             for cls in COMPUTE_CLASSES if cls in raw}
+    if not peaks:
+        raise d.fail("compute", f"has no peak rate; add at least one of {', '.join(COMPUTE_CLASSES)}")
+    units = 0
+    if "compute_units" in raw:  # optional: SMs/CUs for the cost model's wave quantisation
+        units = d.whole("compute.compute_units",
+                        d.quantity("compute.compute_units", raw["compute_units"], "count", "compute.compute_units"))
+    formats = _block_scaled(d, raw.get("block_scaled_formats"), peaks)
+    return ComputeSpec(**peaks, compute_units=units, block_scaled_formats=formats)
+
+
+def _block_scaled(d: _Doc, raw: Any, peaks: Mapping[str, float]) -> tuple[str, ...]:
+    key = "compute.block_scaled_formats"
     if raw is None:
         return ()
     if not isinstance(raw, Mapping) or not isinstance(raw.get("value"), list):
-        raise d.fail("block_scaled_formats", 'must be {"value": ["mxfp8", ...], "source": "..."}')
+        raise d.fail(key, 'must be {"value": ["mxfp8", ...], "source": "..."}')
     source = raw.get("source")
     if not isinstance(source, str) or not source.strip():
-        raise d.fail("block_scaled_formats", "has no 'source'; cite where the support is documented")
+        raise d.fail(key, "has no 'source'; cite where the support is documented")
     formats = tuple(raw["value"])
     for fmt in formats:
         if fmt not in BLOCK_SCALED_ELEMENT:
-            raise d.fail("block_scaled_formats", f"lists unknown format {fmt!r}; use {sorted(BLOCK_SCALED_ELEMENT)}")
+            raise d.fail(key, f"lists unknown format {fmt!r}; use {sorted(BLOCK_SCALED_ELEMENT)}")
         if BLOCK_SCALED_ELEMENT[fmt] not in peaks:
-            raise d.fail("block_scaled_formats",
-                         f"lists {fmt} but peak_flops has no {BLOCK_SCALED_ELEMENT[fmt]} rate; add it")
-    d.sources["block_scaled_formats"] = source
+            raise d.fail(key, f"lists {fmt} but compute has no {BLOCK_SCALED_ELEMENT[fmt]} rate; add it")
+    d.sources[key] = source
     return formats
+
+
+def _tier(d: _Doc, raw: Mapping[str, Any], name: str) -> MemoryTier | None:
+    block = d.block(raw, name, f"memory.{name}", frozenset(TIER_KEYS), required=name == "hbm")
+    if block is None:
+        return None
+    return MemoryTier(**d.values(block, f"memory.{name}", f"memory.{name}", TIER_KEYS))
+
+
+def _links(d: _Doc) -> LinkSpec:
+    raw = d.block(d.doc, "links", "links", frozenset({"scaleup", "scaleout", "host"}))
+    assert raw is not None
+    up = d.block(raw, "scaleup", "links.scaleup", frozenset(SCALEUP_KEYS))
+    assert up is not None
+    up_values = d.values(up, "links.scaleup", "links.scaleup", SCALEUP_KEYS)
+    up_values["domain_size"] = d.whole("links.scaleup.domain_size", up_values["domain_size"])
+    others = {}
+    for name in ("scaleout", "host"):
+        block = d.block(raw, name, f"links.{name}", frozenset(LINK_KEYS))
+        assert block is not None
+        others[name] = Link(**d.values(block, f"links.{name}", f"links.{name}", LINK_KEYS))
+    return LinkSpec(scaleup=ScaleUpLink(**up_values), scaleout=others["scaleout"], host=others["host"])
+
+
+def _memory(d: _Doc, links: LinkSpec) -> MemorySpec:
+    raw = d.block(d.doc, "memory", "memory", frozenset({"hbm", "host", "nvme"}))
+    assert raw is not None
+    hbm = _tier(d, raw, "hbm")
+    assert hbm is not None
+    host = _tier(d, raw, "host")
+    if host is not None and links.host.bandwidth_Bps < host.bandwidth_Bps:
+        # the device reaches host DRAM no faster than its host link carries
+        dram = d.sources["memory.host.bandwidth_Bps"]
+        d.sources["memory.host.bandwidth_Bps"] = (
+            f"limited by links.host ({links.host.bandwidth_Bps / 1e9:g} GB/s per direction: "
+            f"{d.sources['links.host.bandwidth_Bps']}); DRAM side {host.bandwidth_Bps / 1e9:g} GB/s: {dram}")
+        host = MemoryTier(capacity_bytes=host.capacity_bytes, bandwidth_Bps=links.host.bandwidth_Bps,
+                          latency_s=host.latency_s)
+    return MemorySpec(hbm=hbm, host=host, nvme=_tier(d, raw, "nvme"))
+
+
+def _power(d: _Doc) -> PowerSpec:
+    raw = d.block(d.doc, "power", "power", frozenset(POWER_KEYS))
+    assert raw is not None
+    tdp = d.quantity("power.tdp", raw.get("tdp"), "power", "power.tdp_w")
+    if raw.get("idle") is None:
+        raise d.fail("power.idle", f'is missing; give watts or {{"value": 0.1, "unit": "{FRACTION_OF_TDP}", ...}}')
+    idle = d.quantity("power.idle", raw["idle"], "power_or_fraction", "power.idle_w")
+    if raw["idle"].get("unit") == FRACTION_OF_TDP:
+        idle *= tdp
+    if idle >= tdp:
+        raise d.fail("power.idle", f"({idle:g} W) is not below power.tdp ({tdp:g} W); check the unit")
+    return PowerSpec(tdp_w=tdp, idle_w=idle)
 
 
 def _notes(d: _Doc) -> tuple[str, ...]:
@@ -123,43 +218,18 @@ def parse_hardware(doc: Any, origin: str) -> HardwareSpec:
     if unknown:
         raise d.fail(min(unknown), f"is not recognised; allowed fields: {', '.join(sorted(ALLOWED_KEYS))}")
     texts = {key: d.text(key) for key in TEXT_FIELDS}
-    values: dict[str, float] = {}
-    for key, (field, kind) in QUANTITY_FIELDS.items():
-        if key not in doc:
-            raise d.fail(key, 'is missing; add {"value": ..., "unit": ..., "source": ...}')
-        values[field] = d.quantity(key, doc[key], kind, field)
-    domain = values["scaleup_domain"]
-    if domain != int(domain):
-        raise d.fail("scaleup_domain", f"is {domain}; it must be a whole number of devices")
-    if "idle_power" not in doc:
-        raise d.fail("idle_power", f'is missing; give watts or {{"value": 0.1, "unit": "{FRACTION_OF_TDP}", ...}}')
-    idle = d.quantity("idle_power", doc["idle_power"], "power_or_fraction", "idle_w")
-    if doc["idle_power"].get("unit") == FRACTION_OF_TDP:
-        idle *= values["tdp_w"]
-    if idle >= values["tdp_w"]:
-        raise d.fail("idle_power", f"({idle:g} W) is not below tdp ({values['tdp_w']:g} W); check the unit")
-    units = 0.0
-    if "compute_units" in doc:  # optional: SMs/CUs for the cost model's wave-quantisation
-        units = d.quantity("compute_units", doc["compute_units"], "count", "compute_units")
-        if units != int(units):
-            raise d.fail("compute_units", f"is {units}; it must be a whole number of SMs/CUs")
-    peaks = _peak_flops(d)
-    formats = _block_scaled(d, peaks)
+    try:
+        efficiency = load_family(texts["efficiency"])
+    except CoscaleError as exc:
+        raise d.fail("efficiency", f"names no known family ({exc})") from None
+    if "efficiency_overrides" in doc:
+        efficiency = apply_fields(efficiency, doc["efficiency_overrides"], f"{origin}: efficiency_overrides")
+    compute = _compute(d)
+    links = _links(d)
+    memory = _memory(d, links)
+    power = _power(d)
     return HardwareSpec(
-        id=texts["id"],
-        name=texts["name"],
-        vendor=texts["vendor"],
-        peak_flops=peaks,
-        memory_bytes=values["memory_bytes"],
-        memory_bw_Bps=values["memory_bw_Bps"],
-        scaleup_bw_Bps=values["scaleup_bw_Bps"],
-        scaleup_domain=int(domain),
-        scaleout_bw_Bps=values["scaleout_bw_Bps"],
-        host_link_Bps=values["host_link_Bps"],
-        tdp_w=values["tdp_w"],
-        idle_w=idle,
-        compute_units=int(units),
-        block_scaled_formats=formats,
-        sources=d.sources,
-        notes=_notes(d),
+        id=texts["id"], name=texts["name"], vendor=texts["vendor"],
+        compute=compute, memory=memory, links=links, power=power, efficiency=efficiency,
+        sources=tuple(sorted(d.sources.items())), notes=_notes(d),
     )

@@ -1,7 +1,7 @@
 """Human units allowed in catalog files and their SI factors.
 
-Datasheets quote TFLOP/s, GB, TB/s and Gb/s; the rest of coscale works in FLOP/s, bytes, bytes/s
-and W. Converting once, here, at the file boundary keeps every other module unit-free. Each kind
+Datasheets quote TFLOP/s, GB, TB/s, Gb/s and us; the rest of coscale works in FLOP/s, bytes,
+bytes/s, seconds and W. Converting once, here, at the file boundary keeps every other module unit-free. Each kind
 of quantity has its own table so that a rate can never be read as a capacity by mistake
 (e.g. "GB" is valid for `memory`, "GB/s" only for bandwidths).
 
@@ -48,6 +48,9 @@ BANDWIDTH_UNITS: dict[str, float] = {
 
 POWER_UNITS: dict[str, float] = {"W": 1.0, "kW": 1e3}
 
+# Stored as divisors (units per second) so that "15 us" converts to exactly 15e-6 s.
+TIME_PER_SECOND: dict[str, float] = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
+
 COUNT_UNITS: dict[str, float] = {
     "GPUs": 1.0, "chips": 1.0, "devices": 1.0, "SMs": 1.0, "CUs": 1.0, "cores": 1.0,
 }
@@ -60,6 +63,7 @@ UNIT_TABLES: dict[str, dict[str, float]] = {
     "capacity": CAPACITY_UNITS,
     "bandwidth": BANDWIDTH_UNITS,
     "power": POWER_UNITS,
+    "time": TIME_PER_SECOND,
     "count": COUNT_UNITS,
 }
 
@@ -76,4 +80,6 @@ def to_si(value: float, unit: str, kind: str, *, where: str) -> float:
         allowed = ", ".join(f"'{u}'" for u in table)
         extra = f" (optionally + '{BIDIRECTIONAL_SUFFIX.strip()}')" if kind == "bandwidth" else ""
         raise CoscaleError(f"{where}: unknown unit '{unit}'; use one of {allowed}{extra}")
+    if kind == "time":
+        return value / table[base]
     return value * table[base] / divisor

@@ -77,22 +77,13 @@ def load_preset(preset_id: str) -> ModelSpec:
     return replace(spec, source=f"preset {preset_id}")
 
 
-LAB_PREFIX = "lab:"  # `lab:default` is the training lab's preset model, costed like any other
-
-
 def load_model(id_or_path: str) -> ModelSpec:
-    """A ModelSpec from a preset id, a config.json path, a directory holding config.json, or
-    `lab:<preset>` for a model of the training lab."""
+    """A ModelSpec from a preset id, a config.json path or a directory holding config.json
+    (`lab:<preset>` models are resolved a layer above, by `coscale.resolve.resolve_model`)."""
     if not id_or_path or not id_or_path.strip():
         raise CoscaleError("empty model name; pass a preset id (see `coscale list models`) or a config.json path")
     if id_or_path in preset_index():
         return load_preset(id_or_path)
-    if id_or_path.startswith(LAB_PREFIX):
-        from coscale.lab.config import get_preset  # the lab sits above models; import on demand
-        from coscale.lab.spec import to_model_spec
-
-        name = id_or_path[len(LAB_PREFIX):]
-        return to_model_spec(get_preset(name).model, name=f"lab-{name}")
     path = Path(id_or_path).expanduser()
     if path.exists():
         return load_config_path(path)

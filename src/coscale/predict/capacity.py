@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from coscale.cost.inference_memory import InferenceMemory, inference_memory
+from coscale.cost.inference_memory import InferenceMemory
 from coscale.cost.plan import ExecutionPlan
 from coscale.workload.shape import Array
 
 
 def serving_memory(plan: ExecutionPlan, batch: Array, input_len: Array, output_len: Array) -> InferenceMemory:
     """Memory per GPU holding `batch` sequences of input_len + output_len tokens."""
-    return inference_memory(plan.model, plan.parallel, plan.precision, batch, np.asarray(input_len) + output_len,
-                            input_len, plan.system.hardware.memory_bytes)
+    return plan.memory.memory(batch, np.asarray(input_len) + output_len, input_len)
 
 
 def largest_fitting_batch(plan: ExecutionPlan, input_len: Array, output_len: Array, upper: Array) -> Array:

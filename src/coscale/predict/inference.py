@@ -12,7 +12,7 @@ Semantics (stated in the CLI output too; the formulas are in `coscale.predict.ph
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from coscale.cost.efficiency import EfficiencyModel
 from coscale.cost.inference_memory import InferenceMemory
@@ -21,6 +21,7 @@ from coscale.cost.plan import ExecutionPlan, build_plan
 from coscale.cost.step import StepCost
 from coscale.errors import CoscaleError
 from coscale.predict.capacity import largest_fitting_batch, serving_memory
+from coscale.predict.layout_check import check_request
 from coscale.predict.phases import inference_phases
 from coscale.specs.execution import InferenceRequest, Parallelism
 from coscale.specs.hardware import System
@@ -39,7 +40,7 @@ class InferenceScenario:
     request: InferenceRequest
     batch: int | None = None  # None: the largest batch that fits, up to max_batch
     max_batch: int = 256
-    efficiency: EfficiencyModel = field(default_factory=EfficiencyModel)
+    efficiency: EfficiencyModel | None = None  # None: the chip family's curves
 
     def plan(self) -> ExecutionPlan:
         return build_plan(self.model, self.system, self.parallel, self.precision, self.efficiency)
@@ -75,7 +76,7 @@ class InferencePrediction:
 
 def predict_inference(s: InferenceScenario) -> InferencePrediction:
     plan = s.plan()
-    check_context(s.model, s.request)
+    check_request(s.model, s.parallel, s.request)
     batch = _choose_batch(s, plan)
     req = s.request
     ph = inference_phases(plan, batch, req.input_len, req.output_len)
@@ -87,15 +88,6 @@ def predict_inference(s: InferenceScenario) -> InferencePrediction:
         energy_j_per_token=float(ph.energy_j_per_token), notes=plan.notes)
 
 
-def check_context(model: ModelSpec, request: InferenceRequest) -> None:
-    limit = model.max_position_embeddings
-    total = request.input_len + request.output_len
-    if limit and total > limit:
-        raise CoscaleError(
-            f"--input-len + --output-len = {total} exceeds the {limit}-token context of {model.name} "
-            f"(max_position_embeddings); use at most {limit} tokens in all.")
-
-
 def _choose_batch(s: InferenceScenario, plan: ExecutionPlan) -> int:
     capacity = s.system.hardware.memory_bytes
     req = s.request
@@ -104,13 +96,13 @@ def _choose_batch(s: InferenceScenario, plan: ExecutionPlan) -> int:
         raise CoscaleError(
             f"{s.model.name} does not fit on {s.system.hardware.name} at any batch: one sequence needs "
             f"{one.total / GiB:.1f} GiB per GPU (weights {one.weights / GiB:.1f} GiB) of {capacity / GiB:.1f} GiB; "
-            f"use more --tp/--pp/--ep GPUs or a smaller --precision.")
+            f"use more parallel.tp/parallel.pp/parallel.ep GPUs or a smaller precision.recipe.")
     if s.batch is not None:
         needed = serving_memory(plan, s.batch, req.input_len, req.output_len).total
         if needed > capacity:
             fits = int(largest_fitting_batch(plan, req.input_len, req.output_len, s.batch))
             raise CoscaleError(
-                f"batch {s.batch} needs {needed / GiB:.1f} GiB per GPU, more than the {capacity / GiB:.1f} GiB "
-                f"of {s.system.hardware.name}; the largest batch that fits is {fits} (or use --batch auto).")
+                f"request.batch={s.batch} needs {needed / GiB:.1f} GiB per GPU, more than the {capacity / GiB:.1f} "
+                f"GiB of {s.system.hardware.name}; the largest batch that fits is {fits} (or use request.batch=auto).")
         return s.batch
     return int(largest_fitting_batch(plan, req.input_len, req.output_len, s.max_batch))

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from coscale.errors import CoscaleError
-
-
-def _positive(**values: int) -> None:
-    for name, value in values.items():
-        if value is None or value < 1:
-            raise CoscaleError(f"--{name.replace('_', '-')} must be a positive integer, got {value}.")
+from coscale.feasibility.scalar import layout_violations, positive_violations
+from coscale.feasibility.violation import raise_if_any
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -24,14 +19,7 @@ class Parallelism:
     ep: int = 1
 
     def __post_init__(self) -> None:
-        _positive(gpus=self.gpus, tp=self.tp, pp=self.pp, ep=self.ep)
-        if self.gpus % self.instance_gpus:
-            raise CoscaleError(
-                f"--gpus {self.gpus} is not divisible by the GPUs of one model instance "
-                f"({self.instance_gpus} = max(tp*pp, ep*pp)); use a multiple of {self.instance_gpus}."
-            )
-        if self.ep > 1 and self.ep % self.tp:
-            raise CoscaleError(f"--ep {self.ep} must be a multiple of --tp {self.tp} (attention-DP groups).")
+        raise_if_any(layout_violations(None, tp=self.tp, pp=self.pp, ep=self.ep, gpus=self.gpus))
 
     @property
     def instance_gpus(self) -> int:
@@ -56,4 +44,5 @@ class InferenceRequest:
     output_len: int
 
     def __post_init__(self) -> None:
-        _positive(input_len=self.input_len, output_len=self.output_len)
+        raise_if_any(positive_violations({"request.input_len": self.input_len,
+                                          "request.output_len": self.output_len}))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from coscale.cost.efficiency import EfficiencyModel
-from coscale.specs.hardware import System
+from coscale.specs.hardware import Link, System
 from coscale.specs.model import LayerSpec, ModelSpec
 from coscale.train.costs import LayerCosts, head_costs, layer_costs
 from coscale.train.flops import SampleFlops, sample_flops
@@ -17,7 +17,7 @@ from coscale.train.layout import TrainLayout, TrainOptions
 from coscale.train.memory import Composition, StageParams, stage_compositions, stage_params, unique_layers
 from coscale.train.passes import ShardKey
 from coscale.train.precision import TrainingPrecision
-from coscale.train.topology import GroupPlacement, link_systems
+from coscale.train.topology import GroupPlacement, link_pair
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -33,16 +33,20 @@ class TrainingContext:
     system: System
     precision: TrainingPrecision
     options: TrainOptions = field(default_factory=TrainOptions)
-    efficiency: EfficiencyModel = field(default_factory=EfficiencyModel)
+    efficiency: EfficiencyModel | None = None  # None: the chip family's model (system.hardware.efficiency)
     _cache: dict[tuple[ShardKey, tuple[bool, bool, bool]], ShardCosts] = field(default_factory=dict)
     _flops: dict[int, SampleFlops] = field(default_factory=dict)
     _unique: list[LayerSpec] = field(default_factory=list)
-    _links: list[System] = field(default_factory=list)
+    _links: list[Link] = field(default_factory=list)
     _stages: dict[tuple[int, int], tuple[Composition, ...]] = field(default_factory=dict)
     _params: dict[tuple[int, int, int, int], list[StageParams]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.efficiency is None:
+            self.efficiency = self.system.hardware.efficiency
+
     def shard_costs(self, key: ShardKey, groups: GroupPlacement) -> ShardCosts:
-        domain = self.system.hardware.scaleup_domain
+        domain = self.system.hardware.links.scaleup.domain_size
         links = tuple(groups.intra_domain(kind, domain) for kind in ("tp", "cp", "ep"))
         cached = self._cache.get((key, links))
         if cached is None:
@@ -52,9 +56,9 @@ class TrainingContext:
             self._cache[(key, links)] = cached
         return cached
 
-    def links(self) -> tuple[System, System]:
+    def links(self) -> tuple[Link, Link]:
         if not self._links:
-            self._links.extend(link_systems(self.system))
+            self._links.extend(link_pair(self.system))
         return self._links[0], self._links[1]
 
     def unique_layers(self) -> tuple[LayerSpec, ...]:

@@ -1,8 +1,9 @@
 """A training layout (TP x CP x PP x DP, EP carved out of TP x CP x DP) and the run's batch shape.
 
 Rank order follows Megatron-Core's default `tp-cp-ep-dp-pp`: TP is innermost (consecutive GPUs, so
-inside one NVLink domain when it fits), then CP, then DP, with PP outermost. Validation raises
-`CoscaleError` with the fix, since a bad layout is user input, not a bug.
+inside one NVLink domain when it fits), then CP, then DP, with PP outermost. Validation applies
+the shared rules of `coscale.feasibility` and raises `InfeasibleError` (a CoscaleError) with the
+fix, since a bad layout is user input, not a bug.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from coscale.errors import CoscaleError
+from coscale.feasibility import ModelFacts, Violation, layout_violations, raise_if_any
+from coscale.specs.model import ModelSpec
 
 Recompute = Literal["none", "selective", "full"]
 RECOMPUTE_MODES: tuple[Recompute, ...] = ("none", "selective", "full")
@@ -32,52 +35,21 @@ class TrainLayout:
     zero: int = 1  # 0: replicated; 1: optimizer sharded; 2: + gradients; 3: + weights (FSDP)
 
     def __post_init__(self) -> None:
-        for name in ("gpus", "tp", "pp", "vp", "dp", "cp", "ep", "micro_batch", "global_batch", "seq_len"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise CoscaleError(f"--{name.replace('_', '-')} must be a positive integer, got {value}.")
         if self.recompute not in RECOMPUTE_MODES:
-            raise CoscaleError(f"--recompute must be one of {', '.join(RECOMPUTE_MODES)}, got '{self.recompute}'.")
+            raise CoscaleError(f"train.recompute must be one of {', '.join(RECOMPUTE_MODES)}, got '{self.recompute}'.")
         if self.zero not in (0, 1, 2, 3):
-            raise CoscaleError(f"--zero must be 0, 1, 2 or 3, got {self.zero}.")
-        model_gpus = self.tp * self.cp * self.pp * self.dp
-        if model_gpus != self.gpus:
-            raise CoscaleError(
-                f"--gpus {self.gpus} != tp*cp*pp*dp = {self.tp}*{self.cp}*{self.pp}*{self.dp} = {model_gpus}; "
-                f"pick degrees whose product is {self.gpus} (or omit --dp to derive it)."
-            )
-        if self.ep > 1 and (self.ep % self.tp or (self.tp * self.cp * self.dp) % self.ep):
-            raise CoscaleError(
-                f"--ep {self.ep} must be a multiple of --tp {self.tp} and divide tp*cp*dp = "
-                f"{self.tp * self.cp * self.dp} (experts are sharded over the data-parallel ranks)."
-            )
-        if self.vp > 1 and self.pp == 1:
-            raise CoscaleError("--vp > 1 (interleaved pipeline) needs --pp > 1; set --vp 1.")
-        per_step = self.dp * self.micro_batch
-        if self.global_batch % per_step:
-            lower = self.global_batch // per_step * per_step
-            fits = f"{lower} or {lower + per_step}" if lower else f"a multiple of {per_step}"
-            raise CoscaleError(
-                f"--global-batch {self.global_batch} is not divisible by dp*micro-batch = {self.dp}*"
-                f"{self.micro_batch} = {per_step}; use {fits}."
-            )
-        if self.seq_len % (2 * self.cp) and self.cp > 1:
-            raise CoscaleError(f"--seq-len {self.seq_len} must be divisible by 2*cp = {2 * self.cp} "
-                               f"(load-balanced ring attention splits each sequence into 2*cp chunks).")
-        if self.vp > 1 and self.num_microbatches % self.pp:
-            raise CoscaleError(
-                f"interleaved pipeline needs micro-batches per step ({self.num_microbatches}) to be a "
-                f"multiple of --pp {self.pp}; change --global-batch or use --vp 1."
-            )
+            raise CoscaleError(f"train.zero must be 0, 1, 2 or 3, got {self.zero}.")
+        raise_if_any(self.violations())
 
-    def check_layers(self, num_layers: int) -> None:
-        """Every pipeline chunk (pp*vp of them) must hold at least one layer."""
-        chunks = self.pp * self.vp
-        size = -(-num_layers // chunks)
-        if size * (chunks - 1) >= num_layers:
-            raise CoscaleError(
-                f"--pp {self.pp} x --vp {self.vp} = {chunks} pipeline chunks leave some of the model's "
-                f"{num_layers} layers' chunks empty; use pp*vp <= {num_layers} with pp*vp dividing it evenly.")
+    def violations(self, model: ModelSpec | ModelFacts | None = None) -> list[Violation]:
+        """The shared feasibility rules (coscale.feasibility) for this layout, on `model` if given."""
+        return layout_violations(model, tp=self.tp, pp=self.pp, ep=self.ep, cp=self.cp, vp=self.vp, dp=self.dp,
+                                 gpus=self.gpus, seq_len=self.seq_len, global_batch=self.global_batch,
+                                 micro_batch=self.micro_batch)
+
+    def check_model(self, model: ModelSpec) -> None:
+        """Raise `InfeasibleError` if `model` cannot be sharded this way (heads, experts, CP, layers)."""
+        raise_if_any(self.violations(model))
 
     @property
     def num_microbatches(self) -> int:

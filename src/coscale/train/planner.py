@@ -11,11 +11,12 @@ import time
 from dataclasses import dataclass
 
 from coscale.errors import CoscaleError
+from coscale.feasibility.codes import SUMMARY
 from coscale.train.context import TrainingContext
 from coscale.train.layout import TrainLayout
 from coscale.train.memory import TrainMemory, training_memory
-from coscale.train.predict import TrainingPrediction, predict_training
-from coscale.train.search import SearchSpace, enumerate_layouts
+from coscale.train.predict import TrainingPrediction, predict_feasible
+from coscale.train.search import SearchSpace, enumerate_layouts, rejections
 
 GIB = 2.0**30
 
@@ -68,23 +69,25 @@ def plan_training(ctx: TrainingContext, seq_len: int, global_batch: int, top: in
     start = time.perf_counter()
     space = space or SearchSpace()
     gpus, hw = ctx.system.num_gpus, ctx.system.hardware
-    capacity = hw.memory_bytes
+    capacity = hw.memory.hbm.capacity_bytes
     evaluated = 0
     closest: tuple[float, TrainLayout] | None = None
     results: list[TrainingPrediction] = []
-    for layout in enumerate_layouts(ctx.model, gpus, seq_len, global_batch, hw.scaleup_domain, space):
+    for layout in enumerate_layouts(ctx.model, gpus, seq_len, global_batch, hw.links.scaleup.domain_size, space):
         evaluated += 1
         mem = _memory(ctx, layout)
         if mem.total > capacity:
             if closest is None or mem.total < closest[0]:
                 closest = (mem.total, layout)
             continue
-        results.append(predict_training(ctx, layout, mem))
+        results.append(predict_feasible(ctx, layout, mem))
     if evaluated == 0:
+        reasons = rejections(ctx.model, gpus, seq_len, global_batch, hw.scaleup_domain, space)
+        top = "; ".join(f"{SUMMARY[code]} ({n})" for code, n in list(reasons.items())[:3])
         raise CoscaleError(
-            f"no valid layout for {gpus} GPUs with --global-batch {global_batch} and --seq-len {seq_len}: the "
-            f"global batch must be divisible by the data-parallel degree; try a --global-batch that is a "
-            f"multiple of {gpus}, or a GPU count that is a power of two.")
+            f"no valid layout for {gpus} GPUs with train.global_batch={global_batch} and train.seq_len={seq_len}; "
+            f"candidates broke these rules most often: {top}. Try a train.global_batch that is a multiple of "
+            f"{gpus}, or a GPU count that is a power of two.")
     if not results:
         raise _nothing_fits(ctx, seq_len, global_batch, closest, space)
     results.sort(key=lambda p: (p.step_time_s, p.memory.total))
@@ -101,12 +104,13 @@ def _nothing_fits(ctx: TrainingContext, seq_len: int, global_batch: int,
         more = TrainingContext(model=ctx.model, system=type(ctx.system)(hardware=hw, num_gpus=gpus * factor),
                                precision=ctx.precision, options=ctx.options, efficiency=ctx.efficiency)
         batch = max(global_batch, gpus * factor) if global_batch % (gpus * factor) else global_batch
-        fit = next((lay for lay in enumerate_layouts(ctx.model, gpus * factor, seq_len, batch, hw.scaleup_domain, space)
-                    if _memory(more, lay).total <= hw.memory_bytes), None)
+        domain = hw.links.scaleup.domain_size
+        fit = next((lay for lay in enumerate_layouts(ctx.model, gpus * factor, seq_len, batch, domain, space)
+                    if _memory(more, lay).total <= hw.memory.hbm.capacity_bytes), None)
         if fit is not None:
-            suggestion = f" It would fit on {gpus * factor} GPUs (e.g. {fit.describe()}, --global-batch {batch})."
+            suggestion = f" It would fit on {gpus * factor} GPUs (e.g. {fit.describe()}, train.global_batch={batch})."
             break
     return CoscaleError(
         f"nothing fits: no layout of {ctx.model.name} on {gpus}x {hw.name} stays within "
-        f"{hw.memory_bytes / GIB:.0f} GiB per GPU at --seq-len {seq_len};{near}."
-        f"{suggestion or ' Use more GPUs, a shorter --seq-len or a lower precision.'}")
+        f"{hw.memory.hbm.capacity_bytes / GIB:.0f} GiB per GPU at train.seq_len={seq_len};{near}."
+        f"{suggestion or ' Use more GPUs, a shorter train.seq_len or a lower precision.'}")

@@ -61,11 +61,18 @@ class TrainingPrediction:
         return f"compute ({1 - sum(terms.values()) / self.step_time_s:.0%}); largest overhead {name} ({share:.0%})"
 
 
-def predict_training(
+def predict_training(ctx: TrainingContext, layout: TrainLayout) -> TrainingPrediction:
+    """Predict one layout; raises `InfeasibleError` when the model cannot be sharded that way
+    (the rules of `coscale.feasibility`, shared with inference and the planner)."""
+    layout.check_model(ctx.model)
+    return predict_feasible(ctx, layout)
+
+
+def predict_feasible(
     ctx: TrainingContext, layout: TrainLayout, memory: TrainMemory | None = None
 ) -> TrainingPrediction:
-    """`memory` may be passed in when the caller (the planner) has already computed it."""
-    layout.check_layers(ctx.model.num_layers)
+    """`predict_training` for a layout already known to pass the feasibility rules (the planner's
+    search applies them as a mask); `memory` may be passed in when the caller has computed it."""
     flops = ctx.sample_flops(layout.seq_len)
     hw = ctx.system.hardware
     cls = resolve_compute_class(hw, ctx.precision.mfu_class).used
@@ -76,5 +83,5 @@ def predict_training(
                                ctx.unique_layers()),
         model_flops_per_step=flops.model * layout.global_batch,
         hardware_flops_per_step=flops.hardware(layout.recompute) * layout.global_batch,
-        peak_flops=hw.peak_flops[cls], peak_class=cls, capacity_bytes=hw.memory_bytes,
+        peak_flops=hw.compute.peak(cls), peak_class=cls, capacity_bytes=hw.memory.hbm.capacity_bytes,
     )

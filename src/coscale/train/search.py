@@ -1,10 +1,11 @@
-"""The layout grid the planner searches: every valid (TP, CP, PP, VP, DP, EP, micro-batch,
-recompute, ZeRO) for a GPU count, filtered by the constraints Megatron-Core enforces.
+"""The layout grid the planner searches: every feasible (TP, CP, PP, VP, DP, EP, micro-batch,
+recompute, ZeRO) for a GPU count.
 
-TP stays inside one scale-up domain and divides the attention heads (KV heads are replicated
-when fewer); PP leaves at least one layer per virtual chunk; CP splits the sequence into 2*cp
-load-balanced chunks; EP divides the experts and tp*cp*dp; the global batch divides by
-dp*micro-batch, and an interleaved schedule needs the micro-batch count to be a multiple of pp.
+The grid is the product of the search space (TP a power of two inside one scale-up domain, CP a
+power of two up to `max_cp`, PP any divisor of the rest, the listed VP and micro-batch sizes, EP
+any divisor of tp*cp*dp for MoE models); which points of it are feasible is decided by
+`coscale.feasibility.layout_mask`, the same rules `predict train` applies to one layout, so the
+planner never proposes a layout `predict train` rejects.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from coscale.specs.model import AttentionSpec, Mamba2Spec, ModelSpec, MoESpec
+import numpy as np
+
+from coscale.feasibility import CODES, layout_mask, model_facts
+from coscale.specs.model import ModelSpec
 from coscale.train.layout import RECOMPUTE_MODES, Recompute, TrainLayout
 
 
@@ -37,46 +41,49 @@ def _powers_of_two(limit: int) -> list[int]:
     return out
 
 
-def _tp_options(model: ModelSpec, gpus: int, domain: int) -> list[int]:
-    heads = [layer.mixer.num_heads for layer in model.layers if isinstance(layer.mixer, AttentionSpec)]
-    heads += [layer.mixer.num_heads for layer in model.layers if isinstance(layer.mixer, Mamba2Spec)]
-    return [t for t in _powers_of_two(min(domain, gpus)) if gpus % t == 0 and all(h % t == 0 for h in heads)]
+def _grid(model: ModelSpec, gpus: int, domain: int, space: SearchSpace) -> np.ndarray:
+    """Rows (tp, cp, pp, vp, dp, micro_batch, ep) in search order, before any feasibility rule."""
+    moe = model_facts(model).has_experts
+    rows = []
+    for tp in _powers_of_two(min(domain, gpus)):
+        if gpus % tp:
+            continue
+        for cp in _powers_of_two(space.max_cp):
+            if (gpus // tp) % cp:
+                continue
+            rest = gpus // (tp * cp)
+            for pp in _divisors(rest):
+                dp = rest // pp
+                eps = _divisors(tp * cp * dp) if moe else [1]
+                rows.extend((tp, cp, pp, vp, dp, mb, ep) for vp in space.virtual_stages
+                            for mb in space.micro_batches for ep in eps)
+    return np.array(rows, dtype=np.int64).reshape(-1, 7)
 
 
-def _ep_options(model: ModelSpec, tp: int, cp: int, dp: int) -> list[int]:
-    experts = [layer.ffn.num_experts for layer in model.layers if isinstance(layer.ffn, MoESpec)]
-    if not experts:
-        return [1]
-    pool = tp * cp * dp
-    return [e for e in _divisors(pool) if (e == 1 or e % tp == 0) and all(n % e == 0 for n in experts)]
+def _mask(model: ModelSpec, gpus: int, seq_len: int, global_batch: int, domain: int,
+          space: SearchSpace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(grid rows, ok, reason code) over the search space."""
+    grid = _grid(model, gpus, domain, space)
+    tp, cp, pp, vp, dp, mb, ep = grid.T
+    ok, code = layout_mask(model_facts(model), tp=tp, pp=pp, ep=ep, cp=cp, vp=vp, dp=dp, gpus=gpus, seq_len=seq_len,
+                           global_batch=global_batch, micro_batch=mb)
+    return grid, ok, code
+
+
+def rejections(model: ModelSpec, gpus: int, seq_len: int, global_batch: int, domain: int,
+               space: SearchSpace = SearchSpace()) -> dict[str, int]:
+    """How many grid points each feasibility rule rejected first, most frequent first."""
+    _, _, code = _mask(model, gpus, seq_len, global_batch, domain, space)
+    values, counts = np.unique(code[code > 0], return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    return {CODES[int(values[i]) - 1]: int(counts[i]) for i in order}
 
 
 def enumerate_layouts(model: ModelSpec, gpus: int, seq_len: int, global_batch: int, domain: int,
                       space: SearchSpace = SearchSpace()) -> Iterator[TrainLayout]:
-    layers = model.num_layers
-    has_mamba = any(isinstance(layer.mixer, Mamba2Spec) for layer in model.layers)
-    for tp in _tp_options(model, gpus, domain):
-        for cp in _powers_of_two(space.max_cp):
-            if (gpus // tp) % cp or (cp > 1 and (seq_len % (2 * cp) or has_mamba)):
-                continue
-            rest = gpus // (tp * cp)
-            for pp in _divisors(rest):
-                if pp > layers:
-                    break
-                dp = rest // pp
-                for vp in space.virtual_stages:
-                    chunks = pp * vp
-                    if (vp > 1 and pp == 1) or -(-layers // chunks) * (chunks - 1) >= layers:
-                        continue
-                    for mb in space.micro_batches:
-                        if global_batch % (dp * mb):
-                            continue
-                        m = global_batch // (dp * mb)
-                        if vp > 1 and m % pp:
-                            continue
-                        for ep in _ep_options(model, tp, cp, dp):
-                            for rc in space.recomputes:
-                                for zero in space.zeros:
-                                    yield TrainLayout(gpus=gpus, tp=tp, pp=pp, vp=vp, dp=dp, cp=cp, ep=ep,
-                                                      micro_batch=mb, global_batch=global_batch, seq_len=seq_len,
-                                                      recompute=rc, zero=zero)
+    grid, ok, _ = _mask(model, gpus, seq_len, global_batch, domain, space)
+    for t, c, p, v, d, m, e in grid[ok].tolist():
+        for rc in space.recomputes:
+            for zero in space.zeros:
+                yield TrainLayout(gpus=gpus, tp=t, pp=p, vp=v, dp=d, cp=c, ep=e, micro_batch=m,
+                                  global_batch=global_batch, seq_len=seq_len, recompute=rc, zero=zero)

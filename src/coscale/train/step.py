@@ -172,4 +172,4 @@ def _optimizer_s(ctx: TrainingContext, layout: TrainLayout) -> float:
     if layout.zero >= 1:
         local = params.dense / (layout.dp * layout.cp) + params.experts / layout.expert_dp
     hw = ctx.system.hardware
-    return local * OPTIMIZER_BYTES_PER_PARAM / (hw.memory_bw_Bps * ctx.efficiency.memory_stream)
+    return local * OPTIMIZER_BYTES_PER_PARAM / (hw.memory.hbm.bandwidth_Bps * ctx.efficiency.memory_stream)

@@ -9,12 +9,12 @@ scale-out bandwidth binds. The time itself is the project's collective model
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from coscale.cost.efficiency import EfficiencyModel
 from coscale.cost.roofline import collective_time
-from coscale.specs.hardware import System
+from coscale.specs.hardware import Link, System
 from coscale.workload.ops import Collective
 
 Role = Literal["tp", "cp", "ep", "dp", "pp"]
@@ -43,21 +43,16 @@ class GroupPlacement:
         return self.span(role) <= domain
 
 
-def _on_link(system: System, intra: bool) -> System:
-    hw = system.hardware
-    domain = 1 << 30 if intra else 0
-    return System(hardware=replace(hw, scaleup_domain=domain), num_gpus=system.num_gpus)
-
-
-def link_systems(system: System) -> tuple[System, System]:
-    """(scale-out, scale-up) views of `system`, built once per question rather than per collective."""
-    return _on_link(system, False), _on_link(system, True)
+def link_pair(system: System) -> tuple[Link, Link]:
+    """(scale-out, scale-up) links of `system`, indexed by 'does the group fit in one domain'."""
+    links = system.hardware.links
+    return links.scaleout, links.scaleup
 
 
 def collective_s(c: Collective, groups: GroupPlacement, system: System, eff: EfficiencyModel,
-                 role: Role | None = None, links: tuple[System, System] | None = None) -> float:
+                 role: Role | None = None, links: tuple[Link, Link] | None = None) -> float:
     """Time of one collective of a parallel group placed as `groups` says."""
     if role is None:
         role = "ep" if c.kind == "all_to_all" else "tp"
-    intra = groups.intra_domain(role, system.hardware.scaleup_domain)
-    return collective_time(c, links[intra] if links else _on_link(system, intra), eff)
+    intra = groups.intra_domain(role, system.hardware.links.scaleup.domain_size)
+    return collective_time(c, (links or link_pair(system))[intra], eff)

@@ -66,8 +66,10 @@ def predict_inference_case(check: dict[str, Any], eff: EfficiencyModel) -> float
     return float(getattr(result, check["metric"]))
 
 
-def run_case(case: dict[str, Any], eff: EfficiencyModel) -> CaseResult:
+def run_case(case: dict[str, Any], eff: EfficiencyModel | None = None) -> CaseResult:
+    """Predict one case; `eff` None uses the efficiency family of the case's chip."""
     check = case["check"]
+    eff = eff or load_hardware(check["hardware"]).efficiency
     if check["kind"] == "inference":
         predicted = predict_inference_case(check, eff)
     elif check["kind"] == "train":
@@ -82,8 +84,8 @@ def run_case(case: dict[str, Any], eff: EfficiencyModel) -> CaseResult:
 
 
 def run_all(eff: EfficiencyModel | None = None, serving: bool = False) -> list[CaseResult]:
-    """Every shipped case; `serving` adds the request-level serving simulations (slower: about a minute)."""
-    eff = eff or EfficiencyModel()
+    """Every shipped case; each uses its chip's efficiency family unless `eff` overrides them all.
+    `serving` adds the request-level serving simulations (slower: about a minute)."""
     results = [run_case(case, eff) for case in load_cases()]
     if serving:
         from coscale.validation.serving import run_serving_cases

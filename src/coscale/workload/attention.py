@@ -70,11 +70,12 @@ def _mla_ops(spec: AttentionSpec, p: ForwardPass, layer: str, count: int, hidden
         gt = g.tokens
         if phase == "prefill":
             kv_up = heads * (mla.qk_nope_head_dim + mla.v_head_dim)
-            ops.append(gemm("mla.kv_b_proj", layer, count, p, gt, kv_up, mla.kv_lora_rank))
+            ops.append(gemm("mla.kv_b_proj", layer, count, p, gt, kv_up, mla.kv_lora_rank, phase))
             ops.append(_core(spec, p, phase, g, layer, count, heads, latent, qk, mla.v_head_dim))
         else:
-            ops.append(gemm("mla.q_absorb", layer, count, p, gt, heads * mla.kv_lora_rank, mla.qk_nope_head_dim))
+            ops.append(gemm("mla.q_absorb", layer, count, p, gt, heads * mla.kv_lora_rank, mla.qk_nope_head_dim,
+                            phase))
             ops.append(_core(spec, p, phase, g, layer, count, heads, latent, latent, mla.kv_lora_rank))
-            ops.append(gemm("mla.v_absorb", layer, count, p, gt, heads * mla.v_head_dim, mla.kv_lora_rank))
+            ops.append(gemm("mla.v_absorb", layer, count, p, gt, heads * mla.v_head_dim, mla.kv_lora_rank, phase))
     ops.append(gemm("mla.o_proj", layer, count, p, t, hidden, heads * mla.v_head_dim))
     return ops

@@ -1,8 +1,70 @@
-"""Rich tables for lab records (the CLI prints them; the records themselves are plain dicts)."""
+"""Lab results: the one JSON-ready dict of a training run and of a preset, and the rich tables of
+runs, comparisons (`run_compare` already returns its record as a plain dict) and recipes."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 from rich.table import Table
+
+if TYPE_CHECKING:  # the lab imports torch; only its types are needed here
+    from coscale.lab.config import Preset
+    from coscale.lab.recipes import Recipe
+    from coscale.lab.train import RunResult
+    from coscale.specs.model import ModelSpec
+
+
+def run_to_dict(preset: str, recipe: str, seed: int, out: Path, result: RunResult) -> dict[str, Any]:
+    """`lab train --json`: one run's outcome."""
+    return {
+        "preset": preset,
+        "recipe": recipe,
+        "seed": seed,
+        "steps": result.steps,
+        "out": str(out),
+        "val_loss": result.val_loss,
+        "val_ppl": math.exp(result.val_loss),
+        "final_train_loss": result.train_loss[-1] if result.train_loss else None,
+        "tokens_per_s": result.tokens_per_s,
+        "interrupted": result.interrupted,
+        "resumed_from": result.resumed_from,
+        "val_curve": [list(v) for v in result.val_curve],
+    }
+
+
+def run_table(record: dict[str, Any]) -> Table:
+    table = Table(title=f"lab train: {record['preset']} / {record['recipe']} (seed {record['seed']})",
+                  show_header=False)
+    for key in ("steps", "val_loss", "val_ppl", "final_train_loss", "tokens_per_s", "resumed_from", "out"):
+        value = record[key]
+        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    return table
+
+
+def preset_to_dict(preset: Preset, spec: ModelSpec, parameters: int) -> dict[str, Any]:
+    """`lab describe --json`: a preset's layers as the predictor's ModelSpec sees them."""
+    return {
+        "preset": preset.name,
+        "description": preset.description,
+        "pattern": preset.model.pattern,
+        "layers": [layer.kind for layer in spec.layers],
+        "hidden_size": spec.hidden_size,
+        "vocab_size": spec.vocab_size,
+        "parameters": parameters,
+        "steps": preset.train.steps,
+        "batch_size": preset.train.batch_size,
+        "seq_len": preset.train.seq_len,
+    }
+
+
+def preset_table(data: dict[str, Any]) -> Table:
+    table = Table(title=f"lab preset {data['preset']}: {data['description']}", show_header=False)
+    for key, value in data.items():
+        table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
+    return table
 
 
 def compare_tables(record: dict) -> tuple[Table, Table]:
@@ -55,6 +117,11 @@ def compare_tables(record: dict) -> tuple[Table, Table]:
             f"{q['weight_rel_error']:.4f}",
         )
     return runs, ptq
+
+
+def recipes_to_dict(recipes: list[Recipe]) -> dict[str, Any]:
+    """`lab recipes --json`: every recipe with each operand role's quantization."""
+    return {"recipes": [asdict(r) for r in recipes]}
 
 
 def recipes_table(recipes: list[dict]) -> Table:

@@ -1,4 +1,4 @@
-"""Inference prediction -> one JSON object, or rich tables that say what binds and why."""
+"""Inference prediction -> one JSON-ready dict (its only JSON shape), or rich tables that say what binds and why."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _phase_dict(p: PhaseTiming) -> dict[str, Any]:
     }
 
 
-def prediction_to_dict(r: InferencePrediction) -> dict[str, Any]:
+def inference_to_dict(r: InferencePrediction) -> dict[str, Any]:
     s = r.scenario
     par = s.parallel
     return {
@@ -77,8 +77,8 @@ def _group_ops(p: PhaseTiming) -> list[tuple[str, float, str]]:
     return sorted(rows, key=lambda row: -row[1])
 
 
-def print_prediction(r: InferencePrediction, console: Console) -> None:
-    d = prediction_to_dict(r)
+def print_inference(r: InferencePrediction, console: Console) -> None:
+    d = inference_to_dict(r)
     s = r.scenario
     head = Table(title=f"{s.model.name} on {s.parallel.gpus}x {s.system.hardware.name}", show_header=False)
     par = d["parallelism"]

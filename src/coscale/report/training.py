@@ -1,4 +1,4 @@
-"""Training predictions and plans as JSON-ready dicts and rich tables."""
+"""Training predictions and plans: their one JSON-ready dict each, and rich tables."""
 
 from __future__ import annotations
 
@@ -14,16 +14,16 @@ from coscale.train.predict import TrainingPrediction
 GIB = 2.0**30
 
 
-def layout_dict(p: TrainingPrediction) -> dict[str, Any]:
+def _layout_dict(p: TrainingPrediction) -> dict[str, Any]:
     lay = p.layout
     return {"gpus": lay.gpus, "tp": lay.tp, "pp": lay.pp, "vp": lay.vp, "dp": lay.dp, "cp": lay.cp, "ep": lay.ep,
             "micro_batch": lay.micro_batch, "global_batch": lay.global_batch, "seq_len": lay.seq_len,
             "num_microbatches": lay.num_microbatches, "recompute": lay.recompute, "zero": lay.zero}
 
 
-def prediction_dict(p: TrainingPrediction) -> dict[str, Any]:
+def training_to_dict(p: TrainingPrediction) -> dict[str, Any]:
     return {
-        "layout": layout_dict(p),
+        "layout": _layout_dict(p),
         "step_time_s": p.step_time_s,
         "tokens_per_s_per_gpu": p.tokens_per_s_per_gpu,
         "model_tflops_per_gpu": p.model_tflops_per_gpu,
@@ -41,7 +41,7 @@ def prediction_dict(p: TrainingPrediction) -> dict[str, Any]:
     }
 
 
-def context_dict(ctx: TrainingContext) -> dict[str, Any]:
+def context_to_dict(ctx: TrainingContext) -> dict[str, Any]:
     o = ctx.options
     return {"model": ctx.model.name, "hardware": ctx.system.hardware.id, "precision": ctx.precision.name,
             "precision_description": ctx.precision.description,
@@ -50,7 +50,7 @@ def context_dict(ctx: TrainingContext) -> dict[str, Any]:
                         "tp_comm_overlap": o.tp_comm_overlap, "dp_overlap": o.dp_overlap, "cp_overlap": o.cp_overlap}}
 
 
-def print_prediction(ctx: TrainingContext, p: TrainingPrediction, defaults: dict[str, Any], console: Console) -> None:
+def print_training(ctx: TrainingContext, p: TrainingPrediction, defaults: dict[str, Any], console: Console) -> None:
     console.print(f"[bold]{ctx.model.name}[/] on {p.layout.gpus}x {ctx.system.hardware.name}, "
                   f"{ctx.precision.name}: {p.layout.describe()}")
     if defaults:
@@ -78,10 +78,15 @@ def print_prediction(ctx: TrainingContext, p: TrainingPrediction, defaults: dict
     console.print(f"{fit} in {p.capacity_bytes / GIB:.0f} GiB; binding: {p.binding}")
 
 
-def plan_dict(ctx: TrainingContext, plan: Plan) -> dict[str, Any]:
-    return {**context_dict(ctx), "evaluated": plan.evaluated, "fitting": plan.fitting, "wall_s": plan.wall_s,
+def predict_train_to_dict(ctx: TrainingContext, p: TrainingPrediction, defaults: dict[str, Any]) -> dict[str, Any]:
+    """`predict train --json`: the question (context), the prediction, and which defaults were used."""
+    return {**context_to_dict(ctx), **training_to_dict(p), "defaults": defaults}
+
+
+def plan_to_dict(ctx: TrainingContext, plan: Plan) -> dict[str, Any]:
+    return {**context_to_dict(ctx), "evaluated": plan.evaluated, "fitting": plan.fitting, "wall_s": plan.wall_s,
             "configs_per_s": plan.configs_per_s, "why_best": plan.why_best(),
-            "ranked": [prediction_dict(p) for p in plan.ranked]}
+            "ranked": [training_to_dict(p) for p in plan.ranked]}
 
 
 def print_plan(ctx: TrainingContext, plan: Plan, console: Console) -> None:

@@ -1,0 +1,41 @@
+"""`coscale validate`: the validation results' one JSON-ready dict, and the table drawn from it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from coscale.validation.runner import CaseResult
+
+
+def validation_to_dict(results: list[CaseResult], summary: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "cases": [{"id": r.id, "category": r.category, "calibration": r.calibration, "description": r.description,
+                   "predicted": r.predicted, "published": r.published, "unit": r.unit, "error": r.error,
+                   "source": r.source, "note": r.note} for r in results],
+        "summary": summary,
+    }
+
+
+def print_validation(data: dict[str, Any], console: Console) -> None:
+    table = Table(title="coscale validate: predicted vs published")
+    for col in ("case", "category", "what", "predicted", "published", "unit", "error"):
+        table.add_column(col, justify="right" if col in ("predicted", "published", "error") else "left")
+    for r in data["cases"]:
+        tag = " (cal.)" if r["calibration"] else ""
+        err = r["error"]
+        colour = "green" if abs(err) <= 0.15 else ("yellow" if abs(err) <= 0.3 else "red")
+        table.add_row(r["id"] + tag, r["category"], r["description"], f"{r['predicted']:,.4g}",
+                      f"{r['published']:,.4g}", r["unit"], f"[{colour}]{err:+.1%}[/]")
+    console.print(table)
+    summary = data["summary"]
+    for label, key in (("all cases", "median_abs_error_by_category"),
+                       ("out-of-sample (calibration cases excluded)", "median_abs_error_out_of_sample_by_category")):
+        parts = [f"{c} {v:.1%}" for c, v in summary[key].items() if v is not None]
+        console.print(f"median |error| by category, {label}: " + ", ".join(parts))
+    console.print(f"median |error| over inference + kernel cases: "
+                  f"{summary['median_abs_error_inference_and_kernel']:.1%} "
+                  f"(out-of-sample only: {summary['median_abs_error_inference_and_kernel_out_of_sample']:.1%})")
+    console.print("(cal.) = a cost-model constant was fitted on this case; see hardware/efficiency/<family>.json")
