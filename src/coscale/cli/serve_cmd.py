@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from coscale.cli.console import make_console
+from coscale.report.console import make_console
 from coscale.errors import CoscaleError
 from coscale.serve.capacity_search import evaluate, max_rate
 from coscale.serve.engine import Overloaded

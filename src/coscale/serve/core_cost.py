@@ -1,76 +1,67 @@
-"""The engine's step cost from the core step contract (`coscale.cost.step.step_cost`).
+"""The engine's step cost from the core step contract, through its precomputed table.
 
-A thin adapter: the plan is built once; each forward pass the engine runs becomes a `StepShape` of
-its decode sequences and prefill chunks. For speed the shapes are memoised on a grid: a decode group
-by its size (exact in pure-decode steps, 1/64 octave above 128 sequences in mixed steps) and mean
-cached context (1/32 octave), prefill chunks by their count, mean new tokens (1/64 octave) and mean
-cached prefix (1/32 octave), evaluated as the uniform shape with those values: token counts within
-~0.5 % and attention within ~1 % on full-attention models. Missing decode shapes are evaluated as one
-array of uniform shapes (the contract's sweep form), two octaves of context ahead.
+A thin adapter: the plan is built once and tabulated once (`StepCostTable.build`, exact step cost
+on grids, ~1 % of `step_cost` by construction); each forward pass the engine runs is looked up from
+plain numbers (decode sequences, their summed cached context, and each prefill chunk's new tokens and
+cached prefix) in microseconds. A step outside the table's limits (a static batch prefilling every
+prompt at once, a context beyond the tabulated window) is costed exactly with `step_cost`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from coscale.cost.plan import ExecutionPlan
 from coscale.cost.step import step_cost
+from coscale.cost.table import StepCostTable
 from coscale.workload.shape import StepShape
-
-CTX_STEPS_PER_OCTAVE = 32
-SEQS_STEPS_PER_OCTAVE = 64  # decode sequences of a mixed step (exact below 128)
-TOKEN_STEPS_PER_OCTAVE = 64
-
-
-def _grid(x: float, per_octave: int) -> float:
-    """x on a geometric grid (integers below 2 * per_octave)."""
-    if x < 2 * per_octave:
-        return float(round(x))
-    return float(2 ** (round(math.log2(x) * per_octave) / per_octave))
 
 
 @dataclass(kw_only=True, slots=True)
 class CoreStepCost:
     plan: ExecutionPlan
-    _memo: dict[tuple[float, ...], tuple[float, float]] = field(default_factory=dict)
+    max_tokens: int
+    max_seqs: int
+    table: StepCostTable | None = None
+    _fallback: dict[tuple, tuple[float, float]] = field(default_factory=dict)
 
-    def _uniform(self, keys: list[tuple[float, float, float, float, float]]) -> list[tuple[float, float]]:
-        """(time, energy) of uniform steps (decode seqs, decode ctx, chunks, chunk new, chunk prefix), memoised."""
-        todo = sorted({k for k in keys if k not in self._memo})
-        if todo and all(k[2] == 0.0 for k in todo):
-            # a decode batch's context only grows: cost the next two octaves of its grid in the same call
-            band = {(k[0], _grid(k[1] * 2 ** (i / CTX_STEPS_PER_OCTAVE), CTX_STEPS_PER_OCTAVE), 0.0, 1.0, 0.0)
-                    for k in todo for i in range(1, 2 * CTX_STEPS_PER_OCTAVE)}
-            todo = sorted(set(todo) | {k for k in band if k not in self._memo})
-        if todo:
-            a = np.array(todo)
-            c = step_cost(self.plan, StepShape.uniform(decode_seqs=a[:, 0], decode_context=a[:, 1],
-                                                       prefill_seqs=a[:, 2], prefill_new=a[:, 3],
-                                                       prefill_prefix=a[:, 4]))
-            t, e = np.broadcast_to(c.time_s, len(todo)), np.broadcast_to(c.energy_j, len(todo))
-            for k, ti, ei in zip(todo, t, e, strict=True):
-                self._memo[k] = (float(ti), float(ei))
-        return [self._memo[k] for k in keys]
+    def __post_init__(self) -> None:
+        if self.table is None:
+            self.table = StepCostTable.build(self.plan, max_tokens=self.max_tokens, max_seqs=self.max_seqs)
+
+    def _fits(self, tokens: int, rows: int, context: float) -> bool:
+        t = self.table
+        return tokens <= t.max_tokens and rows <= t.max_seqs and context <= t.max_context
+
+    def _exact(self, decode_contexts: np.ndarray, chunks: list[tuple[int, int]]) -> tuple[float, float]:
+        key = (tuple(decode_contexts.tolist()), tuple(chunks))
+        hit = self._fallback.get(key)
+        if hit is None:
+            c = step_cost(self.plan, StepShape.of(decode_contexts=decode_contexts, prefill_chunks=chunks))
+            hit = (float(c.time_s), float(c.energy_j))
+            self._fallback[key] = hit
+        return hit
 
     def step(self, decode_contexts: np.ndarray, prefill_new: np.ndarray,
              prefill_prefix: np.ndarray) -> tuple[float, float]:
         n = len(decode_contexts)
-        ctx = _grid(float(decode_contexts.sum()) / n, CTX_STEPS_PER_OCTAVE) if n else 0.0
-        m = len(prefill_new)
-        if m:
-            new = _grid(float(prefill_new.sum()) / m, TOKEN_STEPS_PER_OCTAVE)
-            pre = _grid(float(prefill_prefix.sum()) / m, CTX_STEPS_PER_OCTAVE)
-            key = (_grid(n, SEQS_STEPS_PER_OCTAVE), ctx, float(m), max(new, 1.0), pre)
-        else:
-            key = (float(n), ctx, 0.0, 1.0, 0.0)
-        return self._uniform([key])[0]
+        chunks = [(int(a), int(b)) for a, b in zip(prefill_new, prefill_prefix, strict=True)]
+        tokens = n + sum(a for a, _ in chunks)
+        context = max([float(decode_contexts.max()) if n else 0.0] + [float(a + b) for a, b in chunks])
+        if not self._fits(tokens, n + len(chunks), context):
+            return self._exact(decode_contexts, chunks)
+        return self.table.step(n, float(decode_contexts.sum()), chunks)  # type: ignore[union-attr]
 
     def decode_run(self, decode_contexts: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
         n = len(decode_contexts)
         s = int(decode_contexts.sum())
-        keys = [(float(n), _grid((s + n * j) / n, CTX_STEPS_PER_OCTAVE), 0.0, 1.0, 0.0) for j in range(steps)]
-        out = self._uniform(keys)
-        return np.array([o[0] for o in out]), np.array([o[1] for o in out])
+        top = int(decode_contexts.max()) if n else 0
+        t, e = np.empty(steps), np.empty(steps)
+        for j in range(steps):
+            if self._fits(n, n, top + j):
+                t[j], e[j] = self.table.step(n, float(s + n * j))  # type: ignore[union-attr]
+            else:
+                t[j], e[j] = self._exact(decode_contexts + j, [])
+        return t, e

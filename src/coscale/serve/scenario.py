@@ -122,7 +122,11 @@ def build(d: Deployment, cost: StepCostModel | None = None) -> Built:
     if d.num_gpu_blocks is not None and d.num_gpu_blocks < 1:
         raise CoscaleError(f"--num-gpu-blocks must be >= 1, got {d.num_gpu_blocks}.")
     system = System(hardware=hw, num_gpus=gpus)
-    cost = cost or CoreStepCost(plan=build_plan(model, system, par, recipe))
+    if cost is None:
+        # one step holds at most the token budget (decode-first) or a full decode batch (prefill-first)
+        tokens = sched.max_batched_tokens + (sched.max_num_seqs if sched.policy != "decode_first" else 0)
+        cost = CoreStepCost(plan=build_plan(model, system, par, recipe), max_tokens=tokens,
+                            max_seqs=sched.max_num_seqs + 1)
     return Built(model=model, system=system, parallel=par, precision=recipe, preset=preset, sched=sched,
                  block_size=block, budget=budget, num_blocks=d.num_gpu_blocks or budget.blocks, cost=cost)
 
