@@ -12,8 +12,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from coscale.report.console import make_console
 from coscale.errors import CoscaleError
+from coscale.report.console import make_console
 from coscale.serve.capacity_search import evaluate, max_rate
 from coscale.serve.engine import Overloaded
 from coscale.serve.metrics import Slo
