@@ -136,3 +136,19 @@ def test_light_load_latency_is_the_bare_step_cost(cost, replicas_factory):
     assert s.first_token_s - 1.0 == pytest.approx(t_pre)
     dec, _ = cost.decode_run(np.array([1000]), 10)
     assert s.finish_s - s.first_token_s == pytest.approx(dec.sum())
+
+
+def test_fast_forward_identical_with_the_core_step_cost():
+    """The adapter honours the decode-run contract, so the real cost path fast-forwards exactly too."""
+    from coscale.serve.router import RouterConfig as Router
+    from coscale.serve.scenario import Deployment, WorkloadSpec, build, make_replicas, make_workload
+
+    built = build(Deployment(model="llama-3.1-8b", hardware="h100-sxm", gpus=2, num_gpu_blocks=3000))
+    spec = WorkloadSpec(rate=15.0, num_requests=150, input_len=700, output_len=200, length_dist="exponential",
+                        input_max=3000, output_max=1500, seed=4)
+    a = simulate(make_replicas(built, fast_forward=True), make_workload(spec), Router())
+    b = simulate(make_replicas(built, fast_forward=False), make_workload(spec), Router())
+    assert _records(a) == _records(b) and a.events < b.events
+    t, _ = built.cost.decode_run(np.array([100, 2000, 37]), 40)
+    one = [built.cost.decode_run(np.array([100, 2000, 37]) + j, 1)[0][0] for j in range(40)]
+    assert t.tolist() == one
