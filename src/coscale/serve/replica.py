@@ -18,7 +18,7 @@ from coscale.serve.cost_model import StepCostModel
 from coscale.serve.kv import BlockPool
 from coscale.serve.request import Request, block_hashes
 from coscale.serve.scheduler import SchedulerConfig
-from coscale.serve.sequence import Sequence
+from coscale.serve.sequence import SeqArrays, Sequence
 
 MAX_RUN_STEPS = 4096  # longest fast-forward run (bounds the arrays of one run)
 INF = 1 << 62
@@ -26,7 +26,8 @@ INF = 1 << 62
 
 @dataclass(kw_only=True, slots=True)
 class Step:
-    items: list[tuple[Sequence, int]]  # (sequence, tokens computed this step)
+    slots: np.ndarray  # the batch: sequence slots in batch order
+    new: np.ndarray  # tokens each computes this step
     starts: np.ndarray  # k + 1 boundaries: start of each step, end of the last
     energies: np.ndarray  # k per-step energies
     decode: bool
@@ -47,9 +48,8 @@ class StepLog:
     rows: list[tuple[np.ndarray, ...]] = field(default_factory=list)
 
     def add(self, step: Step, k: int) -> None:
-        n = len(step.items)
-        tokens = step.tokens
-        self.rows.append((step.starts[:k], step.starts[1:k + 1], np.full(k, n), np.full(k, tokens),
+        n = len(step.slots)
+        self.rows.append((step.starts[:k], step.starts[1:k + 1], np.full(k, n), np.full(k, step.tokens),
                           np.full(k, step.prefill_tokens), np.full(k, step.waiting), step.kv_used[:k],
                           step.energies[:k]))
 
@@ -71,6 +71,8 @@ class Replica:
     waiting: deque[Sequence] = field(default_factory=deque)
     running: list[Sequence] = field(default_factory=list)
     finished: list[Sequence] = field(default_factory=list)
+    tab: SeqArrays = field(default_factory=SeqArrays)
+    by_slot: list[Sequence] = field(default_factory=list)
     step: Step | None = None
     token: int = 0
     admitted: int = 0
@@ -80,11 +82,17 @@ class Replica:
     log: StepLog = field(default_factory=StepLog)
     itl_values: list[float] = field(default_factory=list)
     itl_weights: list[int] = field(default_factory=list)
+    _slots: np.ndarray | None = None  # running slots in order (None: rebuild)
 
     @property
     def load(self) -> int:
         """Requests assigned and unfinished (constant during a fast-forward run)."""
         return len(self.waiting) + len(self.running)
+
+    def running_slots(self) -> np.ndarray:
+        if self._slots is None:
+            self._slots = np.fromiter((s.slot for s in self.running), dtype=np.int64, count=len(self.running))
+        return self._slots
 
     def enqueue(self, req: Request) -> None:
         need = self.pool.blocks_for(req.input_tokens + req.output_tokens)
@@ -98,10 +106,15 @@ class Replica:
             raise CoscaleError(
                 f"request {req.rid} ({req.input_tokens} + {req.output_tokens} tokens) cannot be prefilled in one "
                 f"step of --max-batched-tokens {self.cfg.max_batched_tokens} without chunked prefill; raise it.")
-        self.waiting.append(Sequence(req=req, hashes=block_hashes(req, self.pool.block_size), known=req.input_tokens))
+        slot = self.tab.add(req.input_tokens, req.output_tokens)
+        s = Sequence(req=req, hashes=block_hashes(req, self.pool.block_size), tab=self.tab, slot=slot)
+        self.by_slot.append(s)
+        self.waiting.append(s)
 
 
 # ---- planning -------------------------------------------------------------------------------------
+
+_EMPTY = np.zeros(0, dtype=np.int64)
 
 
 def _reserve_blocks(rep: Replica, s: Sequence) -> int:
@@ -112,9 +125,10 @@ def _admit(rep: Replica, s: Sequence, budget: int, now: float, reserve: bool) ->
     """Admit `s` with up to `budget` new tokens; 0 when it does not fit (nothing changed then)."""
     pool = rep.pool
     bs = pool.block_size
-    hit = pool.longest_hit(s.hashes, (s.known - 1) // bs) if rep.cfg.prefix_caching else []
+    known = s.known
+    hit = pool.longest_hit(s.hashes, (known - 1) // bs) if rep.cfg.prefix_caching else []
     cached = len(hit) * bs
-    new = s.known - cached
+    new = known - cached
     if new > budget:
         if not rep.cfg.chunked_prefill:
             return 0
@@ -129,7 +143,7 @@ def _admit(rep: Replica, s: Sequence, budget: int, now: float, reserve: bool) ->
         rep.reserved += total
         s.reserved = total
     pool.take(hit)
-    s.blocks = hit + pool.allocate(need)
+    s.set_blocks(hit + pool.allocate(need))
     s.registered = len(hit)
     s.computed = cached
     if s.order < 0:
@@ -153,9 +167,10 @@ def _victim(rep: Replica, first: int) -> Sequence:
 
 def _preempt(rep: Replica, s: Sequence) -> None:
     rep.running.remove(s)
+    rep._slots = None
     rep.pool.release(s.blocks)
     s.discarded += s.computed
-    s.blocks = []
+    s.set_blocks([])
     s.registered = 0
     s.computed = 0
     s.preemptions += 1
@@ -165,10 +180,38 @@ def _preempt(rep: Replica, s: Sequence) -> None:
     rep.waiting.appendleft(s)
 
 
-def _grow(rep: Replica, budget: int, decoding_only: bool | None = None) -> tuple[list[tuple[Sequence, int]], int, bool]:
+def _grow(rep: Replica, budget: int, decoding_only: bool | None = None) -> tuple[np.ndarray, np.ndarray, int, bool]:
     """Running requests (all, or only decoding / only prefilling ones) in admission order under the
-    token budget, preempting when KV runs out."""
-    items: list[tuple[Sequence, int]] = []
+    token budget, preempting when KV runs out: (slots, new tokens, budget left, preempted)."""
+    running = rep.running
+    if not running or budget <= 0:
+        return _EMPTY, _EMPTY, budget, False
+    tab, pool = rep.tab, rep.pool
+    bs = pool.block_size
+    slots = rep.running_slots()
+    comp = tab.computed[slots]
+    todo = tab.known[slots] - comp
+    if decoding_only is None:
+        t = todo
+    else:
+        dec = (todo == 1) & (tab.generated[slots] >= 1)
+        t = np.where(dec if decoding_only else ~dec, todo, 0)
+    before = np.cumsum(t) - t
+    new = np.clip(budget - before, 0, t)
+    take = new > 0
+    need = np.where(take, -(-(comp + new) // bs) - tab.nblocks[slots], 0)
+    if int(need.sum()) <= pool.free:  # no request runs out of blocks: allocate in batch order
+        for i in np.flatnonzero(need > 0):
+            running[i].add_blocks(pool.allocate(int(need[i])))
+        idx = np.flatnonzero(take)
+        return slots[idx], new[idx], budget - int(new.sum()), False
+    return _grow_preempting(rep, budget, decoding_only)
+
+
+def _grow_preempting(rep: Replica, budget: int, decoding_only: bool | None) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    """The same pass one request at a time, preempting victims when the pool runs dry."""
+    out_slots: list[int] = []
+    out_new: list[int] = []
     preempted = False
     pool = rep.pool
     bs = pool.block_size
@@ -193,14 +236,17 @@ def _grow(rep: Replica, budget: int, decoding_only: bool | None = None) -> tuple
                     break
             if lost:
                 continue
-            s.blocks += pool.allocate(need)
-        items.append((s, new))
+            s.add_blocks(pool.allocate(need))
+        out_slots.append(s.slot)
+        out_new.append(new)
         budget -= new
         i += 1
-    return items, budget, preempted
+    return np.array(out_slots, dtype=np.int64), np.array(out_new, dtype=np.int64), budget, preempted
 
 
-def _admit_waiting(rep: Replica, items: list, budget: int, now: float, reserve: bool) -> int:
+def _admit_waiting(rep: Replica, budget: int, now: float, reserve: bool) -> tuple[list[int], list[int], int]:
+    slots: list[int] = []
+    news: list[int] = []
     while rep.waiting and budget > 0 and len(rep.running) < rep.cfg.max_num_seqs:
         s = rep.waiting[0]
         new = _admit(rep, s, budget, now, reserve)
@@ -208,33 +254,43 @@ def _admit_waiting(rep: Replica, items: list, budget: int, now: float, reserve: 
             break
         rep.waiting.popleft()
         rep.running.append(s)
-        items.append((s, new))
+        rep._slots = None
+        slots.append(s.slot)
+        news.append(new)
         budget -= new
-    return budget
+    return slots, news, budget
 
 
-def _plan(rep: Replica, now: float) -> tuple[list[tuple[Sequence, int]], bool]:
-    """The batch of the next forward pass and whether anything was preempted planning it."""
+def _join(a: np.ndarray, b: np.ndarray, slots: list[int], news: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    if not slots:
+        return a, b
+    return (np.concatenate([a, np.array(slots, dtype=np.int64)]), np.concatenate([b, np.array(news, dtype=np.int64)]))
+
+
+def _plan(rep: Replica, now: float) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The batch of the next forward pass (slots, new tokens) and whether planning it preempted."""
     cfg = rep.cfg
     if cfg.policy == "decode_first":
-        items, budget, preempted = _grow(rep, cfg.max_batched_tokens)
+        slots, new, budget, preempted = _grow(rep, cfg.max_batched_tokens)
         if not preempted:
-            _admit_waiting(rep, items, budget, now, cfg.reserve_full)
-        return items, preempted
+            s2, n2, _ = _admit_waiting(rep, budget, now, cfg.reserve_full)
+            slots, new = _join(slots, new, s2, n2)
+        return slots, new, preempted
     if cfg.policy == "prefill_first":
-        items, budget, _ = _grow(rep, cfg.max_batched_tokens, decoding_only=False)
-        _admit_waiting(rep, items, budget, now, cfg.reserve_full)
-        if items:
-            return items, False
-        items, _, preempted = _grow(rep, INF, decoding_only=True)
-        return items, preempted
+        slots, new, budget, _ = _grow(rep, cfg.max_batched_tokens, decoding_only=False)
+        s2, n2, _ = _admit_waiting(rep, budget, now, cfg.reserve_full)
+        slots, new = _join(slots, new, s2, n2)
+        if len(slots):
+            return slots, new, False
+        slots, new, _, preempted = _grow(rep, INF, decoding_only=True)
+        return slots, new, preempted
     # static: a new batch only when the instance is empty; whole prompts, whole-request reservation
-    items = []
     if not rep.running:
-        _admit_waiting(rep, items, INF, now, reserve=True)
-        return items, False
-    items, _, preempted = _grow(rep, INF)
-    return items, preempted
+        s2, n2, _ = _admit_waiting(rep, INF, now, reserve=True)
+        slots, new = _join(_EMPTY, _EMPTY, s2, n2)
+        return slots, new, False
+    slots, new, _, preempted = _grow(rep, INF)
+    return slots, new, preempted
 
 
 # ---- starting a step ------------------------------------------------------------------------------
@@ -242,61 +298,55 @@ def _plan(rep: Replica, now: float) -> tuple[list[tuple[Sequence, int]], bool]:
 
 def start_step(rep: Replica, now: float) -> float | None:
     """Plan and cost the next forward pass (or run of passes); its end time, or None when idle."""
-    items, preempted = _plan(rep, now)
-    if not items:
+    slots, new, preempted = _plan(rep, now)
+    if not len(slots):
         rep.step = None
         return None
-    tokens = 0
-    decode = True
-    for s, new in items:
-        tokens += new
-        if decode and not (new == 1 and s.generated >= 1 and s.known - s.computed == 1):
-            decode = False
+    tab = rep.tab
+    comp = tab.computed[slots]
+    dec = (new == 1) & (tab.known[slots] - comp == 1) & (tab.generated[slots] >= 1)
+    decode = bool(dec.all())
     overhead = rep.cfg.host_overhead_s
     k = 1
     if decode:
-        ctx = np.fromiter((s.computed for s, _ in items), dtype=np.int64, count=len(items))
-        if rep.fast_forward and not preempted and len(items) == len(rep.running):
-            k = _run_length(rep, items, ctx)
-        times, energies = rep.cost.decode_run(ctx, k)
+        if rep.fast_forward and not preempted and len(slots) == len(rep.running):
+            k = _run_length(rep, slots, comp)
+        times, energies = rep.cost.decode_run(comp, k)
         durations = times + overhead
         prefill_tokens = 0
     else:
-        dec = [s.computed for s, _ in items if s.decoding]
-        pre = [(new, s.computed) for s, new in items if not s.decoding]
-        t, e = rep.cost.step(np.asarray(dec, dtype=np.int64), np.asarray([p[0] for p in pre], dtype=np.int64),
-                             np.asarray([p[1] for p in pre], dtype=np.int64))
+        pre_new, pre_prefix = new[~dec], comp[~dec]
+        t, e = rep.cost.step(comp[dec], pre_new, pre_prefix)
         durations = np.array([t + overhead])
         energies = np.array([e])
-        prefill_tokens = sum(p[0] for p in pre)
+        prefill_tokens = int(pre_new.sum())
     starts = np.cumsum(np.concatenate(([now], durations)))
-    used0 = rep.pool.used
-    kv_used = np.full(k, used0, dtype=np.int64)
+    kv_used = np.full(k, rep.pool.used, dtype=np.int64)
     if k > 1:
-        kv_used += np.cumsum(_allocs_per_step(items, k, rep.pool.block_size))
-    rep.step = Step(items=items, starts=starts, energies=energies, decode=decode, kv_used=kv_used,
-                    waiting=len(rep.waiting), prefill_tokens=prefill_tokens, tokens=tokens)
+        kv_used += np.cumsum(_allocs_per_step(comp, k, rep.pool.block_size))
+    rep.step = Step(slots=slots, new=new, starts=starts, energies=energies, decode=decode, kv_used=kv_used,
+                    waiting=len(rep.waiting), prefill_tokens=prefill_tokens, tokens=int(new.sum()))
     rep.token += 1
     return float(starts[-1])
 
 
-def _allocs_per_step(items: list[tuple[Sequence, int]], k: int, bs: int) -> np.ndarray:
-    """New blocks each step of a decode run needs (step 0 was allocated when planned)."""
-    counts = np.zeros(k, dtype=np.int64)
-    for s, _ in items:
-        j0 = (-s.computed) % bs or bs
-        counts[j0:k:bs] += 1
+def _allocs_per_step(comp: np.ndarray, k: int, bs: int) -> np.ndarray:
+    """New blocks each step of a decode run needs (step 0 was allocated when planned): a sequence
+    with c cached tokens crosses a block boundary at steps j >= 1 with (c + j) % bs == 0."""
+    hist = np.bincount((-comp) % bs, minlength=bs)
+    counts = hist[np.arange(k) % bs]
     counts[0] = 0
     return counts
 
 
-def _run_length(rep: Replica, items: list[tuple[Sequence, int]], ctx: np.ndarray) -> int:
+def _run_length(rep: Replica, slots: np.ndarray, comp: np.ndarray) -> int:
     """Steps the decode batch runs unchanged: up to and including the first completion, and before
     the first step whose block growth exceeds the free pool (where a step-by-step run would preempt)."""
-    k = min(min(s.req.output_tokens - s.generated for s, _ in items), MAX_RUN_STEPS)
+    tab = rep.tab
+    k = min(int((tab.out[slots] - tab.generated[slots]).min()), MAX_RUN_STEPS)
     if k <= 1:
         return 1
-    need = np.cumsum(_allocs_per_step(items, k, rep.pool.block_size))
+    need = np.cumsum(_allocs_per_step(comp, k, rep.pool.block_size))
     over = np.flatnonzero(need > rep.pool.free)
     if over.size:
         k = int(over[0])
@@ -331,83 +381,94 @@ def finish_step(rep: Replica) -> list[Sequence]:
     rep.log.add(step, k)
     if k > 1:
         _commit_run(rep, step, k)
-    pool, bs = rep.pool, rep.pool.block_size
+    pool, bs, tab = rep.pool, rep.pool.block_size, rep.tab
     now = float(step.starts[-1])
     start = float(step.starts[-2])
-    same = 0  # samples whose previous token came at this step's start: one ITL entry
+    slots, new = step.slots, step.new
+    comp = tab.computed[slots]
+    known = tab.known[slots]
+    dec = (new == 1) & (known - comp == 1) & (tab.generated[slots] >= 1)
+    tab.decoded[slots[dec]] += 1
+    comp = comp + new
+    tab.computed[slots] = comp
+    for i in np.flatnonzero(~dec):  # prefill chunks: count them, publish newly full prompt blocks
+        s = rep.by_slot[slots[i]]
+        s.prefilled += int(new[i])
+        c = int(comp[i])
+        while s.registered < len(s.hashes) and (s.registered + 1) * bs <= c:
+            pool.register(s.blocks[s.registered], s.hashes[s.registered])
+            s.registered += 1
+    sl = slots[comp == known]  # caught up: sample a token
     done: list[Sequence] = []
-    for s, new in step.items:
-        if s.known - s.computed == 1 and s.generated >= 1:
-            s.decoded += 1
-        else:
-            s.prefilled += new
-        computed = s.computed = s.computed + new
-        if s.registered < len(s.hashes):
-            while s.registered < len(s.hashes) and (s.registered + 1) * bs <= computed:
-                pool.register(s.blocks[s.registered], s.hashes[s.registered])
-                s.registered += 1
-        if computed != s.known:
-            continue
-        s.generated += 1
-        s.known += 1
-        rep.samples += 1
-        last = s.last_token_s
-        if last == start:
-            same += 1
-        elif s.first_token_s < 0:
-            s.first_token_s = now
-        else:
-            rep.itl_values.append(now - last)
-            rep.itl_weights.append(1)
-        s.last_token_s = now
-        if s.generated == s.req.output_tokens:
+    if len(sl):
+        tab.generated[sl] += 1
+        tab.known[sl] += 1
+        rep.samples += len(sl)
+        last = tab.last[sl]
+        first = tab.first[sl] < 0
+        same = last == start
+        other = ~same & ~first
+        if first.any():
+            tab.first[sl[first]] = now
+        if other.any():
+            gaps = (now - last[other]).tolist()
+            rep.itl_values.extend(gaps)
+            rep.itl_weights.extend([1] * len(gaps))
+        nsame = int(same.sum())
+        if nsame:
+            rep.itl_values.append(now - start)
+            rep.itl_weights.append(nsame)
+        tab.last[sl] = now
+        for slot in sl[tab.generated[sl] == tab.out[sl]]:
+            s = rep.by_slot[slot]
+            s.finish_s = now
+            pool.release(s.blocks)
+            s.set_blocks([])
+            rep.reserved -= s.reserved
+            rep.finished.append(s)
             done.append(s)
-    if same:
-        rep.itl_values.append(now - start)
-        rep.itl_weights.append(same)
-    for s in done:
-        s.finish_s = now
-        pool.release(s.blocks)
-        s.blocks = []
-        rep.reserved -= s.reserved
-        rep.finished.append(s)
     if done:
         rep.running = [s for s in rep.running if s.finish_s < 0]
+        rep._slots = None
     return done
 
 
 def _commit_run(rep: Replica, step: Step, k: int) -> None:
     """Apply the first k - 1 steps of a decode run exactly as k - 1 single steps would, leaving the
     last one to `finish_step`."""
-    pool, bs = rep.pool, rep.pool.block_size
+    pool, bs, tab = rep.pool, rep.pool.block_size, rep.tab
     starts = step.starts
+    slots = step.slots
+    comp = tab.computed[slots]
     # blocks the steps 1..k-1 allocate, in the order single steps would: by step, then batch order
-    order = []
-    for i, (s, _) in enumerate(step.items):
-        j0 = (-s.computed) % bs or bs
-        order.extend((j, i) for j in range(j0, k, bs))
-    order.sort()
-    for _, i in order:
-        step.items[i][0].blocks += pool.allocate(1)
-    first_end, last_start = float(starts[1]), float(starts[k - 1])
-    same = 0
-    for s, _ in step.items:
-        if s.last_token_s == float(starts[0]):
-            same += 1
-        else:
-            rep.itl_values.append(first_end - s.last_token_s)
-            rep.itl_weights.append(1)
-        s.computed += k - 1
-        s.known += k - 1
-        s.generated += k - 1
-        s.decoded += k - 1
-        s.last_token_s = last_start
-    n = len(step.items)
+    residue = (-comp) % bs
+    members = [np.flatnonzero(residue == r) for r in range(bs)]
+    for j in range(1, k):
+        idx = members[j % bs]
+        if len(idx):
+            blocks = pool.allocate(len(idx))
+            for i, b in zip(idx.tolist(), blocks, strict=True):
+                rep.by_slot[slots[i]].blocks.append(b)
+            tab.nblocks[slots[idx]] += 1
+    s0, first_end = float(starts[0]), float(starts[1])
+    last = tab.last[slots]
+    same = last == s0
+    if not same.all():
+        gaps = (first_end - last[~same]).tolist()
+        rep.itl_values.extend(gaps)
+        rep.itl_weights.extend([1] * len(gaps))
+    n = len(slots)
+    nsame = int(same.sum())
+    if nsame:
+        rep.itl_values.append(first_end - s0)
+        rep.itl_weights.append(nsame)
+    if k > 2:
+        rep.itl_values.extend((starts[2:k] - starts[1:k - 1]).tolist())
+        rep.itl_weights.extend([n] * (k - 2))
+    tab.computed[slots] += k - 1
+    tab.known[slots] += k - 1
+    tab.generated[slots] += k - 1
+    tab.decoded[slots] += k - 1
+    tab.last[slots] = float(starts[k - 1])
     rep.samples += n * (k - 1)
-    if same:
-        rep.itl_values.append(first_end - float(starts[0]))
-        rep.itl_weights.append(same)
-    for j in range(1, k - 1):
-        rep.itl_values.append(float(starts[j + 1]) - float(starts[j]))
-        rep.itl_weights.append(n)
     step.starts = starts[k - 1:]
