@@ -200,9 +200,15 @@ def _grow(rep: Replica, budget: int, decoding_only: bool | None = None) -> tuple
     new = np.clip(budget - before, 0, t)
     take = new > 0
     need = np.where(take, -(-(comp + new) // bs) - tab.nblocks[slots], 0)
-    if int(need.sum()) <= pool.free:  # no request runs out of blocks: allocate in batch order
-        for i in np.flatnonzero(need > 0):
-            running[i].add_blocks(pool.allocate(int(need[i])))
+    total = int(need.sum())
+    if total <= pool.free:  # no request runs out of blocks: allocate in batch order
+        if total:
+            fresh = pool.allocate(total)
+            at = 0
+            for i in np.flatnonzero(need > 0).tolist():
+                m = int(need[i])
+                running[i].add_blocks(fresh[at:at + m])
+                at += m
         idx = np.flatnonzero(take)
         return slots[idx], new[idx], budget - int(new.sum()), False
     return _grow_preempting(rep, budget, decoding_only)
@@ -254,7 +260,8 @@ def _admit_waiting(rep: Replica, budget: int, now: float, reserve: bool) -> tupl
             break
         rep.waiting.popleft()
         rep.running.append(s)
-        rep._slots = None
+        if rep._slots is not None:
+            rep._slots = np.append(rep._slots, s.slot)
         slots.append(s.slot)
         news.append(new)
         budget -= new
@@ -428,8 +435,10 @@ def finish_step(rep: Replica) -> list[Sequence]:
             rep.finished.append(s)
             done.append(s)
     if done:
-        rep.running = [s for s in rep.running if s.finish_s < 0]
-        rep._slots = None
+        for s in done:
+            rep.running.remove(s)  # identity scans in C: a few per step
+        if rep._slots is not None:
+            rep._slots = rep._slots[tab.generated[rep._slots] < tab.out[rep._slots]]
     return done
 
 
