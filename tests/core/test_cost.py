@@ -46,14 +46,14 @@ def test_wave_quantisation_penalises_partial_waves():
 
 def test_all_reduce_ring_formula():
     size = 2**30
-    t = collective_time(Collective(kind="all_reduce", bytes=size, group=8), h100(8), EFF)
+    t = collective_time(Collective(kind="all_reduce", bytes=size, group=8), h100(8).link_for(8), EFF)
     bw = 450e9 * collective_link_fraction(EFF, size)
     assert t == pytest.approx(h100(8).hardware.links.scaleup.latency_s + 2 * 7 / 8 * size / bw)
 
 
 def test_collective_crossing_nodes_uses_scale_out():
-    inside = collective_time(Collective(kind="all_gather", bytes=1e9, group=8), h100(16), EFF)
-    across = collective_time(Collective(kind="all_gather", bytes=1e9, group=16), h100(16), EFF)
+    inside = collective_time(Collective(kind="all_gather", bytes=1e9, group=8), h100(16).link_for(8), EFF)
+    across = collective_time(Collective(kind="all_gather", bytes=1e9, group=16), h100(16).link_for(16), EFF)
     assert across > 8 * inside
 
 

@@ -23,7 +23,7 @@ def scenario(model="llama-3.1-8b", hw="h100-sxm", gpus=1, tp=1, pp=1, ep=1, prec
 
 def test_auto_batch_fills_memory_and_respects_max():
     r = predict_inference(scenario(max_batch=10_000))
-    cap = r.scenario.system.hardware.memory_bytes
+    cap = r.scenario.system.hardware.memory.hbm.capacity_bytes
     assert r.memory.total <= cap
     with pytest.raises(CoscaleError, match="largest batch that fits is"):
         predict_inference(scenario(batch=r.batch + 1))

@@ -28,7 +28,6 @@ def test_link_bandwidth_switches_at_the_domain_edge():
     nvl72 = System(hardware=load_hardware("gb200"), num_gpus=72)
     assert nvl72.link_for(72).bandwidth_Bps == pytest.approx(900e9)
     assert nvl72.link_for(73).bandwidth_Bps == pytest.approx(50e9)
-    assert nvl72.link_bw_Bps(72) == nvl72.link_for(72).bandwidth_Bps  # compat accessor
 
 
 def _cluster(*names):

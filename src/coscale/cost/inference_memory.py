@@ -152,9 +152,3 @@ class ServingMemoryModel:
                                ssm_state=seqs * self.ssm_per_seq,
                                activations=chunk * self.act_per_token + seqs * self.logits_per_seq,
                                runtime_reserve=self.reserve)
-
-
-def inference_memory(model: ModelSpec, par: Parallelism, recipe: PrecisionRecipe, batch: Array,
-                     context_len: Array, input_len: Array, capacity_bytes: float) -> InferenceMemory:
-    """Memory on one GPU for `batch` concurrent sequences of up to `context_len` tokens."""
-    return ServingMemoryModel.of(model, par, recipe, capacity_bytes).memory(batch, context_len, input_len)

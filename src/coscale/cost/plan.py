@@ -56,7 +56,7 @@ def build_plan(model: ModelSpec, system: System, parallel: Parallelism, precisio
         efficiency=efficiency if efficiency is not None else hw.efficiency,
         gemm_class=gemm.used, attention_class=_attention_class(system, precision),
         head_class=resolve_compute_class(hw, "bf16").used,
-        memory=ServingMemoryModel.of(model, parallel, precision, hw.memory_bytes),
+        memory=ServingMemoryModel.of(model, parallel, precision, hw.memory.hbm.capacity_bytes),
         notes=tuple(n for n in (gemm.note,) if n) + tuple(_format_notes(system, precision)))
 
 
@@ -72,7 +72,7 @@ def _format_notes(system: System, r: PrecisionRecipe) -> list[str]:
         return [f"weight-only {r.weights.name.upper()}: weights are dequantised to {r.activations.name.upper()} "
                 f"inside the GEMM; only weight bytes shrink"]
     fmt = r.activations
-    if fmt.name.startswith(("mx", "nv")) and fmt.name not in hw.block_scaled_formats:
+    if fmt.name.startswith(("mx", "nv")) and fmt.name not in hw.compute.block_scaled_formats:
         return [f"{hw.name} has no native {fmt.name.upper()} block scaling: block scales are applied in software "
                 f"around the GEMMs (no speed-up counted for them)"]
     return []

@@ -12,7 +12,7 @@ import numpy as np
 
 from coscale.cost.curves import attention_efficiency, collective_link_fraction, gemm_efficiency
 from coscale.cost.efficiency import EfficiencyModel
-from coscale.specs.hardware import Link, System
+from coscale.specs.hardware import HardwareSpec, Link, System
 from coscale.workload.ops import VECTOR, Collective, Op
 from coscale.workload.shape import Array
 
@@ -51,12 +51,12 @@ def op_cost(op: Op, system: System, eff: EfficiencyModel) -> OpCost:
         return OpCost(op=op, time_s=t, compute_s=zero, memory_s=zero, network_s=t, bound_code=code[()],
                       compute_efficiency=zero, memory_efficiency=0.0)
     hw = system.hardware
-    c_eff = _compute_efficiency(op, eff, hw.compute_units)
-    rate = _peak_rate(hw.peak_flops, op.compute_class)
+    c_eff = _compute_efficiency(op, eff, hw.compute.compute_units)
+    rate = _peak_rate(hw, op.compute_class)
     flops = np.asarray(op.flops, dtype=np.float64)
     compute_s = np.divide(flops, rate * c_eff, out=np.zeros_like(flops * c_eff), where=flops > 0)
     m_eff = eff.memory_gemm if op.kind in ("gemm", "grouped_gemm") else eff.memory_stream
-    memory_s = np.asarray(op.total_bytes / (hw.memory_bw_Bps * m_eff), dtype=np.float64)
+    memory_s = np.asarray(op.total_bytes / (hw.memory.hbm.bandwidth_Bps * m_eff), dtype=np.float64)
     t, code = kernel_time(compute_s, memory_s, eff.min_kernel_s)
     return OpCost(op=op, time_s=t[()], compute_s=compute_s[()], memory_s=memory_s[()],
                   network_s=np.zeros_like(t)[()], bound_code=code[()], compute_efficiency=np.asarray(c_eff)[()],
@@ -72,10 +72,10 @@ def kernel_time(compute_s: Array, memory_s: Array, min_kernel_s: float) -> tuple
     return t, code
 
 
-def _peak_rate(peaks: dict[str, float], compute_class: str) -> float:
+def _peak_rate(hw: HardwareSpec, compute_class: str) -> float:
     if compute_class == VECTOR:
-        return peaks.get("fp32") or peaks.get("bf16", 0.0) / 8
-    return peaks[compute_class]
+        return hw.compute.peak("fp32") or hw.compute.peak("bf16") / 8
+    return hw.compute.peak(compute_class)
 
 
 def _compute_efficiency(op: Op, eff: EfficiencyModel, compute_units: int) -> Array:
@@ -91,13 +91,11 @@ def _compute_efficiency(op: Op, eff: EfficiencyModel, compute_units: int) -> Arr
     return attention_efficiency(eff, op.compute_class, np.float64(4096.0))  # SSD chunk matmuls: long sequences
 
 
-def collective_time(c: Collective, link: Link | System, eff: EfficiencyModel) -> Array:
+def collective_time(c: Collective, link: Link, eff: EfficiencyModel) -> Array:
     """Ring/pairwise algorithms on one link: bytes on the wire over its bandwidth, plus its latency.
 
     Pass the `Link` the group runs on (`System.link_for(group)` picks scale-up or scale-out).
     """
-    if isinstance(link, System):  # compat: remove once callers pass a Link
-        link = link.link_for(c.group)
     n = c.group
     size = np.asarray(c.bytes, dtype=np.float64)
     if n <= 1:

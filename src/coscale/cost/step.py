@@ -109,4 +109,4 @@ def pipeline_hops_s(plan: ExecutionPlan, tokens: Array) -> Array:
     if par.pp == 1:
         return np.zeros_like(np.asarray(tokens, dtype=np.float64))
     hop = Collective(kind="p2p", bytes=tokens * plan.model.hidden_size * OUTPUT_BYTES, group=par.instance_gpus)
-    return collective_time(hop, plan.system, plan.efficiency) * (par.pp - 1)
+    return collective_time(hop, plan.system.link_for(hop.group), plan.efficiency) * (par.pp - 1)

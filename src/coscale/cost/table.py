@@ -133,7 +133,7 @@ class _FastTotals:
         return _FastTotals(**dict(zip(names, rows, strict=True)),
                            hops=np.broadcast_to(hops, token.shape[1:]).tolist(), context_grid=context_grid,
                            chunk_grid=chunk_grid, prefix_grid=prefix_grid,
-                           idle_w=hw.idle_w, dynamic_w=hw.tdp_w - hw.idle_w,
+                           idle_w=hw.power.idle_w, dynamic_w=hw.power.tdp_w - hw.power.idle_w,
                            instance_gpus=plan.parallel.instance_gpus)
 
 

@@ -18,7 +18,7 @@ def largest_fitting_batch(plan: ExecutionPlan, input_len: Array, output_len: Arr
     """Largest batch in [1, upper] whose memory fits (1 where even one sequence does not: check
     `serving_memory(plan, 1, ...)` for that). Bisection on every element at once; memory grows
     with the batch, so this is the scalar binary search run element-wise."""
-    capacity = plan.system.hardware.memory_bytes
+    capacity = plan.system.hardware.memory.hbm.capacity_bytes
     lo = np.ones(np.broadcast(input_len, output_len, upper).shape)
     hi = np.broadcast_to(np.asarray(upper, dtype=np.float64), lo.shape).copy()
     while np.any(lo < hi):

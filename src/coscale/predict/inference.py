@@ -89,7 +89,7 @@ def predict_inference(s: InferenceScenario) -> InferencePrediction:
 
 
 def _choose_batch(s: InferenceScenario, plan: ExecutionPlan) -> int:
-    capacity = s.system.hardware.memory_bytes
+    capacity = s.system.hardware.memory.hbm.capacity_bytes
     req = s.request
     one = serving_memory(plan, 1, req.input_len, req.output_len)
     if one.total > capacity:

@@ -65,7 +65,7 @@ def predict_inference_sweep(plan: ExecutionPlan, input_len: Array, output_len: A
     isl, osl = (np.asarray(x, dtype=np.float64) for x in (input_len, output_len))
     wanted = None if batch is None else np.asarray(batch, dtype=np.float64)
     isl, osl, upper = np.broadcast_arrays(isl, osl, np.asarray(max_batch if wanted is None else wanted, dtype=float))
-    capacity = plan.system.hardware.memory_bytes
+    capacity = plan.system.hardware.memory.hbm.capacity_bytes
     reason = np.full(isl.shape, OK)
     limit = plan.model.max_position_embeddings
     if limit:

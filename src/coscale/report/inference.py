@@ -56,7 +56,7 @@ def inference_to_dict(r: InferencePrediction) -> dict[str, Any]:
         "throughput_tok_s_per_gpu": r.throughput_tok_s / par.gpus,
         "memory_per_gpu_bytes": r.memory.total,
         "memory_breakdown_bytes": r.memory.as_dict(),
-        "memory_capacity_bytes": s.system.hardware.memory_bytes,
+        "memory_capacity_bytes": s.system.hardware.memory.hbm.capacity_bytes,
         "bound": {"prefill": r.prefill.cost.bound, "decode": r.decode.cost.bound},
         "energy_j_per_token": r.energy_j_per_token,
         "energy_model": "P = idle + (TDP - idle) * max(compute, memory) utilisation, per GPU, all GPUs of an instance",
@@ -94,7 +94,8 @@ def print_inference(r: InferencePrediction, console: Console) -> None:
                                                   f"({d['throughput_tok_s_per_gpu']:,.0f} per GPU)")
     head.add_row("energy", f"{r.energy_j_per_token:.3f} J per output token")
     mem = r.memory
-    head.add_row("memory per GPU", f"{mem.total / GiB:.1f} of {s.system.hardware.memory_bytes / GiB:.0f} GiB "
+    capacity = s.system.hardware.memory.hbm.capacity_bytes
+    head.add_row("memory per GPU", f"{mem.total / GiB:.1f} of {capacity / GiB:.0f} GiB "
                                    f"(weights {mem.weights / GiB:.1f}, KV {mem.kv_cache / GiB:.1f}, "
                                    f"SSM {mem.ssm_state / GiB:.2f}, activations {mem.activations / GiB:.1f}, "
                                    f"reserve {mem.runtime_reserve / GiB:.1f})")

@@ -10,9 +10,7 @@ devices: `System`; named pools of systems joined by a fabric: `coscale.specs.clu
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from types import MappingProxyType
 from typing import Any
 
 from coscale.errors import CoscaleError
@@ -142,55 +140,6 @@ class HardwareSpec:
         rest_hw = tuple((p, s) for p, s in self.sources if p != path)
         return _replace(new, sources=(*rest_hw, (path, note)))
 
-    # compat: remove once callers use the composed fields ------------------------------------
-    @property
-    def peak_flops(self) -> Mapping[str, float]:
-        return MappingProxyType(dict(self.compute.rates()))
-
-    @property
-    def memory_bytes(self) -> float:
-        return self.memory.hbm.capacity_bytes
-
-    @property
-    def memory_bw_Bps(self) -> float:
-        return self.memory.hbm.bandwidth_Bps
-
-    @property
-    def scaleup_bw_Bps(self) -> float:
-        return self.links.scaleup.bandwidth_Bps
-
-    @property
-    def scaleup_domain(self) -> int:
-        return self.links.scaleup.domain_size
-
-    @property
-    def scaleout_bw_Bps(self) -> float:
-        return self.links.scaleout.bandwidth_Bps
-
-    @property
-    def host_link_Bps(self) -> float:
-        return self.links.host.bandwidth_Bps
-
-    @property
-    def tdp_w(self) -> float:
-        return self.power.tdp_w
-
-    @property
-    def idle_w(self) -> float:
-        return self.power.idle_w
-
-    @property
-    def compute_units(self) -> int:
-        return self.compute.compute_units
-
-    @property
-    def block_scaled_formats(self) -> tuple[str, ...]:
-        return self.compute.block_scaled_formats
-
-    def supports(self, compute_class: str) -> bool:
-        return self.compute.supports(compute_class)
-    # end compat ------------------------------------------------------------------------------
-
 
 def _replace(obj: Any, **changes: Any) -> Any:
     kwargs = {f.name: getattr(obj, f.name) for f in fields(obj)}
@@ -231,5 +180,3 @@ class System:
         links = self.hardware.links
         return links.scaleup if group_size <= links.scaleup.domain_size else links.scaleout
 
-    def link_bw_Bps(self, group_size: int) -> float:  # compat: remove once callers use link_for
-        return self.link_for(group_size).bandwidth_Bps

@@ -82,7 +82,7 @@ def plan_training(ctx: TrainingContext, seq_len: int, global_batch: int, top: in
             continue
         results.append(predict_feasible(ctx, layout, mem))
     if evaluated == 0:
-        reasons = rejections(ctx.model, gpus, seq_len, global_batch, hw.scaleup_domain, space)
+        reasons = rejections(ctx.model, gpus, seq_len, global_batch, hw.links.scaleup.domain_size, space)
         top = "; ".join(f"{SUMMARY[code]} ({n})" for code, n in list(reasons.items())[:3])
         raise CoscaleError(
             f"no valid layout for {gpus} GPUs with train.global_batch={global_batch} and train.seq_len={seq_len}; "

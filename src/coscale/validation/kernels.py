@@ -59,14 +59,14 @@ def predict_copy(check: dict[str, Any], eff: EfficiencyModel) -> float:
 def predict_all_reduce_busbw(check: dict[str, Any], eff: EfficiencyModel) -> float:
     """NCCL bus bandwidth: algbw * 2(n-1)/n."""
     n, size = check["gpus"], check["bytes"]
-    t = collective_time(Collective(kind="all_reduce", bytes=size, group=n), _system(check), eff)
+    t = collective_time(Collective(kind="all_reduce", bytes=size, group=n), _system(check).link_for(n), eff)
     return size / t * 2.0 * (n - 1) / n / 1e9
 
 
 def predict_all_to_all_bw(check: dict[str, Any], eff: EfficiencyModel) -> float:
     """Bytes each rank sends to other ranks per second (DeepEP's 'bottleneck bandwidth')."""
     n, size = check["gpus"], check["bytes"]
-    t = collective_time(Collective(kind="all_to_all", bytes=size, group=n), _system(check), eff)
+    t = collective_time(Collective(kind="all_to_all", bytes=size, group=n), _system(check).link_for(n), eff)
     return size * (n - 1) / n / t / 1e9
 
 
