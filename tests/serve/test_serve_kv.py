@@ -93,7 +93,7 @@ def test_capacity_rules_follow_each_engine():
     from coscale.serve.scenario import Deployment, build
     v = build(Deployment(model="llama-3.1-8b", hardware="h100-sxm", engine="vllm"))
     b = v.budget
-    cap = v.system.hardware.memory_bytes
+    cap = v.system.hardware.memory.hbm.capacity_bytes
     assert b.kv_bytes == pytest.approx(0.9 * cap - b.weights_bytes - b.activation_bytes - RUNTIME_FIXED_BYTES)
     assert v.num_blocks == int(b.kv_bytes // b.block_bytes)
     # Llama-3.1-8B: 32 layers x 8 KV heads x 128 x (K+V) x 2 bytes x 16 tokens = 2 MiB per block

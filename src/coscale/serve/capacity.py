@@ -5,19 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from coscale.cost.inference_memory import (
-    RUNTIME_FIXED_BYTES,
-    inference_memory,
-    kv_share_per_gpu,
-    weight_bytes_per_gpu,
-)
+from coscale.cost.inference_memory import RUNTIME_FIXED_BYTES, ServingMemoryModel, kv_share_per_gpu
 from coscale.errors import CoscaleError
-from coscale.models.cache import kv_cache_bytes_per_sequence, ssm_state_bytes_per_sequence
+from coscale.models.cache import kv_cache_bytes_per_sequence
 from coscale.serve.presets import EnginePreset
 from coscale.specs.execution import Parallelism
 from coscale.specs.model import ModelSpec
 from coscale.specs.precision import PrecisionRecipe
-from coscale.workload.forward_pass import SSM_STATE_BYTES
 
 GiB = 2**30
 
@@ -52,10 +46,12 @@ def kv_blocks(model: ModelSpec, par: Parallelism, recipe: PrecisionRecipe, capac
     frac = preset.memory_fraction(par.tp) if fraction is None else fraction
     if not 0 < frac <= 1:
         raise CoscaleError(f"--gpu-memory-utilization must be in (0, 1], got {frac}.")
-    weights = weight_bytes_per_gpu(model, par, recipe)
-    acts = inference_memory(model, par, recipe, 1, 1, max_batched_tokens, capacity_bytes).activations
+    mm = ServingMemoryModel.of(model, par, recipe, capacity_bytes)
+    weights = mm.weights
+    # the engine's profiling pass: a full token budget through one layer, logits for every sequence
+    acts = max_batched_tokens * mm.act_per_token + min(max_num_seqs, max_batched_tokens) * mm.logits_per_seq
     # Mamba layers keep a constant state per running sequence, reserved for the batch limit
-    ssm = max_num_seqs / par.tp * ssm_state_bytes_per_sequence(model, SSM_STATE_BYTES)
+    ssm = max_num_seqs * mm.ssm_per_seq
     if preset.memory_rule == "vllm":
         kv = frac * capacity_bytes - weights - acts - RUNTIME_FIXED_BYTES - ssm
     elif preset.memory_rule == "sglang":

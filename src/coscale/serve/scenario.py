@@ -108,7 +108,7 @@ def build(d: Deployment, cost: StepCostModel | None = None) -> Built:
     par = Parallelism(gpus=gpus, tp=d.tp, pp=d.pp, ep=d.ep)
     recipe = get_precision(d.precision, d.kv_precision)
     preset = get_preset(d.engine)
-    seqs_default, tokens_default = preset.batch_limits(hw.memory_bytes, hw.name)
+    seqs_default, tokens_default = preset.batch_limits(hw.memory.hbm.capacity_bytes, hw.name)
     sched = SchedulerConfig(
         policy=preset.policy, victim=preset.victim, reserve_full=preset.reserve_full,
         max_num_seqs=d.max_num_seqs or seqs_default, max_batched_tokens=d.max_batched_tokens or tokens_default,
@@ -117,7 +117,7 @@ def build(d: Deployment, cost: StepCostModel | None = None) -> Built:
     block = d.block_size or preset.block_size
     if block < 1:
         raise CoscaleError(f"--block-size must be >= 1, got {block}.")
-    budget = kv_blocks(model, par, recipe, hw.memory_bytes, preset, block, sched.max_batched_tokens,
+    budget = kv_blocks(model, par, recipe, hw.memory.hbm.capacity_bytes, preset, block, sched.max_batched_tokens,
                        sched.max_num_seqs, d.gpu_memory_utilization)
     if d.num_gpu_blocks is not None and d.num_gpu_blocks < 1:
         raise CoscaleError(f"--num-gpu-blocks must be >= 1, got {d.num_gpu_blocks}.")
