@@ -219,18 +219,23 @@ def _grow_preempting(rep: Replica, budget: int, decoding_only: bool | None) -> t
     out_slots: list[int] = []
     out_new: list[int] = []
     preempted = False
-    pool = rep.pool
+    pool, tab = rep.pool, rep.tab
     bs = pool.block_size
     running = rep.running
+    slots = rep.running_slots()
+    # the counters as plain ints, read once (a victim's are not needed after it leaves)
+    state = dict(zip(slots.tolist(), zip(tab.known[slots].tolist(), tab.computed[slots].tolist(),
+                                         tab.generated[slots].tolist(), strict=True), strict=True))
     i = 0
     while i < len(running) and budget > 0:
         s = running[i]
-        todo = s.known - s.computed
-        if decoding_only is not None and decoding_only != (todo == 1 and s.generated >= 1):
+        known, computed, generated = state[s.slot]
+        todo = known - computed
+        if decoding_only is not None and decoding_only != (todo == 1 and generated >= 1):
             i += 1
             continue
         new = todo if todo < budget else budget
-        need = -(-(s.computed + new) // bs) - len(s.blocks)
+        need = -(-(computed + new) // bs) - len(s.blocks)
         if need > 0:
             lost = False
             while need > pool.free:
