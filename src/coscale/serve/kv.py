@@ -96,6 +96,16 @@ class BlockPool:
             self._hash[block] = h
             self._cached[h] = block
 
+    def register_run(self, blocks: list[int], hashes: tuple[int, ...]) -> None:
+        """`register` for consecutive blocks of one prompt."""
+        if not self.caching:
+            return
+        owner, cached = self._hash, self._cached
+        for b, h in zip(blocks, hashes, strict=True):
+            if owner[b] is None and h not in cached:
+                owner[b] = h
+                cached[h] = b
+
     def release(self, blocks: list[int]) -> None:
         """Drop one reference to each block, tail first."""
         for b in reversed(blocks):

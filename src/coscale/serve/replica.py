@@ -406,10 +406,10 @@ def finish_step(rep: Replica) -> list[Sequence]:
     for i in np.flatnonzero(~dec):  # prefill chunks: count them, publish newly full prompt blocks
         s = rep.by_slot[slots[i]]
         s.prefilled += int(new[i])
-        c = int(comp[i])
-        while s.registered < len(s.hashes) and (s.registered + 1) * bs <= c:
-            pool.register(s.blocks[s.registered], s.hashes[s.registered])
-            s.registered += 1
+        full = min(int(comp[i]) // bs, len(s.hashes))
+        if full > s.registered:
+            pool.register_run(s.blocks[s.registered:full], s.hashes[s.registered:full])
+            s.registered = full
     sl = slots[comp == known]  # caught up: sample a token
     done: list[Sequence] = []
     if len(sl):
