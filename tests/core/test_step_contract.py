@@ -98,7 +98,7 @@ _tables: dict[int, StepCostTable] = {}
        st.lists(st.tuples(st.integers(1, 4000), st.integers(0, 12000)), max_size=4))
 def test_table_within_one_percent_of_exact(i, contexts, chunks):
     if i not in _tables:
-        _tables[i] = StepCostTable.build(plan_of(i), max_tokens=8192, max_seqs=256, max_context=16384)
+        _tables[i] = StepCostTable.build(plan_of(i), max_tokens=16384, max_seqs=256, max_context=16384)
     if not contexts and not chunks:
         return
     if PLANS[i][0] == "gpt-oss-20b":  # sliding window: the table uses the mean decode context

@@ -7,7 +7,16 @@ import sys
 import typer
 from rich.console import Console
 
-from coscale.cli import describe_cmd, lab_cmd, list_cmd, numerics_cmd, predict_cmd, train_cmd, validate_cmd
+from coscale.cli import (
+    describe_cmd,
+    feedback_cmd,
+    lab_cmd,
+    list_cmd,
+    numerics_cmd,
+    predict_cmd,
+    train_cmd,
+    validate_cmd,
+)
 from coscale.cli.flags import in_flag_words
 from coscale.errors import CoscaleError
 
@@ -23,6 +32,7 @@ predict_cmd.app.command("train")(train_cmd.predict_train)
 app.add_typer(predict_cmd.app, name="predict")
 app.add_typer(train_cmd.plan_app, name="plan")
 app.command("validate")(validate_cmd.validate)
+app.command("feedback")(feedback_cmd.feedback)
 app.add_typer(numerics_cmd.app, name="numerics")
 app.add_typer(lab_cmd.app, name="lab")
 app.add_typer(__import__("coscale.cli.serve_cmd", fromlist=["app"]).app, name="serve")

@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from coscale.validation.codesign import load_codesign
 from coscale.validation.runner import CaseResult
 
 
@@ -16,6 +17,7 @@ def validation_to_dict(results: list[CaseResult], summary: dict[str, Any]) -> di
                    "predicted": r.predicted, "published": r.published, "unit": r.unit, "error": r.error,
                    "source": r.source, "note": r.note} for r in results],
         "summary": summary,
+        "codesign_not_reproduced": load_codesign()["not_reproduced"],
     }
 
 
@@ -39,3 +41,8 @@ def print_validation(data: dict[str, Any], console: Console) -> None:
                   f"{summary['median_abs_error_inference_and_kernel']:.1%} "
                   f"(out-of-sample only: {summary['median_abs_error_inference_and_kernel_out_of_sample']:.1%})")
     console.print("(cal.) = a cost-model constant was fitted on this case; see hardware/efficiency/<family>.json")
+    for r in data["cases"]:
+        if r["category"] == "codesign":
+            console.print(f"codesign {r['id']}: {r['note']}", highlight=False)
+    for reason, ids in data.get("codesign_not_reproduced", {}).items():
+        console.print(f"codesign, not reproduced ({reason}): {', '.join(ids)}", highlight=False)

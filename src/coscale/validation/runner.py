@@ -93,6 +93,14 @@ def run_all(eff: EfficiencyModel | None = None, serving: bool = False) -> list[C
     return results
 
 
+def run_validation(eff: EfficiencyModel | None = None) -> list[CaseResult]:
+    """What `coscale validate` prints: the published measurements (`run_all`), then the `codesign`
+    ratios of validation/codesign.py (published comparisons as ratios of two predictions)."""
+    from coscale.validation.codesign import run_codesign  # codesign builds on CaseResult defined here
+
+    return run_all(eff) + run_codesign()
+
+
 def summarize(results: list[CaseResult]) -> dict[str, Any]:
     """Median absolute error per category, for all cases and for out-of-sample cases only."""
     def median(rs: list[CaseResult]) -> float | None:
