@@ -70,3 +70,15 @@ def test_overload_is_one_line_with_the_capacity():
     ok = run(*args, "--rate", f"{0.8 * cap:.3f}", "--num-requests", "400", "--json")
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["request_throughput_rps"] == pytest.approx(0.8 * cap, rel=0.15)
+
+
+def test_capacity_meets_the_slo_at_the_rate_it_reports():
+    r = run("serve", "capacity", "--model", "llama-3.1-8b", "--input-len", "1000", "--output-len", "200",
+            "--num-requests", "300", "--slo-ttft-p99", "2", "--slo-tpot-p99", "0.05", "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["max_rate_rps"] > 0 and d["ttft_s"]["p99"] <= 2 and d["tpot_s"]["p99"] <= 0.05
+    assert d["throughput_tok_s"] == pytest.approx(d["max_rate_rps"] * 200)
+    # the next rate tried above it failed the SLO (or the search stopped at its tolerance)
+    above = [t for t in d["tried"] if t["rate_rps"] > d["max_rate_rps"]]
+    assert above and not any(t["ok"] for t in above)
