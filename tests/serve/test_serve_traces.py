@@ -90,3 +90,22 @@ def test_plain_formats_agree(tmp_path):
                "0.0,100,5,1,1 2\n0.25,40,9,1,1\n")
     assert read_trace(j) == read_trace(c)
     assert read_trace(j)[1].prefix_hashes == (1,)
+
+
+def test_multi_turn_sessions_hit_the_previous_turn(cheap, replicas_factory):
+    """Turns far apart: each turn's prompt repeats the previous prompt and answer, and the engine hits
+    exactly the previous prompt's full blocks (generated tokens are not published to the cache)."""
+    import numpy as np
+
+    from coscale.serve.workload import session_requests
+    rng = np.random.default_rng(0)
+    turns, new, out = 4, 200, 50
+    reqs = session_requests(np.array([0.0, 5000.0]), turns, 1000.0, np.full(2 * turns, new), np.full(2 * turns, out),
+                            rng)
+    assert [r.input_tokens for r in reqs if r.session_id == 0] == [200, 450, 700, 950]
+    res = simulate(replicas_factory(cheap, num_blocks=2000, block_size=16), OpenLoop(requests=reqs))
+    by = {s.req.rid: s for s in res.sequences}
+    for r in reqs:
+        prev = [q for q in reqs if q.session_id == r.session_id and q.arrival_s < r.arrival_s]
+        expected = (prev[-1].input_tokens // 16) * 16 if prev else 0
+        assert by[r.rid].hit_tokens == expected

@@ -117,6 +117,8 @@ def simulate_cmd(
     arrival: str = ARRIVAL, burstiness: float = BURST,
     concurrency: int = typer.Option(None, "--concurrency", help="Closed loop: clients each with one request."),
     trace: str = TRACE, input_len: int = INPUT, output_len: int = OUTPUT, length_dist: str = DIST,
+    turns: int = typer.Option(None, "--turns", help="Multi-turn sessions of this many turns (--rate: sessions/s)."),
+    think_time: float = typer.Option(None, "--think-time", help="Mean seconds between a session's turns."),
     num_requests: int = NREQ, duration: float = DURATION, seed: int = SEED,
     slo_ttft: float = typer.Option(None, "--slo-ttft", help="TTFT limit (s) for goodput / SLO attainment."),
     slo_tpot: float = typer.Option(None, "--slo-tpot", help="TPOT limit (s) for goodput / SLO attainment."),
@@ -133,7 +135,7 @@ def simulate_cmd(
                     host_overhead_s=host_overhead, router=router)
     w = _workload(f, rate=rate, arrival=arrival, burstiness=burstiness, concurrency=concurrency, trace=trace,
                   input_len=input_len, output_len=output_len, length_dist=length_dist, num_requests=num_requests,
-                  duration_s=duration, seed=seed)
+                  duration_s=duration, seed=seed, turns=turns, think_s=think_time)
     slo = Slo(ttft_s=_pick(f, "slo_ttft", slo_ttft), tpot_s=_pick(f, "slo_tpot", slo_tpot))
     if out is not None and not Path(out).parent.is_dir():
         raise CoscaleError(f"--out folder '{Path(out).parent}' does not exist; create it first.")

@@ -23,7 +23,15 @@ from coscale.serve.request import Request
 from coscale.serve.router import RouterConfig
 from coscale.serve.scheduler import SchedulerConfig
 from coscale.serve.traces import read_trace
-from coscale.serve.workload import ClosedLoop, Lengths, OpenLoop, Workload, arrival_times, synthetic_requests
+from coscale.serve.workload import (
+    ClosedLoop,
+    Lengths,
+    OpenLoop,
+    Workload,
+    arrival_times,
+    session_requests,
+    synthetic_requests,
+)
 from coscale.specs.execution import Parallelism
 from coscale.specs.hardware import System
 from coscale.specs.model import ModelSpec
@@ -63,6 +71,8 @@ class WorkloadSpec:
     input_len: int = 1024
     output_len: int = 256
     length_dist: str = "fixed"
+    turns: int = 1  # >1: multi-turn sessions (--rate is then the session start rate)
+    think_s: float = 10.0
     length_sigma: float = 1.0
     input_max: int | None = None
     output_max: int | None = None
@@ -157,6 +167,13 @@ def make_workload(w: WorkloadSpec, model: ModelSpec | None = None) -> Workload:
         return ClosedLoop(concurrency=w.concurrency, isl=isl, osl=osl)
     assert w.rate is not None
     n = w.num_requests or (max(math.ceil(w.rate * w.duration_s), 1) if w.duration_s else 1000)
+    if w.turns > 1:
+        sessions = max(n // w.turns, 1)
+        starts = arrival_times(w.arrival, w.rate, sessions, rng, w.burstiness)
+        isl, osl = lengths.sample(rng, sessions * w.turns)
+        reqs = session_requests(starts, w.turns, w.think_s, isl, osl, rng)
+        _check_context(reqs, model)
+        return OpenLoop(requests=reqs)
     times = arrival_times(w.arrival, w.rate, n, rng, w.burstiness)
     isl, osl = lengths.sample(rng, n)
     _check_context_arrays(isl, osl, model)

@@ -121,6 +121,35 @@ def synthetic_requests(times: np.ndarray, isl: np.ndarray, osl: np.ndarray) -> t
                  for i, (t, a, b) in enumerate(zip(times, isl, osl, strict=True)))
 
 
+SESSION_HASH_BLOCK = 64  # tokens per content id of a generated session's prompt
+
+
+def session_requests(starts: np.ndarray, turns: int, think_s: float, isl: np.ndarray, osl: np.ndarray,
+                     rng: np.random.Generator) -> tuple[Request, ...]:
+    """Multi-turn sessions: session i starts at `starts[i]`; turn t arrives an exponential think time
+    (mean `think_s`) after turn t - 1 and its prompt is the whole conversation so far (every earlier
+    prompt and answer) plus `isl` new tokens, so its leading blocks repeat the previous turn's prompt.
+    `isl`/`osl` hold one entry per turn (sessions x turns, session-major). Content ids name
+    (session, 64-token block) pairs, so equal ids are equal tokens."""
+    if turns < 1:
+        raise CoscaleError(f"--turns must be >= 1, got {turns}.")
+    if not think_s >= 0:
+        raise CoscaleError(f"--think-time must be >= 0 s, got {think_s}.")
+    rows = []
+    for i, t0 in enumerate(starts):
+        t, history = float(t0), 0
+        for k in range(turns):
+            j = i * turns + k
+            prompt = history + int(isl[j])
+            ids = tuple(hash(("session", i, b)) & (2**62 - 1) for b in range(-(-prompt // SESSION_HASH_BLOCK)))
+            rows.append((t, prompt, int(osl[j]), i, ids))
+            history = prompt + int(osl[j])
+            t += float(rng.exponential(think_s)) if think_s > 0 else 0.0
+    rows.sort(key=lambda r: r[0])
+    return tuple(Request(rid=n, arrival_s=t, input_tokens=p, output_tokens=o, session_id=s, prefix_hashes=ids,
+                         hash_block=SESSION_HASH_BLOCK) for n, (t, p, o, s, ids) in enumerate(rows))
+
+
 class Workload:
     """A request source: the first arrivals, and what follows an arrival or a completion."""
 
