@@ -12,6 +12,7 @@ from tests.feedback.conftest import write_toml
 from coscale.errors import CoscaleError
 from coscale.explore.feedback.evaluate import evaluate, pin_batches
 from coscale.explore.feedback.workload import load_workload, parse_workload
+from coscale.specs.precision import get_precision
 
 BASE = 'model = "llama-3.1-8b"\nprecision = "fp8"\n'
 
@@ -40,7 +41,7 @@ def test_mix_weights_normalise_and_inherit_defaults(tmp_path):
     w = load_workload(write_toml(tmp_path, BASE + "batch = 8\n[[mix]]\ninput_len = 4096\noutput_len = 64\nweight = 3\n"
                                                "[[mix]]\ninput_len = 128\noutput_len = 1024\nweight = 1\n"))
     assert [e.weight for e in w.entries] == [0.75, 0.25]
-    assert all(e.batch == 8 and e.precision.name == "fp8" for e in w.entries)
+    assert all(e.batch == 8 and e.precision.name == get_precision("fp8").name for e in w.entries)
 
 
 def test_mix_throughput_is_tokens_over_gpu_time(h100):

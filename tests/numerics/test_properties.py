@@ -15,7 +15,7 @@ from coscale.numerics.rounding import exponent_of, pow2
 SCHEMES = [
     "fp8_e4m3_tensor", "fp8_e5m2_tensor", "fp8_block128", "fp8_block128x128", "mxfp8_e4m3",
     "mxfp8_e4m3_rceil", "mxfp6_e2m3", "mxfp6_e3m2", "mxfp4", "mxint8", "nvfp4", "nvfp4_2d",
-    "int8_tensor", "int8_channel", "int4_group32", "int4_group128", "fp8_e4m3_block16x16",
+    "int8_tensor", "int8_channel", "int4_group32", "int4_group128", "fp8_e4m3_block16x16", "int4_group128_fp16",
 ]  # fmt: skip
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, width=32)

@@ -6,9 +6,12 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from coscale.cli import (
+    calibrate_cmd,
     describe_cmd,
+    explore_cmd,
     feedback_cmd,
     lab_cmd,
     list_cmd,
@@ -33,9 +36,14 @@ app.add_typer(predict_cmd.app, name="predict")
 app.add_typer(train_cmd.plan_app, name="plan")
 app.command("validate")(validate_cmd.validate)
 app.command("feedback")(feedback_cmd.feedback)
+app.command("calibrate")(calibrate_cmd.calibrate)
 app.add_typer(numerics_cmd.app, name="numerics")
 app.add_typer(lab_cmd.app, name="lab")
+<<<<<<< HEAD
 app.add_typer(__import__("coscale.cli.serve_cmd", fromlist=["app"]).app, name="serve")
+=======
+app.add_typer(explore_cmd.app, name="explore")
+>>>>>>> main
 
 
 @app.command("describe")
@@ -55,5 +63,6 @@ def main() -> None:
     try:
         app()
     except CoscaleError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {in_flag_words(str(exc))}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(in_flag_words(str(exc)))}", highlight=False,
+                                   soft_wrap=True)
         sys.exit(2)

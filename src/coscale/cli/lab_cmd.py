@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from coscale.cli.extras import require_torch
 from coscale.errors import CoscaleError
 from coscale.report.console import make_console, print_json
 from coscale.report.lab import (
@@ -83,6 +84,7 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Train one run; resumes from the checkpoint in --out; Ctrl-C checkpoints and stops."""
+    require_torch("lab train")
     from coscale.lab.config import get_preset
     from coscale.lab.interrupt import GracefulStop
     from coscale.lab.recipes import get_recipe
@@ -122,6 +124,7 @@ def compare(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Train every recipe with the same seed and data, run PTQ variants, write table + loss-curve plots."""
+    require_torch("lab compare")
     from coscale.lab.compare import CompareEvents, run_compare
     from coscale.lab.config import get_preset
     from coscale.lab.recipes import get_recipe, list_recipes
@@ -188,6 +191,7 @@ def describe(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Show a preset's layers as the predictor's ModelSpec sees them, with parameter count."""
+    require_torch("lab describe")
     from coscale.lab.config import get_preset
     from coscale.lab.model import LabLM, count_parameters
     from coscale.lab.spec import to_model_spec

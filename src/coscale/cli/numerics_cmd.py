@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from coscale.cli.extras import require_torch
 from coscale.report.console import make_console, print_json
 from coscale.report.numerics import error_table, formats_table, formats_to_dict, schemes_table, schemes_to_dict
 
@@ -47,6 +48,7 @@ def error(
     json_out: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Quantization error of a scheme on synthetic data: QSNR, relative RMSE, saturation, flushes."""
+    require_torch("numerics error")
     from coscale import numerics
     from coscale.numerics.metrics import sample
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from coscale.calibrate.family_file import load_efficiency_file
 from coscale.errors import CoscaleError
 from coscale.hardware.catalog import load_hardware
 from coscale.predict.inference import InferenceScenario, predict_inference
@@ -45,6 +46,8 @@ def inference(
     max_batch: int = typer.Option(256, help="Upper bound for --batch auto."),
     input_len: int = typer.Option(1024, help="Prompt tokens per request."),
     output_len: int = typer.Option(256, help="Generated tokens per request."),
+    efficiency: str | None = typer.Option(None, help="Efficiency-family JSON (from `coscale calibrate`) "
+                                                     "instead of the chip's shipped family."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Predict TTFT, TPOT, throughput, memory per GPU, energy and the binding resource, per operator."""
@@ -60,7 +63,7 @@ def inference(
         request=InferenceRequest(input_len=input_len, output_len=output_len),
         batch=parse_batch(batch),
         max_batch=max_batch,
-        efficiency=chip.efficiency,
+        efficiency=load_efficiency_file(efficiency) if efficiency else chip.efficiency,
     )
     result = predict_inference(scenario)
     if as_json:

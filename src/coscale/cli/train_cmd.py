@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from coscale.calibrate.family_file import load_efficiency_file
 from coscale.errors import CoscaleError
 from coscale.hardware.catalog import load_hardware
 from coscale.report.console import make_console, print_json
@@ -24,7 +25,7 @@ _PREC = typer.Option("bf16", help="Training recipe: bf16, fp16, fp8, fp8-block, 
 
 
 def _context(model: str, hardware: str, gpus: int, precision: str, sequence_parallel: bool,
-             overlap: bool) -> TrainingContext:
+             overlap: bool, efficiency: str | None = None) -> TrainingContext:
     if gpus < 1:
         raise CoscaleError(f"--gpus must be a positive integer, got {gpus}.")
     return TrainingContext(
@@ -32,6 +33,7 @@ def _context(model: str, hardware: str, gpus: int, precision: str, sequence_para
         precision=get_training_precision(precision),
         options=TrainOptions(sequence_parallel=sequence_parallel, tp_comm_overlap=overlap, dp_overlap=overlap,
                              cp_overlap=overlap),
+        efficiency=load_efficiency_file(efficiency) if efficiency else None,
     )
 
 
@@ -61,11 +63,13 @@ def predict_train(
     precision: str = _PREC,
     sequence_parallel: bool = typer.Option(True, help="Sequence parallelism with TP."),
     overlap: bool = typer.Option(True, help="Overlap TP/DP/CP communication with compute."),
+    efficiency: str | None = typer.Option(None, help="Efficiency-family JSON (from `coscale calibrate`) "
+                                                     "instead of the chip's shipped family."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Step time, tokens/s/GPU, model TFLOP/s, MFU/HFU and memory per GPU of one training layout."""
     defaults = {} if dp is not None else {"dp": "gpus/(tp*pp*cp)"}
-    ctx = _context(model, hardware, gpus, precision, sequence_parallel, overlap)
+    ctx = _context(model, hardware, gpus, precision, sequence_parallel, overlap, efficiency)
     layout = TrainLayout(gpus=gpus, tp=tp, pp=pp, vp=vp, dp=dp if dp is not None else _derive_dp(gpus, tp, pp, cp),
                          cp=cp, ep=ep, micro_batch=micro_batch, global_batch=global_batch, seq_len=seq_len,
                          recompute=recompute, zero=zero)  # type: ignore[arg-type]

@@ -16,17 +16,16 @@ from coscale.lab.recipes import Recipe
 from coscale.numerics.formats import get_format
 from coscale.numerics.schemes import get_scheme
 
-SCALE_BITS = {"none": 0, "absmax_fp32": 32, "e8m0_floor": 8, "e8m0_rceil": 8, "nvfp4": 8}
-
 
 def scheme_bytes(shape: tuple[int, int], scheme_name: str) -> float:
-    """Storage of a (rows, cols) matrix in `scheme_name`: elements plus block (and tensor) scales."""
+    """Storage of a (rows, cols) matrix in `scheme_name`: elements plus stored block (and tensor) scales."""
     scheme = get_scheme(scheme_name)
     rows, cols = shape
-    br, bc = scheme.block
-    n_blocks = math.ceil(rows / (br or rows)) * math.ceil(cols / (bc or cols)) if scheme.scale != "none" else 0
-    tensor_scale = 4 if scheme.scale == "nvfp4" else 0
-    return rows * cols * get_format(scheme.element).bits / 8 + n_blocks * SCALE_BITS[scheme.scale] / 8 + tensor_scale
+    br, bc = scheme.stored_block or scheme.block
+    n_blocks = math.ceil(rows / (br or rows)) * math.ceil(cols / (bc or cols)) if scheme.scale_format else 0
+    scale_bits = get_format(scheme.scale_format).bits if scheme.scale_format else 0
+    tensor_bits = get_format(scheme.tensor_scale_format).bits if scheme.tensor_scale_format else 0
+    return (rows * cols * scheme.element_bits + n_blocks * scale_bits + tensor_bits) / 8
 
 
 def training_state_bytes(model: nn.Module, recipe: Recipe) -> dict[str, float]:
@@ -37,9 +36,15 @@ def training_state_bytes(model: nn.Module, recipe: Recipe) -> dict[str, float]:
         if not isinstance(module, nn.Linear) and type(module).__name__ != "QuantLinear":
             continue
         shape = tuple(module.weight.shape)
-        quantized = type(module).__name__ == "QuantLinear" and recipe.linears.fprop_weight is not None
-        copy += scheme_bytes(shape, recipe.linears.fprop_weight.scheme) if quantized else 2 * module.weight.numel()
-    weights, grads, optimizer = 4 * params + copy, 4 * params, 8 * params
+        weight_quant = recipe.linears.fprop_weight if recipe.linears is not None else None
+        if type(module).__name__ == "QuantLinear" and weight_quant is not None:
+            copy += scheme_bytes(shape, weight_quant.scheme)
+        else:
+            copy += recipe.working_weights.bytes_per_element * module.weight.numel()
+    # the lab's parameters are the FP32 master weights; gradients accumulate in FP32
+    weights = recipe.master_weight_bytes * params + copy
+    grads = recipe.grad_accumulation.bytes_per_element * params
+    optimizer = recipe.adam_state_bytes * params
     return {
         "weights": weights,
         "grads": grads,

@@ -16,7 +16,7 @@ import torch
 from coscale.errors import CoscaleError
 from coscale.numerics.arrays import to_work
 from coscale.numerics.formats import ElementFormat, get_format
-from coscale.numerics.reference import decode_table
+from coscale.numerics.reference import check_tabulated, decode_table
 from coscale.numerics.rounding import (
     check_policies,
     exponent_of,
@@ -55,6 +55,7 @@ def codes_from_values(v: torch.Tensor, fmt: ElementFormat, *, strict: bool) -> t
     emin): one formula covers normals and subnormals.  NaN in a format without NaN raises when
     `strict`, else gives code 0 (scaled schemes carry NaN in the scale instead).
     """
+    check_tabulated(fmt)
     nan = torch.isnan(v)
     if strict and not fmt.has_nan and bool(nan.any()):
         raise CoscaleError(

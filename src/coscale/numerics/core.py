@@ -22,6 +22,7 @@ from coscale.numerics.scaling import (
     e8m0_floor_code,
     e8m0_rceil_code,
     e8m0_value,
+    fp16_scale,
     int_fraction_bits,
 )
 from coscale.numerics.schemes import QuantScheme
@@ -87,6 +88,8 @@ def scaled_values(
         s = ext.reshape(1, 1, 1, 1, 1)
     elif scheme.scale == "absmax_fp32":
         s = absmax_scale(amax, fmt)
+    elif scheme.scale == "absmax_fp16":
+        s = fp16_scale(absmax_scale(amax, fmt))
     else:
         rule = e8m0_floor_code if scheme.scale == "e8m0_floor" else e8m0_rceil_code
         codes = rule(amax, fmt)

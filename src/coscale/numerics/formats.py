@@ -111,6 +111,9 @@ def _build() -> dict[str, ElementFormat]:
         _float("float4_e2m1fn", 2, 1, max_=6.0, nan=None, inf=None),
         _float("bfloat16", 8, 7, max_=float.fromhex("0x1.fep127"), nan=0x7FC0, inf=0x7F80),
         _float("float16", 5, 10, max_=65504.0, nan=0x7E00, inf=0x7C00),
+        # IEEE single: master weights, optimizer state and FP32 scales (cast works; its 2^32 codes
+        # are not tabulated, so encode/decode/quantize stop at 16-bit formats)
+        _float("float32", 8, 23, max_=float.fromhex("0x1.fffffep127"), nan=0x7FC00000, inf=0x7F800000),
         ElementFormat(
             name="float8_e8m0fnu",
             kind="scale",
@@ -148,6 +151,7 @@ _ALIASES = {
     "e8m0": "float8_e8m0fnu",
     "bf16": "bfloat16",
     "fp16": "float16",
+    "fp32": "float32",
 }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from coscale.errors import CoscaleError
-from coscale.numerics.rounding import ROUNDINGS
+from coscale.numerics.policies import ROUNDINGS
 from coscale.numerics.schemes import get_scheme
 
 GEMM_OPERANDS: dict[str, tuple[str, str]] = {

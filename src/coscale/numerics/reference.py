@@ -13,7 +13,18 @@ from functools import cache
 import numpy as np
 import torch
 
+from coscale.errors import CoscaleError
 from coscale.numerics.formats import ElementFormat
+
+MAX_TABLE_BITS = 16  # code tables (decode, encode, quantize) stop here; float32 is cast only
+
+
+def check_tabulated(fmt: ElementFormat) -> None:
+    if fmt.bits > MAX_TABLE_BITS:
+        raise CoscaleError(
+            f"{fmt.name} has 2^{fmt.bits} codes, too many to tabulate; use cast() for it, or encode, "
+            f"decode and quantize formats of up to {MAX_TABLE_BITS} bits"
+        )
 
 
 def value_of_code(fmt: ElementFormat, code: int) -> float:
@@ -40,6 +51,7 @@ def value_of_code(fmt: ElementFormat, code: int) -> float:
 @cache
 def decode_table(fmt: ElementFormat) -> torch.Tensor:
     """float32 value of every code (the decode lookup table)."""
+    check_tabulated(fmt)
     vals = [value_of_code(fmt, c) for c in range(fmt.num_codes)]
     return torch.tensor(vals, dtype=torch.float64).to(torch.float32)
 

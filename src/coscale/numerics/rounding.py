@@ -8,24 +8,14 @@ is exact and the only rounding step is the one we choose (RNE or stochastic).
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 
-from coscale.errors import CoscaleError
 from coscale.numerics.formats import ElementFormat
-
-Rounding = Literal["nearest_even", "stochastic"]
-Overflow = Literal["saturate", "nan", "inf"]
-ROUNDINGS = ("nearest_even", "stochastic")
-OVERFLOWS = ("saturate", "nan", "inf")
-
-
-def check_policies(rounding: str, overflow: str) -> None:
-    if rounding not in ROUNDINGS:
-        raise CoscaleError(f"unknown rounding {rounding!r}; use one of {', '.join(ROUNDINGS)}")
-    if overflow not in OVERFLOWS:
-        raise CoscaleError(f"unknown overflow policy {overflow!r}; use one of {', '.join(OVERFLOWS)}")
+from coscale.numerics.policies import OVERFLOWS as OVERFLOWS  # re-exported: callers import them from here too
+from coscale.numerics.policies import ROUNDINGS as ROUNDINGS
+from coscale.numerics.policies import Overflow as Overflow
+from coscale.numerics.policies import Rounding as Rounding
+from coscale.numerics.policies import check_policies as check_policies
 
 
 def make_generator(seed: int | None) -> torch.Generator:
@@ -129,7 +119,7 @@ def round_e8m0(
 
 # torch's own fp32 -> bf16/fp16 casts are RNE and fast; its float8 -> fp32 widening is slow on
 # CPU (measured ~8x a clone), so FP8 uses the arithmetic path below.
-_NATIVE = {"bfloat16": torch.bfloat16, "float16": torch.float16}
+_NATIVE = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
 
 
 def round_saturate_fast(x: torch.Tensor, fmt: ElementFormat) -> torch.Tensor:

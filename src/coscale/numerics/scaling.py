@@ -2,6 +2,9 @@
 
 - absmax_fp32: s = amax / elem_max in FP32 (TE current scaling, DeepSeek-V3 FP32 block scales,
   symmetric INT).  An all-zero block gets s = 1 (codes all zero); s is floored at 2^-126.
+- absmax_fp16: the same scale stored as FP16 (GPTQ / AWQ checkpoints): RNE to float16, clamped to
+  FP16's [2^-24, 65504]; elements are then rounded against the stored scale (they saturate if it
+  rounded down).
 - e8m0_floor: OCP MX v1.0 s = 2^(floor(log2 amax) - emax_elem), clamped to E8M0's 2^-127..2^127.
   floor(log2) is read from the amax bits, never from amax / elem_max (vLLM #43557 pitfall).
 - e8m0_rceil: TE/cuBLAS s = 2^ceil(log2(amax * fp32(1/elem_max))), by TE's float_to_e8m0 bit rule.
@@ -18,6 +21,11 @@ from coscale.numerics.formats import ElementFormat
 from coscale.numerics.rounding import exponent_of
 
 _E8M0_NAN = 0xFF
+
+
+def fp16_scale(s: torch.Tensor) -> torch.Tensor:
+    """An FP32 scale as an FP16 checkpoint stores it: clamped to FP16's finite positive range, RNE."""
+    return s.clamp(2.0**-24, 65504.0).to(torch.float16).to(torch.float32)
 
 
 def element_emax(fmt: ElementFormat) -> int:

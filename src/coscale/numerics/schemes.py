@@ -2,6 +2,12 @@
 
 A scheme = element format + block geometry + scale rule.  Quantization runs along the last dim
 (the GEMM reduction dim of x @ W.T with W [out, in]); 2D blocks tile the last two dims.
+
+A scheme also states its storage cost: element bits plus the bits of its scales spread over the
+elements each scale covers (`bits_per_element`).  Scales over a whole tensor or row are amortised
+to 0 (their count does not grow with the block), so per-tensor FP8 is 8 bits, MXFP8 8 + 8/32 and
+NVFP4 4 + 8/16 (+ one FP32 tensor scale).  This module imports without torch, so the cost model
+derives every byte count from here.
 """
 
 from __future__ import annotations
@@ -13,8 +19,17 @@ from typing import Literal
 from coscale.errors import CoscaleError
 from coscale.numerics.formats import get_format
 
-ScaleRule = Literal["none", "absmax_fp32", "e8m0_floor", "e8m0_rceil", "nvfp4"]
-SCALE_RULES = ("none", "absmax_fp32", "e8m0_floor", "e8m0_rceil", "nvfp4")
+ScaleRule = Literal["none", "absmax_fp32", "absmax_fp16", "e8m0_floor", "e8m0_rceil", "nvfp4"]
+SCALE_RULES = ("none", "absmax_fp32", "absmax_fp16", "e8m0_floor", "e8m0_rceil", "nvfp4")
+# the element format each rule stores its block scales in (None: no scale)
+SCALE_FORMAT: dict[str, str | None] = {
+    "none": None,
+    "absmax_fp32": "float32",
+    "absmax_fp16": "float16",
+    "e8m0_floor": "float8_e8m0fnu",
+    "e8m0_rceil": "float8_e8m0fnu",
+    "nvfp4": "float8_e4m3fn",  # UE4M3 block scale (reference/numerics.md section 1.1)
+}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -28,13 +43,16 @@ class QuantScheme:
     block: tuple[int, int] = (0, 0)
     scale: ScaleRule = "absmax_fp32"
     description: str = ""
+    # scale layout as stored for the GEMM when it differs from the quantization block (None: same)
+    stored_block: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         get_format(self.element)
         if self.scale not in SCALE_RULES:
             raise CoscaleError(f"unknown scale rule {self.scale!r}; use one of {', '.join(SCALE_RULES)}")
-        if len(self.block) != 2 or any(int(b) < 0 for b in self.block):
-            raise CoscaleError(f"block must be (rows, cols) with non-negative sizes, got {self.block}")
+        for blk in (self.block, self.stored_block or (0, 0)):
+            if len(blk) != 2 or any(int(b) < 0 for b in blk):
+                raise CoscaleError(f"block must be (rows, cols) with non-negative sizes, got {blk}")
 
     @property
     def granularity(self) -> str:
@@ -51,6 +69,36 @@ class QuantScheme:
     def per_tensor(self) -> bool:
         return self.granularity in ("tensor", "element")
 
+    @property
+    def element_bits(self) -> int:
+        return get_format(self.element).bits
+
+    @property
+    def scale_format(self) -> str | None:
+        """Element format of the stored block scales (None for a plain cast)."""
+        return SCALE_FORMAT[self.scale]
+
+    @property
+    def tensor_scale_format(self) -> str | None:
+        """NVFP4's second level: one FP32 scale per tensor (S_dec)."""
+        return "float32" if self.scale == "nvfp4" else None
+
+    @property
+    def elements_per_scale(self) -> int:
+        """Elements one stored scale covers; 0 when a scale spans a whole row or tensor."""
+        r, c = self.stored_block or self.block
+        return r * c if self.scale_format is not None else 0
+
+    @property
+    def scale_bits_per_element(self) -> float:
+        """Block-scale bits per element; per-tensor and per-row scales are amortised to 0."""
+        fmt, n = self.scale_format, self.elements_per_scale
+        return get_format(fmt).bits / n if fmt is not None and n else 0.0
+
+    @property
+    def bits_per_element(self) -> float:
+        return self.element_bits + self.scale_bits_per_element
+
 
 def make_scheme(
     element: str, *, block: tuple[int, int] = (0, 0), scale: ScaleRule = "absmax_fp32", name: str = ""
@@ -61,8 +109,10 @@ def make_scheme(
     return QuantScheme(name=name or auto, element=fmt.name, block=block, scale=scale)
 
 
-def _s(name: str, element: str, block: tuple[int, int], scale: ScaleRule, doc: str) -> QuantScheme:
-    return QuantScheme(name=name, element=element, block=block, scale=scale, description=doc)
+def _s(
+    name: str, element: str, block: tuple[int, int], scale: ScaleRule, doc: str, stored: tuple[int, int] | None = None
+) -> QuantScheme:
+    return QuantScheme(name=name, element=element, block=block, scale=scale, description=doc, stored_block=stored)
 
 
 @cache
@@ -71,6 +121,7 @@ def _registry() -> dict[str, QuantScheme]:
     items = [
         _s("bf16", "bfloat16", (0, 0), "none", "plain RNE cast to bfloat16"),
         _s("fp16", "float16", (0, 0), "none", "plain RNE cast to float16"),
+        _s("fp32", "float32", (0, 0), "none", "plain RNE cast to float32 (master weights, optimizer state)"),
         _s("fp8_e4m3", e4, (0, 0), "none", "plain saturating cast to E4M3, no scale"),
         _s("fp8_e4m3_tensor", e4, (0, 0), "absmax_fp32", "E4M3, FP32 per-tensor scale amax/448"),
         _s("fp8_e5m2_tensor", e5, (0, 0), "absmax_fp32", "E5M2, FP32 per-tensor scale amax/57344"),
@@ -90,7 +141,9 @@ def _registry() -> dict[str, QuantScheme]:
         _s("mxfp4_rceil", "float4_e2m1fn", (1, 32), "e8m0_rceil", "MXFP4, round-up scale"),
         _s("mxint8", "int8", (1, 32), "e8m0_floor", "OCP MXINT8: int8 x 2^-6, E8M0 scale"),
         _s("nvfp4", "float4_e2m1fn", (1, 16), "nvfp4", "NVFP4: 1x16, E4M3 block + FP32 tensor scale"),
-        _s("nvfp4_2d", "float4_e2m1fn", (16, 16), "nvfp4", "NVFP4 16x16 tiles (weights)"),
+        # TE keeps the 1x16 scale layout the GEMM reads, each filled with its 16x16 tile's scale
+        # (transformer_engine tests/pytorch/references quantize_blockwise_reference)
+        _s("nvfp4_2d", "float4_e2m1fn", (16, 16), "nvfp4", "NVFP4 16x16 tiles (weights)", stored=(1, 16)),
         _s("int8_tensor", "int8", (0, 0), "absmax_fp32", "symmetric INT8, amax/127 per tensor"),
         _s("int8_channel", "int8", (1, 0), "absmax_fp32", "symmetric INT8 per row"),
         _s("int8_group128", "int8", (1, 128), "absmax_fp32", "symmetric INT8, groups of 128"),
@@ -99,6 +152,7 @@ def _registry() -> dict[str, QuantScheme]:
         _s("int4_group32", "int4", (1, 32), "absmax_fp32", "symmetric INT4, groups of 32"),
         _s("int4_group64", "int4", (1, 64), "absmax_fp32", "symmetric INT4, groups of 64"),
         _s("int4_group128", "int4", (1, 128), "absmax_fp32", "symmetric INT4, groups of 128"),
+        _s("int4_group128_fp16", "int4", (1, 128), "absmax_fp16", "symmetric INT4, groups of 128, FP16 scales (GPTQ)"),
     ]
     return {s.name: s for s in items}
 

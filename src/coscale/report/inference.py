@@ -10,6 +10,7 @@ from rich.table import Table
 
 from coscale.cost.phase import BOUND_REASONS
 from coscale.predict.inference import InferencePrediction, PhaseTiming
+from coscale.report.bands import band_caption, band_text, bands_dict, error_band
 
 GiB = 2**30
 
@@ -54,6 +55,9 @@ def inference_to_dict(r: InferencePrediction) -> dict[str, Any]:
         "tpot_s": r.tpot_s,
         "throughput_tok_s": r.throughput_tok_s,
         "throughput_tok_s_per_gpu": r.throughput_tok_s / par.gpus,
+        "error_band_80": bands_dict(error_band(s.efficiency.family, "inference", s.model), {
+            "ttft_s": (r.ttft_s, "time"), "tpot_s": (r.tpot_s, "time"),
+            "throughput_tok_s": (r.throughput_tok_s, "rate")}),
         "memory_per_gpu_bytes": r.memory.total,
         "memory_breakdown_bytes": r.memory.as_dict(),
         "memory_capacity_bytes": s.system.hardware.memory.hbm.capacity_bytes,
@@ -87,11 +91,14 @@ def print_inference(r: InferencePrediction, console: Console) -> None:
     head.add_row("precision", f"{s.precision.name}: weights {s.precision.weights.name}, activations "
                               f"{s.precision.activations.name}, KV {s.precision.kv_cache.name}")
     head.add_row("request", f"{s.request.input_len} in / {s.request.output_len} out, batch {r.batch} per instance")
-    head.add_row("TTFT (prefill of the batch)", f"{r.ttft_s * 1e3:,.1f} ms "
+    band = d["error_band_80"]
+    head.add_row("TTFT (prefill of the batch)", f"{r.ttft_s * 1e3:,.1f} ms{band_text(band, 'ttft_s', ',.1f', 1e3)} "
                                                   f"(one prompt on an idle instance: {r.ttft_single_s * 1e3:,.1f} ms)")
-    head.add_row("TPOT (decode step)", f"{r.tpot_s * 1e3:,.2f} ms")
-    head.add_row("throughput (system, output)", f"{r.throughput_tok_s:,.0f} tok/s "
+    head.add_row("TPOT (decode step)", f"{r.tpot_s * 1e3:,.2f} ms{band_text(band, 'tpot_s', ',.2f', 1e3)}")
+    head.add_row("throughput (system, output)", f"{r.throughput_tok_s:,.0f} tok/s"
+                                                  f"{band_text(band, 'throughput_tok_s', ',.0f')} "
                                                   f"({d['throughput_tok_s_per_gpu']:,.0f} per GPU)")
+    head.add_row("error band", band_caption(band))
     head.add_row("energy", f"{r.energy_j_per_token:.3f} J per output token")
     mem = r.memory
     capacity = s.system.hardware.memory.hbm.capacity_bytes

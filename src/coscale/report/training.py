@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from coscale.report.bands import band_caption, band_text, bands_dict, error_band
 from coscale.train.context import TrainingContext
 from coscale.train.planner import Plan
 from coscale.train.predict import TrainingPrediction
@@ -58,9 +59,10 @@ def print_training(ctx: TrainingContext, p: TrainingPrediction, defaults: dict[s
     t = Table(title="step")
     t.add_column("metric")
     t.add_column("value", justify="right")
-    t.add_row("step time", f"{p.step_time_s:.3f} s")
-    t.add_row("tokens/s/GPU", f"{p.tokens_per_s_per_gpu:,.0f}")
-    t.add_row("model TFLOP/s/GPU", f"{p.model_tflops_per_gpu:.1f}")
+    band = _band(ctx, p)
+    t.add_row("step time", f"{p.step_time_s:.3f} s{band_text(band, 'step_time_s', '.3f')}")
+    t.add_row("tokens/s/GPU", f"{p.tokens_per_s_per_gpu:,.0f}{band_text(band, 'tokens_per_s_per_gpu', ',.0f')}")
+    t.add_row("model TFLOP/s/GPU", f"{p.model_tflops_per_gpu:.1f}{band_text(band, 'model_tflops_per_gpu', '.1f')}")
     t.add_row(f"MFU / HFU (vs {p.peak_class.upper()} {p.peak_flops / 1e12:.0f})", f"{p.mfu:.1%} / {p.hfu:.1%}")
     d = p.step.as_dict()
     for k in ("compute", "recompute", "pipeline_bubble", "optimizer"):
@@ -76,17 +78,24 @@ def print_training(ctx: TrainingContext, p: TrainingPrediction, defaults: dict[s
     console.print(m)
     fit = "[green]fits[/]" if p.fits else "[red]does NOT fit[/]"
     console.print(f"{fit} in {p.capacity_bytes / GIB:.0f} GiB; binding: {p.binding}")
+    console.print(band_caption(band))
 
 
 def predict_train_to_dict(ctx: TrainingContext, p: TrainingPrediction, defaults: dict[str, Any]) -> dict[str, Any]:
     """`predict train --json`: the question (context), the prediction, and which defaults were used."""
-    return {**context_to_dict(ctx), **training_to_dict(p), "defaults": defaults}
+    return {**context_to_dict(ctx), **training_to_dict(p), "error_band_80": _band(ctx, p), "defaults": defaults}
+
+
+def _band(ctx: TrainingContext, p: TrainingPrediction) -> dict[str, Any] | None:
+    return bands_dict(error_band(ctx.efficiency.family, "train", ctx.model), {
+        "step_time_s": (p.step_time_s, "time"), "tokens_per_s_per_gpu": (p.tokens_per_s_per_gpu, "rate"),
+        "model_tflops_per_gpu": (p.model_tflops_per_gpu, "rate"), "mfu": (p.mfu, "rate")})
 
 
 def plan_to_dict(ctx: TrainingContext, plan: Plan) -> dict[str, Any]:
     return {**context_to_dict(ctx), "evaluated": plan.evaluated, "fitting": plan.fitting, "wall_s": plan.wall_s,
             "configs_per_s": plan.configs_per_s, "why_best": plan.why_best(),
-            "ranked": [training_to_dict(p) for p in plan.ranked]}
+            "ranked": [{**training_to_dict(p), "error_band_80": _band(ctx, p)} for p in plan.ranked]}
 
 
 def print_plan(ctx: TrainingContext, plan: Plan, console: Console) -> None:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from coscale.cost.compute_class import resolve_compute_class
 from coscale.specs.hardware import HardwareSpec
 from coscale.specs.model import AttentionSpec, LayerSpec, ModelSpec
-from coscale.specs.precision import STORAGE_FORMATS
 from coscale.train.layout import TrainOptions
 from coscale.train.precision import TrainingPrecision
 from coscale.workload.build import forward_ops
@@ -35,12 +34,14 @@ class ShardKey:
 
 
 def training_pass(key: ShardKey, hardware: HardwareSpec, precision: TrainingPrecision) -> ForwardPass:
-    fmt = STORAGE_FORMATS["bf16"]
-    gemm_fmt = {"fp8": STORAGE_FORMATS["fp8"], "fp4": STORAGE_FORMATS["nvfp4"]}.get(precision.gemm_class, fmt)
+    """A training micro-batch is a prefill-shaped step (`micro_batch` sequences of seq_len / cp new
+    tokens, no cache) through the same operator builder as inference, with GEMM operands at the
+    recipe's own storage formats, block scales included (MXFP8 and FP8-block read 8.25-bit
+    activations; their weights carry E8M0 / FP32 block scales)."""
     return ForwardPass.single(
-        "prefill", key.micro_batch, key.seq_len // key.cp, 0, tp=key.tp,
-        ep=key.ep, attention_dp=max(key.ep // key.tp, 1), weights=gemm_fmt, activations=gemm_fmt,
-        kv_cache=fmt, gemm_class=resolve_compute_class(hardware, precision.gemm_class).used,
+        "prefill", key.micro_batch, key.seq_len // key.cp, 0, tp=key.tp, ep=key.ep,
+        attention_dp=max(key.ep // key.tp, 1), weights=precision.weights, activations=precision.activations,
+        kv_cache=precision.kv_cache, gemm_class=resolve_compute_class(hardware, precision.gemm_class).used,
         attention_class=resolve_compute_class(hardware, precision.attention_class).used,
     )
 
@@ -81,16 +82,17 @@ def _activation_kernel(op: Op) -> list[Op]:
 
 def _quantize_kernel(op: Op, precision: TrainingPrecision) -> list[Op]:
     """Low-precision recipes cast each GEMM input to FP8/FP4 (plus a transposed copy for the weight
-    gradient): read 16-bit, write two low-precision copies; the backward casts dY the same way."""
-    if precision.gemm_class == "bf16" or precision.gemm_class == "fp16" or op.kind not in ("gemm", "grouped_gemm"):
+    gradient): read 16-bit, write two low-precision copies (scales included); the backward casts dY
+    the same way."""
+    if not precision.low_precision_gemms or op.kind not in ("gemm", "grouped_gemm"):
         return [op]
     if not op.gemm_mnk:
         return [op]
     _, n, k = op.gemm_mnk
     rows = op.flops / (2.0 * n * k)
-    bits = 1.0 if precision.gemm_class == "fp8" else 0.5625
+    out_bytes = precision.activations.bytes_per_element
     cast = Op(name=op.name + ".cast", kind="elementwise", layer=op.layer, count=op.count,
-              flops=2.0 * rows * k, act_bytes=rows * k * (OUTPUT_BYTES + 2.0 * bits))
+              flops=2.0 * rows * k, act_bytes=rows * k * (OUTPUT_BYTES + 2.0 * out_bytes))
     return [cast, op]
 
 

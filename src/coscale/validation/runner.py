@@ -15,8 +15,9 @@ from coscale.predict.inference import InferenceScenario, predict_inference
 from coscale.specs.execution import InferenceRequest, Parallelism
 from coscale.specs.hardware import System
 from coscale.specs.precision import get_precision
+from coscale.validation.bands import Residual, leave_one_out, log_speed_ratio, metric_kind, model_kind
 from coscale.validation.kernels import KERNEL_PREDICTORS
-from coscale.validation.training import predict_train_case, predict_train_memory_case
+from coscale.validation.training import model_of, predict_train_case, predict_train_memory_case
 
 VALIDATION_MODEL_PREFIX = "validation:"
 
@@ -32,6 +33,9 @@ class CaseResult:
     published: float
     unit: str
     note: str
+    family: str = ""  # efficiency family of the case's chip
+    model_kind: str = "kernel"  # dense | moe | hybrid (model cases), kernel (single-kernel cases)
+    holdout: bool = False  # never used to set any constant (a stated hold-out)
 
     @property
     def error(self) -> float:
@@ -69,6 +73,7 @@ def predict_inference_case(check: dict[str, Any], eff: EfficiencyModel) -> float
 def run_case(case: dict[str, Any], eff: EfficiencyModel | None = None) -> CaseResult:
     """Predict one case; `eff` None uses the efficiency family of the case's chip."""
     check = case["check"]
+    family = load_hardware(check["hardware"]).efficiency.family
     eff = eff or load_hardware(check["hardware"]).efficiency
     if check["kind"] == "inference":
         predicted = predict_inference_case(check, eff)
@@ -80,7 +85,28 @@ def run_case(case: dict[str, Any], eff: EfficiencyModel | None = None) -> CaseRe
         predicted = KERNEL_PREDICTORS[check["kind"]](check, eff)
     return CaseResult(id=case["id"], category=case["category"], calibration=case["calibration"],
                       description=case["description"], source=case["source"], predicted=predicted,
-                      published=float(case["published"]), unit=case["unit"], note=case.get("note", ""))
+                      published=float(case["published"]), unit=case["unit"], note=case.get("note", ""),
+                      family=family, model_kind=_case_model_kind(check), holdout=bool(case.get("holdout", False)))
+
+
+def _case_model_kind(check: dict[str, Any]) -> str:
+    if check["kind"] == "inference":
+        return model_kind(_model(check["model"]))
+    if check["kind"] in ("train", "train_memory"):
+        return model_kind(model_of(check))
+    return "kernel"
+
+
+def residuals(results: list[CaseResult]) -> list[Residual]:
+    """ln(predicted / published speed) of every out-of-sample case that measures a speed or a time."""
+    out = []
+    for r in results:
+        kind = metric_kind(r.unit)
+        if r.calibration or kind is None:
+            continue
+        out.append(Residual(id=r.id, family=r.family, phase=r.category, model_kind=r.model_kind,
+                            log_ratio=log_speed_ratio(r.predicted, r.published, kind)))
+    return out
 
 
 def run_all(eff: EfficiencyModel | None = None, serving: bool = False) -> list[CaseResult]:
@@ -101,6 +127,16 @@ def run_validation(eff: EfficiencyModel | None = None) -> list[CaseResult]:
     return run_all(eff) + run_codesign()
 
 
+def _by_group(results: list[CaseResult]) -> list[dict[str, Any]]:
+    """Out-of-sample error per band cell (chip family x phase x model kind): count, median |error|, median error."""
+    cells: dict[tuple[str, str, str], list[float]] = {}
+    for r in results:
+        cells.setdefault((r.family, r.category, r.model_kind), []).append(r.error)
+    return [{"family": f, "phase": p, "model_kind": k, "cases": len(errs),
+             "median_abs_error": statistics.median(abs(e) for e in errs), "median_error": statistics.median(errs)}
+            for (f, p, k), errs in sorted(cells.items())]
+
+
 def summarize(results: list[CaseResult]) -> dict[str, Any]:
     """Median absolute error per category, for all cases and for out-of-sample cases only."""
     def median(rs: list[CaseResult]) -> float | None:
@@ -115,5 +151,9 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
         "median_abs_error_inference_and_kernel": median(headline),
         "median_abs_error_inference_and_kernel_out_of_sample": median([r for r in headline if not r.calibration]),
         "median_abs_error_train": median([r for r in results if r.category == "train"]),
+        "median_abs_error_holdout_by_category": {
+            c: median([r for r in results if r.category == c and r.holdout]) for c in categories},
+        "error_band_calibration": leave_one_out(residuals(results)),
+        "by_group": _by_group([r for r in results if not r.calibration and r.category != "train_memory"]),
         "cases": len(results),
     }

@@ -24,14 +24,14 @@ from coscale.train.predict import predict_training
 GIB = 2.0**30
 
 
-def _model(check: dict[str, Any]) -> ModelSpec:
+def model_of(check: dict[str, Any]) -> ModelSpec:
     if "model_config" in check:
         return parse_config(check["model_config"], name=check.get("model", "published model"), where="validation case")
     return load_model(check["model"])
 
 
 def _setup(check: dict[str, Any], eff: EfficiencyModel) -> tuple[TrainingContext, TrainLayout]:
-    model = _model(check)
+    model = model_of(check)
     layout = TrainLayout(
         gpus=check["gpus"], tp=check.get("tp", 1), pp=check.get("pp", 1), vp=check.get("vp", 1),
         dp=check.get("dp", 1), cp=check.get("cp", 1), ep=check.get("ep", 1),

@@ -1,0 +1,95 @@
+"""SQL over a results file with DuckDB (the table is called `results`), and Pareto fronts of a file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from coscale.errors import CoscaleError
+from coscale.explore.objectives import OBJECTIVES, get_objective
+from coscale.explore.pareto import pareto_mask
+from coscale.explore.store import read_results
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class QueryResult:
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+
+def run_query(path: str | Path, sql: str) -> QueryResult:
+    """Run `sql` on the Parquet file at `path`, visible as the table `results`."""
+    import duckdb
+
+    if not Path(path).exists():
+        raise CoscaleError(f"results file '{path}' not found; run `coscale explore --space FILE --out {path}` first.")
+    if not sql.strip():
+        raise CoscaleError("empty SQL; e.g. \"SELECT model, max(throughput_per_gpu) FROM results GROUP BY model\".")
+    con = duckdb.connect()
+    try:
+        escaped = str(path).replace("'", "''")
+        con.execute(f"CREATE VIEW results AS SELECT * FROM read_parquet('{escaped}')")
+        cur = con.execute(sql)
+        if cur.description is None:
+            return QueryResult(columns=(), rows=())
+        columns = tuple(d[0] for d in cur.description)
+        return QueryResult(columns=columns, rows=tuple(tuple(r) for r in cur.fetchall()))
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise CoscaleError(f"the query failed: {first} (the table is called `results`).") from None
+    finally:
+        con.close()
+
+
+def parse_objectives(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not 2 <= len(names) <= 3 or len(set(names)) != len(names):
+        raise CoscaleError(f"--objectives takes two or three distinct objectives separated by commas, got '{text}'.")
+    for n in names:
+        get_objective(n)
+    return names
+
+
+def front_of(table: pa.Table, objectives: tuple[str, ...]) -> pa.Table:
+    """Rows of `table` on the exact Pareto front of `objectives` (each in its own direction), with every
+    configuration column, sorted by the first objective from best to worst."""
+    missing = [o for o in objectives if o not in table.column_names]
+    if missing:
+        present = [c for c in table.column_names if c in OBJECTIVES]
+        raise CoscaleError(f"objective {', '.join(missing)} is not in this results file; it has {', '.join(present)} "
+                           "(add it to the space's objectives and rerun).")
+    maximize = [get_objective(o).maximize for o in objectives]
+    values = np.column_stack([table.column(o).to_numpy(zero_copy_only=False) for o in objectives])
+    idx = np.flatnonzero(pareto_mask(values, maximize))
+    first = values[idx, 0]
+    idx = idx[np.argsort(-first if maximize[0] else first, kind="stable")]
+    return table.take(pa.array(idx))
+
+
+def select_rows(path: str | Path, where: str) -> pa.Table:
+    """Rows of a results file that satisfy a SQL condition (DuckDB picks the row numbers; the rows
+    come from the file itself, so every column keeps its type)."""
+    import duckdb
+
+    table = read_results(path)
+    con = duckdb.connect()
+    try:
+        escaped = str(path).replace("'", "''")
+        rows = con.execute(f"SELECT file_row_number FROM read_parquet('{escaped}', file_row_number = true) "
+                           f"WHERE {where} ORDER BY file_row_number").fetchnumpy()["file_row_number"]
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise CoscaleError(f"--where '{where}' failed: {first}") from None
+    finally:
+        con.close()
+    return table.take(pa.array(np.asarray(rows, dtype=np.int64)))
+
+
+def pareto_file(path: str | Path, objectives: tuple[str, ...], where: str | None = None) -> pa.Table:
+    """The front of a results file, optionally of the rows that satisfy `where` (a SQL condition)."""
+    table = read_results(path) if not where else select_rows(path, where)
+    return front_of(table, objectives)
