@@ -92,15 +92,14 @@ def _compute_efficiency(op: Op, eff: EfficiencyModel, compute_units: int) -> Arr
 
 
 def collective_time(c: Collective, link: Link, eff: EfficiencyModel) -> Array:
-    """Ring/pairwise algorithms on one link: bytes on the wire over its bandwidth, plus its latency.
+    """Ring/pairwise algorithms on one link: bytes on the wire over its bandwidth, plus its latency;
+    a collective with nothing to send costs nothing.
 
     Pass the `Link` the group runs on (`System.link_for(group)` picks scale-up or scale-out).
     """
-    n = c.group
-    size = np.asarray(c.bytes, dtype=np.float64)
+    n, size = c.group, c.bytes
     if n <= 1:
-        return np.zeros_like(size)[()]
-    bw = link.bandwidth_Bps
+        return size * 0.0
     if c.kind == "all_reduce":
         wire = 2.0 * (n - 1) / n * size
     elif c.kind in ("all_gather", "reduce_scatter", "all_to_all"):
@@ -110,5 +109,7 @@ def collective_time(c: Collective, link: Link, eff: EfficiencyModel) -> Array:
     link_eff = collective_link_fraction(eff, size)
     if c.kind == "all_to_all":
         link_eff = link_eff * eff.all_to_all_peak
+    if not isinstance(size, np.ndarray):  # plain numbers (the planner's inner loop): no array round trip
+        return link.latency_s + wire / (link.bandwidth_Bps * link_eff) if size > 0 else 0.0
     safe = np.where(size > 0, link_eff, 1.0)
-    return np.where(size > 0, link.latency_s + wire / (bw * safe), 0.0)[()]
+    return np.where(size > 0, link.latency_s + wire / (link.bandwidth_Bps * safe), 0.0)

@@ -54,17 +54,17 @@ def _times(ops: list[Op], system: System, eff: EfficiencyModel, groups: GroupPla
     out = PassTimes()
     for op in ops:
         if op.collective is not None:
-            t = collective_s(op.collective, groups, system, eff) * op.count
+            t = float(collective_s(op.collective, groups, system, eff)) * op.count
             if op.collective.kind == "all_to_all":
                 out = out + PassTimes(ep_comm_s=t)
             else:
                 out = out + PassTimes(tp_comm_s=t)
             continue
-        t = op_cost(op, system, eff).total_s
+        t = float(op_cost(op, system, eff).total_s)  # plain floats through the planner's hot loop
         if op.name.endswith(".bwd") and op.kind == "attention":
             t /= FLASH_BACKWARD_RELATIVE_EFFICIENCY
         attn = t if op.kind == "attention" else 0.0
-        out = out + PassTimes(compute_s=t, attention_s=attn, flops=op.flops * op.count)
+        out = out + PassTimes(compute_s=t, attention_s=attn, flops=float(op.flops) * op.count)
     return out
 
 
