@@ -13,7 +13,7 @@ from coscale.specs.execution import Parallelism
 from coscale.specs.model import AttentionSpec, LayerSpec, Mamba2Spec, ModelSpec, MoESpec
 from coscale.specs.precision import PrecisionRecipe
 from coscale.workload.ffn import up_width
-from coscale.workload.forward_pass import EMBEDDING_BYTES, SSM_STATE_BYTES
+from coscale.workload.forward_pass import EMBEDDING_BYTES
 from coscale.workload.shape import Array
 
 RUNTIME_FIXED_BYTES = 1.5 * 2**30  # CUDA context, cuBLAS/NCCL workspaces (assumption, typical nvidia-smi idle)
@@ -127,7 +127,8 @@ class ServingMemoryModel:
                     else:
                         windows[layer.mixer.sliding_window] = windows.get(layer.mixer.sliding_window, 0.0) + elems
             stages.append((full, tuple(sorted(windows.items()))))
-        ssm = max(ssm_state_bytes_per_sequence(stage, SSM_STATE_BYTES) for stage in _stages(model, par.pp)) / par.tp
+        state_bpe = recipe.ssm_state.bytes_per_element
+        ssm = max(ssm_state_bytes_per_sequence(stage, state_bpe) for stage in _stages(model, par.pp)) / par.tp
         # live activations in one layer: residual + norm output + attention/FFN intermediates (BF16),
         # plus FP32 logits for one position per sequence
         return ServingMemoryModel(

@@ -40,7 +40,8 @@ class ExecutionPlan:
         """The pass one GPU runs for `shape` (the step of its attention-DP rank)."""
         r, par = self.precision, self.parallel
         return ForwardPass(shape=shape, tp=par.tp, ep=par.ep, attention_dp=par.attention_dp, weights=r.weights,
-                           activations=r.activations, kv_cache=r.kv_cache, gemm_class=self.gemm_class,
+                           activations=r.activations, kv_cache=r.kv_cache, ssm_state=r.ssm_state,
+                           gemm_class=self.gemm_class,
                            attention_class=self.attention_class, head_class=self.head_class)
 
 

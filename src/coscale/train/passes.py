@@ -41,7 +41,8 @@ def training_pass(key: ShardKey, hardware: HardwareSpec, precision: TrainingPrec
     return ForwardPass.single(
         "prefill", key.micro_batch, key.seq_len // key.cp, 0, tp=key.tp, ep=key.ep,
         attention_dp=max(key.ep // key.tp, 1), weights=precision.weights, activations=precision.activations,
-        kv_cache=precision.kv_cache, gemm_class=resolve_compute_class(hardware, precision.gemm_class).used,
+        kv_cache=precision.kv_cache, ssm_state=precision.ssm_state,
+        gemm_class=resolve_compute_class(hardware, precision.gemm_class).used,
         attention_class=resolve_compute_class(hardware, precision.attention_class).used,
     )
 

@@ -7,14 +7,11 @@ from typing import Literal
 
 import numpy as np
 
-from coscale.specs.precision import StorageFormat
+from coscale.specs.precision import STORAGE_FORMATS, StorageFormat
 from coscale.workload.shape import Array, StepShape, TokenGroup
 
 Phase = Literal["prefill", "decode"]
 OUTPUT_BYTES = 2.0  # GEMM outputs and residual-stream activations are written in BF16
-# Mamba conv + SSM state stays BF16 whatever the KV-cache format (vLLM's mamba_ssm_cache_dtype
-# defaults to the model dtype; KV-cache quantization does not apply to it)
-SSM_STATE_BYTES = 2.0
 EMBEDDING_BYTES = 2.0  # embedding table and LM head stay BF16 in quantised checkpoints (ModelOpt, TRT-LLM)
 
 
@@ -34,6 +31,7 @@ class ForwardPass:
     weights: StorageFormat
     activations: StorageFormat
     kv_cache: StorageFormat
+    ssm_state: StorageFormat = STORAGE_FORMATS["bf16"]  # Mamba conv + SSM state (the recipe's ssm_state role)
     gemm_class: str  # tensor-core class GEMMs run in on this chip (resolved against the hardware)
     attention_class: str
     head_class: str = "bf16"  # the embedding table and LM head stay BF16 in quantised checkpoints

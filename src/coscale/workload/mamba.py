@@ -1,7 +1,7 @@
 """Mamba operators: Mamba-2 (SSD, chunked matmul form) and Mamba-1 (selective scan, Jamba).
 
 A Mamba layer caches a constant-size state per sequence (conv window + SSM state), not a KV cache;
-it is stored in BF16 (`SSM_STATE_BYTES`), whatever the KV-cache format.
+it is stored in the recipe's `ssm_state` format (BF16 in every recipe), whatever the KV-cache format.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import math
 
 from coscale.models.cache import ssm_state_elements
 from coscale.specs.model import Mamba2Spec
-from coscale.workload.forward_pass import OUTPUT_BYTES, SSM_STATE_BYTES, ForwardPass, Phase
+from coscale.workload.forward_pass import OUTPUT_BYTES, ForwardPass, Phase
 from coscale.workload.ops import VECTOR, Op
 from coscale.workload.projections import gemm
 from coscale.workload.shape import TokenGroup
@@ -28,7 +28,7 @@ def mamba_ops(spec: Mamba2Spec, p: ForwardPass, layer: str, count: int, hidden: 
     d_inner = math.ceil(spec.d_inner / p.tp)
     groups_here = max(spec.n_groups // p.tp, 1)
     channels = math.ceil(conv_channels(spec) / p.tp)
-    state_bytes = math.ceil(sum(ssm_state_elements(spec)) / p.tp) * SSM_STATE_BYTES
+    state_bytes = math.ceil(sum(ssm_state_elements(spec)) / p.tp) * p.ssm_state.bytes_per_element
     if spec.version == 2:
         heads = max(spec.num_heads // p.tp, 1)
         in_width = 2 * d_inner + 2 * groups_here * spec.d_state + heads
