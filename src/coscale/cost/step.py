@@ -42,8 +42,7 @@ class StepCost:
     """Cost of one step of one model instance (arrays over a sweep of shapes).
 
     `cost` lists the operators of every layer on one GPU column of the instance (one GPU per
-    pipeline stage); `time_s` is the step's latency through all stages, hops included, and
-    `interval_s` the time between steps when `pp` micro-batches keep the pipeline full."""
+    pipeline stage); `time_s` is the step's latency through all stages, hops included."""
 
     plan: ExecutionPlan
     shape: StepShape
@@ -53,10 +52,6 @@ class StepCost:
     @property
     def time_s(self) -> Array:
         return self.cost.time_s + self.pipeline_s
-
-    @property
-    def interval_s(self) -> Array:
-        return self.time_s / self.plan.parallel.pp
 
     @property
     def energy_j(self) -> Array:
