@@ -102,10 +102,11 @@ def memory_figure(d: dict[str, Any], axis: str) -> go.Figure:
     x = cols["batch" if axis == "batch" else "context"]
     sub = "" if axis == "batch" else f" at batch {mem['batch_at_context']}"
     fig = _fig(f"Memory per GPU vs {axis}{sub}", barmode="stack", xaxis_title=title, yaxis_title="GiB",
-               xaxis_type="log")
+               xaxis_type="category")
+    labels = [f"{v:,.0f}" for v in x]
     for part in MEMORY_PARTS:
-        fig.add_bar(x=x, y=[v / GiB for v in cols[part]], name=part)
-    fig.add_scatter(x=[min(x), max(x)], y=[mem["capacity_bytes"] / GiB] * 2, mode="lines", name="capacity",
+        fig.add_bar(x=labels, y=[v / GiB for v in cols[part]], name=part)
+    fig.add_scatter(x=labels, y=[mem["capacity_bytes"] / GiB] * len(labels), mode="lines", name="capacity",
                     line={"color": "black", "dash": "dash"})
     return fig
 
@@ -126,7 +127,9 @@ def pareto_figure(d: dict[str, Any]) -> go.Figure:
                     mode="lines+markers", name="Pareto front", line={"color": "black", "width": 3},
                     text=[_hover(p) for p in front], hovertemplate="%{text}<extra></extra>")
     slo = d["scenario"]["slo"]["tpot_s"]
-    fig.add_vline(x=1.0 / slo, line_dash="dash", annotation_text=f"TPOT SLO {slo * 1e3:g} ms")
+    ys = [p["throughput_tok_s_per_gpu"] for p in d["pareto"]]
+    fig.add_scatter(x=[1.0 / slo] * 2, y=[min(ys), max(ys)], mode="lines", name=f"TPOT SLO {slo * 1e3:g} ms",
+                    line={"color": "grey", "dash": "dash"})
     return fig
 
 

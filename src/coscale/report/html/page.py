@@ -110,6 +110,7 @@ def _sections(d: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     lever_rows = [{k: v for k, v in lv.items() if k != "scan"} for lv in fb["levers"]]
     out.append(("hardware-feedback", f"Hardware feedback on {fb['hardware']}",
                 _hw_reading(fb), chart(f.tornado_figure(d), "c-tornado") + csv_link(lever_rows, "hardware_levers")
+                + table(fb["whatifs"], ["name", "change", "gain", "bound_before", "bound_after", "note"], "+.1%")
                 + chart(f.whatif_figure(d), "c-whatif") + csv_link(fb["whatifs"], "chip_changes")))
     if fb["model_levers"]:
         best = max((m for m in fb["model_levers"] if m["gain"] is not None), key=lambda m: m["gain"])
