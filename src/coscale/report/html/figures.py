@@ -61,7 +61,8 @@ def roofline_figure(d: dict[str, Any], chip: dict[str, Any]) -> go.Figure:
         ops = [o for o in pred[phase]["operators"] if o["flops"] > 0 and o["bytes"] > 0 and o["time_s"] > 0]
         fig.add_scatter(x=[o["flops"] / o["bytes"] for o in ops], y=[o["flops"] / o["time_s"] for o in ops],
                         mode="markers", name=phase, marker={"symbol": symbol, "size": 9},
-                        text=[f"{o['name']} ({o['layer']}), {o['bound']}-bound, {o['time_s'] * 1e3:.3g} ms" for o in ops],
+                        text=[f"{o['name']} ({o['layer']}), {o['bound']}-bound, {o['time_s'] * 1e3:.3g} ms"
+                              for o in ops],
                         hovertemplate="%{text}<br>%{x:.3g} FLOP/B, %{y:.3g} FLOP/s<extra></extra>")
     return fig
 

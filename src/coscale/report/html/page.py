@@ -85,11 +85,13 @@ def _sections(d: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ("throughput per GPU", f"{pred['throughput_tok_s_per_gpu']:,.0f} tok/s"),
         ("TTFT", f"{pred['ttft_s']:.3g} s"), ("TPOT", f"{pred['tpot_s'] * 1e3:.3g} ms")))
     out = [("summary", "Summary: the recommended deployment and the biggest levers", summary_reading(d, levers),
-            kpis + table(levers[:3], ["lever", "kind", "change", "gain"], "+.1%") + chart(f.summary_figure(d), "c-summary")
+            kpis + table(levers[:3], ["lever", "kind", "change", "gain"], "+.1%")
+            + chart(f.summary_figure(d), "c-summary")
             + csv_link(config_rows, "configurations"))]
     anat = anatomy_rows(d)
     out.append(("anatomy", "Model anatomy",
-                "; ".join(f"{m['model']}: {m['num_layers']} layers ({', '.join(f'{v} {k}' for k, v in m['layers'].items())}), "
+                "; ".join(f"{m['model']}: {m['num_layers']} layers "
+                          f"({', '.join(f'{v} {k}' for k, v in m['layers'].items())}), "
                           f"{m['params_total'] / 1e9:.1f} B parameters of which {m['params_active'] / 1e9:.2f} B active"
                           for m in d["models"]) + ".",
                 table(anat) + chart(f.anatomy_figure(d), "c-anatomy") + csv_link(anat, "model_anatomy")))
@@ -123,14 +125,15 @@ def _sections(d: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         out.append(("answers", "Cost per answer",
                     "; ".join(f"{x['name']} ({x['tokens_mean']:.0f} tokens) costs {x['cost_per_answer']:.3g} "
                               f"{x['cost_unit']} and takes {x['latency_mean_s']:.3g} s" for x in a)
-                    + f" on the recommended deployment.",
+                    + " on the recommended deployment.",
                     chart(f.answers_figure(d), "c-answers") + csv_link(a, "cost_per_answer")))
     v = d["validation"]
     med = [{"category": k, "median_abs_error": x,
             "cases": sum(1 for c in v["cases"] if c["category"] == k)}
            for k, x in v["summary"]["median_abs_error_by_category"].items()]
     out.append(("validation", "Validation: predicted vs published", validation_reading(v),
-                table(med, fmt=".1%") + chart(f.validation_figure(d), "c-validation") + csv_link(v["cases"], "validation")))
+                table(med, fmt=".1%") + chart(f.validation_figure(d), "c-validation")
+                + csv_link(v["cases"], "validation")))
     prov = d["provenance"]
     kinds = {k: sum(1 for r in prov if r["kind"] == k) for k in ("published", "calibrated", "assumed")}
     out.append(("provenance", "Provenance appendix",

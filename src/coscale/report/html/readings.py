@@ -28,7 +28,8 @@ def summary_reading(d: dict[str, Any], levers: list[dict[str, Any]]) -> str:
     top = ", ".join(f"{r['lever']} ({r['gain']:+.0%})" for r in levers[:3])
     return (f"{rec['model']} on {rec['hardware']} in {rec['precision']} at batch {rec['batch']} gives the most "
             f"throughput per GPU ({p['throughput_tok_s_per_gpu']:,.0f} tok/s) and {meets} the SLO (TTFT "
-            f"{p['ttft_s']:.3g} s vs {slo['ttft_s']:g} s, TPOT {p['tpot_s'] * 1e3:.3g} ms vs {slo['tpot_s'] * 1e3:g} ms); "
+            f"{p['ttft_s']:.3g} s vs {slo['ttft_s']:g} s, TPOT {p['tpot_s'] * 1e3:.3g} ms vs "
+            f"{slo['tpot_s'] * 1e3:g} ms); "
             f"the three biggest levers are {top}.")
 
 
@@ -37,7 +38,8 @@ def anatomy_rows(d: dict[str, Any]) -> list[dict[str, Any]]:
     for m in d["models"]:
         row: dict[str, Any] = {"model": m["model"], "layers": m["num_layers"],
                                "by kind": ", ".join(f"{v} {k}" for k, v in m["layers"].items()),
-                               "params total (B)": m["params_total"] / 1e9, "params active (B)": m["params_active"] / 1e9}
+                               "params total (B)": m["params_total"] / 1e9,
+                               "params active (B)": m["params_active"] / 1e9}
         for fmt, b in m["kv_bytes_per_token"].items():
             row[f"KV B/token {fmt}"] = b
         for fmt, b in m["ssm_state_bytes_per_sequence"].items():
