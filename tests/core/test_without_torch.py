@@ -57,10 +57,13 @@ assert "torch" not in sys.modules
 """
     res = _run(code)
     assert res.returncode == 0, res.stderr
-    for args in (("numerics", "schemes", "--json"), ("lab", "recipes", "--json")):
-        res = _run(RUN_CLI, *args)
-        assert res.returncode == 0, res.stderr
-        json.loads(res.stdout)
+    res = _run(RUN_CLI, "numerics", "schemes", "--json")
+    assert res.returncode == 0, res.stderr
+    bits = {s["name"]: s["bits_per_element"] for s in json.loads(res.stdout)["schemes"]}
+    assert bits["mxfp8_e4m3"] == 8.25 and bits["nvfp4"] == 4.5 and bits["fp8_e4m3_tensor"] == 8
+    res = _run(RUN_CLI, "lab", "recipes", "--json")
+    assert res.returncode == 0, res.stderr
+    assert "nvfp4-no-rht" in {r["name"] for r in json.loads(res.stdout)["recipes"]}
 
 
 def test_torch_commands_name_the_missing_extra() -> None:

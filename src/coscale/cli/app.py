@@ -42,6 +42,7 @@ app.command("report")(report_cmd.report)
 app.add_typer(numerics_cmd.app, name="numerics")
 app.add_typer(lab_cmd.app, name="lab")
 app.add_typer(explore_cmd.app, name="explore")
+app.add_typer(__import__("coscale.cli.serve_cmd", fromlist=["app"]).app, name="serve")
 
 
 @app.command("describe")

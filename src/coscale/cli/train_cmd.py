@@ -21,7 +21,8 @@ plan_app = typer.Typer(help="Search parallel layouts and rank them.", no_args_is
 
 _MODEL = typer.Option(..., help="Preset id, config.json path, a directory holding one, or lab:<preset>.")
 _HW = typer.Option(..., help="Catalog id or path to a hardware JSON file.")
-_PREC = typer.Option("bf16", help="Training recipe: bf16, fp16, fp8, fp8-block, mxfp8, nvfp4.")
+_PREC = typer.Option("bf16", help="Training recipe: bf16, fp16, fp8 (= fp8-tensor), fp8-delayed, fp8-block, "
+                                  "mxfp8, nvfp4.")
 
 
 def _context(model: str, hardware: str, gpus: int, precision: str, sequence_parallel: bool,

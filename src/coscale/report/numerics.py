@@ -59,6 +59,7 @@ def schemes_to_dict(schemes: list[QuantScheme]) -> dict[str, Any]:
             "block": list(s.block),
             "scale": s.scale,
             "granularity": s.granularity,
+            "bits_per_element": s.bits_per_element,  # scales included (per-tensor/row scales amortised)
             "description": s.description,
         }
         for s in schemes
@@ -67,11 +68,12 @@ def schemes_to_dict(schemes: list[QuantScheme]) -> dict[str, Any]:
 
 def schemes_table(data: dict[str, Any]) -> Table:
     table = Table(title="quantization schemes")
-    for col in ("name", "element", "granularity", "block", "scale", "description"):
+    for col in ("name", "element", "granularity", "block", "scale", "bits/elem", "description"):
         table.add_column(col)
     for r in data["schemes"]:
         blk = "x".join(str(b) for b in r["block"])
-        table.add_row(r["name"], r["element"], r["granularity"], blk, r["scale"], r["description"])
+        bits = f"{r['bits_per_element']:.6g}"
+        table.add_row(r["name"], r["element"], r["granularity"], blk, r["scale"], bits, r["description"])
     return table
 
 

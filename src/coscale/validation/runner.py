@@ -109,9 +109,14 @@ def residuals(results: list[CaseResult]) -> list[Residual]:
     return out
 
 
-def run_all(eff: EfficiencyModel | None = None) -> list[CaseResult]:
-    """Every shipped case; each uses its chip's efficiency family unless `eff` overrides them all."""
-    return [run_case(case, eff) for case in load_cases()]
+def run_all(eff: EfficiencyModel | None = None, serving: bool = False) -> list[CaseResult]:
+    """Every shipped case; each uses its chip's efficiency family unless `eff` overrides them all.
+    `serving` adds the request-level serving simulations (slower: about a minute)."""
+    results = [run_case(case, eff) for case in load_cases()]
+    if serving:
+        from coscale.validation.serving import run_serving_cases
+        results += run_serving_cases()
+    return results
 
 
 def run_validation(eff: EfficiencyModel | None = None) -> list[CaseResult]:

@@ -1,0 +1,285 @@
+"""`coscale serve simulate | capacity | sweep`: request-level serving simulation."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from coscale.errors import CoscaleError
+from coscale.report.console import make_console
+from coscale.serve.capacity_search import evaluate, max_rate
+from coscale.serve.engine import Overloaded
+from coscale.serve.metrics import Slo
+from coscale.serve.parquet import write_parquet
+from coscale.serve.scenario import Deployment, WorkloadSpec, build, run
+
+app = typer.Typer(help="Simulate serving: requests arriving, batched, preempted, finished.", no_args_is_help=True)
+
+
+class _Bar:
+    """A progress bar on stderr, shown only once a run has taken more than a second."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.bar: Progress | None = None
+        self.task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if time.perf_counter() - self.t0 < 1.0 or not sys.stderr.isatty():
+                return
+            self.bar = Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                transient=True, console=None)
+            self.bar.start()
+            self.task = self.bar.add_task("requests", total=total)
+        self.bar.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _scenario_file(path: str | None) -> dict:
+    if path is None:
+        return {}
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise CoscaleError(f"scenario file '{path}' does not exist.") from None
+    except json.JSONDecodeError as e:
+        raise CoscaleError(f"scenario file '{path}' is not valid JSON (line {e.lineno}: {e.msg}).") from None
+    if not isinstance(data, dict):
+        raise CoscaleError(f"scenario file '{path}' must hold one JSON object of option names and values.")
+    return data
+
+
+def _pick(file: dict, key: str, flag):
+    """A flag given on the command line wins over the scenario file."""
+    return flag if flag is not None else file.get(key)
+
+
+def _deployment(f: dict, **kw) -> Deployment:
+    fields = {k: _pick(f, k, v) for k, v in kw.items()}
+    return Deployment(**{k: v for k, v in fields.items() if v is not None})
+
+
+def _workload(f: dict, **kw) -> WorkloadSpec:
+    fields = {k: _pick(f, k, v) for k, v in kw.items()}
+    return WorkloadSpec(**{k: v for k, v in fields.items() if v is not None})
+
+
+# options shared by every sub-command
+MODEL = typer.Option(None, "--model", help="Preset id or config.json path (default llama-3.1-8b).")
+HARDWARE = typer.Option(None, "--hardware", help="Catalog id or hardware JSON (default h100-sxm).")
+GPUS = typer.Option(None, "--gpus", help="Total GPUs; beyond one instance they run replicas behind a router.")
+TP = typer.Option(None, "--tp", help="Tensor-parallel degree.")
+PP = typer.Option(None, "--pp", help="Pipeline-parallel degree.")
+EP = typer.Option(None, "--ep", help="Expert-parallel degree.")
+PRECISION = typer.Option(None, "--precision", help="Precision recipe (bf16, fp8, nvfp4, ...).")
+KV_PRECISION = typer.Option(None, "--kv-precision", help="KV-cache format.")
+ENGINE = typer.Option(None, "--engine", help="vllm, sglang or trtllm (default vllm).")
+MAX_SEQS = typer.Option(None, "--max-num-seqs", help="Batch limit in sequences (engine default otherwise).")
+MAX_TOKENS = typer.Option(None, "--max-batched-tokens", help="Token budget of one step.")
+BLOCK = typer.Option(None, "--block-size", help="KV block size in tokens.")
+UTIL = typer.Option(None, "--gpu-memory-utilization", help="Memory fraction the engine may use.")
+BLOCKS = typer.Option(None, "--num-gpu-blocks", help="Pin the KV pool to this many blocks (a measured run's).")
+OVERHEAD = typer.Option(None, "--host-overhead", help="Per-step host overhead in seconds (engine preset otherwise).")
+ROUTER = typer.Option(None, "--router", help="round_robin or least_loaded (default).")
+ARRIVAL = typer.Option(None, "--arrival", help="poisson (default), gamma or constant.")
+BURST = typer.Option(None, "--burstiness", help="CV of the Gamma inter-arrival gaps.")
+TRACE = typer.Option(None, "--trace", help="Trace file: Azure CSV, Mooncake JSONL, or plain CSV/JSONL.")
+INPUT = typer.Option(None, "--input-len", help="Mean prompt tokens (default 1024).")
+OUTPUT = typer.Option(None, "--output-len", help="Mean output tokens (default 256).")
+DIST = typer.Option(None, "--length-dist", help="fixed, exponential, lognormal, or a preset (azure-conv, ...).")
+NREQ = typer.Option(None, "--num-requests", help="Requests to simulate.")
+DURATION = typer.Option(None, "--duration", help="Simulated seconds of arrivals (instead of --num-requests).")
+SEED = typer.Option(None, "--seed", help="Random seed (default 0).")
+SCENARIO = typer.Option(None, "--scenario", help="JSON file of option values (flags given here win).")
+JSON_OUT = typer.Option(False, "--json", help="Print one JSON object.")
+
+
+@app.command("simulate")
+def simulate_cmd(
+    model: str = MODEL, hardware: str = HARDWARE, gpus: int = GPUS, tp: int = TP, pp: int = PP, ep: int = EP,
+    precision: str = PRECISION, kv_precision: str = KV_PRECISION, engine: str = ENGINE,
+    max_num_seqs: int = MAX_SEQS, max_batched_tokens: int = MAX_TOKENS, block_size: int = BLOCK,
+    gpu_memory_utilization: float = UTIL, num_gpu_blocks: int = BLOCKS, host_overhead: float = OVERHEAD,
+    router: str = ROUTER,
+    rate: float = typer.Option(None, "--rate", help="Open-loop arrival rate, requests/s."),
+    arrival: str = ARRIVAL, burstiness: float = BURST,
+    concurrency: int = typer.Option(None, "--concurrency", help="Closed loop: clients each with one request."),
+    trace: str = TRACE, input_len: int = INPUT, output_len: int = OUTPUT, length_dist: str = DIST,
+    turns: int = typer.Option(None, "--turns", help="Multi-turn sessions of this many turns (--rate: sessions/s)."),
+    think_time: float = typer.Option(None, "--think-time", help="Mean seconds between a session's turns."),
+    num_requests: int = NREQ, duration: float = DURATION, seed: int = SEED,
+    slo_ttft: float = typer.Option(None, "--slo-ttft", help="TTFT limit (s) for goodput / SLO attainment."),
+    slo_tpot: float = typer.Option(None, "--slo-tpot", help="TPOT limit (s) for goodput / SLO attainment."),
+    usd_per_gpu_hour: float = typer.Option(None, "--usd-per-gpu-hour", help="Price for cost per million tokens."),
+    out: str = typer.Option(None, "--out", help="Per-request records to FILE.parquet (+ FILE.steps.parquet)."),
+    scenario: str = SCENARIO, as_json: bool = JSON_OUT,
+) -> None:
+    """Simulate one workload on one deployment: latency percentiles, throughput, goodput, KV use."""
+    f = _scenario_file(scenario)
+    d = _deployment(f, model=model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep, precision=precision,
+                    kv_precision=kv_precision, engine=engine, max_num_seqs=max_num_seqs,
+                    max_batched_tokens=max_batched_tokens, block_size=block_size,
+                    gpu_memory_utilization=gpu_memory_utilization, num_gpu_blocks=num_gpu_blocks,
+                    host_overhead_s=host_overhead, router=router)
+    w = _workload(f, rate=rate, arrival=arrival, burstiness=burstiness, concurrency=concurrency, trace=trace,
+                  input_len=input_len, output_len=output_len, length_dist=length_dist, num_requests=num_requests,
+                  duration_s=duration, seed=seed, turns=turns, think_s=think_time)
+    slo = Slo(ttft_s=_pick(f, "slo_ttft", slo_ttft), tpot_s=_pick(f, "slo_tpot", slo_tpot))
+    if out is not None and not Path(out).parent.is_dir():
+        raise CoscaleError(f"--out folder '{Path(out).parent}' does not exist; create it first.")
+    if out is not None and not out.endswith(".parquet"):
+        raise CoscaleError(f"--out must name a .parquet file, got '{out}'.")
+    bar = _Bar()
+    try:
+        res, rep = run(d, w, slo, progress=bar, usd_per_gpu_hour=_pick(f, "usd_per_gpu_hour", usd_per_gpu_hour))
+    finally:
+        bar.close()
+    if out is not None:
+        paths = write_parquet(res, out)
+        rep["parquet"] = [str(p) for p in paths]
+    if as_json:
+        print(json.dumps(rep))
+        return
+    _print_report(rep)
+
+
+def _print_report(rep: dict) -> None:
+    c = make_console()
+    t = Table(title=f"coscale serve simulate ({rep['engine']} {rep['engine_version']}, {rep['replicas']} replica(s), "
+                    f"{rep['num_gpu_blocks']} KV blocks of {rep['block_size']})")
+    t.add_column("metric")
+    for p in ("mean", "p50", "p90", "p95", "p99"):
+        t.add_column(p, justify="right")
+    for key, label in (("ttft_s", "TTFT (s)"), ("tpot_s", "TPOT (s)"), ("itl_s", "ITL (s)"), ("e2e_s", "E2E (s)"),
+                       ("queue_s", "queueing (s)")):
+        t.add_row(label, *(f"{rep[key][p]:.4g}" for p in ("mean", "p50", "p90", "p95", "p99")))
+    c.print(t)
+    c.print(f"completed {rep['completed']} requests; output {rep['throughput_tok_s']:,.0f} tok/s, input "
+            f"{rep['input_throughput_tok_s']:,.0f} tok/s, {rep['request_throughput_rps']:.3g} req/s, goodput "
+            f"{rep['goodput_rps']:.3g} req/s (SLO attainment {rep['slo_attainment']:.1%})")
+    c.print(f"preemptions {rep['preemptions']}, prefix hit rate {rep['prefix_hit_rate']:.1%}, KV utilisation "
+            f"{rep['kv_utilization_mean']:.1%}, energy {rep['energy_j_per_output_token']:.3g} J/output token")
+    c.print(f"simulated {rep['simulated_s']:.1f} s in {rep['wall_s']:.2f} s wall ({rep['speedup_vs_real_time']:,.0f}x "
+            f"real time)")
+
+
+@app.command("capacity")
+def capacity_cmd(
+    model: str = MODEL, hardware: str = HARDWARE, gpus: int = GPUS, tp: int = TP, pp: int = PP, ep: int = EP,
+    precision: str = PRECISION, kv_precision: str = KV_PRECISION, engine: str = ENGINE,
+    max_num_seqs: int = MAX_SEQS, max_batched_tokens: int = MAX_TOKENS, block_size: int = BLOCK,
+    gpu_memory_utilization: float = UTIL, num_gpu_blocks: int = BLOCKS, host_overhead: float = OVERHEAD,
+    router: str = ROUTER, arrival: str = ARRIVAL, burstiness: float = BURST,
+    input_len: int = INPUT, output_len: int = OUTPUT, length_dist: str = DIST,
+    num_requests: int = typer.Option(None, "--num-requests", help="Requests per trial run (default 1000)."),
+    seed: int = SEED,
+    slo_ttft_p99: float = typer.Option(2.0, "--slo-ttft-p99", help="TTFT p99 limit, s (MLPerf Llama-2-70B: 2)."),
+    slo_tpot_p99: float = typer.Option(0.2, "--slo-tpot-p99", help="TPOT p99 limit, s (MLPerf Llama-2-70B: 0.2)."),
+    scenario: str = SCENARIO, as_json: bool = JSON_OUT,
+) -> None:
+    """The highest Poisson arrival rate meeting both p99 limits, and what the system does there."""
+    f = _scenario_file(scenario)
+    d = _deployment(f, model=model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep, precision=precision,
+                    kv_precision=kv_precision, engine=engine, max_num_seqs=max_num_seqs,
+                    max_batched_tokens=max_batched_tokens, block_size=block_size,
+                    gpu_memory_utilization=gpu_memory_utilization, num_gpu_blocks=num_gpu_blocks,
+                    host_overhead_s=host_overhead, router=router)
+    w = _workload(f, rate=1.0, arrival=arrival, burstiness=burstiness, input_len=input_len, output_len=output_len,
+                  length_dist=length_dist, num_requests=num_requests or 1000, seed=seed)
+    built = build(d)
+    best, tried = max_rate(d, w, built, slo_ttft_p99, slo_tpot_p99)
+    rep = best.report or {}
+    # MLPerf Server: completed tokens/s at the valid rate = rate x output tokens per request
+    per_request = rep["throughput_tok_s"] / rep["request_throughput_rps"]
+    out = {"max_rate_rps": best.rate, "throughput_tok_s": best.rate * per_request,
+           "ttft_s": rep.get("ttft_s"), "tpot_s": rep.get("tpot_s"), "itl_s": rep.get("itl_s"),
+           "e2e_s": rep.get("e2e_s"),
+           "slo_ttft_p99_s": slo_ttft_p99, "slo_tpot_p99_s": slo_tpot_p99, "runs": len(tried),
+           "tried": [{"rate_rps": p.rate, "ok": p.ok} for p in tried], "at_max_rate": rep}
+    if as_json:
+        print(json.dumps(out))
+        return
+    c = make_console()
+    c.print(f"capacity: {best.rate:.4g} requests/s ({out['throughput_tok_s']:,.0f} output tok/s) meets TTFT p99 <= "
+            f"{slo_ttft_p99} s and TPOT p99 <= {slo_tpot_p99} s ({len(tried)} runs)")
+    _print_report(rep)
+
+
+@app.command("sweep")
+def sweep_cmd(
+    model: str = MODEL, hardware: str = HARDWARE, gpus: int = GPUS, tp: int = TP, pp: int = PP, ep: int = EP,
+    precision: str = PRECISION, kv_precision: str = KV_PRECISION, engine: str = ENGINE,
+    max_num_seqs: int = MAX_SEQS, max_batched_tokens: int = MAX_TOKENS, block_size: int = BLOCK,
+    gpu_memory_utilization: float = UTIL, num_gpu_blocks: int = BLOCKS, host_overhead: float = OVERHEAD,
+    router: str = ROUTER, arrival: str = ARRIVAL, burstiness: float = BURST,
+    rates: str = typer.Option(None, "--rates", help="Comma-separated arrival rates (requests/s)."),
+    concurrency_levels: str = typer.Option(None, "--concurrency-levels", help="Comma-separated client counts."),
+    input_len: int = INPUT, output_len: int = OUTPUT, length_dist: str = DIST, num_requests: int = NREQ,
+    seed: int = SEED, scenario: str = SCENARIO, as_json: bool = JSON_OUT,
+) -> None:
+    """The latency-throughput curve over arrival rates or concurrency levels."""
+    f = _scenario_file(scenario)
+    d = _deployment(f, model=model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep, precision=precision,
+                    kv_precision=kv_precision, engine=engine, max_num_seqs=max_num_seqs,
+                    max_batched_tokens=max_batched_tokens, block_size=block_size,
+                    gpu_memory_utilization=gpu_memory_utilization, num_gpu_blocks=num_gpu_blocks,
+                    host_overhead_s=host_overhead, router=router)
+    if (rates is None) == (concurrency_levels is None):
+        raise CoscaleError("give exactly one of --rates or --concurrency-levels.")
+    levels = _numbers(rates if rates is not None else concurrency_levels,
+                      "--rates" if rates is not None else "--concurrency-levels", integer=rates is None)
+    built = build(d)
+    rows = []
+    for x in levels:
+        kind = {"rate": x} if rates is not None else {"concurrency": int(x)}
+        w = _workload(f, arrival=arrival, burstiness=burstiness, input_len=input_len, output_len=output_len,
+                      length_dist=length_dist, num_requests=num_requests, seed=seed, **kind)
+        if rates is not None:
+            p = evaluate(d, w, built, x, math.inf, math.inf)
+            rows.append({"rate_rps": x, "overloaded": p.report is None, "capacity_rps": p.capacity_rps,
+                         **(p.report or {})})
+        else:
+            _, rep = run(d, w, Slo(), built=built)
+            rows.append({"concurrency": int(x), "overloaded": False, **rep})
+    if as_json:
+        print(json.dumps({"points": rows}))
+        return
+    c = make_console()
+    t = Table(title="coscale serve sweep")
+    for col in ("level", "req/s", "output tok/s", "TTFT mean", "TTFT p99", "TPOT mean", "TPOT p99", "preempt"):
+        t.add_column(col, justify="right")
+    for r in rows:
+        level = f"{r['rate_rps']:g} req/s" if "rate_rps" in r else f"{r['concurrency']} clients"
+        if r["overloaded"]:
+            t.add_row(level, f"overloaded (capacity ~{r['capacity_rps']:.3g} req/s)", "", "", "", "", "", "")
+            continue
+        t.add_row(level, f"{r['request_throughput_rps']:.3g}", f"{r['throughput_tok_s']:,.0f}",
+                  f"{r['ttft_s']['mean']:.3g}", f"{r['ttft_s']['p99']:.3g}", f"{r['tpot_s']['mean']:.3g}",
+                  f"{r['tpot_s']['p99']:.3g}", str(r["preemptions"]))
+    c.print(t)
+
+
+def _numbers(text: str, flag: str, integer: bool) -> list[float]:
+    try:
+        vals = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise CoscaleError(f"{flag} must be comma-separated numbers, got '{text}'.") from None
+    if not vals or any(not v > 0 for v in vals) or (integer and any(v != int(v) for v in vals)):
+        raise CoscaleError(f"{flag} must be positive {'integers' if integer else 'numbers'}, got '{text}'.")
+    return vals
+
+
+def main_overloaded(e: Overloaded) -> str:  # pragma: no cover - message helper for callers
+    return str(e)

@@ -1,0 +1,67 @@
+"""The engine's step cost from the core step contract, through its precomputed table.
+
+A thin adapter: the plan is built once and tabulated once (`StepCostTable.build`, exact step cost
+on grids, ~1 % of `step_cost` by construction); each forward pass the engine runs is looked up from
+plain numbers (decode sequences, their summed cached context, and each prefill chunk's new tokens and
+cached prefix) in microseconds. A step outside the table's limits (a static batch prefilling every
+prompt at once, a context beyond the tabulated window) is costed exactly with `step_cost`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coscale.cost.plan import ExecutionPlan
+from coscale.cost.step import step_cost
+from coscale.cost.table import StepCostTable
+from coscale.workload.shape import StepShape
+
+
+@dataclass(kw_only=True, slots=True)
+class CoreStepCost:
+    plan: ExecutionPlan
+    max_tokens: int
+    max_seqs: int
+    table: StepCostTable | None = None
+    _fallback: dict[tuple, tuple[float, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.table is None:
+            self.table = StepCostTable.build(self.plan, max_tokens=self.max_tokens, max_seqs=self.max_seqs)
+
+    def _fits(self, tokens: int, rows: int, context: float) -> bool:
+        t = self.table
+        return tokens <= t.max_tokens and rows <= t.max_seqs and context <= t.max_context
+
+    def _exact(self, decode_contexts: np.ndarray, chunks: list[tuple[int, int]]) -> tuple[float, float]:
+        key = (tuple(decode_contexts.tolist()), tuple(chunks))
+        hit = self._fallback.get(key)
+        if hit is None:
+            c = step_cost(self.plan, StepShape.of(decode_contexts=decode_contexts, prefill_chunks=chunks))
+            hit = (float(c.time_s), float(c.energy_j))
+            self._fallback[key] = hit
+        return hit
+
+    def step(self, decode_contexts: np.ndarray, prefill_new: np.ndarray,
+             prefill_prefix: np.ndarray) -> tuple[float, float]:
+        n = len(decode_contexts)
+        chunks = [(int(a), int(b)) for a, b in zip(prefill_new, prefill_prefix, strict=True)]
+        tokens = n + sum(a for a, _ in chunks)
+        context = max([float(decode_contexts.max()) if n else 0.0] + [float(a + b) for a, b in chunks])
+        if not self._fits(tokens, n + len(chunks), context):
+            return self._exact(decode_contexts, chunks)
+        return self.table.step(n, float(decode_contexts.sum()), chunks)  # type: ignore[union-attr]
+
+    def decode_run(self, decode_contexts: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+        n = len(decode_contexts)
+        s = int(decode_contexts.sum())
+        top = int(decode_contexts.max()) if n else 0
+        t, e = np.empty(steps), np.empty(steps)
+        for j in range(steps):
+            if self._fits(n, n, top + j):
+                t[j], e[j] = self.table.step(n, float(s + n * j))  # type: ignore[union-attr]
+            else:
+                t[j], e[j] = self._exact(decode_contexts + j, [])
+        return t, e

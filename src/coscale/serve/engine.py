@@ -1,0 +1,152 @@
+"""The discrete-event loop: arrivals are routed to replicas, each replica runs forward passes back to
+back while it has work. Handlers are plain functions of (state, time, event) returning new events."""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coscale.errors import CoscaleError
+from coscale.serve.events import Arrival, Event, EventQueue, StepEnd
+from coscale.serve.replica import Replica, finish_step, start_step, truncate
+from coscale.serve.request import Request
+from coscale.serve.router import RouterConfig, route
+from coscale.serve.sequence import Sequence
+from coscale.serve.workload import Workload
+
+
+class Overloaded(CoscaleError):
+    """Arrivals outpace the deployment; `capacity_rps` is the completion rate measured while saturated."""
+
+    def __init__(self, message: str, capacity_rps: float) -> None:
+        super().__init__(message)
+        self.capacity_rps = capacity_rps
+
+
+@dataclass(kw_only=True, slots=True)
+class SimState:
+    replicas: list[Replica]
+    workload: Workload
+    router: RouterConfig
+    overload_wait_s: float | None
+    capacity_probe: Callable[[], float] | None = None
+    arrivals: int = 0
+    output_tokens: int = 0  # of the requests arrived so far
+    finish_times: list[float] = field(default_factory=list)
+    sample_history: list[tuple[float, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SimResult:
+    sequences: tuple[Sequence, ...]  # finished requests in request-id order
+    replicas: tuple[Replica, ...]
+    simulated_s: float
+    wall_s: float
+    events: int
+
+
+def on_arrival(st: SimState, now: float, ev: Arrival) -> list[tuple[float, Event]]:
+    out: list[tuple[float, Event]] = []
+    nxt = st.workload.after_arrival(ev.request)
+    if nxt is not None:
+        out.append((nxt.arrival_s, Arrival(request=nxt)))
+    rep = route(st.router, st.replicas, st.arrivals)
+    st.arrivals += 1
+    st.output_tokens += ev.request.output_tokens
+    rep.enqueue(ev.request)
+    end = start_step(rep, now) if rep.step is None else truncate(rep, now)
+    if end is not None:
+        out.append((end, StepEnd(replica=rep.index, token=rep.token)))
+    if st.overload_wait_s is not None:
+        _check_overload(st, now)
+    return out
+
+
+def on_step_end(st: SimState, now: float, ev: StepEnd) -> list[tuple[float, Event]]:
+    rep = st.replicas[ev.replica]
+    if ev.token != rep.token:
+        return []  # a run that an arrival truncated
+    out: list[tuple[float, Event]] = []
+    for s in finish_step(rep):
+        st.finish_times.append(now)
+        nxt = st.workload.after_finish(s.req, now)
+        if nxt is not None:
+            out.append((nxt.arrival_s, Arrival(request=nxt)))
+    end = start_step(rep, now)
+    if end is not None:
+        out.append((end, StepEnd(replica=rep.index, token=rep.token)))
+    return out
+
+
+def _check_overload(st: SimState, now: float) -> None:
+    """Overloaded when the queue holds more than two full batches of every replica, or its head has
+    waited `overload_wait_s`, and the arrival rate exceeds the capacity: the request rate
+    `capacity_probe` measures on a saturated deployment (else the token sampling rate over the second
+    half of the run so far divided by the mean output length)."""
+    samples = sum(r.samples for r in st.replicas)
+    st.sample_history.append((now, samples))
+    waiting = sum(len(r.waiting) for r in st.replicas)
+    limit = 2 * sum(r.cfg.max_num_seqs for r in st.replicas)
+    waits = [now - r.waiting[0].req.arrival_s for r in st.replicas if r.waiting]
+    if waiting <= limit and (not waits or max(waits) <= st.overload_wait_s):
+        return
+    if st.capacity_probe is not None:
+        capacity = st.capacity_probe()
+        rate = st.workload.mean_rate
+        if rate is not None and rate <= capacity:
+            st.overload_wait_s = None  # a burst, not an overload: let the run finish
+            return
+    else:
+        times = [t for t, _ in st.sample_history]
+        i = bisect.bisect_left(times, now / 2)
+        t0, s0 = st.sample_history[min(i, len(times) - 1)]
+        span = now - t0
+        capacity = (samples - s0) / span / (st.output_tokens / st.arrivals) if span > 0 else 0.0
+    raise Overloaded(
+        f"overloaded: {waiting} requests queued at t = {now:.0f} s and growing; this deployment completes about "
+        f"{capacity:.3g} requests/s when saturated, so lower --rate below that (or add GPUs).", capacity)
+
+
+def simulate(replicas: list[Replica], workload: Workload, router: RouterConfig | None = None,
+             overload_wait_s: float | None = None, capacity_probe: Callable[[], float] | None = None,
+             progress: Callable[[int, int], None] | None = None) -> SimResult:
+    """Run until every request of the workload has finished."""
+    st = SimState(replicas=replicas, workload=workload, router=router or RouterConfig(),
+                  overload_wait_s=overload_wait_s, capacity_probe=capacity_probe)
+    q = EventQueue()
+    for req in workload.initial():
+        q.push(req.arrival_s, Arrival(request=req))
+    wall0 = time.perf_counter()
+    now = 0.0
+    total = workload.total
+    while len(q):
+        now, ev = q.pop()
+        new = on_arrival(st, now, ev) if isinstance(ev, Arrival) else on_step_end(st, now, ev)
+        for t, e in new:
+            q.push(t, e)
+        if progress is not None and q.handled % 4096 == 0:
+            progress(len(st.finish_times), total)
+    if progress is not None:
+        progress(len(st.finish_times), total)
+    stuck = [r for r in replicas if r.waiting or r.running]
+    if stuck:
+        raise CoscaleError(f"replica {stuck[0].index} stopped with {len(stuck[0].waiting)} requests it can never "
+                           f"admit; raise --max-batched-tokens or the KV pool (--num-gpu-blocks).")
+    seqs = sorted((s for r in replicas for s in r.finished), key=lambda s: s.req.rid)
+    return SimResult(sequences=tuple(seqs), replicas=tuple(replicas), simulated_s=now,
+                     wall_s=time.perf_counter() - wall0, events=q.handled)
+
+
+def requests_of(result: SimResult) -> list[Request]:
+    return [s.req for s in result.sequences]
+
+
+def itl_samples(result: SimResult) -> tuple[np.ndarray, np.ndarray]:
+    """(values, weights) of every inter-token gap, all replicas."""
+    vals = np.concatenate([np.asarray(r.itl_values, dtype=float) for r in result.replicas])
+    wts = np.concatenate([np.asarray(r.itl_weights, dtype=float) for r in result.replicas])
+    return vals, wts

@@ -1,0 +1,488 @@
+"""One engine instance: its waiting queue, running batch, KV pool, and the forward passes it runs.
+
+A step is planned at its start (admission, block allocation, preemption happen then) and applied at
+its end (KV computed, tokens sampled, requests finished). A planned pure-decode step whose batch
+cannot change before its first completion or KV shortage is extended into a run of `k` steps
+(fast-forward); an arrival routed here during the run truncates it to the steps that had started.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coscale.errors import CoscaleError
+from coscale.serve.cost_model import StepCostModel
+from coscale.serve.kv import BlockPool
+from coscale.serve.request import Request, block_hashes
+from coscale.serve.scheduler import SchedulerConfig
+from coscale.serve.sequence import SeqArrays, Sequence
+
+MAX_RUN_STEPS = 4096  # longest fast-forward run (bounds the arrays of one run)
+INF = 1 << 62
+
+
+@dataclass(kw_only=True, slots=True)
+class Step:
+    slots: np.ndarray  # the batch: sequence slots in batch order
+    new: np.ndarray  # tokens each computes this step
+    starts: np.ndarray  # k + 1 boundaries: start of each step, end of the last
+    energies: np.ndarray  # k per-step energies
+    decode: bool
+    kv_used: np.ndarray  # k: blocks in use during each step
+    waiting: int
+    prefill_tokens: int
+    tokens: int  # computed this step (each of the k steps of a decode run)
+
+    @property
+    def steps(self) -> int:
+        return len(self.energies)
+
+
+@dataclass(kw_only=True, slots=True)
+class StepLog:
+    """Per forward pass, in order: start, end, sequences, tokens, prefill tokens, waiting, KV blocks, energy."""
+
+    rows: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+
+    def add(self, step: Step, k: int) -> None:
+        n = len(step.slots)
+        self.rows.append((step.starts[:k], step.starts[1:k + 1], np.full(k, n), np.full(k, step.tokens),
+                          np.full(k, step.prefill_tokens), np.full(k, step.waiting), step.kv_used[:k],
+                          step.energies[:k]))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        names = ("start_s", "end_s", "batch_seqs", "batch_tokens", "prefill_tokens", "waiting", "kv_blocks",
+                 "energy_j")
+        if not self.rows:
+            return {name: np.zeros(0) for name in names}
+        return {name: np.concatenate([r[i] for r in self.rows]) for i, name in enumerate(names)}
+
+
+@dataclass(kw_only=True, slots=True)
+class Replica:
+    index: int
+    cfg: SchedulerConfig
+    pool: BlockPool
+    cost: StepCostModel
+    fast_forward: bool = True
+    waiting: deque[Sequence] = field(default_factory=deque)
+    running: list[Sequence] = field(default_factory=list)
+    finished: list[Sequence] = field(default_factory=list)
+    tab: SeqArrays = field(default_factory=SeqArrays)
+    by_slot: list[Sequence] = field(default_factory=list)
+    step: Step | None = None
+    token: int = 0
+    admitted: int = 0
+    reserved: int = 0
+    preemptions: int = 0
+    samples: int = 0  # tokens sampled so far
+    log: StepLog = field(default_factory=StepLog)
+    itl_values: list[float] = field(default_factory=list)
+    itl_weights: list[int] = field(default_factory=list)
+    _slots: np.ndarray | None = None  # running slots in order (None: rebuild)
+
+    @property
+    def load(self) -> int:
+        """Requests assigned and unfinished (constant during a fast-forward run)."""
+        return len(self.waiting) + len(self.running)
+
+    def running_slots(self) -> np.ndarray:
+        if self._slots is None:
+            self._slots = np.fromiter((s.slot for s in self.running), dtype=np.int64, count=len(self.running))
+        return self._slots
+
+    def enqueue(self, req: Request) -> None:
+        need = self.pool.blocks_for(req.input_tokens + req.output_tokens)
+        if need > self.pool.num_blocks:
+            raise CoscaleError(
+                f"request {req.rid} ({req.input_tokens} + {req.output_tokens} tokens) needs {need} KV blocks but the "
+                f"pool holds {self.pool.num_blocks}; shorten it, or give the pool more memory (more GPUs, a smaller "
+                f"--kv-precision, --num-gpu-blocks).")
+        if not self.cfg.chunked_prefill and req.input_tokens + req.output_tokens > self.cfg.max_batched_tokens \
+                and self.cfg.policy != "static":
+            raise CoscaleError(
+                f"request {req.rid} ({req.input_tokens} + {req.output_tokens} tokens) cannot be prefilled in one "
+                f"step of --max-batched-tokens {self.cfg.max_batched_tokens} without chunked prefill; raise it.")
+        slot = self.tab.add(req.input_tokens, req.output_tokens)
+        s = Sequence(req=req, hashes=block_hashes(req, self.pool.block_size), tab=self.tab, slot=slot)
+        self.by_slot.append(s)
+        self.waiting.append(s)
+
+
+# ---- planning -------------------------------------------------------------------------------------
+
+_EMPTY = np.zeros(0, dtype=np.int64)
+
+
+def _reserve_blocks(rep: Replica, s: Sequence) -> int:
+    return rep.pool.blocks_for(s.req.input_tokens + s.req.output_tokens)
+
+
+def _admit(rep: Replica, s: Sequence, budget: int, now: float, reserve: bool) -> int:
+    """Admit `s` with up to `budget` new tokens; 0 when it does not fit (nothing changed then)."""
+    pool = rep.pool
+    bs = pool.block_size
+    known = s.known
+    hit = pool.longest_hit(s.hashes, (known - 1) // bs) if rep.cfg.prefix_caching else []
+    cached = len(hit) * bs
+    new = known - cached
+    if new > budget:
+        if not rep.cfg.chunked_prefill:
+            return 0
+        new = budget
+    need = pool.blocks_for(cached + new) - len(hit)
+    if need + pool.unreferenced(hit) > pool.free:
+        return 0
+    if reserve:
+        total = _reserve_blocks(rep, s)
+        if rep.reserved + total > pool.num_blocks:
+            return 0
+        rep.reserved += total
+        s.reserved = total
+    pool.take(hit)
+    s.set_blocks(hit + pool.allocate(need))
+    s.registered = len(hit)
+    s.computed = cached
+    if s.order < 0:
+        s.hit_tokens = cached
+    else:
+        s.rehit_tokens += cached
+    s.order = rep.admitted
+    rep.admitted += 1
+    if s.scheduled_s < 0:
+        s.scheduled_s = now
+    return new
+
+
+def _victim(rep: Replica, first: int) -> Sequence:
+    """The request to preempt among running[first:] in the engine's order."""
+    cands = rep.running[first:]
+    if rep.cfg.victim == "newest":
+        return cands[-1]
+    return min(cands, key=lambda s: (s.generated, -s.req.input_tokens, -s.order))
+
+
+def _preempt(rep: Replica, s: Sequence) -> None:
+    rep.running.remove(s)
+    rep._slots = None
+    rep.pool.release(s.blocks)
+    s.discarded += s.computed
+    s.set_blocks([])
+    s.registered = 0
+    s.computed = 0
+    s.preemptions += 1
+    rep.preemptions += 1
+    rep.reserved -= s.reserved
+    s.reserved = 0
+    rep.waiting.appendleft(s)
+
+
+def _grow(rep: Replica, budget: int, decoding_only: bool | None = None) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    """Running requests (all, or only decoding / only prefilling ones) in admission order under the
+    token budget, preempting when KV runs out: (slots, new tokens, budget left, preempted)."""
+    running = rep.running
+    if not running or budget <= 0:
+        return _EMPTY, _EMPTY, budget, False
+    tab, pool = rep.tab, rep.pool
+    bs = pool.block_size
+    slots = rep.running_slots()
+    comp = tab.computed[slots]
+    todo = tab.known[slots] - comp
+    if decoding_only is None:
+        t = todo
+    else:
+        dec = (todo == 1) & (tab.generated[slots] >= 1)
+        t = np.where(dec if decoding_only else ~dec, todo, 0)
+    before = np.cumsum(t) - t
+    new = np.clip(budget - before, 0, t)
+    take = new > 0
+    need = np.where(take, -(-(comp + new) // bs) - tab.nblocks[slots], 0)
+    total = int(need.sum())
+    if total <= pool.free:  # no request runs out of blocks: allocate in batch order
+        if total:
+            fresh = pool.allocate(total)
+            at = 0
+            for i in np.flatnonzero(need > 0).tolist():
+                m = int(need[i])
+                running[i].add_blocks(fresh[at:at + m])
+                at += m
+        idx = np.flatnonzero(take)
+        return slots[idx], new[idx], budget - int(new.sum()), False
+    return _grow_preempting(rep, budget, decoding_only)
+
+
+def _grow_preempting(rep: Replica, budget: int, decoding_only: bool | None) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    """The same pass one request at a time, preempting victims when the pool runs dry."""
+    out_slots: list[int] = []
+    out_new: list[int] = []
+    preempted = False
+    pool, tab = rep.pool, rep.tab
+    bs = pool.block_size
+    running = rep.running
+    slots = rep.running_slots()
+    # the counters as plain ints, read once (a victim's are not needed after it leaves)
+    state = dict(zip(slots.tolist(), zip(tab.known[slots].tolist(), tab.computed[slots].tolist(),
+                                         tab.generated[slots].tolist(), strict=True), strict=True))
+    i = 0
+    while i < len(running) and budget > 0:
+        s = running[i]
+        known, computed, generated = state[s.slot]
+        todo = known - computed
+        if decoding_only is not None and decoding_only != (todo == 1 and generated >= 1):
+            i += 1
+            continue
+        new = todo if todo < budget else budget
+        need = -(-(computed + new) // bs) - len(s.blocks)
+        if need > 0:
+            lost = False
+            while need > pool.free:
+                v = _victim(rep, i)
+                _preempt(rep, v)
+                preempted = True
+                if v is s:
+                    lost = True
+                    break
+            if lost:
+                continue
+            s.add_blocks(pool.allocate(need))
+        out_slots.append(s.slot)
+        out_new.append(new)
+        budget -= new
+        i += 1
+    return np.array(out_slots, dtype=np.int64), np.array(out_new, dtype=np.int64), budget, preempted
+
+
+def _admit_waiting(rep: Replica, budget: int, now: float, reserve: bool) -> tuple[list[int], list[int], int]:
+    slots: list[int] = []
+    news: list[int] = []
+    while rep.waiting and budget > 0 and len(rep.running) < rep.cfg.max_num_seqs:
+        s = rep.waiting[0]
+        new = _admit(rep, s, budget, now, reserve)
+        if not new:
+            break
+        rep.waiting.popleft()
+        rep.running.append(s)
+        if rep._slots is not None:
+            rep._slots = np.append(rep._slots, s.slot)
+        slots.append(s.slot)
+        news.append(new)
+        budget -= new
+    return slots, news, budget
+
+
+def _join(a: np.ndarray, b: np.ndarray, slots: list[int], news: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    if not slots:
+        return a, b
+    return (np.concatenate([a, np.array(slots, dtype=np.int64)]), np.concatenate([b, np.array(news, dtype=np.int64)]))
+
+
+def _plan(rep: Replica, now: float) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The batch of the next forward pass (slots, new tokens) and whether planning it preempted."""
+    cfg = rep.cfg
+    if cfg.policy == "decode_first":
+        slots, new, budget, preempted = _grow(rep, cfg.max_batched_tokens)
+        if not preempted:
+            s2, n2, _ = _admit_waiting(rep, budget, now, cfg.reserve_full)
+            slots, new = _join(slots, new, s2, n2)
+        return slots, new, preempted
+    if cfg.policy == "prefill_first":
+        slots, new, budget, _ = _grow(rep, cfg.max_batched_tokens, decoding_only=False)
+        s2, n2, _ = _admit_waiting(rep, budget, now, cfg.reserve_full)
+        slots, new = _join(slots, new, s2, n2)
+        if len(slots):
+            return slots, new, False
+        slots, new, _, preempted = _grow(rep, INF, decoding_only=True)
+        return slots, new, preempted
+    # static: a new batch only when the instance is empty; whole prompts, whole-request reservation
+    if not rep.running:
+        s2, n2, _ = _admit_waiting(rep, INF, now, reserve=True)
+        slots, new = _join(_EMPTY, _EMPTY, s2, n2)
+        return slots, new, False
+    slots, new, _, preempted = _grow(rep, INF)
+    return slots, new, preempted
+
+
+# ---- starting a step ------------------------------------------------------------------------------
+
+
+def start_step(rep: Replica, now: float) -> float | None:
+    """Plan and cost the next forward pass (or run of passes); its end time, or None when idle."""
+    slots, new, preempted = _plan(rep, now)
+    if not len(slots):
+        rep.step = None
+        return None
+    tab = rep.tab
+    comp = tab.computed[slots]
+    dec = (new == 1) & (tab.known[slots] - comp == 1) & (tab.generated[slots] >= 1)
+    decode = bool(dec.all())
+    overhead = rep.cfg.host_overhead_s
+    k = 1
+    if decode:
+        if rep.fast_forward and not preempted and len(slots) == len(rep.running):
+            k = _run_length(rep, slots, comp)
+        times, energies = rep.cost.decode_run(comp, k)
+        durations = times + overhead
+        prefill_tokens = 0
+    else:
+        pre_new, pre_prefix = new[~dec], comp[~dec]
+        t, e = rep.cost.step(comp[dec], pre_new, pre_prefix)
+        durations = np.array([t + overhead])
+        energies = np.array([e])
+        prefill_tokens = int(pre_new.sum())
+    starts = np.cumsum(np.concatenate(([now], durations)))
+    kv_used = np.full(k, rep.pool.used, dtype=np.int64)
+    if k > 1:
+        kv_used += np.cumsum(_allocs_per_step(comp, k, rep.pool.block_size))
+    rep.step = Step(slots=slots, new=new, starts=starts, energies=energies, decode=decode, kv_used=kv_used,
+                    waiting=len(rep.waiting), prefill_tokens=prefill_tokens, tokens=int(new.sum()))
+    rep.token += 1
+    return float(starts[-1])
+
+
+def _allocs_per_step(comp: np.ndarray, k: int, bs: int) -> np.ndarray:
+    """New blocks each step of a decode run needs (step 0 was allocated when planned): a sequence
+    with c cached tokens crosses a block boundary at steps j >= 1 with (c + j) % bs == 0."""
+    hist = np.bincount((-comp) % bs, minlength=bs)
+    counts = hist[np.arange(k) % bs]
+    counts[0] = 0
+    return counts
+
+
+def _run_length(rep: Replica, slots: np.ndarray, comp: np.ndarray) -> int:
+    """Steps the decode batch runs unchanged: up to and including the first completion, and before
+    the first step whose block growth exceeds the free pool (where a step-by-step run would preempt)."""
+    tab = rep.tab
+    k = min(int((tab.out[slots] - tab.generated[slots]).min()), MAX_RUN_STEPS)
+    if k <= 1:
+        return 1
+    need = np.cumsum(_allocs_per_step(comp, k, rep.pool.block_size))
+    over = np.flatnonzero(need > rep.pool.free)
+    if over.size:
+        k = int(over[0])
+    return max(k, 1)
+
+
+def truncate(rep: Replica, t: float) -> float | None:
+    """An arrival at `t` reached this replica during a run: keep the steps that started before it
+    (at least the first), and return the new end time; None when the run is unchanged."""
+    step = rep.step
+    if step is None or step.steps == 1:
+        return None
+    m = max(int(np.searchsorted(step.starts[:-1], t, side="left")), 1)
+    if m >= step.steps:
+        return None
+    step.starts = step.starts[:m + 1]
+    step.energies = step.energies[:m]
+    step.kv_used = step.kv_used[:m]
+    rep.token += 1
+    return float(step.starts[-1])
+
+
+# ---- ending a step --------------------------------------------------------------------------------
+
+
+def finish_step(rep: Replica) -> list[Sequence]:
+    """Apply the planned step(s): KV computed, tokens sampled, finished requests leave; returns them."""
+    step = rep.step
+    assert step is not None
+    rep.step = None
+    k = step.steps
+    rep.log.add(step, k)
+    if k > 1:
+        _commit_run(rep, step, k)
+    pool, bs, tab = rep.pool, rep.pool.block_size, rep.tab
+    now = float(step.starts[-1])
+    start = float(step.starts[-2])
+    slots, new = step.slots, step.new
+    comp = tab.computed[slots]
+    known = tab.known[slots]
+    dec = (new == 1) & (known - comp == 1) & (tab.generated[slots] >= 1)
+    tab.decoded[slots[dec]] += 1
+    comp = comp + new
+    tab.computed[slots] = comp
+    for i in np.flatnonzero(~dec):  # prefill chunks: count them, publish newly full prompt blocks
+        s = rep.by_slot[slots[i]]
+        s.prefilled += int(new[i])
+        full = min(int(comp[i]) // bs, len(s.hashes))
+        if full > s.registered:
+            pool.register_run(s.blocks[s.registered:full], s.hashes[s.registered:full])
+            s.registered = full
+    sl = slots[comp == known]  # caught up: sample a token
+    done: list[Sequence] = []
+    if len(sl):
+        tab.generated[sl] += 1
+        tab.known[sl] += 1
+        rep.samples += len(sl)
+        last = tab.last[sl]
+        first = tab.first[sl] < 0
+        same = last == start
+        other = ~same & ~first
+        if first.any():
+            tab.first[sl[first]] = now
+        if other.any():
+            gaps = (now - last[other]).tolist()
+            rep.itl_values.extend(gaps)
+            rep.itl_weights.extend([1] * len(gaps))
+        nsame = int(same.sum())
+        if nsame:
+            rep.itl_values.append(now - start)
+            rep.itl_weights.append(nsame)
+        tab.last[sl] = now
+        for slot in sl[tab.generated[sl] == tab.out[sl]]:
+            s = rep.by_slot[slot]
+            s.finish_s = now
+            pool.release(s.blocks)
+            s.set_blocks([])
+            rep.reserved -= s.reserved
+            rep.finished.append(s)
+            done.append(s)
+    if done:
+        for s in done:
+            rep.running.remove(s)  # identity scans in C: a few per step
+        if rep._slots is not None:
+            rep._slots = rep._slots[tab.generated[rep._slots] < tab.out[rep._slots]]
+    return done
+
+
+def _commit_run(rep: Replica, step: Step, k: int) -> None:
+    """Apply the first k - 1 steps of a decode run exactly as k - 1 single steps would, leaving the
+    last one to `finish_step`."""
+    pool, bs, tab = rep.pool, rep.pool.block_size, rep.tab
+    starts = step.starts
+    slots = step.slots
+    comp = tab.computed[slots]
+    # blocks the steps 1..k-1 allocate, in the order single steps would: by step, then batch order
+    residue = (-comp) % bs
+    members = [np.flatnonzero(residue == r) for r in range(bs)]
+    for j in range(1, k):
+        idx = members[j % bs]
+        if len(idx):
+            blocks = pool.allocate(len(idx))
+            for i, b in zip(idx.tolist(), blocks, strict=True):
+                rep.by_slot[slots[i]].blocks.append(b)
+            tab.nblocks[slots[idx]] += 1
+    s0, first_end = float(starts[0]), float(starts[1])
+    last = tab.last[slots]
+    same = last == s0
+    if not same.all():
+        gaps = (first_end - last[~same]).tolist()
+        rep.itl_values.extend(gaps)
+        rep.itl_weights.extend([1] * len(gaps))
+    n = len(slots)
+    nsame = int(same.sum())
+    if nsame:
+        rep.itl_values.append(first_end - s0)
+        rep.itl_weights.append(nsame)
+    if k > 2:
+        rep.itl_values.extend((starts[2:k] - starts[1:k - 1]).tolist())
+        rep.itl_weights.extend([n] * (k - 2))
+    tab.computed[slots] += k - 1
+    tab.known[slots] += k - 1
+    tab.generated[slots] += k - 1
+    tab.decoded[slots] += k - 1
+    tab.last[slots] = float(starts[k - 1])
+    rep.samples += n * (k - 1)
+    step.starts = starts[k - 1:]

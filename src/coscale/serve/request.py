@@ -1,0 +1,52 @@
+"""A request as the workload hands it to the engine, and the chained block hashes used for prefix caching."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from coscale.errors import CoscaleError
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Request:
+    """One inference request. `prefix_hashes` identify the content of consecutive `hash_block`-token
+    blocks of the prompt (prefix-chained like Mooncake's `hash_ids`: equal leading ids mean equal
+    leading tokens); tokens beyond them are unique to the request."""
+
+    rid: int
+    arrival_s: float
+    input_tokens: int
+    output_tokens: int
+    session_id: int = -1
+    prefix_hashes: tuple[int, ...] = ()
+    hash_block: int = 512
+
+    def __post_init__(self) -> None:
+        if self.input_tokens < 1 or self.output_tokens < 1:
+            raise CoscaleError(f"request {self.rid}: input and output tokens must be >= 1, got "
+                               f"{self.input_tokens} and {self.output_tokens}.")
+        if not np.isfinite(self.arrival_s) or self.arrival_s < 0:
+            raise CoscaleError(f"request {self.rid}: arrival time must be finite and >= 0, got {self.arrival_s}.")
+
+
+def block_hashes(req: Request, block_size: int) -> tuple[int, ...]:
+    """Chained hashes of the full `block_size`-token blocks of the prompt: block i's hash covers
+    every token up to its end (hash of the previous block's hash and this block's content), so two
+    prompts share block i's hash exactly when they share all tokens up to it. A block's content is
+    (the trace block id it lies in, its offset there) where the trace knows it, else unique to the request."""
+    out: list[int] = []
+    prev = 0
+    known = len(req.prefix_hashes)
+    for i in range(req.input_tokens // block_size):
+        start = i * block_size
+        end = start + block_size
+        first, last = start // req.hash_block, (end - 1) // req.hash_block
+        if last < known:
+            content: tuple = (*req.prefix_hashes[first:last + 1], start % req.hash_block)
+        else:
+            content = ("unique", req.rid, i)
+        prev = hash((prev, content))
+        out.append(prev)
+    return tuple(out)

@@ -1,0 +1,231 @@
+"""A serving scenario (deployment + engine + workload + SLO) and how it becomes a simulation."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from coscale.cost.plan import build_plan
+from coscale.errors import CoscaleError
+from coscale.hardware.catalog import load_hardware
+from coscale.models.registry import load_model
+from coscale.serve.capacity import KvBudget, kv_blocks
+from coscale.serve.core_cost import CoreStepCost
+from coscale.serve.cost_model import StepCostModel
+from coscale.serve.engine import SimResult, simulate
+from coscale.serve.kv import BlockPool
+from coscale.serve.metrics import Slo, report
+from coscale.serve.presets import EnginePreset, get_preset
+from coscale.serve.replica import Replica
+from coscale.serve.request import Request
+from coscale.serve.router import RouterConfig
+from coscale.serve.scheduler import SchedulerConfig
+from coscale.serve.traces import read_trace
+from coscale.serve.workload import (
+    ClosedLoop,
+    Lengths,
+    OpenLoop,
+    Workload,
+    arrival_times,
+    session_requests,
+    synthetic_requests,
+)
+from coscale.specs.execution import Parallelism
+from coscale.specs.hardware import System
+from coscale.specs.model import ModelSpec
+from coscale.specs.precision import PrecisionRecipe, get_precision
+
+DEFAULT_OVERLOAD_WAIT_S = 600.0  # a request queued this long means the arrival rate exceeds capacity
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Deployment:
+    model: str = "llama-3.1-8b"
+    hardware: str = "h100-sxm"
+    gpus: int | None = None
+    tp: int = 1
+    pp: int = 1
+    ep: int = 1
+    precision: str = "bf16"
+    kv_precision: str | None = None
+    engine: str = "vllm"
+    max_num_seqs: int | None = None
+    max_batched_tokens: int | None = None
+    block_size: int | None = None
+    gpu_memory_utilization: float | None = None
+    num_gpu_blocks: int | None = None
+    host_overhead_s: float | None = None
+    router: str = "least_loaded"
+    prefix_caching: bool = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WorkloadSpec:
+    rate: float | None = None
+    arrival: str = "poisson"
+    burstiness: float = 1.0
+    concurrency: int | None = None
+    trace: str | None = None
+    input_len: int = 1024
+    output_len: int = 256
+    length_dist: str = "fixed"
+    turns: int = 1  # >1: multi-turn sessions (--rate is then the session start rate)
+    think_s: float = 10.0
+    length_sigma: float = 1.0
+    input_max: int | None = None
+    output_max: int | None = None
+    num_requests: int | None = None
+    duration_s: float | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        modes = [self.rate is not None, self.concurrency is not None, self.trace is not None]
+        if sum(modes) != 1:
+            raise CoscaleError("give exactly one of --rate, --concurrency or --trace.")
+        if self.num_requests is not None and self.num_requests < 1:
+            raise CoscaleError(f"--num-requests must be >= 1, got {self.num_requests}.")
+        if self.duration_s is not None and not self.duration_s > 0:
+            raise CoscaleError(f"--duration must be > 0 s, got {self.duration_s}.")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Built:
+    model: ModelSpec
+    system: System
+    parallel: Parallelism
+    precision: PrecisionRecipe
+    preset: EnginePreset
+    sched: SchedulerConfig
+    block_size: int
+    budget: KvBudget | None
+    num_blocks: int
+    cost: StepCostModel
+
+    @property
+    def replicas(self) -> int:
+        return self.parallel.replicas
+
+
+def build(d: Deployment, cost: StepCostModel | None = None) -> Built:
+    model = load_model(d.model)
+    hw = load_hardware(d.hardware)
+    if d.ep > 1:
+        raise CoscaleError("--ep > 1 (attention-DP + expert parallel) is not simulated by `serve` yet; "
+                           "use --tp/--pp, or `predict inference` for a steady-state estimate.")
+    gpus = d.gpus if d.gpus is not None else max(d.tp, d.ep) * d.pp
+    par = Parallelism(gpus=gpus, tp=d.tp, pp=d.pp, ep=d.ep)
+    recipe = get_precision(d.precision, d.kv_precision)
+    preset = get_preset(d.engine)
+    seqs_default, tokens_default = preset.batch_limits(hw.memory.hbm.capacity_bytes, hw.name)
+    sched = SchedulerConfig(
+        policy=preset.policy, victim=preset.victim, reserve_full=preset.reserve_full,
+        max_num_seqs=d.max_num_seqs or seqs_default, max_batched_tokens=d.max_batched_tokens or tokens_default,
+        prefix_caching=d.prefix_caching,
+        host_overhead_s=preset.host_overhead_s if d.host_overhead_s is None else d.host_overhead_s)
+    block = d.block_size or preset.block_size
+    if block < 1:
+        raise CoscaleError(f"--block-size must be >= 1, got {block}.")
+    budget = kv_blocks(model, par, recipe, hw.memory.hbm.capacity_bytes, preset, block, sched.max_batched_tokens,
+                       sched.max_num_seqs, d.gpu_memory_utilization)
+    if d.num_gpu_blocks is not None and d.num_gpu_blocks < 1:
+        raise CoscaleError(f"--num-gpu-blocks must be >= 1, got {d.num_gpu_blocks}.")
+    system = System(hardware=hw, num_gpus=gpus)
+    if cost is None:
+        # one step holds at most the token budget (decode-first) or a full decode batch (prefill-first)
+        tokens = sched.max_batched_tokens + (sched.max_num_seqs if sched.policy != "decode_first" else 0)
+        cost = CoreStepCost(plan=build_plan(model, system, par, recipe), max_tokens=tokens,
+                            max_seqs=sched.max_num_seqs + 1)
+    return Built(model=model, system=system, parallel=par, precision=recipe, preset=preset, sched=sched,
+                 block_size=block, budget=budget, num_blocks=d.num_gpu_blocks or budget.blocks, cost=cost)
+
+
+def make_replicas(b: Built, fast_forward: bool = True) -> list[Replica]:
+    return [Replica(index=i, cfg=b.sched, pool=BlockPool(num_blocks=b.num_blocks, block_size=b.block_size,
+                                                         caching=b.sched.prefix_caching),
+                    cost=b.cost, fast_forward=fast_forward) for i in range(b.replicas)]
+
+
+def make_workload(w: WorkloadSpec, model: ModelSpec | None = None) -> Workload:
+    rng = np.random.default_rng(w.seed)
+    lengths = Lengths(dist=w.length_dist, input_len=w.input_len, output_len=w.output_len, sigma=w.length_sigma,
+                      input_max=w.input_max, output_max=w.output_max)
+    if w.trace is not None:
+        reqs = read_trace(w.trace)
+        if w.duration_s is not None:
+            reqs = tuple(r for r in reqs if r.arrival_s <= w.duration_s)
+        if w.num_requests is not None:
+            reqs = reqs[:w.num_requests]
+        wl: Workload = OpenLoop(requests=reqs)
+        _check_context(reqs, model)
+        return wl
+    if w.concurrency is not None:
+        n = w.num_requests or 10 * w.concurrency
+        isl, osl = lengths.sample(rng, n)
+        _check_context_arrays(isl, osl, model)
+        return ClosedLoop(concurrency=w.concurrency, isl=isl, osl=osl)
+    assert w.rate is not None
+    n = w.num_requests or (max(math.ceil(w.rate * w.duration_s), 1) if w.duration_s else 1000)
+    if w.turns > 1:
+        sessions = max(n // w.turns, 1)
+        starts = arrival_times(w.arrival, w.rate, sessions, rng, w.burstiness)
+        isl, osl = lengths.sample(rng, sessions * w.turns)
+        reqs = session_requests(starts, w.turns, w.think_s, isl, osl, rng)
+        _check_context(reqs, model)
+        return OpenLoop(requests=reqs)
+    times = arrival_times(w.arrival, w.rate, n, rng, w.burstiness)
+    isl, osl = lengths.sample(rng, n)
+    _check_context_arrays(isl, osl, model)
+    return OpenLoop(requests=synthetic_requests(times, isl, osl))
+
+
+def _check_context(reqs: tuple[Request, ...], model: ModelSpec | None) -> None:
+    if reqs:
+        _check_context_arrays(np.array([r.input_tokens for r in reqs]), np.array([r.output_tokens for r in reqs]),
+                              model)
+
+
+def _check_context_arrays(isl: np.ndarray, osl: np.ndarray, model: ModelSpec | None) -> None:
+    limit = model.max_position_embeddings if model is not None else None
+    if limit:
+        total = isl + osl
+        i = int(np.argmax(total))
+        if total[i] > limit:
+            raise CoscaleError(f"request {i} has {int(total[i])} tokens, beyond the {limit}-token context of "
+                               f"{model.name}; shorten --input-len/--output-len or the trace.")
+
+
+def run(d: Deployment, w: WorkloadSpec, slo: Slo, built: Built | None = None, overload: bool = True,
+        progress=None, usd_per_gpu_hour: float | None = None) -> tuple[SimResult, dict[str, object]]:
+    b = built or build(d)
+    wl = make_workload(w, b.model)
+    open_loop_rate = w.rate is not None
+    res = simulate(make_replicas(b), wl, RouterConfig(policy=d.router),
+                   overload_wait_s=DEFAULT_OVERLOAD_WAIT_S if (overload and open_loop_rate) else None,
+                   capacity_probe=lambda: saturated_rate(b, w, d.router), progress=progress)
+    out = report(res, slo, usd_per_gpu_hour=usd_per_gpu_hour, gpus=b.parallel.gpus)
+    out = {"engine": b.preset.name, "engine_version": b.preset.version, "replicas": b.replicas,
+           "num_gpu_blocks": b.num_blocks, "block_size": b.block_size, "max_num_seqs": b.sched.max_num_seqs,
+           "max_batched_tokens": b.sched.max_batched_tokens, "host_overhead_s": b.sched.host_overhead_s,
+           "kv_memory": b.budget.as_dict() if b.budget else None, **out}
+    return res, out
+
+
+def saturated_rate(b: Built, w: WorkloadSpec, router: str) -> float:
+    """Requests/s the deployment completes with every batch slot kept busy: a closed loop of
+    max_num_seqs clients per replica over three batches' worth of the workload's lengths."""
+    clients = b.sched.max_num_seqs * b.replicas
+    n = max(3 * clients, 300)
+    lengths = Lengths(dist=w.length_dist, input_len=w.input_len, output_len=w.output_len, sigma=w.length_sigma,
+                      input_max=w.input_max, output_max=w.output_max)
+    isl, osl = lengths.sample(np.random.default_rng(w.seed + 1), n)
+    res = simulate(make_replicas(b), ClosedLoop(concurrency=clients, isl=isl, osl=osl), RouterConfig(policy=router))
+    finish = np.sort([s.finish_s for s in res.sequences])
+    # the steady part: completions between the first and the last batch's worth
+    lo, hi = finish[clients // 2], finish[-clients // 2 - 1]
+    return float((n - clients) / (hi - lo)) if hi > lo else float(n / finish[-1])
+
+
+def with_rate(w: WorkloadSpec, rate: float) -> WorkloadSpec:
+    return replace(w, rate=rate, concurrency=None, trace=None)

@@ -1,0 +1,198 @@
+"""Trace readers. Every format becomes requests numbered in arrival order, times relative to the first.
+
+- Azure LLM inference trace (CSV): `TIMESTAMP, ContextTokens, GeneratedTokens`, timestamps as dates.
+- Mooncake (JSONL): `timestamp` (ms), `input_length`, `output_length`, `hash_ids` (prefix-chained ids of
+  512-token blocks).
+- Plain (CSV or JSONL): `arrival_s, input_tokens, output_tokens`, optional `session_id` and
+  `prefix_hashes` (ids of `hash_block`-token blocks, default 512; in CSV separated by spaces).
+- vLLM benchmark records (JSONL): `input_toks, output_toks, arrival_time` plus the measured
+  `queued_ts, scheduled_ts, first_token_ts, last_token_ts` (read by `measured_vllm_trace`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from coscale.errors import CoscaleError
+from coscale.serve.request import Request
+
+MOONCAKE_BLOCK = 512  # tokens per hash id in the Mooncake traces (FAST25-release README)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Row:
+    t: float
+    isl: int
+    osl: int
+    session: int = -1
+    hashes: tuple[int, ...] = ()
+    block: int = MOONCAKE_BLOCK
+
+
+def read_trace(path: str | Path) -> tuple[Request, ...]:
+    """Requests of a trace file in any supported format (detected from its header or keys)."""
+    p = Path(path)
+    if not p.is_file():
+        raise CoscaleError(f"trace file '{path}' does not exist; give a CSV or JSONL trace.")
+    text = p.read_text(encoding="utf-8", errors="replace")
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise CoscaleError(f"{p.name}: the trace is empty; give at least one request.")
+    rows = _jsonl(p.name, lines) if lines[0].lstrip().startswith("{") else _csv(p.name, lines)
+    if not rows:
+        raise CoscaleError(f"{p.name}: the trace has a header but no requests.")
+    t0 = rows[0][1].t
+    out = []
+    for i, (line_no, r) in enumerate(rows):
+        if i and r.t < rows[i - 1][1].t:
+            raise CoscaleError(f"{p.name} line {line_no}: timestamp goes back in time; sort the trace by arrival.")
+        out.append(Request(rid=i, arrival_s=r.t - t0, input_tokens=r.isl, output_tokens=r.osl, session_id=r.session,
+                           prefix_hashes=r.hashes, hash_block=r.block))
+    return tuple(out)
+
+
+def _int(name: str, line: int, key: str, v: object, minimum: int = 1) -> int:
+    try:
+        x = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise CoscaleError(f"{name} line {line}: {key} '{v}' is not a number.") from None
+    if not math.isfinite(x) or x != int(x) or x < minimum:
+        raise CoscaleError(f"{name} line {line}: {key} must be an integer >= {minimum}, got {v}.")
+    return int(x)
+
+
+def _float(name: str, line: int, key: str, v: object) -> float:
+    try:
+        x = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise CoscaleError(f"{name} line {line}: {key} '{v}' is not a number.") from None
+    if not math.isfinite(x) or x < 0:
+        raise CoscaleError(f"{name} line {line}: {key} must be a finite number >= 0, got {v}.")
+    return x
+
+
+def _csv(name: str, lines: list[str]) -> list[tuple[int, _Row]]:
+    reader = csv.reader(lines)
+    header = [h.strip() for h in next(reader)]
+    azure = {"TIMESTAMP", "ContextTokens", "GeneratedTokens"}
+    plain = {"arrival_s", "input_tokens", "output_tokens"}
+    if azure <= set(header):
+        kind = "azure"
+    elif plain <= set(header):
+        kind = "plain"
+    else:
+        raise CoscaleError(f"{name} line 1: header {','.join(header)} lacks the columns of an Azure trace "
+                           f"(TIMESTAMP, ContextTokens, GeneratedTokens) or a plain one (arrival_s, input_tokens, "
+                           f"output_tokens).")
+    col = {h: i for i, h in enumerate(header)}
+    rows = []
+    for n, rec in enumerate(reader, start=2):
+        if not rec or not "".join(rec).strip():
+            continue
+        if len(rec) < len(header):
+            raise CoscaleError(f"{name} line {n}: {len(rec)} fields, the header has {len(header)}.")
+        if kind == "azure":
+            t = _azure_time(name, n, rec[col["TIMESTAMP"]])
+            rows.append((n, _Row(t=t, isl=_int(name, n, "ContextTokens", rec[col["ContextTokens"]]),
+                                 osl=_int(name, n, "GeneratedTokens", rec[col["GeneratedTokens"]]))))
+        else:
+            d = dict(zip(header, rec, strict=False))
+            hashes = tuple(_int(name, n, "prefix_hashes", h, 0) for h in d.get("prefix_hashes", "").split())
+            rows.append((n, _plain(name, n, d, hashes)))
+    return rows
+
+
+def _plain(name: str, n: int, d: dict, hashes: tuple[int, ...]) -> _Row:
+    session = d.get("session_id")
+    return _Row(t=_float(name, n, "arrival_s", d["arrival_s"]), isl=_int(name, n, "input_tokens", d["input_tokens"]),
+                osl=_int(name, n, "output_tokens", d["output_tokens"]),
+                session=_int(name, n, "session_id", session, 0) if session not in (None, "") else -1,
+                hashes=hashes, block=_int(name, n, "hash_block", d.get("hash_block", MOONCAKE_BLOCK)))
+
+
+def _azure_time(name: str, n: int, text: str) -> float:
+    s = text.strip()
+    if "." in s:  # the trace has 7 fractional digits; datetime takes at most 6
+        head, frac = s.split(".", 1)
+        s = f"{head}.{frac[:6]}"
+    try:
+        return datetime.fromisoformat(s).timestamp()
+    except ValueError:
+        raise CoscaleError(f"{name} line {n}: TIMESTAMP '{text}' is not a date-time.") from None
+
+
+def _jsonl(name: str, lines: list[str]) -> list[tuple[int, _Row]]:
+    rows = []
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise CoscaleError(f"{name} line {n}: not valid JSON ({e.msg}).") from None
+        if not isinstance(d, dict):
+            raise CoscaleError(f"{name} line {n}: expected one JSON object per line.")
+        if {"timestamp", "input_length", "output_length"} <= d.keys():
+            hashes = d.get("hash_ids", [])
+            if not isinstance(hashes, list):
+                raise CoscaleError(f"{name} line {n}: hash_ids must be a list of integers.")
+            rows.append((n, _Row(t=_float(name, n, "timestamp", d["timestamp"]) / 1000.0,
+                                 isl=_int(name, n, "input_length", d["input_length"]),
+                                 osl=_int(name, n, "output_length", d["output_length"]),
+                                 hashes=tuple(_int(name, n, "hash_ids", h, 0) for h in hashes))))
+        elif {"arrival_s", "input_tokens", "output_tokens"} <= d.keys():
+            hashes = d.get("prefix_hashes", [])
+            if not isinstance(hashes, list):
+                raise CoscaleError(f"{name} line {n}: prefix_hashes must be a list of integers.")
+            rows.append((n, _plain(name, n, d, tuple(_int(name, n, "prefix_hashes", h, 0) for h in hashes))))
+        elif {"input_toks", "output_toks", "arrival_time"} <= d.keys():
+            rows.append((n, _Row(t=_float(name, n, "arrival_time", d["arrival_time"]),
+                                 isl=_int(name, n, "input_toks", d["input_toks"]),
+                                 osl=_int(name, n, "output_toks", d["output_toks"]))))
+        else:
+            raise CoscaleError(f"{name} line {n}: keys {sorted(d)} are neither Mooncake (timestamp, input_length, "
+                               f"output_length) nor plain (arrival_s, input_tokens, output_tokens).")
+    return rows
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MeasuredRun:
+    """A measured vLLM benchmark run: the requests and what each one saw."""
+
+    requests: tuple[Request, ...]
+    ttft_s: np.ndarray
+    tpot_s: np.ndarray  # NaN for single-token outputs
+    queue_s: np.ndarray
+
+
+def measured_vllm_trace(path: str | Path) -> MeasuredRun:
+    """vLLM per-request records: TTFT = first_token_ts - queued_ts (engine-side timestamps, one clock),
+    TPOT = (last_token_ts - first_token_ts) / (output - 1)."""
+    reqs = read_trace(path)
+    recs = [json.loads(x) for x in Path(path).read_text().splitlines() if x.strip()]
+    order = np.argsort([r["arrival_time"] for r in recs], kind="stable")
+    recs = [recs[i] for i in order]
+    q = np.array([r["queued_ts"] for r in recs])
+    sched = np.array([r["scheduled_ts"] for r in recs])
+    first = np.array([r["first_token_ts"] for r in recs])
+    last = np.array([r["last_token_ts"] for r in recs])
+    osl = np.array([r["output_toks"] for r in recs], dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpot = np.where(osl > 1, (last - first) / np.maximum(osl - 1, 1), np.nan)
+    return MeasuredRun(requests=reqs, ttft_s=first - q, tpot_s=tpot, queue_s=sched - q)
+
+
+def shipped_trace(name: str) -> Path:
+    """A trace shipped with the package (see traces/README.md for sources and licences)."""
+    p = Path(__file__).parent / "traces" / name
+    if not p.is_file():
+        names = sorted(x.name for x in p.parent.iterdir() if x.suffix in (".csv", ".jsonl"))
+        raise CoscaleError(f"no shipped trace '{name}'; use one of {', '.join(names)}.")
+    return p

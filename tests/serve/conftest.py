@@ -1,0 +1,59 @@
+"""A simple analytic step cost for engine-logic tests (not a performance model): a fixed launch time,
+a per-token term and a per-attended-token term."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from coscale.serve.kv import BlockPool
+from coscale.serve.replica import Replica
+from coscale.serve.scheduler import SchedulerConfig
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LinearCost:
+    fixed_s: float = 5e-3
+    per_token_s: float = 2e-5
+    per_attended_s: float = 1e-8
+    watts: float = 700.0
+
+    def step(self, decode_contexts: np.ndarray, prefill_new: np.ndarray,
+             prefill_prefix: np.ndarray) -> tuple[float, float]:
+        tokens = int(len(decode_contexts) + prefill_new.sum())
+        chunks = prefill_new * prefill_prefix + prefill_new * (prefill_new + 1) // 2
+        attended = int(decode_contexts.sum() + chunks.sum())
+        t = self.fixed_s + self.per_token_s * tokens + self.per_attended_s * attended
+        return t, t * self.watts
+
+    def decode_run(self, decode_contexts: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+        n = len(decode_contexts)
+        attended = int(decode_contexts.sum()) + n * np.arange(steps, dtype=np.int64)
+        t = self.fixed_s + self.per_token_s * n + self.per_attended_s * attended.astype(float)
+        return t, t * self.watts
+
+
+@pytest.fixture
+def cost() -> LinearCost:
+    return LinearCost()
+
+
+@pytest.fixture
+def cheap() -> LinearCost:
+    """Steps so short that spaced requests never overlap."""
+    return LinearCost(fixed_s=1e-6, per_token_s=1e-9, per_attended_s=0.0)
+
+
+def make_replicas(cost, n: int = 1, num_blocks: int = 4096, block_size: int = 16, fast_forward: bool = True,
+                  **sched) -> list:
+    cfg = SchedulerConfig(**sched)
+    return [Replica(index=i, cfg=cfg, pool=BlockPool(num_blocks=num_blocks, block_size=block_size,
+                                                     caching=cfg.prefix_caching),
+                    cost=cost, fast_forward=fast_forward) for i in range(n)]
+
+
+@pytest.fixture
+def replicas_factory():
+    return make_replicas

@@ -1,0 +1,111 @@
+"""Trace readers, shipped traces, and prefix caching on the Mooncake conversation trace."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from coscale.errors import CoscaleError
+from coscale.serve.engine import simulate
+from coscale.serve.metrics import request_arrays
+from coscale.serve.traces import measured_vllm_trace, read_trace, shipped_trace
+from coscale.serve.workload import OpenLoop
+
+
+def test_shipped_traces_read_with_their_published_statistics():
+    conv = read_trace(shipped_trace("azure_llm_2023_conv.csv"))
+    assert len(conv) == 19366  # the trace's request count (workload_stats.json)
+    assert np.mean([r.input_tokens for r in conv]) == pytest.approx(1154.697, rel=1e-5)
+    assert conv[-1].arrival_s == pytest.approx(3501.72, rel=1e-5)
+    moon = read_trace(shipped_trace("mooncake_fast25_conversation_head3600.jsonl"))
+    assert len(moon) == 3600 and moon[0].prefix_hashes[:3] == (0, 1, 2)
+    run = measured_vllm_trace(shipped_trace("vllm019_rtxpro6000x2_qwen3-32b_tp2.jsonl"))
+    assert len(run.requests) == 300
+    assert run.ttft_s.mean() * 1e3 == pytest.approx(36905.2, rel=1e-4)  # case LSS-PRO6000-Q32-ttft
+
+
+def test_mooncake_prefix_hits_two_ways(cheap, replicas_factory):
+    trace = read_trace(shipped_trace("mooncake_fast25_conversation_head3600.jsonl"))[:1200]
+    reqs = tuple(dataclasses.replace(r, arrival_s=float(i)) for i, r in enumerate(trace))
+    blocks = sum(-(-(r.input_tokens + r.output_tokens) // 512) for r in reqs) + 10
+    res = simulate(replicas_factory(cheap, num_blocks=blocks, block_size=512), OpenLoop(requests=reqs))
+    engine = request_arrays(res).hit_tokens
+    seen: set[int] = set()
+    direct = []
+    for r in reqs:
+        k = 0
+        for h in r.prefix_hashes[:(r.input_tokens - 1) // 512]:
+            if h not in seen:
+                break
+            k += 1
+        direct.append(k * 512)
+        seen.update(r.prefix_hashes[:r.input_tokens // 512])
+    assert engine.tolist() == direct
+    rate = engine.sum() / sum(r.input_tokens for r in reqs)
+    assert 0.2 < rate < 0.6
+
+
+def test_lru_eviction_lowers_hits_in_a_small_pool(cheap, replicas_factory):
+    trace = read_trace(shipped_trace("mooncake_fast25_conversation_head3600.jsonl"))[:400]
+    reqs = tuple(dataclasses.replace(r, arrival_s=float(i)) for i, r in enumerate(trace))
+    big = simulate(replicas_factory(cheap, num_blocks=200_000, block_size=16), OpenLoop(requests=reqs))
+    need = max(-(-(r.input_tokens + r.output_tokens) // 16) for r in reqs)
+    small = simulate(replicas_factory(cheap, num_blocks=need + 50, block_size=16), OpenLoop(requests=reqs))
+    hb, hs = request_arrays(big).hit_tokens.sum(), request_arrays(small).hit_tokens.sum()
+    assert 0 < hs < hb
+
+
+def _write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+@pytest.mark.parametrize(("name", "text", "needle"), [
+    ("a.csv", "TIMESTAMP,ContextTokens\n2023-11-16 18:15:46.68,3\n", "line 1"),
+    ("b.csv", "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.68,3,4\n2023-11-16 18:15:47,-5,4\n",
+     "line 3"),
+    ("c.csv", "arrival_s,input_tokens,output_tokens\n0.5,10,x\n", "line 2"),
+    ("d.csv", "arrival_s,input_tokens,output_tokens\n2.0,10,5\n1.0,10,5\n", "line 3"),
+    ("e.jsonl", '{"timestamp": 0, "input_length": 10, "output_length": 5}\n{"timestamp": 3, "input_length": 1.5,'
+                ' "output_length": 5}\n', "line 2"),
+    ("f.jsonl", '{"arrival_s": 0, "input_tokens": 10}\n', "line 1"),
+    ("g.jsonl", '{"arrival_s": 0, "input_tokens": 10, "output_tokens": 2}\n{not json\n', "line 2"),
+    ("h.csv", "TIMESTAMP,ContextTokens,GeneratedTokens\nyesterday,3,4\n", "line 2"),
+])
+def test_malformed_traces_name_the_line(tmp_path, name, text, needle):
+    with pytest.raises(CoscaleError) as e:
+        read_trace(_write(tmp_path, name, text))
+    assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_plain_formats_agree(tmp_path):
+    rows = [dict(arrival_s=0.0, input_tokens=100, output_tokens=5, session_id=1, prefix_hashes=[1, 2]),
+            dict(arrival_s=0.25, input_tokens=40, output_tokens=9, session_id=1, prefix_hashes=[1])]
+    j = _write(tmp_path, "p.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n")
+    c = _write(tmp_path, "p.csv", "arrival_s,input_tokens,output_tokens,session_id,prefix_hashes\n"
+               "0.0,100,5,1,1 2\n0.25,40,9,1,1\n")
+    assert read_trace(j) == read_trace(c)
+    assert read_trace(j)[1].prefix_hashes == (1,)
+
+
+def test_multi_turn_sessions_hit_the_previous_turn(cheap, replicas_factory):
+    """Turns far apart: each turn's prompt repeats the previous prompt and answer, and the engine hits
+    exactly the previous prompt's full blocks (generated tokens are not published to the cache)."""
+    import numpy as np
+
+    from coscale.serve.workload import session_requests
+    rng = np.random.default_rng(0)
+    turns, new, out = 4, 200, 50
+    reqs = session_requests(np.array([0.0, 5000.0]), turns, 1000.0, np.full(2 * turns, new), np.full(2 * turns, out),
+                            rng)
+    assert [r.input_tokens for r in reqs if r.session_id == 0] == [200, 450, 700, 950]
+    res = simulate(replicas_factory(cheap, num_blocks=2000, block_size=16), OpenLoop(requests=reqs))
+    by = {s.req.rid: s for s in res.sequences}
+    for r in reqs:
+        prev = [q for q in reqs if q.session_id == r.session_id and q.arrival_s < r.arrival_s]
+        expected = (prev[-1].input_tokens // 16) * 16 if prev else 0
+        assert by[r.rid].hit_tokens == expected
