@@ -92,3 +92,23 @@ def test_page_embeds_the_report_and_csv_matches(default_report, default_page: Pa
 @pytest.mark.slow
 def test_validation_equals_validate_json(default_report):
     _same(default_report["validation"], _cli_json(["validate", "--json"]))
+
+
+WALL_CLOCK = ("wall_s", "speedup_vs_real_time")  # the simulator's own run time, not a result
+
+
+@pytest.mark.slow
+def test_serving_curve_equals_serve_sweep_json(default_report):
+    s = default_report["serving"]
+    dep, w = s["deployment"], s["workload"]
+    args = ["serve", "sweep", "--json", "--model", dep["model"], "--hardware", dep["hardware"], "--precision",
+            dep["precision"], "--rates", ",".join(str(p["rate_rps"]) for p in s["points"]), "--input-len",
+            str(w["input_len"]), "--output-len", str(w["output_len"]), "--length-dist", w["length_dist"],
+            "--num-requests", str(w["num_requests"])]
+    if dep["kv_precision"]:
+        args += ["--kv-precision", dep["kv_precision"]]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    cli = json.loads(r.output)["points"]
+    strip = [[{k: v for k, v in p.items() if k not in WALL_CLOCK} for p in ps] for ps in (s["points"], cli)]
+    _same(strip[0], strip[1])

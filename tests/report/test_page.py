@@ -8,7 +8,7 @@ from pathlib import Path
 
 from coscale.report.html.readings import levers_ranked
 
-SECTIONS = ("summary", "anatomy", "roofline", "memory", "pareto", "hardware-feedback", "model-feedback", "answers",
+SECTIONS = ("summary", "anatomy", "roofline", "memory", "serving", "pareto", "hardware-feedback", "model-feedback", "answers",
             "validation", "provenance")
 
 
@@ -58,3 +58,12 @@ def test_provenance_covers_every_chip_and_kind(default_report):
     assert {r["hardware"] for r in rows} >= set(default_report["scenario"]["hardware"])
     assert {r["kind"] for r in rows} == {"published", "calibrated", "assumed"}
     assert all(r["source"].strip() for r in rows)
+
+
+def test_serving_knee_is_within_the_curve(default_report):
+    s = default_report["serving"]
+    rates = [p["rate_rps"] for p in s["points"]]
+    assert rates == sorted(rates) and not any(p["overloaded"] for p in s["points"])
+    assert s["knee"] is not None and 0 < s["knee"]["rate_rps"] <= s["saturated_rate_rps"]
+    p99 = [p["ttft_s"]["p99"] for p in s["points"]]
+    assert p99[-1] >= p99[0]  # queueing grows with load

@@ -23,6 +23,7 @@ from coscale.predict.sweep import REASONS, predict_inference_sweep
 from coscale.report.feedback import feedback_to_dict
 from coscale.report.html.provenance import provenance_rows
 from coscale.report.html.scenario import ReportScenario
+from coscale.report.html.serving import serving_section
 from coscale.report.inference import inference_to_dict
 from coscale.report.models import model_to_dict
 from coscale.report.validation import validation_to_dict
@@ -137,6 +138,8 @@ def build_report(sc: ReportScenario) -> dict[str, Any]:
     workload = _feedback_workload(sc, rec)
     fb = feedback_to_dict(run_feedback(load_hardware(rec["hardware"]), parse_workload(workload, source="report"),
                                        sc.objective))
+    serving = (serving_section(rec, sc.kv_precision, sc.input_len, sc.output_len, sc.slo.ttft_s, sc.slo.tpot_s,
+                               sc.length_dist) if sc.serve else None)
     results = run_validation()
     return {
         "title": sc.title,
@@ -146,7 +149,7 @@ def build_report(sc: ReportScenario) -> dict[str, Any]:
                      "batch": "auto" if sc.batch is None else sc.batch, "max_batch": sc.max_batch,
                      "usd_per_gpu_hour": sc.usd_per_gpu_hour, "objective": sc.objective,
                      "slo": {"ttft_s": sc.slo.ttft_s, "tpot_s": sc.slo.tpot_s},
-                     "answers": dict(sc.answers)},
+                     "answers": dict(sc.answers), "serve": sc.serve, "length_dist": sc.length_dist},
         "recommended": {"model": rec["model"], "hardware": rec["hardware"], "precision": rec["precision"],
                         "batch": rec["batch"], "meets_slo": meets, "prediction": inference_to_dict(best)},
         "roofline_chip": _chip(rec["hardware"], inference_to_dict(best)),
@@ -156,6 +159,7 @@ def build_report(sc: ReportScenario) -> dict[str, Any]:
         "memory": _memory(sc, rec),
         "feedback_workload": workload,
         "feedback": fb,
+        "serving": serving,
         "validation": validation_to_dict(results, summarize(results)),
         "provenance": provenance_rows([load_hardware(c) for c in sc.hardware]),
     }

@@ -197,3 +197,27 @@ def validation_figure(d: dict[str, Any]) -> go.Figure:
                         text=[f"{c['id']}: {c['error']:+.1%} ({c['unit']})" for c in cs],
                         hovertemplate="%{text}<extra></extra>")
     return fig
+
+
+def serving_figure(d: dict[str, Any], metric: str) -> go.Figure:
+    """TTFT or TPOT percentiles against the arrival rate, with the SLO and the knee."""
+    s = d["serving"]
+    pts = [p for p in s["points"] if not p["overloaded"]]
+    name = {"ttft_s": "TTFT", "tpot_s": "TPOT"}[metric]
+    dep = s["deployment"]
+    fig = _fig(f"{name} percentiles vs arrival rate: {dep['model']} on {dep['hardware']}, {dep['precision']} "
+               f"({dep['engine']}, aggregated)", xaxis_title="arrival rate (requests/s)", yaxis_title=f"{name} (s)",
+               yaxis_type="log")
+    x = [p["rate_rps"] for p in pts]
+    for q in ("p50", "p90", "p99"):
+        fig.add_scatter(x=x, y=[p[metric][q] for p in pts], mode="lines+markers", name=f"{name} {q}",
+                        text=[f"{p['throughput_tok_s']:,.0f} output tok/s, {p['preemptions']} preemptions"
+                              for p in pts], hovertemplate="%{x:.3g} req/s: %{y:.3g} s<br>%{text}<extra></extra>")
+    slo = s["slo_p99"][metric]
+    fig.add_scatter(x=[min(x), max(x)], y=[slo, slo], mode="lines", name=f"SLO (p99) {slo:g} s",
+                    line={"color": "black", "dash": "dash"})
+    if s["knee"]:
+        ys = [p[metric][q] for p in pts for q in ("p50", "p99")] + [slo]
+        fig.add_scatter(x=[s["knee"]["rate_rps"]] * 2, y=[min(ys), max(ys)], mode="lines", name="SLO knee",
+                        line={"color": "#E45756", "dash": "dot"})
+    return fig

@@ -21,6 +21,7 @@ from coscale.report.html.readings import (
     memory_reading,
     pareto_reading,
     roofline_reading,
+    serving_reading,
     summary_reading,
     validation_reading,
 )
@@ -107,6 +108,11 @@ def _sections(d: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     out.append(("memory", "Memory per GPU", memory_reading(d),
                 chart(f.memory_figure(d, "batch"), "c-mem-batch") + csv_link(by_b, "memory_by_batch")
                 + chart(f.memory_figure(d, "context"), "c-mem-context") + csv_link(by_c, "memory_by_context")))
+    if d.get("serving"):
+        out.append(("serving", "Serving: latency against load", serving_reading(d["serving"]),
+                    chart(f.serving_figure(d, "ttft_s"), "c-serve-ttft") + chart(f.serving_figure(d, "tpot_s"),
+                                                                                 "c-serve-tpot")
+                    + csv_link([_flat(p) for p in d["serving"]["points"]], "serving_curve")))
     out.append(("pareto", "Pareto front of deployments", pareto_reading(d),
                 chart(f.pareto_figure(d), "c-pareto") + csv_link(d["pareto"], "pareto_points")))
     lever_rows = [{k: v for k, v in lv.items() if k != "scan"} for lv in fb["levers"]]
@@ -140,6 +146,16 @@ def _sections(d: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"{len(prov)} numbers used: {kinds['published']} published, {kinds['calibrated']} calibrated on named "
                 f"validation cases, {kinds['assumed']} assumed — each with its source below.",
                 csv_link(prov, "provenance") + table(prov)))
+    return out
+
+
+def _flat(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
     return out
 
 

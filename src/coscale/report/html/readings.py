@@ -87,3 +87,20 @@ def validation_reading(v: dict[str, Any]) -> str:
     return (f"{len(v['cases'])} shipped published cases; median absolute error per category: {med}; "
             f"{band['share_inside']:.0%} of {band['cases']} out-of-sample cases fall inside their "
             f"{band['level']:.0%} error band.")
+
+
+def serving_reading(s: dict[str, Any]) -> str:
+    dep = s["deployment"]
+    knee = s["knee"]
+    slo = s["slo_p99"]
+    if knee is None:
+        where = f"no simulated rate meets the p99 SLO ({s['knee_note']})"
+    elif knee["capped_at_saturation"]:
+        where = (f"the p99 SLO (TTFT {slo['ttft_s']:g} s, TPOT {slo['tpot_s'] * 1e3:g} ms) holds up to saturation, "
+                 f"{knee['rate_rps']:.3g} requests/s")
+    else:
+        where = (f"the p99 SLO (TTFT {slo['ttft_s']:g} s, TPOT {slo['tpot_s'] * 1e3:g} ms) holds up to "
+                 f"{knee['rate_rps']:.3g} requests/s of the {s['saturated_rate_rps']:.3g} it can complete")
+    return (f"Simulated request by request ({dep['engine']}, {s['workload']['length_dist']} lengths, "
+            f"{s['workload']['num_requests']} requests per rate), {dep['model']} on one {dep['hardware']} in "
+            f"{dep['precision']}: {where}; disaggregated serving is not modelled yet.")

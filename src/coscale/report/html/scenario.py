@@ -3,7 +3,9 @@
 Keys (TOML): `title`, `models`, `hardware`, `precisions` (lists of ids), `kv_precision`, `input_len`,
 `output_len`, `concurrency` (or `batch`: sequences per instance, or "auto"), `max_batch`,
 `usd_per_gpu_hour`, `objective` (of the feedback section), `[slo]` with `ttft_s` and `tpot_s`, and
-`[answers]`: option name -> tokens per answer (cost per answer).
+`[answers]`: option name -> tokens per answer (cost per answer), and `[serve]` with `enabled` (default
+true: simulate the recommended deployment) and `length_dist` (`coscale serve --length-dist`: fixed,
+exponential, lognormal or a trace preset such as azure-conv).
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from coscale.errors import CoscaleError
 from coscale.explore.objectives import get_objective
 from coscale.hardware.catalog import load_hardware
 from coscale.resolve import resolve_model
+from coscale.serve.workload import LENGTH_DISTS, LENGTH_PRESETS
 from coscale.specs.precision import get_precision
 
 TOP_KEYS = frozenset({"title", "models", "hardware", "precisions", "kv_precision", "input_len", "output_len",
-                      "concurrency", "batch", "max_batch", "usd_per_gpu_hour", "objective", "slo", "answers"})
+                      "concurrency", "batch", "max_batch", "usd_per_gpu_hour", "objective", "slo", "answers",
+                      "serve"})
+SERVE_KEYS = frozenset({"enabled", "length_dist"})
 SLO_KEYS = frozenset({"ttft_s", "tpot_s"})
 
 
@@ -48,6 +53,8 @@ class ReportScenario:
     objective: str
     slo: Slo
     answers: tuple[tuple[str, int], ...]  # (option, tokens per answer)
+    serve: bool
+    length_dist: str
 
 
 def default_scenario_path() -> Path:
@@ -131,6 +138,18 @@ def parse_scenario(data: dict[str, Any], source: str = "<dict>") -> ReportScenar
     if not isinstance(answers_raw, dict):
         raise CoscaleError("scenario answers must be a table of option = tokens per answer: [answers] short = 300.")
     answers = tuple((name, _positive(answers_raw, name, "scenario [answers]", int)) for name in answers_raw)
+    serve = data.get("serve", {})
+    if not isinstance(serve, dict):
+        raise CoscaleError("scenario serve must be a table: [serve] enabled = true, length_dist = \"azure-conv\".")
+    _check_keys(serve, SERVE_KEYS, "scenario [serve]")
+    enabled, length_dist = serve.get("enabled", True), serve.get("length_dist", "fixed")
+    if not isinstance(enabled, bool) or not isinstance(length_dist, str):
+        raise CoscaleError("scenario [serve] needs enabled as true/false and length_dist as a string.")
+    if length_dist not in LENGTH_DISTS and length_dist not in LENGTH_PRESETS:
+        close = difflib.get_close_matches(length_dist, [*LENGTH_DISTS, *LENGTH_PRESETS], n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise CoscaleError(f"scenario [serve] length_dist '{length_dist}' is unknown{hint}; use one of "
+                           f"{', '.join([*LENGTH_DISTS, *LENGTH_PRESETS])}.")
     title = data.get("title", "coscale report")
     if not isinstance(title, str):
         raise CoscaleError(f"scenario needs title as a string, got {title!r}.")
@@ -139,4 +158,4 @@ def parse_scenario(data: dict[str, Any], source: str = "<dict>") -> ReportScenar
         input_len=_positive(data, "input_len", "scenario", int, 1024),
         output_len=_positive(data, "output_len", "scenario", int, 256), batch=batch,
         max_batch=_positive(data, "max_batch", "scenario", int, 256), usd_per_gpu_hour=price, objective=objective,
-        slo=slo, answers=answers)
+        slo=slo, answers=answers, serve=enabled, length_dist=length_dist)
