@@ -119,7 +119,8 @@ def _sections(d: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     out.append(("hardware-feedback", f"Hardware feedback on {fb['hardware']}",
                 _hw_reading(fb), chart(f.tornado_figure(d), "c-tornado") + csv_link(lever_rows, "hardware_levers")
                 + table(fb["whatifs"], ["name", "change", "gain", "bound_before", "bound_after", "note"], "+.1%")
-                + chart(f.whatif_figure(d), "c-whatif") + csv_link(fb["whatifs"], "chip_changes")))
+                + (chart(f.whatif_figure(d), "c-whatif") if any(w["gain"] for w in fb["whatifs"]) else "")
+                + csv_link(fb["whatifs"], "chip_changes")))
     if fb["model_levers"]:
         best = max((m for m in fb["model_levers"] if m["gain"] is not None), key=lambda m: m["gain"])
         out.append(("model-feedback", "Model feedback",
