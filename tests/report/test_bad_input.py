@@ -30,6 +30,8 @@ BASE = 'models = ["qwen3-30b-a3b"]\nhardware = ["h100-sxm"]\nprecisions = ["fp8"
     (BASE + "concurrency = 8\nbatch = 8\n", "give only one"),
     (BASE + "[answers]\nshort = -3\n", "short as a positive integer"),
     ("models = [", "not valid TOML"),
+    (BASE + '[serve]\nlength_dist = "azure-con"\n', "did you mean 'azure-conv'"),
+    (BASE + "[serve]\nenabled = 1\n", "enabled as true/false"),
 ])
 def test_malformed_scenarios_raise_one_line(tmp_path: Path, text: str, message: str):
     path = tmp_path / "s.toml"
@@ -96,3 +98,14 @@ def test_cli_exit_code_2_one_line(tmp_path: Path):
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and "did you mean 'models'" in r.stderr
     assert not (tmp_path / "r.html").exists()
+
+
+def test_readme_scenario_example_parses():
+    import re
+    import tomllib
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = re.search(r"```toml\n(title = \"my comparison\".*?)```", readme, re.S).group(1)
+    sc = parse_scenario(tomllib.loads(block))
+    assert sc.models == ("qwen3-30b-a3b", "llama-3.1-8b") and sc.answers == (("short", 300),)
+    assert sc.length_dist == "azure-conv" and sc.serve

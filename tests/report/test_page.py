@@ -8,7 +8,8 @@ from pathlib import Path
 
 from coscale.report.html.readings import levers_ranked
 
-SECTIONS = ("summary", "anatomy", "roofline", "memory", "serving", "pareto", "hardware-feedback", "model-feedback", "answers",
+SECTIONS = ("summary", "anatomy", "roofline", "memory", "serving", "pareto",
+            "hardware-feedback", "model-feedback", "answers",
             "validation", "provenance")
 
 
