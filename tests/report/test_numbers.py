@@ -112,3 +112,15 @@ def test_serving_curve_equals_serve_sweep_json(default_report):
     cli = json.loads(r.output)["points"]
     strip = [[{k: v for k, v in p.items() if k not in WALL_CLOCK} for p in ps] for ps in (s["points"], cli)]
     _same(strip[0], strip[1])
+
+
+@pytest.mark.slow
+def test_report_json_equals_the_page_it_writes(tmp_path: Path):
+    out = tmp_path / "r.html"
+    r = CliRunner().invoke(app, ["report", "--json", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    printed = json.loads(r.output)
+    assert printed.pop("out") == str(out)
+    m = re.search(r'<script type="application/json" id="coscale-data">(.*?)</script>', out.read_text(), re.S)
+    embedded = json.loads(m.group(1).replace("<\\/", "</"))
+    _same(printed, embedded)

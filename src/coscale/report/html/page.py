@@ -14,6 +14,7 @@ from urllib.parse import quote
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from coscale.report.console import json_safe
 from coscale.report.html import figures as f
 from coscale.report.html.readings import (
     anatomy_rows,
@@ -173,7 +174,7 @@ def render_page(d: dict[str, Any]) -> str:
     sections = _sections(d)
     nav = "".join(f'<a href="#{sid}">{html.escape(t.split(":")[0])}</a>' for sid, t, _, _ in sections)
     body = "".join(section(*s) for s in sections)
-    data = json.dumps(d, allow_nan=False).replace("</", "<\\/")
+    data = json.dumps(json_safe(d), allow_nan=False).replace("</", "<\\/")
     sc = d["scenario"]
     sub = (f"{', '.join(sc['models'])} on {', '.join(sc['hardware'])} in {', '.join(sc['precisions'])}; "
            f"{sc['input_len']} tokens in, {sc['output_len']} out; SLO TTFT {sc['slo']['ttft_s']:g} s, "
