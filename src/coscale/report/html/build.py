@@ -24,6 +24,7 @@ from coscale.report.feedback import feedback_to_dict
 from coscale.report.html.provenance import provenance_rows
 from coscale.report.html.scenario import ReportScenario
 from coscale.report.html.serving import serving_section
+from coscale.report.html.training import training_section
 from coscale.report.inference import inference_to_dict
 from coscale.report.models import model_to_dict
 from coscale.report.validation import validation_to_dict
@@ -160,6 +161,7 @@ def build_report(sc: ReportScenario) -> dict[str, Any]:
         "feedback_workload": workload,
         "feedback": fb,
         "serving": serving,
+        "training": None if sc.train is None else training_section(sc.train),
         "validation": validation_to_dict(results, summarize(results)),
         "provenance": provenance_rows([load_hardware(c) for c in sc.hardware]),
     }

@@ -221,3 +221,25 @@ def serving_figure(d: dict[str, Any], metric: str) -> go.Figure:
         fig.add_scatter(x=[s["knee"]["rate_rps"]] * 2, y=[min(ys), max(ys)], mode="lines", name="SLO knee",
                         line={"color": "#E45756", "dash": "dot"})
     return fig
+
+
+def training_figure(d: dict[str, Any]) -> go.Figure:
+    t = d["training"]
+    fig = _fig("Step time of the best training layouts, by term", barmode="stack", yaxis_title="seconds per step")
+    labels = [" ".join(f"{k.upper() if len(k) < 3 else k}{r['layout'][k]}" for k in ("tp", "pp", "dp", "cp", "ep"))
+              + f" mb{r['layout']['micro_batch']} {r['layout']['recompute']}" for r in t["ranked"]]
+    rows = [step_terms(r["time_breakdown_s"]) for r in t["ranked"]]
+    for k in rows[0] if rows else {}:
+        fig.add_bar(x=labels, y=[row[k] for row in rows], name=k)
+    return fig
+
+
+def step_terms(breakdown: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """The planner's step-time breakdown flattened to named terms (exposed_comm.tp, ...)."""
+    out: dict[str, float] = {}
+    for k, v in breakdown.items():
+        if isinstance(v, dict):
+            out.update(step_terms(v, f"{prefix}{k}."))
+        elif k != "total":
+            out[f"{prefix}{k}"] = float(v)
+    return out

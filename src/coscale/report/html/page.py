@@ -114,6 +114,16 @@ def _sections(d: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     chart(f.serving_figure(d, "ttft_s"), "c-serve-ttft") + chart(f.serving_figure(d, "tpot_s"),
                                                                                  "c-serve-tpot")
                     + csv_link([_flat(p) for p in d["serving"]["points"]], "serving_curve")))
+    if d.get("training"):
+        t = d["training"]
+        best = t["ranked"][0] if t["ranked"] else None
+        reading = (f"Of {t['evaluated']:,} layouts for {t['ask']['model']} on {t['ask']['gpus']} x {t['hardware']} "
+                   f"({t['fitting']:,} fit), the fastest step is {best['step_time_s']:.3g} s at MFU {best['mfu']:.1%}: "
+                   f"{t['why_best']}" if best else "No training layout fits.")
+        rows = [{**r["layout"], "step_time_s": r["step_time_s"], "mfu": r["mfu"],
+                 **{f"time.{k}": v for k, v in f.step_terms(r["time_breakdown_s"]).items()}} for r in t["ranked"]]
+        out.append(("training", "Training: the best layouts", reading,
+                    chart(f.training_figure(d), "c-training") + csv_link(rows, "training_layouts")))
     out.append(("pareto", "Pareto front of deployments", pareto_reading(d),
                 chart(f.pareto_figure(d), "c-pareto") + csv_link(d["pareto"], "pareto_points")))
     lever_rows = [{k: v for k, v in lv.items() if k != "scan"} for lv in fb["levers"]]

@@ -5,7 +5,8 @@ Keys (TOML): `title`, `models`, `hardware`, `precisions` (lists of ids), `kv_pre
 `usd_per_gpu_hour`, `objective` (of the feedback section), `[slo]` with `ttft_s` and `tpot_s`, and
 `[answers]`: option name -> tokens per answer (cost per answer), and `[serve]` with `enabled` (default
 true: simulate the recommended deployment) and `length_dist` (`coscale serve --length-dist`: fixed,
-exponential, lognormal or a trace preset such as azure-conv).
+exponential, lognormal or a trace preset such as azure-conv); `[train]` (model, hardware, gpus,
+seq_len, global_batch, precision, top) adds the best training layouts (`coscale plan train`).
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from typing import Any
 from coscale.errors import CoscaleError
 from coscale.explore.objectives import get_objective
 from coscale.hardware.catalog import load_hardware
+from coscale.report.html.training import TRAIN_KEYS, TrainAsk, parse_train
 from coscale.resolve import resolve_model
 from coscale.serve.workload import LENGTH_DISTS, LENGTH_PRESETS
 from coscale.specs.precision import get_precision
 
 TOP_KEYS = frozenset({"title", "models", "hardware", "precisions", "kv_precision", "input_len", "output_len",
                       "concurrency", "batch", "max_batch", "usd_per_gpu_hour", "objective", "slo", "answers",
-                      "serve"})
+                      "serve", "train"})
 SERVE_KEYS = frozenset({"enabled", "length_dist"})
 SLO_KEYS = frozenset({"ttft_s", "tpot_s"})
 
@@ -55,6 +57,7 @@ class ReportScenario:
     answers: tuple[tuple[str, int], ...]  # (option, tokens per answer)
     serve: bool
     length_dist: str
+    train: TrainAsk | None  # `[train]`: the training section (plan train)
 
 
 def default_scenario_path() -> Path:
@@ -150,6 +153,11 @@ def parse_scenario(data: dict[str, Any], source: str = "<dict>") -> ReportScenar
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise CoscaleError(f"scenario [serve] length_dist '{length_dist}' is unknown{hint}; use one of "
                            f"{', '.join([*LENGTH_DISTS, *LENGTH_PRESETS])}.")
+    train_raw = data.get("train")
+    if train_raw is not None and not isinstance(train_raw, dict):
+        raise CoscaleError("scenario train must be a table: [train] model, hardware, gpus, seq_len, global_batch.")
+    if train_raw is not None:
+        _check_keys(train_raw, TRAIN_KEYS, "scenario [train]")
     title = data.get("title", "coscale report")
     if not isinstance(title, str):
         raise CoscaleError(f"scenario needs title as a string, got {title!r}.")
@@ -158,4 +166,5 @@ def parse_scenario(data: dict[str, Any], source: str = "<dict>") -> ReportScenar
         input_len=_positive(data, "input_len", "scenario", int, 1024),
         output_len=_positive(data, "output_len", "scenario", int, 256), batch=batch,
         max_batch=_positive(data, "max_batch", "scenario", int, 256), usd_per_gpu_hour=price, objective=objective,
-        slo=slo, answers=answers, serve=enabled, length_dist=length_dist)
+        slo=slo, answers=answers, serve=enabled, length_dist=length_dist,
+        train=None if train_raw is None else parse_train(train_raw))
