@@ -226,8 +226,9 @@ def serving_figure(d: dict[str, Any], metric: str) -> go.Figure:
 def training_figure(d: dict[str, Any]) -> go.Figure:
     t = d["training"]
     fig = _fig("Step time of the best training layouts, by term", barmode="stack", yaxis_title="seconds per step")
-    labels = [" ".join(f"{k.upper() if len(k) < 3 else k}{r['layout'][k]}" for k in ("tp", "pp", "dp", "cp", "ep"))
-              + f" mb{r['layout']['micro_batch']} {r['layout']['recompute']}" for r in t["ranked"]]
+    labels = [f"#{i + 1} " + " ".join(f"{k.upper()}{r['layout'][k]}" for k in ("tp", "cp", "pp", "vp", "dp", "ep"))
+              + f" mb{r['layout']['micro_batch']} {r['layout']['recompute']} ZeRO-{r['layout']['zero']}"
+              for i, r in enumerate(t["ranked"])]
     rows = [step_terms(r["time_breakdown_s"]) for r in t["ranked"]]
     for k in rows[0] if rows else {}:
         fig.add_bar(x=labels, y=[row[k] for row in rows], name=k)
