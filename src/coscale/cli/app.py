@@ -17,6 +17,7 @@ from coscale.cli import (
     list_cmd,
     numerics_cmd,
     predict_cmd,
+    report_cmd,
     train_cmd,
     validate_cmd,
 )
@@ -37,6 +38,7 @@ app.add_typer(train_cmd.plan_app, name="plan")
 app.command("validate")(validate_cmd.validate)
 app.command("feedback")(feedback_cmd.feedback)
 app.command("calibrate")(calibrate_cmd.calibrate)
+app.command("report")(report_cmd.report)
 app.add_typer(numerics_cmd.app, name="numerics")
 app.add_typer(lab_cmd.app, name="lab")
 app.add_typer(explore_cmd.app, name="explore")

@@ -1,0 +1,170 @@
+"""The `coscale report` scenario file: models x chips x precisions under one workload, SLO and price.
+
+Keys (TOML): `title`, `models`, `hardware`, `precisions` (lists of ids), `kv_precision`, `input_len`,
+`output_len`, `concurrency` (or `batch`: sequences per instance, or "auto"), `max_batch`,
+`usd_per_gpu_hour`, `objective` (of the feedback section), `[slo]` with `ttft_s` and `tpot_s`, and
+`[answers]`: option name -> tokens per answer (cost per answer), and `[serve]` with `enabled` (default
+true: simulate the recommended deployment) and `length_dist` (`coscale serve --length-dist`: fixed,
+exponential, lognormal or a trace preset such as azure-conv); `[train]` (model, hardware, gpus,
+seq_len, global_batch, precision, top) adds the best training layouts (`coscale plan train`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from coscale.errors import CoscaleError
+from coscale.explore.objectives import get_objective
+from coscale.hardware.catalog import load_hardware
+from coscale.report.html.training import TRAIN_KEYS, TrainAsk, parse_train
+from coscale.resolve import resolve_model
+from coscale.serve.workload import LENGTH_DISTS, LENGTH_PRESETS
+from coscale.specs.precision import get_precision
+
+TOP_KEYS = frozenset({"title", "models", "hardware", "precisions", "kv_precision", "input_len", "output_len",
+                      "concurrency", "batch", "max_batch", "usd_per_gpu_hour", "objective", "slo", "answers",
+                      "serve", "train"})
+SERVE_KEYS = frozenset({"enabled", "length_dist"})
+SLO_KEYS = frozenset({"ttft_s", "tpot_s"})
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Slo:
+    ttft_s: float
+    tpot_s: float
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReportScenario:
+    title: str
+    source: str
+    models: tuple[str, ...]
+    hardware: tuple[str, ...]
+    precisions: tuple[str, ...]
+    kv_precision: str | None
+    input_len: int
+    output_len: int
+    batch: int | None  # None: the largest batch that fits, up to max_batch
+    max_batch: int
+    usd_per_gpu_hour: float | None
+    objective: str
+    slo: Slo
+    answers: tuple[tuple[str, int], ...]  # (option, tokens per answer)
+    serve: bool
+    length_dist: str
+    train: TrainAsk | None  # `[train]`: the training section (plan train)
+
+
+def default_scenario_path() -> Path:
+    return Path(str(resources.files("coscale.report").joinpath("scenarios", "default.toml")))
+
+
+def load_scenario(path: str | Path | None = None) -> ReportScenario:
+    p = default_scenario_path() if path is None else Path(path)
+    if not p.is_file():
+        raise CoscaleError(f"scenario file '{p}' does not exist; pass a TOML file (see "
+                           f"{default_scenario_path()} for the keys).")
+    try:
+        data = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise CoscaleError(f"scenario file '{p}' is not valid TOML ({exc}); fix the syntax.") from None
+    return parse_scenario(data, source=str(p))
+
+
+def _check_keys(data: dict[str, Any], allowed: frozenset[str], where: str) -> None:
+    for key in data:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, sorted(allowed), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise CoscaleError(f"unknown key '{key}' in {where}{hint}; valid keys: {', '.join(sorted(allowed))}.")
+
+
+def _ids(data: dict[str, Any], key: str, default: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    value = data.get(key)
+    if value is None and default is not None:
+        return default
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise CoscaleError(f"scenario needs {key} as a non-empty list of strings, got {value!r} "
+                           f"(e.g. {key} = [\"...\"]).")
+    return tuple(value)
+
+
+def _positive(data: dict[str, Any], key: str, where: str, kind: type, default: Any = None) -> Any:
+    value = data.get(key, default)
+    ok = not isinstance(value, bool) and isinstance(value, (int, float) if kind is float else int) and value > 0
+    if not ok:
+        name = "a positive integer" if kind is int else "a positive number"
+        raise CoscaleError(f"{where} needs {key} as {name}, got {value!r}.")
+    return kind(value)
+
+
+def parse_scenario(data: dict[str, Any], source: str = "<dict>") -> ReportScenario:
+    _check_keys(data, TOP_KEYS, "scenario")
+    if "models" not in data:
+        raise CoscaleError("scenario has no models; add models = [\"qwen3-30b-a3b\", ...] (ids from "
+                           "`coscale list models` or config.json paths).")
+    models = _ids(data, "models")
+    for m in models:
+        resolve_model(m)  # an unknown id raises with its own did-you-mean
+    chips = _ids(data, "hardware", ("h100-sxm",))
+    for c in chips:
+        load_hardware(c)
+    precisions = _ids(data, "precisions", ("bf16",))
+    kv = data.get("kv_precision")
+    if kv is not None and not isinstance(kv, str):
+        raise CoscaleError(f"scenario needs kv_precision as a string (e.g. \"fp8\"), got {kv!r}.")
+    for p in precisions:
+        get_precision(p, kv)
+    if "batch" in data and "concurrency" in data:
+        raise CoscaleError("scenario states batch and concurrency; give only one (they mean the same).")
+    raw_batch = data.get("concurrency", data.get("batch", "auto"))
+    batch = None if raw_batch == "auto" else _positive({"concurrency": raw_batch}, "concurrency", "scenario", int)
+    price = data.get("usd_per_gpu_hour")
+    if price is not None:
+        price = _positive(data, "usd_per_gpu_hour", "scenario", float)
+    objective = data.get("objective", "throughput_per_gpu")
+    if not isinstance(objective, str):
+        raise CoscaleError(f"scenario needs objective as a string, got {objective!r}.")
+    get_objective(objective)
+    slo_raw = data.get("slo", {})
+    if not isinstance(slo_raw, dict):
+        raise CoscaleError("scenario slo must be a table: [slo] ttft_s = 2.0, tpot_s = 0.05.")
+    _check_keys(slo_raw, SLO_KEYS, "scenario [slo]")
+    slo = Slo(ttft_s=_positive(slo_raw, "ttft_s", "scenario [slo]", float, 2.0),
+              tpot_s=_positive(slo_raw, "tpot_s", "scenario [slo]", float, 0.05))
+    answers_raw = data.get("answers", {})
+    if not isinstance(answers_raw, dict):
+        raise CoscaleError("scenario answers must be a table of option = tokens per answer: [answers] short = 300.")
+    answers = tuple((name, _positive(answers_raw, name, "scenario [answers]", int)) for name in answers_raw)
+    serve = data.get("serve", {})
+    if not isinstance(serve, dict):
+        raise CoscaleError("scenario serve must be a table: [serve] enabled = true, length_dist = \"azure-conv\".")
+    _check_keys(serve, SERVE_KEYS, "scenario [serve]")
+    enabled, length_dist = serve.get("enabled", True), serve.get("length_dist", "fixed")
+    if not isinstance(enabled, bool) or not isinstance(length_dist, str):
+        raise CoscaleError("scenario [serve] needs enabled as true/false and length_dist as a string.")
+    if length_dist not in LENGTH_DISTS and length_dist not in LENGTH_PRESETS:
+        close = difflib.get_close_matches(length_dist, [*LENGTH_DISTS, *LENGTH_PRESETS], n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise CoscaleError(f"scenario [serve] length_dist '{length_dist}' is unknown{hint}; use one of "
+                           f"{', '.join([*LENGTH_DISTS, *LENGTH_PRESETS])}.")
+    train_raw = data.get("train")
+    if train_raw is not None and not isinstance(train_raw, dict):
+        raise CoscaleError("scenario train must be a table: [train] model, hardware, gpus, seq_len, global_batch.")
+    if train_raw is not None:
+        _check_keys(train_raw, TRAIN_KEYS, "scenario [train]")
+    title = data.get("title", "coscale report")
+    if not isinstance(title, str):
+        raise CoscaleError(f"scenario needs title as a string, got {title!r}.")
+    return ReportScenario(
+        title=title, source=source, models=models, hardware=chips, precisions=precisions, kv_precision=kv,
+        input_len=_positive(data, "input_len", "scenario", int, 1024),
+        output_len=_positive(data, "output_len", "scenario", int, 256), batch=batch,
+        max_batch=_positive(data, "max_batch", "scenario", int, 256), usd_per_gpu_hour=price, objective=objective,
+        slo=slo, answers=answers, serve=enabled, length_dist=length_dist,
+        train=None if train_raw is None else parse_train(train_raw))
