@@ -138,3 +138,13 @@ def test_replay_skips_what_the_simulator_does_not_model():
     d = _small(model="qwen3-30b-a3b", tp=1, ep=2)
     check = verify_design(d, input_len=512, output_len=128, batch=8, replay=True).checks[-1]
     assert check.name == "replay" and check.passed and check.detail.startswith("not replayed")
+
+
+@pytest.mark.slow
+def test_front_designs_pass_the_replay(front):
+    # the explorer's winners hold up in the request-level simulator (~3 s: slow)
+    space, ev, rows = front
+    for r in rows:
+        v = verify_design(_design(r, space), input_len=r["input_len"], output_len=r["output_len"], batch=r["batch"],
+                          evaluator=ev, replay=True)
+        assert v.passed, v.reasons
