@@ -96,3 +96,41 @@ def test_auto_batch_is_the_largest_that_fits(tmp_path):
         parallel=Parallelism(), precision=get_precision("bf16"),
         request=InferenceRequest(input_len=2048, output_len=512), batch=None, max_batch=512))
     assert row["batch"] == p.batch and row["throughput_tok_s"] == pytest.approx(p.throughput_tok_s, rel=1e-9)
+
+
+def test_slo_violations_are_kept_and_marked(table):
+    import tomllib
+
+    import pyarrow as pa
+    from tests.explore.conftest import SMALL_SPACE
+
+    from coscale.explore.query import front_of
+    from coscale.explore.space import parse_space
+
+    _, plain = table
+    ok = np.asarray(plain.column("feasible"))
+    ttft = np.asarray(plain.column("ttft_s"))
+    tpot = np.asarray(plain.column("tpot_s"))
+    ttft_limit, tpot_limit = float(np.median(ttft[ok])), float(np.median(tpot[ok]))
+    slo_space = parse_space(tomllib.loads(SMALL_SPACE + f"\n[slo]\nttft_s = {ttft_limit!r}\ntpot_s = {tpot_limit!r}\n"))
+    ev = Evaluator(space=slo_space)
+    t = pa.concat_tables([ev.evaluate_chunk(c) for c in range(slo_space.num_chunks)])
+    assert t.num_rows == plain.num_rows
+    reason = np.asarray(t.column("reason").to_pylist())
+    feasible = np.asarray(t.column("feasible"))
+    old_reason = np.asarray(plain.column("reason").to_pylist())
+    # other reasons are untouched; SLO reasons only replace "ok", TTFT first
+    assert np.array_equal(reason[~ok], old_reason[~ok])
+    assert np.array_equal(feasible, reason == "ok")
+    assert np.array_equal(reason[ok] == "slo_ttft", ttft[ok] > ttft_limit)
+    assert np.array_equal(reason[ok] == "slo_tpot", (ttft[ok] <= ttft_limit) & (tpot[ok] > tpot_limit))
+    assert (reason == "slo_ttft").any() and (reason == "slo_tpot").any() and feasible.any()
+    # violators keep their metrics but lose their objectives, so no front holds them
+    slo = np.isin(reason, ("slo_ttft", "slo_tpot"))
+    for m in METRICS:
+        assert np.array_equal(np.asarray(t.column(m)), np.asarray(plain.column(m)), equal_nan=True)
+    for o in slo_space.objectives:
+        values = np.asarray(t.column(o))
+        assert np.isnan(values[slo]).all() and np.array_equal(values[feasible], np.asarray(plain.column(o))[feasible])
+    front = front_of(t, ("throughput_per_gpu", "tokens_per_s_per_user"))
+    assert front.num_rows and set(front.column("reason").to_pylist()) == {"ok"}

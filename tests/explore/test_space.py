@@ -69,6 +69,13 @@ def _with(change: str, old: str) -> dict:
     ('{scale = [1.0, 2.0]}', '{scale = [0.0, 2.0]}', "positive"),
     ('usd_per_gpu_hour = 2.0', 'usd_per_gpu_houre = 2.0', "did you mean usd_per_gpu_hour"),
     ('usd_per_gpu_hour = 2.0', '', "usd_per_gpu_hour"),
+    ('"workload.batch" = [1, 64]', '"workload.concurrensy" = [1, 64]', "did you mean workload.concurrency"),
+    ('"workload.batch" = [1, 64]', '"workload.batch" = [1, 64]\n"workload.concurrency" = [8]', "both"),
+    ('"workload.batch" = [1, 64]', '"workload.concurrency" = []', "no values"),
+    ('"workload.batch" = [1, 64]', '"workload.batch" = [1, 64]\n[slo]\nttf_s = 1.0', "did you mean ttft_s"),
+    ('"workload.batch" = [1, 64]', '"workload.batch" = [1, 64]\n[slo]\ntpot_s = -1.0', "slo.tpot_s"),
+    ('"workload.batch" = [1, 64]', '"workload.batch" = [1, 64]\n[slo]\ntpot_s = inf', "positive number"),
+    ('usd_per_gpu_hour = 2.0', 'usd_per_gpu_hour = 2.0\nslo = 3', "slo must be a table"),
 ])
 def test_bad_input_is_one_line(old, new, words):
     with pytest.raises(CoscaleError) as info:
@@ -93,3 +100,20 @@ def test_too_large_space_is_refused():
                                             '"parallel.pp" = {range = [1, 100001]}'))
     with pytest.raises(CoscaleError, match="narrow an axis"):
         parse_space(doc)
+
+
+def test_concurrency_is_another_name_for_batch():
+    by_batch = parse_space(tomllib.loads(SMALL_SPACE))
+    by_conc = parse_space(_with('"workload.concurrency" = [1, 64]', '"workload.batch" = [1, 64]'))
+    assert by_conc.batch == by_batch.batch == (1, 64)
+    assert by_conc.digest == by_batch.digest
+    auto = parse_space(_with('"workload.concurrency" = "auto"', '"workload.batch" = [1, 64]'))
+    assert auto.batch is None
+
+
+def test_slo_limits_are_read_and_change_the_digest():
+    plain = parse_space(tomllib.loads(SMALL_SPACE))
+    assert plain.slo_ttft_s is None and plain.slo_tpot_s is None
+    s = parse_space(tomllib.loads(SMALL_SPACE + "\n[slo]\nttft_s = 2\ntpot_s = 0.05\n"))
+    assert (s.slo_ttft_s, s.slo_tpot_s) == (2.0, 0.05)
+    assert s.digest != plain.digest  # a resumed sweep never mixes chunks under other limits

@@ -88,3 +88,63 @@ def test_roofline_catches_a_kernel_faster_than_bandwidth():
     honest = build_plan(load_model("llama-3.1-8b"), System(hardware=hw, num_gpus=1), Parallelism(),
                         get_precision("bf16"))
     assert roofline_violations(honest, shape, "decode") == []
+
+
+def _small(**kw) -> Design:
+    base = dict(model="llama-3.1-8b", hardware="h100-sxm", scales=(), precision="bf16", kv_precision=None,
+                tp=1, pp=1, ep=1, gpus=None)
+    return Design(**(base | kw))
+
+
+def test_replay_agrees_with_the_analytic_prediction():
+    d = _small()
+    v = verify_design(d, input_len=512, output_len=128, batch=16, replay=True)
+    assert v.passed, v.reasons
+    replay = v.checks[-1]
+    assert replay.name == "replay"
+    assert "simulated" in replay.detail and "analytic" in replay.detail and "300 requests" in replay.detail
+    assert "replay" not in {c.name for c in verify_design(d, input_len=512, output_len=128, batch=16).checks}
+
+
+def test_replay_of_a_scaled_chip_uses_the_scaled_chip():
+    # 2x HBM bandwidth: a decode-bound design gets faster in both the prediction and the simulation
+    d = _small(scales=(("memory.hbm.bandwidth_Bps", 2.0),))
+    fast = verify_design(d, input_len=1024, output_len=256, batch=64, replay=True).checks[-1]
+    slow = verify_design(_small(), input_len=1024, output_len=256, batch=64, replay=True).checks[-1]
+    assert fast.passed and slow.passed, (fast.detail, slow.detail)
+
+    def simulated(detail: str) -> float:
+        return float(detail.split()[1])
+
+    assert simulated(fast.detail) > 1.2 * simulated(slow.detail)
+
+
+def test_replay_fails_when_prediction_and_simulation_disagree(monkeypatch):
+    # an analytic throughput 1.5x too high must be caught by the replay
+    import coscale.explore.verify as verify
+
+    real = verify.predict_inference_sweep
+
+    def inflated(*args, **kwargs):
+        s = real(*args, **kwargs)
+        return replace(s, throughput_tok_s=s.throughput_tok_s * 1.5)
+
+    monkeypatch.setattr(verify, "predict_inference_sweep", inflated)
+    check = verify.replay_check(_small(), Evaluator().plan(_small()), input_len=512, output_len=128, batch=16)
+    assert not check.passed and "throughput" in check.detail
+
+
+def test_replay_skips_what_the_simulator_does_not_model():
+    d = _small(model="qwen3-30b-a3b", tp=1, ep=2)
+    check = verify_design(d, input_len=512, output_len=128, batch=8, replay=True).checks[-1]
+    assert check.name == "replay" and check.passed and check.detail.startswith("not replayed")
+
+
+@pytest.mark.slow
+def test_front_designs_pass_the_replay(front):
+    # the explorer's winners hold up in the request-level simulator (~3 s: slow)
+    space, ev, rows = front
+    for r in rows:
+        v = verify_design(_design(r, space), input_len=r["input_len"], output_len=r["output_len"], batch=r["batch"],
+                          evaluator=ev, replay=True)
+        assert v.passed, v.reasons

@@ -12,9 +12,12 @@ returns a pyarrow table with the flat schema of `result_schema(space)` —
 - metrics: `METRICS` of `coscale.predict.sweep`, `prefill_bound`, `decode_bound`;
 - one column per objective of the space (`coscale.explore.objectives`);
 - `feasible` and `reason` ("ok", a layout rule code from `coscale.feasibility.CODES`, a sweep
-  reason such as "model_does_not_fit", or "plan_rejected").
+  reason such as "model_does_not_fit", "plan_rejected", or "slo_ttft" / "slo_tpot" for a point
+  whose `ttft_s` / `tpot_s` exceeds the space's `[slo]` limit; TTFT is checked first).
 
-Metrics and objectives are NaN where a point is infeasible. Costs are never recomputed here: they
+Metrics and objectives are NaN where a point is infeasible, except that an SLO violation keeps its
+metrics (so a query can see by how much it missed) while its objectives are NaN (so it is never on
+a Pareto front). Costs are never recomputed here: they
 come from `build_plan` and `predict_inference_sweep`, the same path as `predict inference`.
 """
 
@@ -39,7 +42,8 @@ from coscale.specs.hardware import HardwareSpec, System
 from coscale.specs.model import ModelSpec
 from coscale.specs.precision import PrecisionRecipe, get_precision
 
-REASON_VOCAB: tuple[str, ...] = (*REASONS, *CODES, "plan_rejected")
+SLO_REASONS = ("slo_ttft", "slo_tpot")
+REASON_VOCAB: tuple[str, ...] = (*REASONS, *CODES, "plan_rejected", *SLO_REASONS)
 BOUND_VOCAB: tuple[str, ...] = (*BOUNDS, "none")
 _REASON_INDEX = {r: i for i, r in enumerate(REASON_VOCAB)}
 
@@ -135,6 +139,17 @@ class Evaluator:
         return _to_table(space, chunk, results, isl, osl, batch)
 
 
+def point_reasons(space: Space, sweep: InferenceSweep) -> np.ndarray:
+    """`REASON_VOCAB` index of every point of `sweep`: the sweep's reason, then the space's SLO limits
+    on the points the sweep found feasible."""
+    reason = np.asarray(sweep.reason).copy()  # sweep reasons are the first entries of REASON_VOCAB
+    for limit, metric, code in ((space.slo_ttft_s, sweep.ttft_s, "slo_ttft"), (space.slo_tpot_s, sweep.tpot_s,
+                                                                                 "slo_tpot")):
+        if limit is not None:
+            reason = np.where((reason == 0) & (np.asarray(metric) > limit), _REASON_INDEX[code], reason)
+    return reason
+
+
 def _dict_column(indices: list[np.ndarray], vocab: tuple[str, ...]) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(pa.array(np.concatenate(indices).astype(np.int32)), pa.array(vocab))
 
@@ -178,10 +193,12 @@ def _to_table(space: Space, chunk: int, results: list[DesignResult], isl: np.nda
             put(m, getattr(s, m))
         put("prefill_bound", s.prefill_bound)
         put("decode_bound", s.decode_bound)
+        reason = point_reasons(space, s)
+        feasible = reason == 0
         for o in space.objectives:
-            put(o, objective_values(s, o, space.usd_per_gpu_hour))
-        put("feasible", s.feasible)
-        put("reason", s.reason)  # sweep reasons are the first entries of REASON_VOCAB
+            put(o, np.where(feasible, objective_values(s, o, space.usd_per_gpu_hour), np.nan))
+        put("feasible", feasible)
+        put("reason", reason)
     designs = list(space.chunk_designs(chunk))
     schema = result_schema(space)
     arrays: list[pa.Array] = []

@@ -16,6 +16,15 @@ A space file looks like::
     "workload.input_len" = {geom = [128, 32768, 9]}
     "workload.output_len" = {range = [128, 2048, 128]}
     "workload.batch" = "auto"                   # or integers
+    # "workload.concurrency" = [8, 64]          # instead of workload.batch: the same thing here
+
+    [slo]                                       # optional limits; violating points are kept, infeasible
+    ttft_s = 2.0                                # reason "slo_ttft": TTFT of the batch above this
+    tpot_s = 0.05                               # reason "slo_tpot": time per output token above this
+
+`workload.concurrency` is accepted as another name for `workload.batch`: the analytic sweep is a
+steady state with `batch` sequences in flight per model instance, which is what a closed loop of
+that many clients keeps (a space gives one of the two, not both).
 
 Points split in two: a *design* (everything a plan depends on: model, chip, scalings, precision,
 layout) and a *workload* (input length, output length, batch), which the array path evaluates
@@ -46,9 +55,10 @@ from coscale.specs.precision import get_precision
 
 NAME_AXES = ("model", "hardware", "precision", "kv_precision")
 PARALLEL_AXES = ("parallel.tp", "parallel.pp", "parallel.ep", "parallel.gpus")
-WORKLOAD_AXES = ("workload.input_len", "workload.output_len", "workload.batch")
+WORKLOAD_AXES = ("workload.input_len", "workload.output_len", "workload.batch", "workload.concurrency")
 HW_PREFIX = "hardware."
-TOP_KEYS = ("name", "description", "objectives", "usd_per_gpu_hour", "max_batch", "chunk_points", "axes")
+TOP_KEYS = ("name", "description", "objectives", "usd_per_gpu_hour", "max_batch", "chunk_points", "axes", "slo")
+SLO_KEYS = ("ttft_s", "tpot_s")
 MAX_POINTS = 10**10  # refuse larger spaces (assumption: ~1 core-day at 10^5 points/s; split the space instead)
 CHUNK_POINTS = 200_000  # default points per chunk (assumption: ~1 s of work, small enough to resume cheaply)
 
@@ -92,6 +102,8 @@ class Space:
     objectives: tuple[str, ...]
     usd_per_gpu_hour: float | None = None
     chunk_points: int = CHUNK_POINTS  # a chunk holds whole designs, about this many points
+    slo_ttft_s: float | None = None  # points whose TTFT exceeds this are infeasible ("slo_ttft")
+    slo_tpot_s: float | None = None  # points whose TPOT exceeds this are infeasible ("slo_tpot")
 
     # -- designs ---------------------------------------------------------------------------------
     @property
@@ -150,7 +162,8 @@ class Space:
 
     # -- identity --------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "models": list(self.models), "hardware": list(self.hardware),
+        slo = {k: v for k, v in (("slo_ttft_s", self.slo_ttft_s), ("slo_tpot_s", self.slo_tpot_s)) if v is not None}
+        return slo | {"name": self.name, "models": list(self.models), "hardware": list(self.hardware),
                 "scalings": [[p, list(f)] for p, f in self.scalings], "precisions": list(self.precisions),
                 "kv_precisions": list(self.kv_precisions), "tp": list(self.tp), "pp": list(self.pp),
                 "ep": list(self.ep), "gpus": list(self.gpus), "input_len": list(self.input_len),
@@ -208,6 +221,23 @@ def _scaling_axes(axes: dict[str, Any], chips: list[Any],
     return tuple(out)
 
 
+def _slo(data: Any) -> dict[str, float]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise CoscaleError(f"slo must be a table (e.g. [slo] ttft_s = 2.0, tpot_s = 0.05), got {data!r}.")
+    out = {}
+    for key, value in data.items():
+        if key not in SLO_KEYS:
+            close = difflib.get_close_matches(key, SLO_KEYS, n=2)
+            hint = f"did you mean {', '.join(close)}?" if close else f"SLO keys are {', '.join(SLO_KEYS)}"
+            raise CoscaleError(f"unknown key 'slo.{key}' in the space file; {hint}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+            raise CoscaleError(f"slo.{key} must be a positive number of seconds, got {value!r}.")
+        out[f"slo_{key}"] = float(value)
+    return out
+
+
 def parse_space(data: dict[str, Any], *, name: str = "space") -> Space:
     """A `Space` from a parsed TOML document; every name is checked now (models, chips, recipes)."""
     for key in data:
@@ -250,8 +280,12 @@ def parse_space(data: dict[str, Any], *, name: str = "space") -> Space:
     chunk_points = data.get("chunk_points", CHUNK_POINTS)
     if isinstance(chunk_points, bool) or not isinstance(chunk_points, int) or chunk_points < 1:
         raise CoscaleError(f"chunk_points must be a positive integer, got {chunk_points!r}.")
-    batch_spec = axes.get("workload.batch", "auto")
-    batch = None if batch_spec == "auto" else expand("workload.batch", batch_spec, integer=True)
+    if "workload.batch" in axes and "workload.concurrency" in axes:
+        raise CoscaleError("the space gives both workload.batch and workload.concurrency (the same axis here); "
+                           "keep one.")
+    batch_path = "workload.concurrency" if "workload.concurrency" in axes else "workload.batch"
+    batch_spec = axes.get(batch_path, "auto")
+    batch = None if batch_spec == "auto" else expand(batch_path, batch_spec, integer=True)
 
     def ints(path: str, default: Any) -> tuple[int, ...]:
         return expand(path, axes.get(path, default), integer=True)
@@ -263,7 +297,8 @@ def parse_space(data: dict[str, Any], *, name: str = "space") -> Space:
                  tp=ints("parallel.tp", [1]), pp=ints("parallel.pp", [1]), ep=ints("parallel.ep", [1]), gpus=gpus,
                  input_len=ints("workload.input_len", [1024]), output_len=ints("workload.output_len", [256]),
                  batch=batch, max_batch=max_batch, objectives=objectives,
-                 usd_per_gpu_hour=None if usd is None else float(usd), chunk_points=chunk_points))
+                 usd_per_gpu_hour=None if usd is None else float(usd), chunk_points=chunk_points,
+                 **_slo(data.get("slo"))))
 
 
 def _checked_size(space: Space) -> Space:
