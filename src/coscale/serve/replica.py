@@ -16,7 +16,7 @@ import numpy as np
 from coscale.errors import CoscaleError
 from coscale.serve.cost_model import StepCostModel
 from coscale.serve.kv import BlockPool
-from coscale.serve.request import Request, block_hashes
+from coscale.serve.request import Request, prompt_keys
 from coscale.serve.scheduler import SchedulerConfig
 from coscale.serve.sequence import SeqArrays, Sequence
 
@@ -107,7 +107,7 @@ class Replica:
                 f"request {req.rid} ({req.input_tokens} + {req.output_tokens} tokens) cannot be prefilled in one "
                 f"step of --max-batched-tokens {self.cfg.max_batched_tokens} without chunked prefill; raise it.")
         slot = self.tab.add(req.input_tokens, req.output_tokens)
-        s = Sequence(req=req, hashes=block_hashes(req, self.pool.block_size), tab=self.tab, slot=slot)
+        s = Sequence(req=req, keys=prompt_keys(req, self.pool.block_size), tab=self.tab, slot=slot)
         self.by_slot.append(s)
         self.waiting.append(s)
 
@@ -126,7 +126,7 @@ def _admit(rep: Replica, s: Sequence, budget: int, now: float, reserve: bool) ->
     pool = rep.pool
     bs = pool.block_size
     known = s.known
-    hit = pool.longest_hit(s.hashes, (known - 1) // bs) if rep.cfg.prefix_caching else []
+    hit = pool.prompt_hit(s.keys, (known - 1) // bs) if rep.cfg.prefix_caching else []
     cached = len(hit) * bs
     new = known - cached
     if new > budget:
@@ -406,9 +406,9 @@ def finish_step(rep: Replica) -> list[Sequence]:
     for i in np.flatnonzero(~dec):  # prefill chunks: count them, publish newly full prompt blocks
         s = rep.by_slot[slots[i]]
         s.prefilled += int(new[i])
-        full = min(int(comp[i]) // bs, len(s.hashes))
+        full = min(int(comp[i]) // bs, s.keys.n)
         if full > s.registered:
-            pool.register_run(s.blocks[s.registered:full], s.hashes[s.registered:full])
+            pool.publish(s.blocks, s.keys, s.registered, full)
             s.registered = full
     sl = slots[comp == known]  # caught up: sample a token
     done: list[Sequence] = []
