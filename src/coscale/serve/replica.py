@@ -203,15 +203,25 @@ def _grow(rep: Replica, budget: int, decoding_only: bool | None = None) -> tuple
     total = int(need.sum())
     if total <= pool.free:  # no request runs out of blocks: allocate in batch order
         if total:
-            fresh = pool.allocate(total)
-            at = 0
-            for i in np.flatnonzero(need > 0).tolist():
-                m = int(need[i])
-                running[i].add_blocks(fresh[at:at + m])
-                at += m
+            _hand_out(running, slots, need, pool.allocate(total), tab)
         idx = np.flatnonzero(take)
         return slots[idx], new[idx], budget - int(new.sum()), False
     return _grow_preempting(rep, budget, decoding_only)
+
+
+def _hand_out(running: list[Sequence], slots: np.ndarray, need: np.ndarray, fresh: list[int], tab: SeqArrays) -> None:
+    """Give `fresh` blocks to the running requests in batch order, `need[i]` each."""
+    idx = np.flatnonzero(need > 0)
+    m = need[idx]
+    tab.nblocks[slots[idx]] += m
+    if len(fresh) == len(idx):  # one block each: the common decode case
+        for i, b in zip(idx.tolist(), fresh, strict=True):
+            running[i].blocks.append(b)
+        return
+    at = 0
+    for i, k in zip(idx.tolist(), m.tolist(), strict=True):
+        running[i].blocks.extend(fresh[at:at + k])
+        at += k
 
 
 def _grow_preempting(rep: Replica, budget: int, decoding_only: bool | None) -> tuple[np.ndarray, np.ndarray, int, bool]:
