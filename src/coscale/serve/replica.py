@@ -413,10 +413,12 @@ def finish_step(rep: Replica) -> list[Sequence]:
     tab.decoded[slots[dec]] += 1
     comp = comp + new
     tab.computed[slots] = comp
-    for i in np.flatnonzero(~dec):  # prefill chunks: count them, publish newly full prompt blocks
-        s = rep.by_slot[slots[i]]
-        s.prefilled += int(new[i])
-        full = min(int(comp[i]) // bs, s.keys.n)
+    pre = np.flatnonzero(~dec)
+    by_slot = rep.by_slot
+    for slot, n_new, c in zip(slots[pre].tolist(), new[pre].tolist(), comp[pre].tolist(), strict=True):
+        s = by_slot[slot]  # a prefill chunk: count it, publish newly full prompt blocks
+        s.prefilled += n_new
+        full = min(c // bs, s.keys.n)
         if full > s.registered:
             pool.publish(s.blocks, s.keys, s.registered, full)
             s.registered = full
@@ -441,8 +443,8 @@ def finish_step(rep: Replica) -> list[Sequence]:
             rep.itl_values.append(now - start)
             rep.itl_weights.append(nsame)
         tab.last[sl] = now
-        for slot in sl[tab.generated[sl] == tab.out[sl]]:
-            s = rep.by_slot[slot]
+        for slot in sl[tab.generated[sl] == tab.out[sl]].tolist():
+            s = by_slot[slot]
             s.finish_s = now
             pool.release(s.blocks)
             s.set_blocks([])
