@@ -43,22 +43,30 @@ class Step:
 
 @dataclass(kw_only=True, slots=True)
 class StepLog:
-    """Per forward pass, in order: start, end, sequences, tokens, prefill tokens, waiting, KV blocks, energy."""
+    """Per forward pass, in order: start, end, sequences, tokens, prefill tokens, waiting, KV blocks, energy.
+    Kept as one row per run of passes (the run's arrays and its constants), expanded by `arrays`."""
 
-    rows: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+    rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    consts: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     def add(self, step: Step, k: int) -> None:
-        n = len(step.slots)
-        self.rows.append((step.starts[:k], step.starts[1:k + 1], np.full(k, n), np.full(k, step.tokens),
-                          np.full(k, step.prefill_tokens), np.full(k, step.waiting), step.kv_used[:k],
-                          step.energies[:k]))
+        self.rows.append((step.starts[:k + 1], step.kv_used[:k], step.energies[:k]))
+        self.consts.append((len(step.slots), step.tokens, step.prefill_tokens, step.waiting))
 
     def arrays(self) -> dict[str, np.ndarray]:
         names = ("start_s", "end_s", "batch_seqs", "batch_tokens", "prefill_tokens", "waiting", "kv_blocks",
                  "energy_j")
         if not self.rows:
             return {name: np.zeros(0) for name in names}
-        return {name: np.concatenate([r[i] for r in self.rows]) for i, name in enumerate(names)}
+        ks = np.array([len(r[2]) for r in self.rows], dtype=np.int64)
+        consts = np.array(self.consts, dtype=np.int64).reshape(-1, 4)
+        out = {"start_s": np.concatenate([r[0][:-1] for r in self.rows]),
+               "end_s": np.concatenate([r[0][1:] for r in self.rows])}
+        for i, name in enumerate(("batch_seqs", "batch_tokens", "prefill_tokens", "waiting")):
+            out[name] = np.repeat(consts[:, i], ks)
+        out["kv_blocks"] = np.concatenate([r[1] for r in self.rows])
+        out["energy_j"] = np.concatenate([r[2] for r in self.rows])
+        return {name: out[name] for name in names}
 
 
 @dataclass(kw_only=True, slots=True)
@@ -197,7 +205,7 @@ def _grow(rep: Replica, budget: int, decoding_only: bool | None = None) -> tuple
         dec = (todo == 1) & (tab.generated[slots] >= 1)
         t = np.where(dec if decoding_only else ~dec, todo, 0)
     before = np.cumsum(t) - t
-    new = np.clip(budget - before, 0, t)
+    new = np.minimum(np.maximum(budget - before, 0), t)
     take = new > 0
     need = np.where(take, -(-(comp + new) // bs) - tab.nblocks[slots], 0)
     total = int(need.sum())
