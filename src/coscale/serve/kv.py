@@ -222,13 +222,20 @@ class BlockPool:
         if hi <= lo:
             return
         blk = np.asarray(blocks[lo:hi], dtype=np.int64)
-        i = np.arange(lo - p, hi - p, dtype=np.int64)
-        prev = keys.own[i]
-        safe = np.where(prev >= 0, prev, 0)
-        held = (prev >= 0) & (self._urid[safe] == keys.rid) & (self._uidx[safe] == i)  # key already cached
-        ok = ~held & (self._urid[blk] == _NONE) & ~self._has_hash[blk]
-        if not ok.all():
-            blk, i = blk[ok], i[ok]
+        window = slice(lo - p, hi - p)
+        ok = (self._urid[blk] == _NONE) & ~self._has_hash[blk]  # blocks without content yet
+        prev = keys.own[window]
+        if prev.max() >= 0:  # some keys were published before (a preempted prompt): first holder wins
+            i = np.arange(lo - p, hi - p, dtype=np.int64)
+            safe = np.where(prev >= 0, prev, 0)
+            ok &= ~((prev >= 0) & (self._urid[safe] == keys.rid) & (self._uidx[safe] == i))
+        if ok.all():
+            self._urid[blk] = keys.rid
+            self._uidx[blk] = np.arange(lo - p, hi - p, dtype=np.int64)
+            keys.own[window] = blk
+            return
+        i = np.arange(lo - p, hi - p, dtype=np.int64)[ok]
+        blk = blk[ok]
         self._urid[blk] = keys.rid
         self._uidx[blk] = i
         keys.own[i] = blk

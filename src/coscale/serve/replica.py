@@ -28,6 +28,7 @@ INF = 1 << 62
 class Step:
     slots: np.ndarray  # the batch: sequence slots in batch order
     new: np.ndarray  # tokens each computes this step
+    dec: np.ndarray  # which of them decode (one token, after their first sample)
     starts: np.ndarray  # k + 1 boundaries: start of each step, end of the last
     energies: np.ndarray  # k per-step energies
     decode: bool
@@ -354,7 +355,7 @@ def start_step(rep: Replica, now: float) -> float | None:
     kv_used = np.full(k, rep.pool.used, dtype=np.int64)
     if k > 1:
         kv_used += np.cumsum(_allocs_per_step(comp, k, rep.pool.block_size))
-    rep.step = Step(slots=slots, new=new, starts=starts, energies=energies, decode=decode, kv_used=kv_used,
+    rep.step = Step(slots=slots, new=new, dec=dec, starts=starts, energies=energies, decode=decode, kv_used=kv_used,
                     waiting=len(rep.waiting), prefill_tokens=prefill_tokens, tokens=int(new.sum()))
     rep.token += 1
     return float(starts[-1])
@@ -415,22 +416,25 @@ def finish_step(rep: Replica) -> list[Sequence]:
     now = float(step.starts[-1])
     start = float(step.starts[-2])
     slots, new = step.slots, step.new
-    comp = tab.computed[slots]
-    known = tab.known[slots]
-    dec = (new == 1) & (known - comp == 1) & (tab.generated[slots] >= 1)
-    tab.decoded[slots[dec]] += 1
-    comp = comp + new
-    tab.computed[slots] = comp
-    pre = np.flatnonzero(~dec)
     by_slot = rep.by_slot
-    for slot, n_new, c in zip(slots[pre].tolist(), new[pre].tolist(), comp[pre].tolist(), strict=True):
-        s = by_slot[slot]  # a prefill chunk: count it, publish newly full prompt blocks
-        s.prefilled += n_new
-        full = min(c // bs, s.keys.n)
-        if full > s.registered:
-            pool.publish(s.blocks, s.keys, s.registered, full)
-            s.registered = full
-    sl = slots[comp == known]  # caught up: sample a token
+    if step.decode:  # every sequence computes its one known token and samples the next
+        tab.decoded[slots] += 1
+        tab.computed[slots] += 1
+        sl = slots
+    else:
+        dec = step.dec
+        tab.decoded[slots[dec]] += 1
+        comp = tab.computed[slots] + new
+        tab.computed[slots] = comp
+        pre = np.flatnonzero(~dec)
+        for slot, n_new, c in zip(slots[pre].tolist(), new[pre].tolist(), comp[pre].tolist(), strict=True):
+            s = by_slot[slot]  # a prefill chunk: count it, publish newly full prompt blocks
+            s.prefilled += n_new
+            full = min(c // bs, s.keys.n)
+            if full > s.registered:
+                pool.publish(s.blocks, s.keys, s.registered, full)
+                s.registered = full
+        sl = slots[comp == tab.known[slots]]  # caught up: sample a token
     done: list[Sequence] = []
     if len(sl):
         tab.generated[sl] += 1
