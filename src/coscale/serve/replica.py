@@ -479,15 +479,23 @@ def _commit_run(rep: Replica, step: Step, k: int) -> None:
     slots = step.slots
     comp = tab.computed[slots]
     # blocks the steps 1..k-1 allocate, in the order single steps would: by step, then batch order
+    # (consecutive allocations with nothing freed between them are one allocation, split in order)
     residue = (-comp) % bs
-    members = [np.flatnonzero(residue == r) for r in range(bs)]
-    for j in range(1, k):
-        idx = members[j % bs]
-        if len(idx):
-            blocks = pool.allocate(len(idx))
-            for i, b in zip(idx.tolist(), blocks, strict=True):
-                rep.by_slot[slots[i]].blocks.append(b)
-            tab.nblocks[slots[idx]] += 1
+    order = np.argsort(residue, kind="stable")
+    bounds = np.searchsorted(residue[order], np.arange(bs + 1))
+    members = [order[bounds[r]:bounds[r + 1]] for r in range(bs)]
+    parts = [members[j % bs] for j in range(1, min(k, bs + 1))]
+    if k - 1 > bs:  # the pattern repeats every bs steps
+        cycle = np.concatenate([members[j % bs] for j in range(1, bs + 1)])
+        reps, rest = divmod(k - 1, bs)
+        parts = [np.tile(cycle, reps)] + [members[j % bs] for j in range(1, rest + 1)]
+    idx = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    if len(idx):
+        blocks = pool.allocate(len(idx))
+        by_slot, owner = rep.by_slot, slots[idx].tolist()
+        for slot, b in zip(owner, blocks, strict=True):
+            by_slot[slot].blocks.append(b)
+        tab.nblocks[slots] += np.bincount(idx, minlength=len(slots))
     s0, first_end = float(starts[0]), float(starts[1])
     last = tab.last[slots]
     same = last == s0
