@@ -23,7 +23,7 @@ COMMANDS = [
     ["predict", "inference", "--model", "lab:gpu"],
     ["predict", "train", *TRAIN],
     ["plan", "train", *TRAIN, "--top", "2"],
-    ["validate"],
+    ["validate", "--no-serving"],  # the serving simulations' JSON: tests/serve/test_serve_validation.py (slow)
     ["numerics", "formats"],
     ["numerics", "schemes"],
     ["numerics", "error", "--scheme", "mxfp8_e4m3", "--n", "4096"],

@@ -35,7 +35,7 @@ def test_holdout_cases_are_never_calibration_cases():
 
 
 def test_median_error_over_the_original_inference_and_kernel_cases_within_15_percent(results):
-    results = [r for r in results if not r.id.startswith((*NEW_SETS, "I-MLI41-"))]
+    results = [r for r in results if not r.id.startswith((*NEW_SETS, "I-MLI41-")) and r.category != "serving"]
     summary = summarize(results)
     assert summary["median_abs_error_inference_and_kernel"] <= 0.15
     assert summary["median_abs_error_inference_and_kernel_out_of_sample"] <= 0.15

@@ -30,3 +30,17 @@ def test_serving_median_error_within_15_percent():
     summary = summarize(results)
     assert summary["median_abs_error_by_category"]["serving"] <= 0.15
     assert statistics.median(abs(r.error) for r in results) == summary["median_abs_error_by_category"]["serving"]
+
+
+@pytest.mark.slow
+def test_validate_cli_includes_the_serving_category_as_strict_json():
+    import json
+
+    from typer.testing import CliRunner
+
+    from coscale.cli.app import app
+    result = CliRunner().invoke(app, ["validate", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(f"non-strict JSON constant {c}"))
+    assert data["summary"]["median_abs_error_by_category"]["serving"] <= 0.15
+    assert sum(1 for c in data["cases"] if c.get("category") == "serving") >= 8

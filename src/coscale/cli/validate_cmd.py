@@ -16,14 +16,16 @@ def validate(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     write_residuals: bool = typer.Option(False, "--write-residuals",
                                          help="Rewrite the shipped residuals the error bands are drawn from."),
+    serving: bool = typer.Option(True, "--serving/--no-serving",
+                                 help="Include the request-level serving simulations (most of the run time)."),
 ) -> None:
     """Compare predictions with published measurements (and published co-design comparisons as ratios of two
-    predictions); print per-case error, medians per category and how well the 80 % error bands cover
-    out-of-sample cases (leave-one-out)."""
+    predictions; the serving category simulates published serving runs); print per-case error, medians per
+    category and how well the 80 % error bands cover out-of-sample cases (leave-one-out)."""
     if write_residuals:
         path = resources.files("coscale.validation").joinpath("residuals.json")
         path.write_text(residuals_to_json(residuals(run_all())))  # type: ignore[attr-defined]
-    results = run_validation()
+    results = run_validation(serving=serving)
     data = validation_to_dict(results, summarize(results))
     if as_json:
         print_json(data)

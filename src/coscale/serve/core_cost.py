@@ -47,9 +47,10 @@ class CoreStepCost:
     def step(self, decode_contexts: np.ndarray, prefill_new: np.ndarray,
              prefill_prefix: np.ndarray) -> tuple[float, float]:
         n = len(decode_contexts)
-        chunks = [(int(a), int(b)) for a, b in zip(prefill_new, prefill_prefix, strict=True)]
-        tokens = n + sum(a for a, _ in chunks)
-        context = max([float(decode_contexts.max()) if n else 0.0] + [float(a + b) for a, b in chunks])
+        new, prefix = prefill_new.tolist(), prefill_prefix.tolist()
+        chunks = list(zip(new, prefix, strict=True))
+        tokens = n + sum(new)
+        context = max(float(decode_contexts.max()) if n else 0.0, max(map(sum, chunks), default=0))
         if not self._fits(tokens, n + len(chunks), context):
             return self._exact(decode_contexts, chunks)
         return self.table.step(n, float(decode_contexts.sum()), chunks)  # type: ignore[union-attr]

@@ -16,7 +16,7 @@ import numpy as np
 from coscale.errors import CoscaleError
 from coscale.serve.cost_model import StepCostModel
 from coscale.serve.kv import BlockPool
-from coscale.serve.request import Request, block_hashes
+from coscale.serve.request import Request, prompt_keys
 from coscale.serve.scheduler import SchedulerConfig
 from coscale.serve.sequence import SeqArrays, Sequence
 
@@ -28,6 +28,7 @@ INF = 1 << 62
 class Step:
     slots: np.ndarray  # the batch: sequence slots in batch order
     new: np.ndarray  # tokens each computes this step
+    dec: np.ndarray  # which of them decode (one token, after their first sample)
     starts: np.ndarray  # k + 1 boundaries: start of each step, end of the last
     energies: np.ndarray  # k per-step energies
     decode: bool
@@ -43,22 +44,30 @@ class Step:
 
 @dataclass(kw_only=True, slots=True)
 class StepLog:
-    """Per forward pass, in order: start, end, sequences, tokens, prefill tokens, waiting, KV blocks, energy."""
+    """Per forward pass, in order: start, end, sequences, tokens, prefill tokens, waiting, KV blocks, energy.
+    Kept as one row per run of passes (the run's arrays and its constants), expanded by `arrays`."""
 
-    rows: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+    rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    consts: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     def add(self, step: Step, k: int) -> None:
-        n = len(step.slots)
-        self.rows.append((step.starts[:k], step.starts[1:k + 1], np.full(k, n), np.full(k, step.tokens),
-                          np.full(k, step.prefill_tokens), np.full(k, step.waiting), step.kv_used[:k],
-                          step.energies[:k]))
+        self.rows.append((step.starts[:k + 1], step.kv_used[:k], step.energies[:k]))
+        self.consts.append((len(step.slots), step.tokens, step.prefill_tokens, step.waiting))
 
     def arrays(self) -> dict[str, np.ndarray]:
         names = ("start_s", "end_s", "batch_seqs", "batch_tokens", "prefill_tokens", "waiting", "kv_blocks",
                  "energy_j")
         if not self.rows:
             return {name: np.zeros(0) for name in names}
-        return {name: np.concatenate([r[i] for r in self.rows]) for i, name in enumerate(names)}
+        ks = np.array([len(r[2]) for r in self.rows], dtype=np.int64)
+        consts = np.array(self.consts, dtype=np.int64).reshape(-1, 4)
+        out = {"start_s": np.concatenate([r[0][:-1] for r in self.rows]),
+               "end_s": np.concatenate([r[0][1:] for r in self.rows])}
+        for i, name in enumerate(("batch_seqs", "batch_tokens", "prefill_tokens", "waiting")):
+            out[name] = np.repeat(consts[:, i], ks)
+        out["kv_blocks"] = np.concatenate([r[1] for r in self.rows])
+        out["energy_j"] = np.concatenate([r[2] for r in self.rows])
+        return {name: out[name] for name in names}
 
 
 @dataclass(kw_only=True, slots=True)
@@ -107,7 +116,7 @@ class Replica:
                 f"request {req.rid} ({req.input_tokens} + {req.output_tokens} tokens) cannot be prefilled in one "
                 f"step of --max-batched-tokens {self.cfg.max_batched_tokens} without chunked prefill; raise it.")
         slot = self.tab.add(req.input_tokens, req.output_tokens)
-        s = Sequence(req=req, hashes=block_hashes(req, self.pool.block_size), tab=self.tab, slot=slot)
+        s = Sequence(req=req, keys=prompt_keys(req, self.pool.block_size), tab=self.tab, slot=slot)
         self.by_slot.append(s)
         self.waiting.append(s)
 
@@ -126,7 +135,7 @@ def _admit(rep: Replica, s: Sequence, budget: int, now: float, reserve: bool) ->
     pool = rep.pool
     bs = pool.block_size
     known = s.known
-    hit = pool.longest_hit(s.hashes, (known - 1) // bs) if rep.cfg.prefix_caching else []
+    hit = pool.prompt_hit(s.keys, (known - 1) // bs) if rep.cfg.prefix_caching else []
     cached = len(hit) * bs
     new = known - cached
     if new > budget:
@@ -197,21 +206,31 @@ def _grow(rep: Replica, budget: int, decoding_only: bool | None = None) -> tuple
         dec = (todo == 1) & (tab.generated[slots] >= 1)
         t = np.where(dec if decoding_only else ~dec, todo, 0)
     before = np.cumsum(t) - t
-    new = np.clip(budget - before, 0, t)
+    new = np.minimum(np.maximum(budget - before, 0), t)
     take = new > 0
     need = np.where(take, -(-(comp + new) // bs) - tab.nblocks[slots], 0)
     total = int(need.sum())
     if total <= pool.free:  # no request runs out of blocks: allocate in batch order
         if total:
-            fresh = pool.allocate(total)
-            at = 0
-            for i in np.flatnonzero(need > 0).tolist():
-                m = int(need[i])
-                running[i].add_blocks(fresh[at:at + m])
-                at += m
+            _hand_out(running, slots, need, pool.allocate(total), tab)
         idx = np.flatnonzero(take)
         return slots[idx], new[idx], budget - int(new.sum()), False
     return _grow_preempting(rep, budget, decoding_only)
+
+
+def _hand_out(running: list[Sequence], slots: np.ndarray, need: np.ndarray, fresh: list[int], tab: SeqArrays) -> None:
+    """Give `fresh` blocks to the running requests in batch order, `need[i]` each."""
+    idx = np.flatnonzero(need > 0)
+    m = need[idx]
+    tab.nblocks[slots[idx]] += m
+    if len(fresh) == len(idx):  # one block each: the common decode case
+        for i, b in zip(idx.tolist(), fresh, strict=True):
+            running[i].blocks.append(b)
+        return
+    at = 0
+    for i, k in zip(idx.tolist(), m.tolist(), strict=True):
+        running[i].blocks.extend(fresh[at:at + k])
+        at += k
 
 
 def _grow_preempting(rep: Replica, budget: int, decoding_only: bool | None) -> tuple[np.ndarray, np.ndarray, int, bool]:
@@ -336,7 +355,7 @@ def start_step(rep: Replica, now: float) -> float | None:
     kv_used = np.full(k, rep.pool.used, dtype=np.int64)
     if k > 1:
         kv_used += np.cumsum(_allocs_per_step(comp, k, rep.pool.block_size))
-    rep.step = Step(slots=slots, new=new, starts=starts, energies=energies, decode=decode, kv_used=kv_used,
+    rep.step = Step(slots=slots, new=new, dec=dec, starts=starts, energies=energies, decode=decode, kv_used=kv_used,
                     waiting=len(rep.waiting), prefill_tokens=prefill_tokens, tokens=int(new.sum()))
     rep.token += 1
     return float(starts[-1])
@@ -397,20 +416,25 @@ def finish_step(rep: Replica) -> list[Sequence]:
     now = float(step.starts[-1])
     start = float(step.starts[-2])
     slots, new = step.slots, step.new
-    comp = tab.computed[slots]
-    known = tab.known[slots]
-    dec = (new == 1) & (known - comp == 1) & (tab.generated[slots] >= 1)
-    tab.decoded[slots[dec]] += 1
-    comp = comp + new
-    tab.computed[slots] = comp
-    for i in np.flatnonzero(~dec):  # prefill chunks: count them, publish newly full prompt blocks
-        s = rep.by_slot[slots[i]]
-        s.prefilled += int(new[i])
-        full = min(int(comp[i]) // bs, len(s.hashes))
-        if full > s.registered:
-            pool.register_run(s.blocks[s.registered:full], s.hashes[s.registered:full])
-            s.registered = full
-    sl = slots[comp == known]  # caught up: sample a token
+    by_slot = rep.by_slot
+    if step.decode:  # every sequence computes its one known token and samples the next
+        tab.decoded[slots] += 1
+        tab.computed[slots] += 1
+        sl = slots
+    else:
+        dec = step.dec
+        tab.decoded[slots[dec]] += 1
+        comp = tab.computed[slots] + new
+        tab.computed[slots] = comp
+        pre = np.flatnonzero(~dec)
+        for slot, n_new, c in zip(slots[pre].tolist(), new[pre].tolist(), comp[pre].tolist(), strict=True):
+            s = by_slot[slot]  # a prefill chunk: count it, publish newly full prompt blocks
+            s.prefilled += n_new
+            full = min(c // bs, s.keys.n)
+            if full > s.registered:
+                pool.publish(s.blocks, s.keys, s.registered, full)
+                s.registered = full
+        sl = slots[comp == tab.known[slots]]  # caught up: sample a token
     done: list[Sequence] = []
     if len(sl):
         tab.generated[sl] += 1
@@ -431,8 +455,8 @@ def finish_step(rep: Replica) -> list[Sequence]:
             rep.itl_values.append(now - start)
             rep.itl_weights.append(nsame)
         tab.last[sl] = now
-        for slot in sl[tab.generated[sl] == tab.out[sl]]:
-            s = rep.by_slot[slot]
+        for slot in sl[tab.generated[sl] == tab.out[sl]].tolist():
+            s = by_slot[slot]
             s.finish_s = now
             pool.release(s.blocks)
             s.set_blocks([])
@@ -455,15 +479,23 @@ def _commit_run(rep: Replica, step: Step, k: int) -> None:
     slots = step.slots
     comp = tab.computed[slots]
     # blocks the steps 1..k-1 allocate, in the order single steps would: by step, then batch order
+    # (consecutive allocations with nothing freed between them are one allocation, split in order)
     residue = (-comp) % bs
-    members = [np.flatnonzero(residue == r) for r in range(bs)]
-    for j in range(1, k):
-        idx = members[j % bs]
-        if len(idx):
-            blocks = pool.allocate(len(idx))
-            for i, b in zip(idx.tolist(), blocks, strict=True):
-                rep.by_slot[slots[i]].blocks.append(b)
-            tab.nblocks[slots[idx]] += 1
+    order = np.argsort(residue, kind="stable")
+    bounds = np.searchsorted(residue[order], np.arange(bs + 1))
+    members = [order[bounds[r]:bounds[r + 1]] for r in range(bs)]
+    parts = [members[j % bs] for j in range(1, min(k, bs + 1))]
+    if k - 1 > bs:  # the pattern repeats every bs steps
+        cycle = np.concatenate([members[j % bs] for j in range(1, bs + 1)])
+        reps, rest = divmod(k - 1, bs)
+        parts = [np.tile(cycle, reps)] + [members[j % bs] for j in range(1, rest + 1)]
+    idx = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    if len(idx):
+        blocks = pool.allocate(len(idx))
+        by_slot, owner = rep.by_slot, slots[idx].tolist()
+        for slot, b in zip(owner, blocks, strict=True):
+            by_slot[slot].blocks.append(b)
+        tab.nblocks[slots] += np.bincount(idx, minlength=len(slots))
     s0, first_end = float(starts[0]), float(starts[1])
     last = tab.last[slots]
     same = last == s0

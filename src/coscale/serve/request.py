@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from coscale.errors import CoscaleError
+from coscale.serve.kv import PromptKeys
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -31,7 +32,16 @@ class Request:
             raise CoscaleError(f"request {self.rid}: arrival time must be finite and >= 0, got {self.arrival_s}.")
 
 
-def block_hashes(req: Request, block_size: int) -> tuple[int, ...]:
+def prompt_keys(req: Request, block_size: int) -> PromptKeys:
+    """Content keys of the prompt's full `block_size`-token blocks: the chained hashes of
+    `block_hashes` where the trace names the content, then keys unique to the request (two prompts
+    share block i's key exactly when they share all tokens up to it)."""
+    n = req.input_tokens // block_size
+    shared = block_hashes(req, block_size, shared_only=True) if req.prefix_hashes else ()
+    return PromptKeys(rid=req.rid, shared=shared, n=n)
+
+
+def block_hashes(req: Request, block_size: int, shared_only: bool = False) -> tuple[int, ...]:
     """Chained hashes of the full `block_size`-token blocks of the prompt: block i's hash covers
     every token up to its end (hash of the previous block's hash and this block's content), so two
     prompts share block i's hash exactly when they share all tokens up to it. A block's content is
@@ -45,6 +55,8 @@ def block_hashes(req: Request, block_size: int) -> tuple[int, ...]:
         first, last = start // req.hash_block, (end - 1) // req.hash_block
         if last < known:
             content: tuple = (*req.prefix_hashes[first:last + 1], start % req.hash_block)
+        elif shared_only:
+            break
         else:
             content = ("unique", req.rid, i)
         prev = hash((prev, content))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from coscale.serve.kv import PromptKeys
 from coscale.serve.request import Request
 
 
@@ -47,7 +48,7 @@ class SeqArrays:
 @dataclass(kw_only=True, slots=True, eq=False)
 class Sequence:
     req: Request
-    hashes: tuple[int, ...]  # chained hashes of the prompt's full blocks at the engine block size
+    keys: PromptKeys  # content keys of the prompt's full blocks at the engine block size
     tab: SeqArrays
     slot: int
     blocks: list[int] = field(default_factory=list)

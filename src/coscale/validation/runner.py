@@ -119,12 +119,13 @@ def run_all(eff: EfficiencyModel | None = None, serving: bool = False) -> list[C
     return results
 
 
-def run_validation(eff: EfficiencyModel | None = None) -> list[CaseResult]:
-    """What `coscale validate` prints: the published measurements (`run_all`), then the `codesign`
-    ratios of validation/codesign.py (published comparisons as ratios of two predictions)."""
+def run_validation(eff: EfficiencyModel | None = None, serving: bool = False) -> list[CaseResult]:
+    """What `coscale validate` prints: the published measurements (`run_all`, with the serving
+    simulations when `serving`: the CLI's default, ~25 s more), then the `codesign` ratios of
+    validation/codesign.py (published comparisons as ratios of two predictions)."""
     from coscale.validation.codesign import run_codesign  # codesign builds on CaseResult defined here
 
-    return run_all(eff) + run_codesign()
+    return run_all(eff, serving=serving) + run_codesign()
 
 
 def _by_group(results: list[CaseResult]) -> list[dict[str, Any]]:
