@@ -134,3 +134,28 @@ def test_slo_violations_are_kept_and_marked(table):
         assert np.isnan(values[slo]).all() and np.array_equal(values[feasible], np.asarray(plain.column(o))[feasible])
     front = front_of(t, ("throughput_per_gpu", "tokens_per_s_per_user"))
     assert front.num_rows and set(front.column("reason").to_pylist()) == {"ok"}
+
+
+def test_design_table_applies_the_slo_like_the_sweep(table):
+    """The gymnasium environment's lookup marks SLO violators exactly as the Parquet sweep does."""
+    import tomllib
+
+    import pyarrow as pa
+    from tests.explore.conftest import SMALL_SPACE
+
+    from coscale.explore.design_table import DesignTable
+    from coscale.explore.space import parse_space
+
+    _, plain = table
+    ok = np.asarray(plain.column("feasible"))
+    limit = float(np.median(np.asarray(plain.column("tpot_s"))[ok]))
+    space = parse_space(tomllib.loads(SMALL_SPACE + f"\n[slo]\ntpot_s = {limit!r}\n"))
+    swept = pa.concat_tables([Evaluator(space=space).evaluate_chunk(c) for c in range(space.num_chunks)])
+    lookup = DesignTable(space=space, objective=space.objectives[0])
+    rows = [lookup.row(d) for d in range(space.num_designs)]
+    from_table = np.concatenate([r.feasible for r in rows])
+    reasons = [reason for r in rows for reason in r.reason]
+    assert np.array_equal(np.sort(from_table), np.sort(np.asarray(swept.column("feasible"))))
+    assert sorted(reasons) == sorted(swept.column("reason").to_pylist())
+    assert "slo_tpot" in reasons
+    assert all(np.isnan(r.objective[~r.feasible]).all() for r in rows)

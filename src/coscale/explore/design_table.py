@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from coscale.explore.evaluate import Evaluator
+from coscale.explore.evaluate import REASON_VOCAB, Evaluator, point_reasons
 from coscale.explore.objectives import get_objective, objective_values
 from coscale.explore.space import Space
-from coscale.predict.sweep import REASONS
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -46,10 +45,13 @@ class DesignTable:
                                                reason=(r.reason,) * n, headroom=nan, batch=np.zeros(n))
             else:
                 s = r.sweep
+                reason = point_reasons(self.space, s)  # the sweep's reasons, then the space's SLO limits
+                ok = reason == 0
                 self._rows[design] = DesignRow(
-                    objective=np.asarray(objective_values(s, self.objective, self.space.usd_per_gpu_hour)),
-                    feasible=np.asarray(s.feasible), reason=tuple(REASONS[int(i)] for i in s.reason),
-                    headroom=np.asarray(objective_values(s, "memory_headroom")), batch=np.asarray(s.batch))
+                    objective=np.where(ok, objective_values(s, self.objective, self.space.usd_per_gpu_hour),
+                                       np.nan),
+                    feasible=ok, reason=tuple(REASON_VOCAB[int(i)] for i in reason),
+                    headroom=np.where(ok, objective_values(s, "memory_headroom"), np.nan), batch=np.asarray(s.batch))
         return self._rows[design]
 
     def feasible_designs(self, workload: int) -> np.ndarray:
