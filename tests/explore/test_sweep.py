@@ -91,3 +91,12 @@ def test_unknown_backend_and_workers():
         backends.run_chunks(None, [], backend="spark")
     with pytest.raises(CoscaleError, match="workers"):
         backends.run_chunks(None, [], workers=0)
+
+
+def test_all_infeasible_by_slo_says_to_relax_the_limits():
+    from collections import Counter
+
+    from coscale.explore.sweep import infeasible_message
+
+    assert "relax the [slo] limits" in infeasible_message(Counter({"slo_ttft": 5, "tp_heads": 1}))
+    assert "relax" not in infeasible_message(Counter({"model_does_not_fit": 3}))

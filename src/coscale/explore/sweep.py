@@ -45,8 +45,12 @@ def reason_counts(table: pa.Table) -> Counter[str]:
 
 def infeasible_message(reasons: Counter[str]) -> str:
     parts = ", ".join(f"{r} {n:,}" for r, n in reasons.most_common())
-    return (f"every point of the space is infeasible ({parts}); widen parallel.tp or the hardware, use a smaller "
-            "precision, or shorten the workload (see `coscale explore query` on the output for details).")
+    top = reasons.most_common(1)[0][0] if reasons else ""
+    fix = ("relax the [slo] limits, or add faster chips, more parallel.tp or a smaller precision"
+           if top.startswith("slo_") else
+           "widen parallel.tp or the hardware, use a smaller precision, or shorten the workload")
+    return (f"every point of the space is infeasible ({parts}); {fix} (see `coscale explore query` on the output "
+            "for details).")
 
 
 def run_sweep(space: Space, out: str | Path, *, backend: str = "local", workers: int = 1,
