@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def _smooth(values: list[float], window: int) -> list[float]:
+def moving_average(values: list[float], window: int) -> list[float]:
+    """Trailing mean over `window` values (shorter at the start)."""
     out, acc = [], 0.0
     for i, v in enumerate(values):
         acc += v
@@ -30,7 +31,7 @@ def write_loss_plots(record: dict, out_dir: Path) -> tuple[Path, Path]:
     html = make_subplots(rows=1, cols=2, subplot_titles=(f"train loss ({window}-step mean)", "validation loss"))
     for r in runs:
         steps = list(range(1, len(r["train_loss"]) + 1))
-        smooth = _smooth(r["train_loss"], window)
+        smooth = moving_average(r["train_loss"], window)
         vx, vy = [p[0] for p in r["val_curve"]], [p[1] for p in r["val_curve"]]
         ax_t.plot(steps, smooth, label=r["recipe"], linewidth=1)
         ax_v.plot(vx, vy, marker="o", markersize=3, label=r["recipe"])

@@ -21,6 +21,7 @@ from coscale.predict.capacity import serving_memory
 from coscale.predict.inference import InferenceScenario, predict_inference
 from coscale.predict.sweep import REASONS, predict_inference_sweep
 from coscale.report.feedback import feedback_to_dict
+from coscale.report.html.lab import lab_section, load_lab_result
 from coscale.report.html.provenance import provenance_rows
 from coscale.report.html.scenario import ReportScenario
 from coscale.report.html.serving import serving_section
@@ -162,6 +163,7 @@ def build_report(sc: ReportScenario) -> dict[str, Any]:
         "feedback": fb,
         "serving": serving,
         "training": None if sc.train is None else training_section(sc.train),
+        "lab": None if sc.lab_result is None else lab_section(load_lab_result(sc.lab_result), str(sc.lab_result)),
         "validation": validation_to_dict(results, summarize(results)),
         "provenance": provenance_rows([load_hardware(c) for c in sc.hardware]),
     }

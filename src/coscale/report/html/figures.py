@@ -244,3 +244,15 @@ def step_terms(breakdown: dict[str, Any], prefix: str = "") -> dict[str, float]:
         elif k != "total":
             out[f"{prefix}{k}"] = float(v)
     return out
+
+
+def lab_figure(d: dict[str, Any]) -> go.Figure:
+    lab = d["lab"]
+    fig = _fig(f"Train loss ({lab['window']}-step mean) and validation loss per recipe, preset {lab['preset']}",
+               xaxis_title="step", yaxis_title=f"loss ({lab['loss_unit']})")
+    for c in lab["curves"]:
+        fig.add_trace(go.Scatter(x=list(range(1, len(c["train_loss"]) + 1)), y=c["train_loss"], name=c["recipe"],
+                                 legendgroup=c["recipe"], mode="lines"))
+        fig.add_trace(go.Scatter(x=c["val_steps"], y=c["val_loss"], name=f"{c['recipe']} (val)",
+                                 legendgroup=c["recipe"], mode="markers", showlegend=False))
+    return fig

@@ -16,6 +16,7 @@ from plotly.offline import get_plotlyjs
 
 from coscale.report.console import json_safe
 from coscale.report.html import figures as f
+from coscale.report.html.lab import lab_reading
 from coscale.report.html.readings import (
     anatomy_rows,
     levers_ranked,
@@ -124,6 +125,13 @@ def _sections(d: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                  **{f"time.{k}": v for k, v in f.step_terms(r["time_breakdown_s"]).items()}} for r in t["ranked"]]
         out.append(("training", "Training: the best layouts", reading,
                     chart(f.training_figure(d), "c-training") + csv_link(rows, "training_layouts")))
+    if d.get("lab"):
+        lab = d["lab"]
+        out.append(("reduced-precision", "Reduced precision: training recipes and post-training quantization",
+                    lab_reading(lab), chart(f.lab_figure(d), "c-lab")
+                    + table(lab["runs"], ["recipe", "val_loss", "gap_pct", "train_tail_gap_pct", "tokens_per_s",
+                                          "diverged"]) + csv_link(lab["runs"], "lab_recipes")
+                    + table(lab["ptq"]) + csv_link(lab["ptq"], "lab_ptq")))
     out.append(("pareto", "Pareto front of deployments", pareto_reading(d),
                 chart(f.pareto_figure(d), "c-pareto") + csv_link(d["pareto"], "pareto_points")))
     lever_rows = [{k: v for k, v in lv.items() if k != "scan"} for lv in fb["levers"]]

@@ -21,6 +21,7 @@ from typing import Any
 from coscale.errors import CoscaleError
 from coscale.explore.objectives import get_objective
 from coscale.hardware.catalog import load_hardware
+from coscale.report.html.lab import load_lab_result
 from coscale.report.html.training import TRAIN_KEYS, TrainAsk, parse_train
 from coscale.resolve import resolve_model
 from coscale.serve.workload import LENGTH_DISTS, LENGTH_PRESETS
@@ -28,7 +29,7 @@ from coscale.specs.precision import get_precision
 
 TOP_KEYS = frozenset({"title", "models", "hardware", "precisions", "kv_precision", "input_len", "output_len",
                       "concurrency", "batch", "max_batch", "usd_per_gpu_hour", "objective", "slo", "answers",
-                      "serve", "train"})
+                      "serve", "train", "lab_result"})
 SERVE_KEYS = frozenset({"enabled", "length_dist"})
 SLO_KEYS = frozenset({"ttft_s", "tpot_s"})
 
@@ -58,6 +59,7 @@ class ReportScenario:
     serve: bool
     length_dist: str
     train: TrainAsk | None  # `[train]`: the training section (plan train)
+    lab_result: Path | None = None  # a `coscale lab compare` compare.json: the reduced-precision section
 
 
 def default_scenario_path() -> Path:
@@ -158,6 +160,7 @@ def parse_scenario(data: dict[str, Any], source: str = "<dict>") -> ReportScenar
         raise CoscaleError("scenario train must be a table: [train] model, hardware, gpus, seq_len, global_batch.")
     if train_raw is not None:
         _check_keys(train_raw, TRAIN_KEYS, "scenario [train]")
+    lab_result = _lab_result(data.get("lab_result"), source)
     title = data.get("title", "coscale report")
     if not isinstance(title, str):
         raise CoscaleError(f"scenario needs title as a string, got {title!r}.")
@@ -167,4 +170,17 @@ def parse_scenario(data: dict[str, Any], source: str = "<dict>") -> ReportScenar
         output_len=_positive(data, "output_len", "scenario", int, 256), batch=batch,
         max_batch=_positive(data, "max_batch", "scenario", int, 256), usd_per_gpu_hour=price, objective=objective,
         slo=slo, answers=answers, serve=enabled, length_dist=length_dist,
-        train=None if train_raw is None else parse_train(train_raw))
+        train=None if train_raw is None else parse_train(train_raw), lab_result=lab_result)
+
+
+def _lab_result(value: Any, source: str) -> Path | None:
+    """The compare.json path, relative to the scenario file when it is not found as given; checked now."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise CoscaleError(f"scenario needs lab_result as a path string to a compare.json, got {value!r}.")
+    path = Path(value)
+    if not path.is_absolute() and not path.exists() and source != "<dict>":
+        path = Path(source).parent / path
+    load_lab_result(path)
+    return path
