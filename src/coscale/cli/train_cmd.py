@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from coscale.calibrate.family_file import load_efficiency_file
-from coscale.errors import CoscaleError
+from coscale.errors import EXIT_DOES_NOT_FIT, CoscaleError
 from coscale.hardware.catalog import load_hardware
 from coscale.report.console import make_console, print_json
 from coscale.report.training import plan_to_dict, predict_train_to_dict, print_plan, print_training
@@ -78,6 +78,8 @@ def predict_train(
         print_json(predict_train_to_dict(ctx, result, defaults))
     else:
         print_training(ctx, result, defaults, make_console())
+    if not result.fits:  # the breakdown is the answer, but the layout does not fit: exit 3 (README)
+        raise typer.Exit(EXIT_DOES_NOT_FIT)
 
 
 @plan_app.command("train")

@@ -39,6 +39,7 @@ def inference_to_dict(r: InferencePrediction) -> dict[str, Any]:
     s = r.scenario
     par = s.parallel
     return {
+        "feasible": True,
         "model": s.model.name,
         "hardware": s.system.hardware.id,
         "gpus": par.gpus,

@@ -83,7 +83,8 @@ def print_training(ctx: TrainingContext, p: TrainingPrediction, defaults: dict[s
 
 def predict_train_to_dict(ctx: TrainingContext, p: TrainingPrediction, defaults: dict[str, Any]) -> dict[str, Any]:
     """`predict train --json`: the question (context), the prediction, and which defaults were used."""
-    return {**context_to_dict(ctx), **training_to_dict(p), "error_band_80": _band(ctx, p), "defaults": defaults}
+    return {"feasible": p.fits, **context_to_dict(ctx), **training_to_dict(p), "error_band_80": _band(ctx, p),
+            "defaults": defaults}
 
 
 def _band(ctx: TrainingContext, p: TrainingPrediction) -> dict[str, Any] | None:
@@ -93,7 +94,7 @@ def _band(ctx: TrainingContext, p: TrainingPrediction) -> dict[str, Any] | None:
 
 
 def plan_to_dict(ctx: TrainingContext, plan: Plan) -> dict[str, Any]:
-    return {**context_to_dict(ctx), "evaluated": plan.evaluated, "fitting": plan.fitting, "wall_s": plan.wall_s,
+    return {"feasible": True, **context_to_dict(ctx), "evaluated": plan.evaluated, "fitting": plan.fitting, "wall_s": plan.wall_s,
             "configs_per_s": plan.configs_per_s, "why_best": plan.why_best(),
             "ranked": [{**training_to_dict(p), "error_band_80": _band(ctx, p)} for p in plan.ranked]}
 
