@@ -15,19 +15,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from coscale.errors import CoscaleError  # noqa: E402
-from coscale.train.planner import plan_training  # noqa: E402
-from tests.physics.configs import inference_scenarios, plan_cases, training_cases  # noqa: E402
-from tests.physics.invariants import (  # noqa: E402
+import numpy as np
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
+from tests.physics.configs import inference_scenarios, plan_cases, training_cases
+from tests.physics.invariants import (
     check_inference,
     check_inference_sweep,
     check_plan_entry,
     check_training,
 )
+
+from coscale.errors import CoscaleError
+from coscale.train.planner import plan_training
 
 
 def _plan(case) -> list[str]:

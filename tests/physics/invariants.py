@@ -9,6 +9,7 @@ the callers count it separately.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import replace
 
@@ -84,7 +85,7 @@ def check_inference(s: InferenceScenario) -> list[str]:
         out.append(f"memory total {float(m.total)} < sum of parts {sum(parts.values())}")
     if m.total > hw.memory.hbm.capacity_bytes * (1 + REL):
         out.append(f"accepted batch {p.batch} needs {float(m.total)} B > capacity")
-    # the whole model's weights must be somewhere: per-GPU weights >= bytes of the smallest format / GPUs of one instance
+    # every weight is somewhere: per-GPU weights >= bytes of the narrowest format / GPUs of one instance
     inst = max(s.parallel.tp, s.parallel.ep) * s.parallel.pp
     params = count_params(s.model).total
     if m.weights < params * 0.5 / inst * (1 - 1e-6):  # 4-bit is the narrowest weight format (0.5 B/param)
@@ -110,7 +111,8 @@ def check_inference_sweep(s: InferenceScenario, isl: np.ndarray, osl: np.ndarray
     for name in ("ttft_s", "tpot_s", "throughput_tok_s", "energy_j_per_token", "memory_per_gpu_bytes"):
         v = np.asarray(getattr(sw, name))[ok]
         if not np.all(np.isfinite(v) & (v > 0)):
-            out.append(f"sweep {name} has non-positive or non-finite feasible values: {v[~(np.isfinite(v) & (v > 0))][:3]}")
+            bad = v[~(np.isfinite(v) & (v > 0))][:3]
+            out.append(f"sweep {name} has non-positive or non-finite feasible values: {bad}")
         w = np.asarray(getattr(sw, name))[~ok]
         if not np.all(np.isnan(w)):
             out.append(f"sweep {name} reports numbers for infeasible elements")
@@ -127,6 +129,11 @@ def check_inference_sweep(s: InferenceScenario, isl: np.ndarray, osl: np.ndarray
 
 # ---------------------------------------------------------------- training
 
+def _recomputed(p: TrainingPrediction) -> float:
+    """Hardware FLOPs beyond the executed model FLOPs (what recomputation re-runs)."""
+    return p.hardware_flops_per_step - p.executed_model_flops_per_step
+
+
 def _train_values(p: TrainingPrediction) -> list[str]:
     out: list[str] = []
     out += _finite_positive("step_time_s", p.step_time_s)
@@ -138,8 +145,16 @@ def _train_values(p: TrainingPrediction) -> list[str]:
         out.append(f"HFU {p.hfu:.3f} > 1 ({p.layout.describe()}, seq {p.layout.seq_len})")
     if p.hardware_tflops_per_gpu * 1e12 > p.peak_flops * (1 + REL):
         out.append(f"hardware TFLOP/s {p.hardware_tflops_per_gpu:.1f} above the {p.peak_flops / 1e12:.0f} peak")
-    if not p.mfu <= p.hfu * (1 + REL):
-        out.append(f"MFU {p.mfu:.3f} > HFU {p.hfu:.3f}")
+    if not p.mfu <= 1.0 + REL:
+        out.append(f"MFU {p.mfu:.3f} > 1")
+    # MFU <= HFU in one counting basis: the useful FLOPs the GPU executes never exceed all it executes
+    # (the published MFU convention counts causal attention in full, so it is not compared with HFU)
+    if p.executed_model_flops_per_step > p.hardware_flops_per_step * (1 + REL):
+        out.append("executed model FLOPs above the hardware FLOPs: executed MFU > HFU")
+    if p.layout.recompute == "none" and abs(_recomputed(p)) > REL * p.hardware_flops_per_step:
+        out.append("no recompute, yet hardware FLOPs exceed the executed model FLOPs")
+    if p.executed_model_flops_per_step > p.model_flops_per_step * (1 + REL):
+        out.append("the kernels execute more model FLOPs than the convention counts")
     mem = p.memory.as_dict()
     parts = {k: v for k, v in mem.items() if k != "total"}
     if any(v < 0 or not math.isfinite(v) for v in parts.values()):
@@ -190,7 +205,7 @@ def check_training(ctx: TrainingContext, lay: TrainLayout) -> list[str]:
             out.append(f"ZeRO-{z + 1} needs more memory than ZeRO-{z}: {mems[z]:.4g} -> {mems[z + 1]:.4g} B "
                        f"({lay.describe()})")
     runs = [predict_training(ctx, replace(lay, recompute=r)) for r in RECOMPUTE_MODES]
-    for a, b in zip(runs, runs[1:], strict=False):
+    for a, b in itertools.pairwise(runs):
         if b.step_time_s < a.step_time_s * (1 - REL):
             out.append(f"more recompute ({b.layout.recompute}) is faster than {a.layout.recompute}")
         if b.memory.total > a.memory.total * (1 + REL):

@@ -58,25 +58,25 @@ def _plan(case) -> None:
 _LENS = st.lists(st.integers(1, 4096), min_size=1, max_size=4)
 
 
-@settings(_FAST, max_examples=300)
+@settings(_FAST, max_examples=200)
 @given(inference_scenarios())
 def test_inference_invariants(s) -> None:
     _inference(s)
 
 
-@settings(_FAST, max_examples=150)
+@settings(_FAST, max_examples=100)
 @given(inference_scenarios(), _LENS, _LENS, st.integers(1, 64))
 def test_inference_sweep_invariants(s, isl, osl, batch) -> None:
     _sweep(s, isl, osl, batch)
 
 
-@settings(_FAST, max_examples=200)
+@settings(_FAST, max_examples=150)
 @given(training_cases())
 def test_training_invariants(case) -> None:
     _training(case)
 
 
-@settings(_FAST, max_examples=15)
+@settings(_FAST, max_examples=8)
 @given(plan_cases())
 def test_planner_invariants(case) -> None:
     _plan(case)

@@ -94,7 +94,8 @@ def _band(ctx: TrainingContext, p: TrainingPrediction) -> dict[str, Any] | None:
 
 
 def plan_to_dict(ctx: TrainingContext, plan: Plan) -> dict[str, Any]:
-    return {"feasible": True, **context_to_dict(ctx), "evaluated": plan.evaluated, "fitting": plan.fitting, "wall_s": plan.wall_s,
+    return {"feasible": True, **context_to_dict(ctx), "evaluated": plan.evaluated, "fitting": plan.fitting,
+            "wall_s": plan.wall_s,
             "configs_per_s": plan.configs_per_s, "why_best": plan.why_best(),
             "ranked": [{**training_to_dict(p), "error_band_80": _band(ctx, p)} for p in plan.ranked]}
 

@@ -8,7 +8,8 @@ Pipeline: m micro-batches through pp stages cost (m + (pp-1)/vp) stage-times, th
 part being the bubble (Narayanan et al. 2021, Sec. 2.2). Data parallel: gradient reduce-scatter
 (all-reduce without ZeRO) overlaps the last micro-batch's backward and the parameter all-gather the
 first forward, down to one bucket, behind the compute that TP/CP overlap has not used already;
-ZeRO-3 gathers weights for every micro-batch's forward and backward. The optimizer is memory-bound over the local FP32 state.
+ZeRO-3 gathers weights for every micro-batch's forward and backward. The optimizer is memory-bound
+over the local FP32 state.
 """
 
 from __future__ import annotations
