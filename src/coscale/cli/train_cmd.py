@@ -6,6 +6,7 @@ import typer
 
 from coscale.calibrate.family_file import load_efficiency_file
 from coscale.errors import EXIT_DOES_NOT_FIT, CoscaleError
+from coscale.feasibility.scalar import MAX_COUNT
 from coscale.hardware.catalog import load_hardware
 from coscale.report.console import make_console, print_json
 from coscale.report.training import plan_to_dict, predict_train_to_dict, print_plan, print_training
@@ -26,8 +27,8 @@ _PREC = typer.Option("bf16", help="Training recipe: bf16, fp16, fp8, fp8-block, 
 
 def _context(model: str, hardware: str, gpus: int, precision: str, sequence_parallel: bool,
              overlap: bool, efficiency: str | None = None) -> TrainingContext:
-    if gpus < 1:
-        raise CoscaleError(f"--gpus must be a positive integer, got {gpus}.")
+    if gpus < 1 or gpus > MAX_COUNT:
+        raise CoscaleError(f"--gpus must be a positive integer up to {MAX_COUNT:,}, got {gpus}.")
     return TrainingContext(
         model=resolve_model(model), system=System(hardware=load_hardware(hardware), num_gpus=gpus),
         precision=get_training_precision(precision),
@@ -38,6 +39,9 @@ def _context(model: str, hardware: str, gpus: int, precision: str, sequence_para
 
 
 def _derive_dp(gpus: int, tp: int, pp: int, cp: int) -> int:
+    for name, value in (("tp", tp), ("pp", pp), ("cp", cp)):
+        if value < 1:
+            raise CoscaleError(f"--{name} must be a positive integer, got {value}.")
     inner = tp * pp * cp
     if inner < 1 or gpus % inner:
         raise CoscaleError(f"--gpus {gpus} is not divisible by tp*pp*cp = {tp}*{pp}*{cp} = {inner}; "

@@ -28,6 +28,9 @@ def divisors_up_to(n: int, limit: int = 64) -> str:
     return ", ".join(str(d) for d in range(1, min(n, limit) + 1) if n % d == 0)
 
 
+MAX_COUNT = 2**31 - 1  # any degree, GPU count, batch or length: a 32-bit count (refused above, before any loop)
+
+
 def positive_violations(values: dict[str, int | None]) -> list[Violation]:
     out = []
     for field, value in values.items():
@@ -36,6 +39,10 @@ def positive_violations(values: dict[str, int | None]) -> list[Violation]:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             out.append(Violation(field=field, reason=f"{field} must be a positive integer, got {value}", fix="",
                                  code="not_positive"))
+        elif value > MAX_COUNT:
+            shown = f"{value:.3g}" if value < 10**300 else f"a {len(str(value))}-digit number"
+            out.append(Violation(field=field, reason=f"{field} is {shown}, more than the {MAX_COUNT:,} allowed",
+                                 fix=f"use a positive integer up to {MAX_COUNT:,}", code="not_positive"))
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from coscale.report.bands import band_caption, band_text, bands_dict, error_band
@@ -52,7 +53,7 @@ def context_to_dict(ctx: TrainingContext) -> dict[str, Any]:
 
 
 def print_training(ctx: TrainingContext, p: TrainingPrediction, defaults: dict[str, Any], console: Console) -> None:
-    console.print(f"[bold]{ctx.model.name}[/] on {p.layout.gpus}x {ctx.system.hardware.name}, "
+    console.print(f"[bold]{escape(ctx.model.name)}[/] on {p.layout.gpus}x {escape(ctx.system.hardware.name)}, "
                   f"{ctx.precision.name}: {p.layout.describe()}")
     if defaults:
         console.print("defaults used: " + ", ".join(f"{k}={v}" for k, v in defaults.items()))
@@ -101,7 +102,7 @@ def plan_to_dict(ctx: TrainingContext, plan: Plan) -> dict[str, Any]:
 
 
 def print_plan(ctx: TrainingContext, plan: Plan, console: Console) -> None:
-    console.print(f"[bold]{ctx.model.name}[/] on {ctx.system.num_gpus}x {ctx.system.hardware.name}, "
+    console.print(f"[bold]{escape(ctx.model.name)}[/] on {ctx.system.num_gpus}x {escape(ctx.system.hardware.name)}, "
                   f"{ctx.precision.name}: {plan.fitting} of {plan.evaluated} layouts fit "
                   f"({plan.configs_per_s:,.0f} layouts/s)")
     t = Table()
