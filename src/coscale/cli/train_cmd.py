@@ -83,6 +83,9 @@ def predict_train(
     else:
         print_training(ctx, result, defaults, make_console())
     if not result.fits:  # the breakdown is the answer, but the layout does not fit: exit 3 (README)
+        typer.echo(f"does not fit: {layout.describe()} needs {result.memory.total / 2**30:.1f} GiB per GPU of "
+                   f"{result.capacity_bytes / 2**30:.1f} GiB; use more GPUs, ZeRO, recompute or a shorter --seq-len.",
+                   err=True)
         raise typer.Exit(EXIT_DOES_NOT_FIT)
 
 
