@@ -9,6 +9,7 @@ invalid for the model or does not fit), checked, violating, and the first few vi
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -44,6 +45,7 @@ def _sweep(s, isl, osl, b) -> list[str]:
 
 def run(name: str, strategy, check, n: int) -> None:
     counts: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
     examples: list[str] = []
 
     @seed(14)
@@ -60,6 +62,8 @@ def run(name: str, strategy, check, n: int) -> None:
         except Exception as e:  # a crash is a violation too
             found = [f"{type(e).__name__}: {e}"]
         counts["checked"] += 1
+        for line in found:
+            kinds[re.split(r"[0-9(:]", line, maxsplit=1)[0].strip()] += 1
         if found:
             counts["violating"] += 1
             examples.extend(found[:1])
@@ -67,8 +71,10 @@ def run(name: str, strategy, check, n: int) -> None:
     one()
     print(f"{name}: tried {counts['tried']}, rejected {counts['rejected']}, checked {counts['checked']}, "
           f"violating {counts['violating']}")
-    for line in examples[:5]:
-        print(f"    {line}")
+    for kind, n in kinds.most_common():
+        print(f"    {n:5d} x {kind}")
+    for line in examples[:3]:
+        print(f"    e.g. {line}")
 
 
 def main() -> None:
