@@ -1,5 +1,18 @@
-"""The one exception type the CLI turns into a one-line message and exit code 2."""
+"""User-facing outcomes that are not a normal answer, and their CLI exit codes.
+
+Convention (README, "Exit codes"): exit 0 is an answer; exit 2 is bad input (`CoscaleError`: one
+line naming the problem and the fix); exit 3 is a valid request whose answer is "does not fit /
+infeasible" (`DoesNotFitError`): one line on stderr and, with --json, one JSON object on stdout
+with `"feasible": false` and the `"reason"`.
+"""
+
+EXIT_BAD_INPUT = 2
+EXIT_DOES_NOT_FIT = 3
 
 
 class CoscaleError(ValueError):
     """A user-facing error: the message names the problem and how to fix it."""
+
+
+class DoesNotFitError(CoscaleError):
+    """The request is valid, but the answer is that it does not fit (memory) or nothing is feasible."""

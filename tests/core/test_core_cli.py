@@ -42,7 +42,6 @@ def test_default_main_job_prints_a_table():
     (("predict", "inference", "--model", "llama-2-70b", "--tp", "8", "--input-len", "8000"),
      "--input-len + --output-len = 8256 exceeds the 4096-token context"),
     (("predict", "inference", "--gpus", "6", "--tp", "4"), "not divisible"),
-    (("predict", "inference", "--model", "deepseek-v3"), "does not fit"),
     (("describe", "--model", "/nonexistent/config.json"), "unknown model"),
     (("predict", "inference", "--tp", "abc"), "Invalid value for '--tp'"),
     (("predict", "inference", "--bogus"), "No such option"),
@@ -52,6 +51,15 @@ def test_bad_input_exit_code_2_one_line(args, fragment):
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
     assert fragment in " ".join(r.stderr.split())
+
+
+def test_does_not_fit_is_exit_3_with_a_json_answer():
+    """README convention: a valid request whose answer is 'does not fit' exits 3, not 2."""
+    r = run("predict", "inference", "--model", "deepseek-v3")
+    assert r.returncode == 3 and "Traceback" not in r.stderr
+    assert "does not fit" in " ".join(r.stderr.split())
+    j = run("predict", "inference", "--model", "deepseek-v3", "--json")
+    assert j.returncode == 3 and json.loads(j.stdout)["feasible"] is False
 
 
 def test_describe_and_list_json():

@@ -5,12 +5,12 @@ other field is inherited and recorded as assumed ("borrowed from ..."). Torch-fr
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
 from coscale.errors import CoscaleError
 from coscale.hardware.families import apply_fields, family_ids, load_family
+from coscale.jsonfile import read_json_file
 from coscale.specs.efficiency import EfficiencyModel, FieldSource
 
 
@@ -18,10 +18,7 @@ def load_efficiency_file(path: str | Path) -> EfficiencyModel:
     p = Path(path)
     if not p.is_file():
         raise CoscaleError(f"--efficiency file '{p}' does not exist; pass a file written by `coscale calibrate`")
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, OSError, UnicodeDecodeError) as exc:
-        raise CoscaleError(f"{p}: not a readable JSON efficiency file ({exc}); rerun `coscale calibrate`") from None
+    doc = read_json_file(p, fix="rerun `coscale calibrate`")
     if not isinstance(doc, dict) or not isinstance(doc.get("family"), str):
         raise CoscaleError(f"{p}: needs a \"family\" name and \"fields\"; rerun `coscale calibrate`")
     borrows = doc.get("borrows", "nvidia-hopper")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import typer
@@ -22,7 +23,7 @@ from coscale.cli import (
     validate_cmd,
 )
 from coscale.cli.flags import in_flag_words
-from coscale.errors import CoscaleError
+from coscale.errors import EXIT_DOES_NOT_FIT, CoscaleError, DoesNotFitError
 
 app = typer.Typer(
     name="coscale",
@@ -58,9 +59,16 @@ def describe(
 def main() -> None:
     """Console-script entry point. Typer reports usage errors itself (exit code 2); a CoscaleError
     raised by a command becomes one red line on stderr and exit code 2, its spec paths shown as the
-    flags that set them."""
+    flags that set them; a DoesNotFitError (valid request, answer "does not fit") exits 3, with
+    {"feasible": false, "reason": ...} on stdout under --json."""
     try:
         app()
+    except DoesNotFitError as exc:  # a valid request whose answer is "does not fit": exit 3
+        line = in_flag_words(str(exc))
+        if "--json" in sys.argv[1:]:
+            print(json.dumps({"feasible": False, "reason": line}))
+        Console(stderr=True).print(f"[bold yellow]does not fit:[/] {escape(line)}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_DOES_NOT_FIT)
     except CoscaleError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {escape(in_flag_words(str(exc)))}", highlight=False,
                                    soft_wrap=True)

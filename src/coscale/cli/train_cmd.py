@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 
 from coscale.calibrate.family_file import load_efficiency_file
-from coscale.errors import CoscaleError
+from coscale.errors import EXIT_DOES_NOT_FIT, CoscaleError
+from coscale.feasibility.scalar import MAX_COUNT
 from coscale.hardware.catalog import load_hardware
 from coscale.report.console import make_console, print_json
 from coscale.report.training import plan_to_dict, predict_train_to_dict, print_plan, print_training
@@ -27,8 +28,8 @@ _PREC = typer.Option("bf16", help="Training recipe: bf16, fp16, fp8 (= fp8-tenso
 
 def _context(model: str, hardware: str, gpus: int, precision: str, sequence_parallel: bool,
              overlap: bool, efficiency: str | None = None) -> TrainingContext:
-    if gpus < 1:
-        raise CoscaleError(f"--gpus must be a positive integer, got {gpus}.")
+    if gpus < 1 or gpus > MAX_COUNT:
+        raise CoscaleError(f"--gpus must be a positive integer up to {MAX_COUNT:,}, got {gpus}.")
     return TrainingContext(
         model=resolve_model(model), system=System(hardware=load_hardware(hardware), num_gpus=gpus),
         precision=get_training_precision(precision),
@@ -39,6 +40,9 @@ def _context(model: str, hardware: str, gpus: int, precision: str, sequence_para
 
 
 def _derive_dp(gpus: int, tp: int, pp: int, cp: int) -> int:
+    for name, value in (("tp", tp), ("pp", pp), ("cp", cp)):
+        if value < 1:
+            raise CoscaleError(f"--{name} must be a positive integer, got {value}.")
     inner = tp * pp * cp
     if inner < 1 or gpus % inner:
         raise CoscaleError(f"--gpus {gpus} is not divisible by tp*pp*cp = {tp}*{pp}*{cp} = {inner}; "
@@ -79,6 +83,11 @@ def predict_train(
         print_json(predict_train_to_dict(ctx, result, defaults))
     else:
         print_training(ctx, result, defaults, make_console())
+    if not result.fits:  # the breakdown is the answer, but the layout does not fit: exit 3 (README)
+        typer.echo(f"does not fit: {layout.describe()} needs {result.memory.total / 2**30:.1f} GiB per GPU of "
+                   f"{result.capacity_bytes / 2**30:.1f} GiB; use more GPUs, ZeRO, recompute or a shorter --seq-len.",
+                   err=True)
+        raise typer.Exit(EXIT_DOES_NOT_FIT)
 
 
 @plan_app.command("train")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coscale.cost.compute_class import resolve_compute_class
 from coscale.cost.curves import attention_efficiency, collective_link_fraction, gemm_efficiency
 from coscale.cost.efficiency import EfficiencyModel
 from coscale.specs.hardware import HardwareSpec, Link, System
@@ -72,10 +73,22 @@ def kernel_time(compute_s: Array, memory_s: Array, min_kernel_s: float) -> tuple
     return t, code
 
 
+# A chip that publishes no FP32 rate runs element-wise ops on its 16-bit units; the non-tensor
+# (vector) rate is taken as 1/8 of the 16-bit tensor rate (assumption: H100 SXM has 67 TFLOP/s
+# FP32 vs 495 dense BF16, ~1/7.4).
+VECTOR_FRACTION_OF_16BIT = 1.0 / 8.0
+
+
 def _peak_rate(hw: HardwareSpec, compute_class: str) -> float:
+    """The rate an op of `compute_class` runs at: the class itself, or the fallback class a chip
+    without those units computes in (`resolve_compute_class`), never 0 for a chip with any rate."""
+    c = hw.compute
     if compute_class == VECTOR:
-        return hw.compute.peak("fp32") or hw.compute.peak("bf16") / 8
-    return hw.compute.peak(compute_class)
+        return c.peak("fp32") or VECTOR_FRACTION_OF_16BIT * (c.peak("bf16") or c.peak("fp16") or c.peak("tf32")
+                                                             or max(rate for _, rate in c.rates()))
+    if c.supports(compute_class):
+        return c.peak(compute_class)
+    return c.peak(resolve_compute_class(hw, compute_class).used)
 
 
 def _compute_efficiency(op: Op, eff: EfficiencyModel, compute_units: int) -> Array:

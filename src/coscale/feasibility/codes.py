@@ -20,7 +20,7 @@ CODES: tuple[str, ...] = (
     "ep_experts",  # EP does not divide the experts
     "cp_mamba",  # CP on a model with a token mixer that cannot use it (Mamba)
     "pp_layers",  # some pipeline chunk would hold no layer
-    "context",  # prompt + output longer than max_position_embeddings
+    "context",  # prompt + output (training: the sequence) longer than max_position_embeddings
 )
 
 OK = 0
@@ -42,7 +42,7 @@ SUMMARY: dict[str, str] = {
     "ep_experts": "EP not dividing the experts",
     "cp_mamba": "CP on a model with Mamba layers",
     "pp_layers": "an empty pipeline chunk",
-    "context": "prompt + output beyond the model's context",
+    "context": "prompt + output (or training sequence) beyond the model's context",
 }
 
 

@@ -71,7 +71,9 @@ def layout_mask(model: ModelSpec | ModelFacts | None, *, tp, pp, ep=1, cp=1, vp=
         chunks = pp_ * vp_
         size = -(-f.num_layers // chunks)
         rules["pp_layers"] = size * (chunks - 1) >= f.num_layers
-        rules["context"] = (v["context_len"] > f.max_context) if context_len is not None and f.max_context else none
+        ctx_len = v["context_len"] if context_len is not None else (v["seq_len"] if training and seq_len is not None
+                                                                     else None)
+        rules["context"] = (ctx_len > f.max_context) if ctx_len is not None and f.max_context else none
     code = np.zeros(shape, dtype=np.int64)
     for i in range(len(CODES), 0, -1):  # the first broken rule wins: write later rules first
         code = np.where(rules[CODES[i - 1]], i, code)

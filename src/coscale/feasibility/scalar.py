@@ -28,6 +28,9 @@ def divisors_up_to(n: int, limit: int = 64) -> str:
     return ", ".join(str(d) for d in range(1, min(n, limit) + 1) if n % d == 0)
 
 
+MAX_COUNT = 2**31 - 1  # any degree, GPU count, batch or length: a 32-bit count (refused above, before any loop)
+
+
 def positive_violations(values: dict[str, int | None]) -> list[Violation]:
     out = []
     for field, value in values.items():
@@ -36,6 +39,10 @@ def positive_violations(values: dict[str, int | None]) -> list[Violation]:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             out.append(Violation(field=field, reason=f"{field} must be a positive integer, got {value}", fix="",
                                  code="not_positive"))
+        elif value > MAX_COUNT:
+            shown = f"{value:.3g}" if value < 10**300 else f"a {len(str(value))}-digit number"
+            out.append(Violation(field=field, reason=f"{field} is {shown}, more than the {MAX_COUNT:,} allowed",
+                                 fix=f"use a positive integer up to {MAX_COUNT:,}", code="not_positive"))
     return out
 
 
@@ -93,7 +100,7 @@ def _structure(*, tp: int, pp: int, ep: int, cp: int, vp: int, dp: int | None, g
 
 
 def _model_rules(f: ModelFacts, *, tp: int, pp: int, ep: int, cp: int, vp: int,
-                 context_len: int | None) -> list[Violation]:
+                 context_len: int | None, training: bool = False) -> list[Violation]:
     out: list[Violation] = []
     bad_q = next((h for h in f.query_heads if h % tp), None)
     if bad_q is not None:
@@ -135,7 +142,13 @@ def _model_rules(f: ModelFacts, *, tp: int, pp: int, ep: int, cp: int, vp: int,
                    f"(chunks of ceil({f.num_layers}/{chunks}) layers)",
             fix=f"use a pp*vp of at most {f.num_layers} that divides it evenly, e.g. one of: "
                 f"{divisors_up_to(f.num_layers, 512)}"))
-    if context_len is not None and f.max_context and context_len > f.max_context:
+    if context_len is not None and f.max_context and context_len > f.max_context and training:
+        out.append(Violation(
+            field="train.seq_len", code="context",
+            reason=f"train.seq_len={context_len} exceeds the {f.max_context}-token context of {f.name} "
+                   f"(max_position_embeddings)",
+            fix=f"use a train.seq_len of at most {f.max_context} (or extend the model's context first)"))
+    elif context_len is not None and f.max_context and context_len > f.max_context:
         out.append(Violation(
             field="request.input_len", code="context",
             reason=f"request.input_len + request.output_len = {context_len} exceeds the {f.max_context}-token "
@@ -160,5 +173,7 @@ def layout_violations(model: ModelSpec | ModelFacts | None, *, tp: int, pp: int,
                      global_batch=global_batch, micro_batch=micro_batch)
     if model is not None:
         facts = model if isinstance(model, ModelFacts) else model_facts(model)
-        out += _model_rules(facts, tp=tp, pp=pp, ep=ep, cp=cp, vp=vp, context_len=context_len)
+        training = dp is not None and context_len is None  # a training sequence must fit the context too
+        out += _model_rules(facts, tp=tp, pp=pp, ep=ep, cp=cp, vp=vp,
+                            context_len=seq_len if training else context_len, training=training)
     return out

@@ -8,12 +8,12 @@ time rather than caching them in module state; the whole catalog loads in millis
 from __future__ import annotations
 
 import difflib
-import json
 from importlib.resources import files
 from pathlib import Path
 
 from coscale.errors import CoscaleError
 from coscale.hardware.parse import parse_hardware
+from coscale.jsonfile import read_json_file
 from coscale.specs.hardware import HardwareSpec
 
 
@@ -32,12 +32,7 @@ def load_hardware_file(path: str | Path) -> HardwareSpec:
     p = Path(path)
     if not p.is_file():
         raise CoscaleError(f"hardware file '{p}' does not exist; pass a catalog id or a path to a .json file")
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise CoscaleError(f"{p}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CoscaleError(f"{p}: cannot be read ({exc}); check the path and that it is UTF-8 text") from None
+    doc = read_json_file(p, fix="fix the hardware file (see hardware/README.md)")
     return parse_hardware(doc, str(p))
 
 

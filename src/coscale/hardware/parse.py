@@ -43,6 +43,18 @@ POWER_KEYS = {"tdp": ("tdp_w", "power"), "idle": ("idle_w", "power_or_fraction")
 # Block-scaled format -> the element compute class whose tensor-core rate it runs at.
 BLOCK_SCALED_ELEMENT: dict[str, str] = {"mxfp8": "fp8", "mxfp6": "fp6", "mxfp4": "fp4", "nvfp4": "fp4"}
 
+# Physical plausibility per quantity kind, in SI (assumption: wide envelopes around every shipped
+# device, from a 1 GFLOP/s microcontroller-class part to a wafer-scale engine's 21 PB/s SRAM and
+# 23 kW). A value outside is almost always a unit slip (MB for TB, W for kW) and is refused.
+PLAUSIBLE: dict[str, tuple[float, float, str]] = {
+    "rate": (1e9, 1e18, "FLOP/s"),
+    "capacity": (1e6, 1e15, "bytes"),
+    "bandwidth": (1e8, 1e17, "bytes/s"),
+    "time": (1e-12, 1e3, "s"),
+    "power": (0.1, 1e5, "W"),
+    "count": (1.0, 1e7, ""),
+}
+
 QUANTITY_HINT = '{"value": <number>, "unit": "<unit>", "source": "<citation or estimate: ...>"}'
 
 
@@ -100,8 +112,13 @@ class _Doc:
         self.sources[record_as] = source
         if kind == "power_or_fraction" and unit == FRACTION_OF_TDP:
             return float(value)  # caller multiplies by TDP
-        return to_si(float(value), unit, "power" if kind == "power_or_fraction" else kind,
-                     where=f"{self.origin}: field '{key}'")
+        si_kind = "power" if kind == "power_or_fraction" else kind
+        si = to_si(float(value), unit, si_kind, where=f"{self.origin}: field '{key}'")
+        low, high, si_unit = PLAUSIBLE[si_kind]
+        if not low <= si <= high:
+            raise self.fail(key, f"is {value:g} {unit} = {si:g} {si_unit}, outside the plausible {low:g}-{high:g} "
+                                 f"{si_unit} for any accelerator; check the value and its unit")
+        return si
 
     def whole(self, key: str, value: float) -> int:
         if value != int(value):

@@ -7,12 +7,24 @@ of a KeyError traceback deep inside a parser.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from coscale.errors import CoscaleError
+from coscale.jsonfile import read_json_file
+
+MAX_SIZE = 2**31 - 1  # any width, count or length: a 32-bit index, as in every framework's tensors
+MAX_LAYERS = 100_000  # assumption: 500x the deepest published LLM (~200 layers); bounds per-layer loops
+LAYER_KEYS = frozenset({"num_hidden_layers", "n_layer", "num_layers", "n_layers"})
+
+
+def _bound(where: str, key: str, value: int) -> int:
+    limit = MAX_LAYERS if key in LAYER_KEYS else MAX_SIZE
+    if value > limit:
+        shown = f"{value:.3g}" if value < 10**300 else f"a {len(str(value))}-digit number"
+        raise CoscaleError(f"{where}: {key!r} is {shown}, more than the {limit:,} allowed; fix the config.json")
+    return value
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -20,10 +32,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
     file = path / "config.json" if path.is_dir() else path
     if not file.is_file():
         raise CoscaleError(f"no config.json at {file}; pass a preset id, a config.json or its directory")
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CoscaleError(f"{file} is not valid JSON ({exc}); fix the file or re-download it") from exc
+    data = read_json_file(file, fix="fix the file or re-download it")
     if not isinstance(data, dict):
         raise CoscaleError(f"{file} holds a JSON {type(data).__name__}, not an object; expected a config.json")
     return data
@@ -63,7 +72,7 @@ class ConfigReader:
                 raise CoscaleError(f"{self.where}: {key!r} must be an integer, got {value!r}; fix the config.json")
         if value <= 0:
             raise CoscaleError(f"{self.where}: {key!r} must be positive, got {value}; fix the config.json")
-        return value
+        return _bound(self.where, key, value)
 
     def nonneg_int(self, *keys: str, default: int | None = None) -> int:
         """An integer that may be zero (counts such as shared experts, dense-first layers)."""
@@ -73,7 +82,7 @@ class ConfigReader:
         key = next(k for k in keys if self.has(k))
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise CoscaleError(f"{self.where}: {key!r} must be a non-negative integer, got {value!r}")
-        return value
+        return _bound(self.where, key, value)
 
     def opt_pos_int(self, *keys: str) -> int | None:
         """A positive integer, or None when absent/null."""

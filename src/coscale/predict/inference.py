@@ -19,7 +19,7 @@ from coscale.cost.inference_memory import InferenceMemory
 from coscale.cost.phase import PassCost
 from coscale.cost.plan import ExecutionPlan, build_plan
 from coscale.cost.step import StepCost
-from coscale.errors import CoscaleError
+from coscale.errors import DoesNotFitError
 from coscale.predict.capacity import largest_fitting_batch, serving_memory
 from coscale.predict.layout_check import check_request
 from coscale.predict.phases import inference_phases
@@ -93,7 +93,7 @@ def _choose_batch(s: InferenceScenario, plan: ExecutionPlan) -> int:
     req = s.request
     one = serving_memory(plan, 1, req.input_len, req.output_len)
     if one.total > capacity:
-        raise CoscaleError(
+        raise DoesNotFitError(
             f"{s.model.name} does not fit on {s.system.hardware.name} at any batch: one sequence needs "
             f"{one.total / GiB:.1f} GiB per GPU (weights {one.weights / GiB:.1f} GiB) of {capacity / GiB:.1f} GiB; "
             f"use more parallel.tp/parallel.pp/parallel.ep GPUs or a smaller precision.recipe.")
@@ -101,7 +101,7 @@ def _choose_batch(s: InferenceScenario, plan: ExecutionPlan) -> int:
         needed = serving_memory(plan, s.batch, req.input_len, req.output_len).total
         if needed > capacity:
             fits = int(largest_fitting_batch(plan, req.input_len, req.output_len, s.batch))
-            raise CoscaleError(
+            raise DoesNotFitError(
                 f"request.batch={s.batch} needs {needed / GiB:.1f} GiB per GPU, more than the {capacity / GiB:.1f} "
                 f"GiB of {s.system.hardware.name}; the largest batch that fits is {fits} (or use request.batch=auto).")
         return s.batch

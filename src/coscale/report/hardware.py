@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from coscale.hardware.catalog import list_hardware
@@ -105,7 +106,7 @@ def hardware_table(specs: list[HardwareSpec], *, width: int) -> Table:
         left = i < 2 or i == len(HEADERS) - 1
         table.add_column(HEADERS[i], justify="left" if left else "right", no_wrap=True, min_width=widths[i])
     for r in rows:
-        table.add_row(*(r[i] for i in keep))
+        table.add_row(*(escape(r[i]) for i in keep))
     return table
 
 

@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from coscale.cost.phase import BOUND_REASONS
@@ -39,6 +40,7 @@ def inference_to_dict(r: InferencePrediction) -> dict[str, Any]:
     s = r.scenario
     par = s.parallel
     return {
+        "feasible": True,
         "model": s.model.name,
         "hardware": s.system.hardware.id,
         "gpus": par.gpus,
@@ -84,7 +86,8 @@ def _group_ops(p: PhaseTiming) -> list[tuple[str, float, str]]:
 def print_inference(r: InferencePrediction, console: Console) -> None:
     d = inference_to_dict(r)
     s = r.scenario
-    head = Table(title=f"{s.model.name} on {s.parallel.gpus}x {s.system.hardware.name}", show_header=False)
+    head = Table(title=f"{escape(s.model.name)} on {s.parallel.gpus}x {escape(s.system.hardware.name)}",
+                 show_header=False)
     par = d["parallelism"]
     head.add_row("layout", f"TP={par['tp']} PP={par['pp']} EP={par['ep']} attention-DP={par['attention_dp']} "
                            f"replicas={par['replicas']}")
@@ -112,7 +115,7 @@ def print_inference(r: InferencePrediction, console: Console) -> None:
         head.add_row(f"{phase} bound", f"{pd['bound']} ({share:.0%} of time): {pd['bound_reason']}")
     console.print(head)
     for note in r.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {escape(note)}")
     for phase, timing in (("prefill", r.prefill), ("decode", r.decode)):
         table = Table(title=f"{phase}: top operators per GPU (all layers)")
         for col in ("operator", "time ms", "share", "bound"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from coscale.models.cache import kv_cache_bytes_per_sequence, kv_cache_bytes_per_token, ssm_state_bytes_per_sequence
@@ -98,8 +99,8 @@ def _bytes(n: float) -> str:
 
 def print_model(data: dict[str, Any], console: Console) -> None:
     """The tables of `coscale describe`, drawn from `model_to_dict`."""
-    head = Table(title=f"{data['name']} ({data['architecture']})", show_header=False)
-    head.add_row("source", data["source"])
+    head = Table(title=f"{escape(data['name'])} ({escape(data['architecture'])})", show_header=False)
+    head.add_row("source", escape(data["source"]))
     head.add_row("hidden / vocab / layers", f"{data['hidden_size']} / {data['vocab_size']} / {data['num_layers']}")
     head.add_row("max context", str(data["max_position_embeddings"]))
     if data["sliding_windows"]:
@@ -116,7 +117,7 @@ def print_model(data: dict[str, Any], console: Console) -> None:
             f"({conv} input embedding) — {pub['source']}",
         )
     for note in data["notes"]:
-        head.add_row("note", note)
+        head.add_row("note", escape(note))
     console.print(head)
     kinds = Table(title="layers")
     for col in ("kind", "layers", "params total", "params active"):

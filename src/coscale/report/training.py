@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from coscale.report.bands import band_caption, band_text, bands_dict, error_band
@@ -52,7 +53,7 @@ def context_to_dict(ctx: TrainingContext) -> dict[str, Any]:
 
 
 def print_training(ctx: TrainingContext, p: TrainingPrediction, defaults: dict[str, Any], console: Console) -> None:
-    console.print(f"[bold]{ctx.model.name}[/] on {p.layout.gpus}x {ctx.system.hardware.name}, "
+    console.print(f"[bold]{escape(ctx.model.name)}[/] on {p.layout.gpus}x {escape(ctx.system.hardware.name)}, "
                   f"{ctx.precision.name}: {p.layout.describe()}")
     if defaults:
         console.print("defaults used: " + ", ".join(f"{k}={v}" for k, v in defaults.items()))
@@ -83,7 +84,8 @@ def print_training(ctx: TrainingContext, p: TrainingPrediction, defaults: dict[s
 
 def predict_train_to_dict(ctx: TrainingContext, p: TrainingPrediction, defaults: dict[str, Any]) -> dict[str, Any]:
     """`predict train --json`: the question (context), the prediction, and which defaults were used."""
-    return {**context_to_dict(ctx), **training_to_dict(p), "error_band_80": _band(ctx, p), "defaults": defaults}
+    return {"feasible": p.fits, **context_to_dict(ctx), **training_to_dict(p), "error_band_80": _band(ctx, p),
+            "defaults": defaults}
 
 
 def _band(ctx: TrainingContext, p: TrainingPrediction) -> dict[str, Any] | None:
@@ -93,13 +95,14 @@ def _band(ctx: TrainingContext, p: TrainingPrediction) -> dict[str, Any] | None:
 
 
 def plan_to_dict(ctx: TrainingContext, plan: Plan) -> dict[str, Any]:
-    return {**context_to_dict(ctx), "evaluated": plan.evaluated, "fitting": plan.fitting, "wall_s": plan.wall_s,
+    return {"feasible": True, **context_to_dict(ctx), "evaluated": plan.evaluated, "fitting": plan.fitting,
+            "wall_s": plan.wall_s,
             "configs_per_s": plan.configs_per_s, "why_best": plan.why_best(),
             "ranked": [{**training_to_dict(p), "error_band_80": _band(ctx, p)} for p in plan.ranked]}
 
 
 def print_plan(ctx: TrainingContext, plan: Plan, console: Console) -> None:
-    console.print(f"[bold]{ctx.model.name}[/] on {ctx.system.num_gpus}x {ctx.system.hardware.name}, "
+    console.print(f"[bold]{escape(ctx.model.name)}[/] on {ctx.system.num_gpus}x {escape(ctx.system.hardware.name)}, "
                   f"{ctx.precision.name}: {plan.fitting} of {plan.evaluated} layouts fit "
                   f"({plan.configs_per_s:,.0f} layouts/s)")
     t = Table()

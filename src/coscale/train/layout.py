@@ -62,8 +62,9 @@ class TrainLayout:
 
     @property
     def expert_dp(self) -> int:
-        """Replicas of each expert: experts are sharded over `ep` of the tp*cp*dp ranks."""
-        return self.tp * self.cp * self.dp // self.ep
+        """Replicas of each expert shard: experts are sharded over `ep` of the tp*cp*dp ranks, or over
+        `tp` when ep == 1 (then each TP shard is replicated over cp*dp ranks, not tp*cp*dp)."""
+        return self.tp * self.cp * self.dp // (self.ep if self.ep > 1 else self.tp)
 
     def describe(self) -> str:
         return (f"TP{self.tp} CP{self.cp} PP{self.pp} VP{self.vp} DP{self.dp} EP{self.ep} "

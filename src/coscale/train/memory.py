@@ -3,8 +3,10 @@
 Model states per parameter: BF16 working weights (+ the recipe's low-precision copies), gradients
 (BF16, or FP32 `main_grad` in Megatron) and 12 bytes of FP32 master weights and Adam moments
 (Rajbhandari et al. 2020). ZeRO-1 shards the 12 bytes, ZeRO-2 the gradients too, ZeRO-3/FSDP the
-weights as well (keeping two gathered layers for prefetch). Dense weights are replicated over
-dp*cp ranks, routed experts over tp*cp*dp/ep ranks, so each shards over its own replica count.
+weights as well (keeping two gathered layers for prefetch: the shares other ranks hold, so with
+one replica nothing is gathered and a one-layer stage never exceeds its unsharded weights).
+Dense weights are replicated over dp*cp ranks, routed experts over tp*cp*dp/ep ranks (cp*dp when
+ep == 1 and they are TP-sharded), so each shards over its own replica count.
 Activations: the most loaded stage's layers x the micro-batches in flight on the first stage
 (1F1B: min(pp, m); interleaved: x (1 + (pp-1)/(pp*vp)), Narayanan et al. 2021 Sec. 2.2.2).
 """
@@ -183,8 +185,9 @@ def training_memory(model: ModelSpec, layout: TrainLayout, precision: TrainingPr
         def shard(level: int, sp: StageParams = sp) -> float:
             return sp.dense / dp_dense + sp.experts / dp_expert if layout.zero >= level else sp.total
         weights = shard(3) * weight_bpp
-        if layout.zero >= 3:  # two gathered layers (current + prefetch)
-            weights += 2.0 * sp.total / max(sum(n for _, n in comps[i]), 1) * weight_bpp
+        if layout.zero >= 3:  # two gathered layers (current + prefetch): the parts held by other ranks
+            held = min(2.0 / max(sum(n for _, n in comps[i]), 1), 1.0)
+            weights += held * (sp.dense * (1.0 - 1.0 / dp_dense) + sp.experts * (1.0 - 1.0 / dp_expert)) * weight_bpp
         mem = TrainMemory(weights=weights, gradients=shard(2) * grad_bpp, optimizer=shard(1) * opt_bpp,
                           activations=layers_act if i == 0 else layers_act * _stage_inflight_ratio(layout, i),
                           head_activations=head_act if i == len(params) - 1 else 0.0,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from coscale.errors import CoscaleError
+from coscale.errors import CoscaleError, DoesNotFitError
 from coscale.feasibility.codes import SUMMARY
 from coscale.train.context import TrainingContext
 from coscale.train.layout import TrainLayout
@@ -96,7 +96,7 @@ def plan_training(ctx: TrainingContext, seq_len: int, global_batch: int, top: in
 
 
 def _nothing_fits(ctx: TrainingContext, seq_len: int, global_batch: int,
-                  closest: tuple[float, TrainLayout] | None, space: SearchSpace) -> CoscaleError:
+                  closest: tuple[float, TrainLayout] | None, space: SearchSpace) -> DoesNotFitError:
     hw, gpus = ctx.system.hardware, ctx.system.num_gpus
     near = f" closest: {closest[1].describe()} needs {closest[0] / GIB:.1f} GiB/GPU" if closest else ""
     suggestion = ""
@@ -110,7 +110,7 @@ def _nothing_fits(ctx: TrainingContext, seq_len: int, global_batch: int,
         if fit is not None:
             suggestion = f" It would fit on {gpus * factor} GPUs (e.g. {fit.describe()}, train.global_batch={batch})."
             break
-    return CoscaleError(
+    return DoesNotFitError(
         f"nothing fits: no layout of {ctx.model.name} on {gpus}x {hw.name} stays within "
         f"{hw.memory.hbm.capacity_bytes / GIB:.0f} GiB per GPU at train.seq_len={seq_len};{near}."
         f"{suggestion or ' Use more GPUs, a shorter train.seq_len or a lower precision.'}")

@@ -17,7 +17,9 @@ class TrainingPrediction:
     step: StepBreakdown
     memory: TrainMemory
     model_flops_per_step: float
-    hardware_flops_per_step: float
+    hardware_flops_per_step: float  # executed by the GPUs (causal attention as run, plus recompute)
+    published_hardware_flops_per_step: float  # Narayanan's convention (attention without causal discount)
+    executed_model_flops_per_step: float  # the model FLOPs as the kernels run them (no recompute)
     peak_flops: float  # per GPU, of the class MFU is quoted against
     peak_class: str
     capacity_bytes: float
@@ -37,6 +39,11 @@ class TrainingPrediction:
     @property
     def hardware_tflops_per_gpu(self) -> float:
         return self.hardware_flops_per_step / self.step_time_s / self.layout.gpus / 1e12
+
+    @property
+    def published_hardware_tflops_per_gpu(self) -> float:
+        """'Achieved TFLOP/s' as Narayanan et al. 2021 count it (what their tables publish)."""
+        return self.published_hardware_flops_per_step / self.step_time_s / self.layout.gpus / 1e12
 
     @property
     def mfu(self) -> float:
@@ -82,6 +89,8 @@ def predict_feasible(
                                ctx.stage_compositions(layout.pp, layout.vp), ctx.stage_params(layout),
                                ctx.unique_layers()),
         model_flops_per_step=flops.model * layout.global_batch,
-        hardware_flops_per_step=flops.hardware(layout.recompute) * layout.global_batch,
+        hardware_flops_per_step=flops.executed(layout.recompute) * layout.global_batch,
+        published_hardware_flops_per_step=flops.published_hardware(layout.recompute) * layout.global_batch,
+        executed_model_flops_per_step=flops.model_executed * layout.global_batch,
         peak_flops=hw.compute.peak(cls), peak_class=cls, capacity_bytes=hw.memory.hbm.capacity_bytes,
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coscale.errors import CoscaleError
 from coscale.feasibility import CODES, layout_mask, model_facts
 from coscale.specs.model import ModelSpec
 from coscale.train.layout import RECOMPUTE_MODES, Recompute, TrainLayout
@@ -29,8 +30,45 @@ class SearchSpace:
     max_cp: int = 32
 
 
+MAX_LAYOUTS = 2_000_000  # assumption: ~20 min at the planner's ~2,000 layouts/s on one core
+
+
 def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+    """Divisors in increasing order, in O(sqrt(n)) (a billion GPUs must not loop a billion times)."""
+    small, large = [], []
+    d = 1
+    while d * d <= n:
+        if n % d == 0:
+            small.append(d)
+            if d != n // d:
+                large.append(n // d)
+        d += 1
+    return small + large[::-1]
+
+
+def space_size(model: ModelSpec, gpus: int, domain: int, space: SearchSpace) -> int:
+    """Layouts in the grid (before the feasibility rules), counted without building it."""
+    moe = model_facts(model).has_experts
+    rows = 0
+    for tp in _powers_of_two(min(domain, gpus)):
+        if gpus % tp:
+            continue
+        for cp in _powers_of_two(space.max_cp):
+            if (gpus // tp) % cp:
+                continue
+            rest = gpus // (tp * cp)
+            for pp in _divisors(rest):
+                rows += len(_divisors(tp * cp * (rest // pp))) if moe else 1
+    return rows * len(space.virtual_stages) * len(space.micro_batches) * len(space.recomputes) * len(space.zeros)
+
+
+def check_space_size(model: ModelSpec, gpus: int, domain: int, space: SearchSpace) -> None:
+    """Refuse, before any work, a search larger than MAX_LAYOUTS, saying how large it is."""
+    n = space_size(model, gpus, domain, space)
+    if n > MAX_LAYOUTS:
+        raise CoscaleError(
+            f"the layout search for {gpus:,} GPUs spans {n:,} layouts, more than the {MAX_LAYOUTS:,} the planner "
+            f"evaluates; plan a smaller parallel.gpus (e.g. one pod) or evaluate chosen layouts with `predict train`")
 
 
 def _powers_of_two(limit: int) -> list[int]:
@@ -63,6 +101,7 @@ def _grid(model: ModelSpec, gpus: int, domain: int, space: SearchSpace) -> np.nd
 def _mask(model: ModelSpec, gpus: int, seq_len: int, global_batch: int, domain: int,
           space: SearchSpace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(grid rows, ok, reason code) over the search space."""
+    check_space_size(model, gpus, domain, space)
     grid = _grid(model, gpus, domain, space)
     tp, cp, pp, vp, dp, mb, ep = grid.T
     ok, code = layout_mask(model_facts(model), tp=tp, pp=pp, ep=ep, cp=cp, vp=vp, dp=dp, gpus=gpus, seq_len=seq_len,

@@ -7,8 +7,9 @@ exposed; the CP ring exchange hides behind the attention kernel; the EP all-to-a
 Pipeline: m micro-batches through pp stages cost (m + (pp-1)/vp) stage-times, the (pp-1)/vp
 part being the bubble (Narayanan et al. 2021, Sec. 2.2). Data parallel: gradient reduce-scatter
 (all-reduce without ZeRO) overlaps the last micro-batch's backward and the parameter all-gather the
-first forward, down to one bucket; ZeRO-3 gathers weights for every micro-batch's forward and
-backward. The optimizer is memory-bound over the local FP32 state.
+first forward, down to one bucket, behind the compute that TP/CP overlap has not used already;
+ZeRO-3 gathers weights for every micro-batch's forward and backward. The optimizer is memory-bound
+over the local FP32 state.
 """
 
 from __future__ import annotations
@@ -94,6 +95,15 @@ def _exposed(t: PassTimes, tp: int, overlap_tp: bool, overlap_cp: bool) -> tuple
     return tp_s, cp_s, t.ep_comm_s
 
 
+def _free_window(t: PassTimes, tp: int, overlap_tp: bool, overlap_cp: bool) -> float:
+    """Compute time of one pass not already spent hiding its TP and CP communication: what is left
+    to hide data-parallel traffic behind. One kernel stream hides each second of communication once,
+    so budgeting TP and DP against the same compute would let faster compute un-hide more than it saves."""
+    tp_s, cp_s, _ = _exposed(t, tp, overlap_tp, overlap_cp)
+    hidden = (t.tp_comm_s - tp_s) + (t.cp_comm_s - cp_s)
+    return max(t.compute_s - hidden, 0.0)
+
+
 def _overlapped(comm_s: float, window_s: float, bucket_fraction: float, overlap: bool) -> float:
     if not overlap:
         return comm_s
@@ -151,18 +161,19 @@ def _dp_exposed(ctx: TrainingContext, layout: TrainLayout, groups: GroupPlacemen
         return t
 
     bucket = min(1.0, BUCKET_PARAMS / max(params.total, 1.0))
+    opts = ctx.options
+    fwd_w = _free_window(stage.fwd, layout.tp, opts.tp_comm_overlap, opts.cp_overlap)
+    bwd_w = _free_window(stage.bwd, layout.tp, opts.tp_comm_overlap, opts.cp_overlap)
     if layout.zero >= 3:  # gather weights for forward and backward, reduce-scatter grads, every micro-batch
         per_mb = 2.0 * coll("all_gather", 2.0) + coll("reduce_scatter", grad_bytes)
-        window = stage.fwd.compute_s + stage.bwd.compute_s
-        return layout.num_microbatches * _overlapped(per_mb, window, bucket, overlap)
+        return layout.num_microbatches * _overlapped(per_mb, fwd_w + bwd_w, bucket, overlap)
     if layout.zero == 0:
-        return _overlapped(coll("all_reduce", grad_bytes), stage.bwd.compute_s, bucket, overlap)
+        return _overlapped(coll("all_reduce", grad_bytes), bwd_w, bucket, overlap)
     if layout.zero == 2:  # no full gradient buffer to accumulate into: reduce-scatter every micro-batch
-        grads = layout.num_microbatches * _overlapped(coll("reduce_scatter", grad_bytes), stage.bwd.compute_s,
-                                                      bucket, overlap)
+        grads = layout.num_microbatches * _overlapped(coll("reduce_scatter", grad_bytes), bwd_w, bucket, overlap)
     else:
-        grads = _overlapped(coll("reduce_scatter", grad_bytes), stage.bwd.compute_s, bucket, overlap)
-    gather = _overlapped(coll("all_gather", 2.0), stage.fwd.compute_s, bucket, overlap)
+        grads = _overlapped(coll("reduce_scatter", grad_bytes), bwd_w, bucket, overlap)
+    gather = _overlapped(coll("all_gather", 2.0), fwd_w, bucket, overlap)
     return grads + gather
 
 

@@ -49,7 +49,10 @@ def _setup(check: dict[str, Any], eff: EfficiencyModel) -> tuple[TrainingContext
 def predict_train_case(check: dict[str, Any], eff: EfficiencyModel) -> float:
     """step_time_s, model_tflops_per_gpu, hardware_tflops_per_gpu, mfu or tokens_per_s_per_gpu."""
     ctx, layout = _setup(check, eff)
-    return float(getattr(predict_training(ctx, layout), check["metric"]))
+    p = predict_training(ctx, layout)
+    if check["metric"] == "hardware_tflops_per_gpu":  # published in Narayanan's counting convention
+        return p.published_hardware_tflops_per_gpu
+    return float(getattr(p, check["metric"]))
 
 
 def predict_train_memory_case(check: dict[str, Any], eff: EfficiencyModel) -> float:
