@@ -142,7 +142,7 @@ def build_report(sc: ReportScenario) -> dict[str, Any]:
                                        sc.objective))
     serving = (serving_section(rec, sc.kv_precision, sc.input_len, sc.output_len, sc.slo.ttft_s, sc.slo.tpot_s,
                                sc.length_dist) if sc.serve else None)
-    results = run_validation()
+    results = run_validation(serving=True)  # every shipped case, as `coscale validate` prints them
     return {
         "title": sc.title,
         "scenario": {"source": sc.source, "models": list(sc.models), "hardware": list(sc.hardware),
