@@ -38,7 +38,6 @@ import difflib
 import hashlib
 import json
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +51,7 @@ from coscale.hardware.catalog import load_hardware
 from coscale.models.registry import load_model
 from coscale.specs.hardware import numeric_paths
 from coscale.specs.precision import get_precision
+from coscale.tomlfile import read_toml
 
 NAME_AXES = ("model", "hardware", "precision", "kv_precision")
 PARALLEL_AXES = ("parallel.tp", "parallel.pp", "parallel.ep", "parallel.gpus")
@@ -318,11 +318,7 @@ def load_space(path: str | Path) -> Space:
             raise CoscaleError(f"space file '{path}' not found; give a TOML path or a shipped space: "
                                f"{', '.join(names)}")
         p = shipped
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise CoscaleError(f"space file {p} is not valid TOML: {exc}") from None
-    return parse_space(data, name=p.stem)
+    return parse_space(read_toml(p, "space"), name=p.stem)
 
 
 def designs(space: Space) -> list[Design]:

@@ -9,7 +9,6 @@ keys are defaults every entry inherits. `usd_per_gpu_hour` prices cost objective
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from coscale.resolve import resolve_model
 from coscale.specs.execution import Parallelism
 from coscale.specs.model import ModelSpec
 from coscale.specs.precision import PrecisionRecipe, get_precision
+from coscale.tomlfile import check_keys, read_toml
 
 ENTRY_KEYS = frozenset({"model", "precision", "kv_precision", "input_len", "output_len", "batch", "concurrency",
                         "rate", "weight", "tp", "pp", "ep", "gpus", "max_batch", "name"})
@@ -64,15 +64,11 @@ def load_workload(path: str | Path) -> Workload:
     if not p.is_file():
         raise CoscaleError(f"workload file '{path}' does not exist; pass a TOML file with model, precision, "
                            f"input_len, output_len and batch (or concurrency / rate).")
-    try:
-        data = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise CoscaleError(f"workload file '{path}' is not valid TOML ({exc}); fix the syntax.") from None
-    return parse_workload(data, source=str(p))
+    return parse_workload(read_toml(p, "workload"), source=str(p))
 
 
 def parse_workload(data: dict[str, Any], source: str = "<dict>") -> Workload:
-    _check_keys(data, TOP_KEYS, "workload")
+    check_keys(data, TOP_KEYS, "workload")
     defaults = {k: v for k, v in data.items() if k in ENTRY_KEYS}
     mix = data.get("mix")
     if mix is not None and (not isinstance(mix, list) or not mix):
@@ -94,16 +90,6 @@ def _with_weight(e: WorkloadEntry, weight: float) -> WorkloadEntry:
     return replace(e, weight=weight)
 
 
-def _check_keys(data: dict[str, Any], allowed: frozenset[str], where: str) -> None:
-    import difflib
-
-    for key in data:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, sorted(allowed), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise CoscaleError(f"unknown key '{key}' in {where}{hint}; valid keys: {', '.join(sorted(allowed))}.")
-
-
 def _positive_int(e: dict[str, Any], key: str, where: str) -> int:
     value = e.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -113,7 +99,7 @@ def _positive_int(e: dict[str, Any], key: str, where: str) -> int:
 
 def parse_entry(e: dict[str, Any], index: int, count: int) -> WorkloadEntry:
     where = f"workload entry {index + 1}" if count > 1 else "workload"
-    _check_keys(e, ENTRY_KEYS, where)
+    check_keys(e, ENTRY_KEYS, where)
     for key in ("model", "precision"):
         if not isinstance(e.get(key), str):
             raise CoscaleError(f"{where} needs {key} as a string (e.g. model = \"llama-3.1-8b\", precision = \"fp8\").")

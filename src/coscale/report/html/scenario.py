@@ -12,7 +12,6 @@ seq_len, global_batch, precision, top) adds the best training layouts (`coscale 
 from __future__ import annotations
 
 import difflib
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -26,6 +25,7 @@ from coscale.report.html.training import TRAIN_KEYS, TrainAsk, parse_train
 from coscale.resolve import resolve_model
 from coscale.serve.workload import LENGTH_DISTS, LENGTH_PRESETS
 from coscale.specs.precision import get_precision
+from coscale.tomlfile import check_keys, read_toml
 
 TOP_KEYS = frozenset({"title", "models", "hardware", "precisions", "kv_precision", "input_len", "output_len",
                       "concurrency", "batch", "max_batch", "usd_per_gpu_hour", "objective", "slo", "answers",
@@ -71,19 +71,7 @@ def load_scenario(path: str | Path | None = None) -> ReportScenario:
     if not p.is_file():
         raise CoscaleError(f"scenario file '{p}' does not exist; pass a TOML file (see "
                            f"{default_scenario_path()} for the keys).")
-    try:
-        data = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise CoscaleError(f"scenario file '{p}' is not valid TOML ({exc}); fix the syntax.") from None
-    return parse_scenario(data, source=str(p))
-
-
-def _check_keys(data: dict[str, Any], allowed: frozenset[str], where: str) -> None:
-    for key in data:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, sorted(allowed), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise CoscaleError(f"unknown key '{key}' in {where}{hint}; valid keys: {', '.join(sorted(allowed))}.")
+    return parse_scenario(read_toml(p, "scenario"), source=str(p))
 
 
 def _ids(data: dict[str, Any], key: str, default: tuple[str, ...] | None = None) -> tuple[str, ...]:
@@ -106,7 +94,7 @@ def _positive(data: dict[str, Any], key: str, where: str, kind: type, default: A
 
 
 def parse_scenario(data: dict[str, Any], source: str = "<dict>") -> ReportScenario:
-    _check_keys(data, TOP_KEYS, "scenario")
+    check_keys(data, TOP_KEYS, "scenario")
     if "models" not in data:
         raise CoscaleError("scenario has no models; add models = [\"qwen3-30b-a3b\", ...] (ids from "
                            "`coscale list models` or config.json paths).")
@@ -136,7 +124,7 @@ def parse_scenario(data: dict[str, Any], source: str = "<dict>") -> ReportScenar
     slo_raw = data.get("slo", {})
     if not isinstance(slo_raw, dict):
         raise CoscaleError("scenario slo must be a table: [slo] ttft_s = 2.0, tpot_s = 0.05.")
-    _check_keys(slo_raw, SLO_KEYS, "scenario [slo]")
+    check_keys(slo_raw, SLO_KEYS, "scenario [slo]")
     slo = Slo(ttft_s=_positive(slo_raw, "ttft_s", "scenario [slo]", float, 2.0),
               tpot_s=_positive(slo_raw, "tpot_s", "scenario [slo]", float, 0.05))
     answers_raw = data.get("answers", {})
@@ -146,7 +134,7 @@ def parse_scenario(data: dict[str, Any], source: str = "<dict>") -> ReportScenar
     serve = data.get("serve", {})
     if not isinstance(serve, dict):
         raise CoscaleError("scenario serve must be a table: [serve] enabled = true, length_dist = \"azure-conv\".")
-    _check_keys(serve, SERVE_KEYS, "scenario [serve]")
+    check_keys(serve, SERVE_KEYS, "scenario [serve]")
     enabled, length_dist = serve.get("enabled", True), serve.get("length_dist", "fixed")
     if not isinstance(enabled, bool) or not isinstance(length_dist, str):
         raise CoscaleError("scenario [serve] needs enabled as true/false and length_dist as a string.")
@@ -159,7 +147,7 @@ def parse_scenario(data: dict[str, Any], source: str = "<dict>") -> ReportScenar
     if train_raw is not None and not isinstance(train_raw, dict):
         raise CoscaleError("scenario train must be a table: [train] model, hardware, gpus, seq_len, global_batch.")
     if train_raw is not None:
-        _check_keys(train_raw, TRAIN_KEYS, "scenario [train]")
+        check_keys(train_raw, TRAIN_KEYS, "scenario [train]")
     lab_result = _lab_result(data.get("lab_result"), source)
     title = data.get("title", "coscale report")
     if not isinstance(title, str):
