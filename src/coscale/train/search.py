@@ -49,16 +49,7 @@ def _divisors(n: int) -> list[int]:
 def space_size(model: ModelSpec, gpus: int, domain: int, space: SearchSpace) -> int:
     """Layouts in the grid (before the feasibility rules), counted without building it."""
     moe = model_facts(model).has_experts
-    rows = 0
-    for tp in _powers_of_two(min(domain, gpus)):
-        if gpus % tp:
-            continue
-        for cp in _powers_of_two(space.max_cp):
-            if (gpus // tp) % cp:
-                continue
-            rest = gpus // (tp * cp)
-            for pp in _divisors(rest):
-                rows += len(_divisors(tp * cp * (rest // pp))) if moe else 1
+    rows = sum(len(_divisors(tp * cp * dp)) if moe else 1 for tp, cp, pp, dp in _shardings(gpus, domain, space))
     return rows * len(space.virtual_stages) * len(space.micro_batches) * len(space.recomputes) * len(space.zeros)
 
 
@@ -79,10 +70,9 @@ def _powers_of_two(limit: int) -> list[int]:
     return out
 
 
-def _grid(model: ModelSpec, gpus: int, domain: int, space: SearchSpace) -> np.ndarray:
-    """Rows (tp, cp, pp, vp, dp, micro_batch, ep) in search order, before any feasibility rule."""
-    moe = model_facts(model).has_experts
-    rows = []
+def _shardings(gpus: int, domain: int, space: SearchSpace) -> Iterator[tuple[int, int, int, int]]:
+    """(tp, cp, pp, dp) with tp * cp * pp * dp = gpus, TP a power of two within the scale-up domain,
+    in search order."""
     for tp in _powers_of_two(min(domain, gpus)):
         if gpus % tp:
             continue
@@ -91,10 +81,17 @@ def _grid(model: ModelSpec, gpus: int, domain: int, space: SearchSpace) -> np.nd
                 continue
             rest = gpus // (tp * cp)
             for pp in _divisors(rest):
-                dp = rest // pp
-                eps = _divisors(tp * cp * dp) if moe else [1]
-                rows.extend((tp, cp, pp, vp, dp, mb, ep) for vp in space.virtual_stages
-                            for mb in space.micro_batches for ep in eps)
+                yield tp, cp, pp, rest // pp
+
+
+def _grid(model: ModelSpec, gpus: int, domain: int, space: SearchSpace) -> np.ndarray:
+    """Rows (tp, cp, pp, vp, dp, micro_batch, ep) in search order, before any feasibility rule."""
+    moe = model_facts(model).has_experts
+    rows = []
+    for tp, cp, pp, dp in _shardings(gpus, domain, space):
+        eps = _divisors(tp * cp * dp) if moe else [1]
+        rows.extend((tp, cp, pp, vp, dp, mb, ep) for vp in space.virtual_stages
+                    for mb in space.micro_batches for ep in eps)
     return np.array(rows, dtype=np.int64).reshape(-1, 7)
 
 
