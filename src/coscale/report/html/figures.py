@@ -235,15 +235,20 @@ def training_figure(d: dict[str, Any]) -> go.Figure:
     return fig
 
 
-def step_terms(breakdown: dict[str, Any], prefix: str = "") -> dict[str, float]:
-    """The planner's step-time breakdown flattened to named terms (exposed_comm.tp, ...)."""
-    out: dict[str, float] = {}
-    for k, v in breakdown.items():
+def flatten(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as one level of dotted keys (exposed_comm.tp, ...), for tables and CSV."""
+    out: dict[str, Any] = {}
+    for k, v in row.items():
         if isinstance(v, dict):
-            out.update(step_terms(v, f"{prefix}{k}."))
-        elif k != "total":
-            out[f"{prefix}{k}"] = float(v)
+            out.update(flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
     return out
+
+
+def step_terms(breakdown: dict[str, Any]) -> dict[str, float]:
+    """The planner's step-time breakdown as named terms, without its totals."""
+    return {k: float(v) for k, v in flatten(breakdown).items() if k.rsplit(".", 1)[-1] != "total"}
 
 
 def lab_figure(d: dict[str, Any]) -> go.Figure:

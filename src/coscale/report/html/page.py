@@ -114,7 +114,7 @@ def _sections(d: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         out.append(("serving", "Serving: latency against load", serving_reading(d["serving"]),
                     chart(f.serving_figure(d, "ttft_s"), "c-serve-ttft") + chart(f.serving_figure(d, "tpot_s"),
                                                                                  "c-serve-tpot")
-                    + csv_link([_flat(p) for p in d["serving"]["points"]], "serving_curve")))
+                    + csv_link([f.flatten(p) for p in d["serving"]["points"]], "serving_curve")))
     if d.get("training"):
         t = d["training"]
         best = t["ranked"][0] if t["ranked"] else None
@@ -168,15 +168,6 @@ def _sections(d: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 csv_link(prov, "provenance") + table(prov)))
     return out
 
-
-def _flat(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in row.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
 
 
 def _hw_reading(fb: dict[str, Any]) -> str:
