@@ -108,6 +108,10 @@ def test_table_within_one_percent_of_exact(i, contexts, chunks):
     time, energy = _tables[i].lookup(shape)
     assert time == pytest.approx(float(exact.time_s), rel=0.01)
     assert energy == pytest.approx(float(exact.energy_j), rel=0.01)
+    # the scalar fast path the serving simulator calls agrees too
+    fast_time, fast_energy = _tables[i].step(len(contexts), float(sum(contexts)), chunks)
+    assert fast_time == pytest.approx(float(exact.time_s), rel=0.01)
+    assert fast_energy == pytest.approx(float(exact.energy_j), rel=0.01)
 
 
 def test_table_refuses_steps_outside_its_domain():
