@@ -30,7 +30,8 @@ class BenchSizes:
     iters: int
 
 
-GPU_SIZES = BenchSizes(gemm_square=(2048, 4096, 8192), gemm_skinny_m=(16, 64, 128), gemm_skinny_nk=8192,
+GPU_SIZES = BenchSizes(gemm_square=(1024, 2048, 4096, 8192, 16384), gemm_skinny_m=(16, 64, 128, 256, 512, 1024),
+                       gemm_skinny_nk=8192,
                        attention=((4, 32, 1024, 128), (1, 32, 8192, 128)), copy_bytes=1 << 30,
                        host_bytes=256 << 20, warmup=5, iters=20)
 CPU_SIZES = BenchSizes(gemm_square=(128, 256), gemm_skinny_m=(16,), gemm_skinny_nk=256,
@@ -153,6 +154,7 @@ def run_benchmarks(device: str, sizes: BenchSizes) -> tuple[list[Measurement], l
         out.append(got)
     nk = sizes.gemm_skinny_nk
     out.extend(g for m in sizes.gemm_skinny_m if (g := _gemm(device, "bf16", m, nk, nk, sizes)) is not None)
+    out.extend(g for m in sizes.gemm_skinny_m if (g := _gemm_fp8(device, m, nk, nk, sizes)) is not None)
     attn_cls = "bf16" if device == "cuda" else "fp32"
     out.extend(_attention(device, attn_cls, *shape, sizes) for shape in sizes.attention)
     out.append(_copy(device, sizes.copy_bytes, sizes))

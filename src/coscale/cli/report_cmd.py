@@ -8,7 +8,6 @@ import typer
 
 from coscale.report.console import make_console, print_json
 from coscale.report.html.build import build_report
-from coscale.report.html.page import render_page
 from coscale.report.html.readings import levers_ranked
 from coscale.report.html.scenario import load_scenario
 from coscale.report.html.write import check_writable, write_atomic
@@ -23,6 +22,8 @@ def report(
 ) -> None:
     """Write the co-design report: summary, model anatomy, roofline, memory, Pareto front, hardware and model
     feedback, cost per answer, validation and provenance, on one offline HTML page."""
+    from coscale.report.html.page import render_page  # plotly loads only when a page is written
+
     check_writable(out)
     data = build_report(load_scenario(scenario))
     write_atomic(out, render_page(data))
