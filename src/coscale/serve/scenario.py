@@ -22,6 +22,8 @@ from coscale.serve.replica import Replica
 from coscale.serve.request import Request
 from coscale.serve.router import RouterConfig
 from coscale.serve.scheduler import SchedulerConfig
+from coscale.serve.tiers.config import OffloadConfig, offload_config
+from coscale.serve.tiers.setup import attach_tiers
 from coscale.serve.traces import read_trace
 from coscale.serve.workload import (
     ClosedLoop,
@@ -59,6 +61,13 @@ class Deployment:
     host_overhead_s: float | None = None
     router: str = "least_loaded"
     prefix_caching: bool = True
+    kv_offload: OffloadConfig | None = None  # KV tiers below GPU memory (None: no offload)
+    router_overlap_weight: float = 1.0  # kv_aware: weight of blocks to prefill against decode blocks
+    admission: str = "none"  # none | reject | queue (when the router predicts a TTFT above admission_ttft_s)
+    admission_ttft_s: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kv_offload", offload_config(self.kv_offload))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -102,6 +111,7 @@ class Built:
     budget: KvBudget | None
     num_blocks: int
     cost: StepCostModel
+    offload: OffloadConfig | None = None
 
     @property
     def replicas(self) -> int:
@@ -138,13 +148,18 @@ def build(d: Deployment, cost: StepCostModel | None = None) -> Built:
         cost = CoreStepCost(plan=build_plan(model, system, par, recipe), max_tokens=tokens,
                             max_seqs=sched.max_num_seqs + 1)
     return Built(model=model, system=system, parallel=par, precision=recipe, preset=preset, sched=sched,
-                 block_size=block, budget=budget, num_blocks=d.num_gpu_blocks or budget.blocks, cost=cost)
+                 block_size=block, budget=budget, num_blocks=d.num_gpu_blocks or budget.blocks, cost=cost,
+                 offload=d.kv_offload)
 
 
 def make_replicas(b: Built, fast_forward: bool = True) -> list[Replica]:
-    return [Replica(index=i, cfg=b.sched, pool=BlockPool(num_blocks=b.num_blocks, block_size=b.block_size,
+    reps = [Replica(index=i, cfg=b.sched, pool=BlockPool(num_blocks=b.num_blocks, block_size=b.block_size,
                                                          caching=b.sched.prefix_caching),
                     cost=b.cost, fast_forward=fast_forward) for i in range(b.replicas)]
+    if b.offload is not None and b.offload.tiers and b.budget is not None:
+        per = b.parallel.gpus // b.replicas
+        attach_tiers(reps, b.offload, b.system.hardware, b.budget.block_bytes, per, b.parallel.gpus)
+    return reps
 
 
 def make_workload(w: WorkloadSpec, model: ModelSpec | None = None) -> Workload:
