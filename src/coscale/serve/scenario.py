@@ -23,6 +23,7 @@ from coscale.serve.request import Request
 from coscale.serve.router import RouterConfig
 from coscale.serve.scheduler import SchedulerConfig
 from coscale.serve.tiers.config import OffloadConfig, offload_config
+from coscale.serve.tiers.report import tier_report
 from coscale.serve.tiers.setup import attach_tiers
 from coscale.serve.traces import read_trace
 from coscale.serve.workload import (
@@ -216,15 +217,26 @@ def run(d: Deployment, w: WorkloadSpec, slo: Slo, built: Built | None = None, ov
     b = built or build(d)
     wl = make_workload(w, b.model)
     open_loop_rate = w.rate is not None
-    res = simulate(make_replicas(b), wl, RouterConfig(policy=d.router),
+    res = simulate(make_replicas(b), wl, router_config(d),
                    overload_wait_s=DEFAULT_OVERLOAD_WAIT_S if (overload and open_loop_rate) else None,
                    capacity_probe=lambda: saturated_rate(b, w, d.router), progress=progress)
     out = report(res, slo, usd_per_gpu_hour=usd_per_gpu_hour, gpus=b.parallel.gpus)
+    if d.admission != "none":
+        out["rejected"] = len(res.rejected)
+        out["admitted_share"] = out["completed"] / (out["completed"] + len(res.rejected))  # type: ignore[operator]
+    tiers = tier_report([r.tiers for r in res.replicas])
+    if tiers is not None:
+        out["kv_tiers"] = tiers
     out = {"engine": b.preset.name, "engine_version": b.preset.version, "replicas": b.replicas,
            "num_gpu_blocks": b.num_blocks, "block_size": b.block_size, "max_num_seqs": b.sched.max_num_seqs,
            "max_batched_tokens": b.sched.max_batched_tokens, "host_overhead_s": b.sched.host_overhead_s,
            "kv_memory": b.budget.as_dict() if b.budget else None, **out}
     return res, out
+
+
+def router_config(d: Deployment) -> RouterConfig:
+    return RouterConfig(policy=d.router, overlap_weight=d.router_overlap_weight, admission=d.admission,
+                        ttft_limit_s=d.admission_ttft_s)
 
 
 def saturated_rate(b: Built, w: WorkloadSpec, router: str) -> float:
