@@ -23,6 +23,7 @@ from coscale.serve.request import Request
 from coscale.serve.router import RouterConfig
 from coscale.serve.scheduler import SchedulerConfig
 from coscale.serve.tiers.config import OffloadConfig, offload_config
+from coscale.serve.tiers.media import tier_media
 from coscale.serve.tiers.report import tier_report
 from coscale.serve.tiers.setup import attach_tiers
 from coscale.serve.traces import read_trace
@@ -143,6 +144,8 @@ def build(d: Deployment, cost: StepCostModel | None = None) -> Built:
     if d.num_gpu_blocks is not None and d.num_gpu_blocks < 1:
         raise CoscaleError(f"--num-gpu-blocks must be >= 1, got {d.num_gpu_blocks}.")
     system = System(hardware=hw, num_gpus=gpus)
+    if d.kv_offload is not None and d.kv_offload.tiers:  # bad tier sizes fail before the cost table is built
+        tier_media(d.kv_offload, hw, budget.block_bytes, block, par.gpus // par.replicas, gpus)
     if cost is None:
         # one step holds at most the token budget (decode-first) or a full decode batch (prefill-first)
         tokens = sched.max_batched_tokens + (sched.max_num_seqs if sched.policy != "decode_first" else 0)
