@@ -78,32 +78,48 @@ class TierChain:
         """Copy blocks from GPU memory into the top tier (keys already held anywhere are refreshed, not
         copied again). Returns the seconds the GPU waits: the top tier's write of the new blocks; moving
         keys further down is the host's work and stays off the GPU's critical path."""
-        if not self.levels:
+        levels = self.levels
+        if not levels:
             return 0.0
+        top = levels[0]
         new = 0
         for key in keys:
-            i = self.where(key)
-            if i >= 0:
-                self.levels[i].keys.move_to_end(key)
-                continue
-            self.stored += 1
-            new += 1
-            self._put(0, key)
-        t = self.levels[0].medium.write_s(new)
+            for lv in levels:
+                if key in lv.keys:
+                    lv.keys.move_to_end(key)
+                    break
+            else:
+                new += 1
+                if len(top.keys) < top.medium.capacity_blocks:  # room at the top: the common case
+                    top.keys[key] = None
+                    top.written += 1
+                else:
+                    self._put(0, key)
+        self.stored += new
+        t = top.medium.write_s(new)
         self.store_s += t
         return t
 
     def run(self, keys: Iterable[Hashable]) -> list[int]:
         """The tier of each key of the leading run of `keys` that the tiers hold (stops at the first miss)."""
-        out = []
-        if not self.levels:
-            return out
+        return self.run_keys(keys)[1]
+
+    def run_keys(self, keys: Iterable[Hashable]) -> tuple[list[Hashable], list[int]]:
+        """(keys, tiers) of the leading run of `keys` that the tiers hold."""
+        found: list[Hashable] = []
+        tiers: list[int] = []
+        levels = self.levels
+        if not levels:
+            return found, tiers
         for key in keys:
-            i = self.where(key)
-            if i < 0:
+            for i, lv in enumerate(levels):
+                if key in lv.keys:
+                    found.append(key)
+                    tiers.append(i)
+                    break
+            else:
                 break
-            out.append(i)
-        return out
+        return found, tiers
 
     def load_s_of(self, tiers: list[int]) -> float:
         """Seconds to read blocks from these tiers (one access latency per tier touched)."""

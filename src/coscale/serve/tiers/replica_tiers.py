@@ -54,13 +54,12 @@ class ReplicaTiers:
         self._plan = None
         if limit <= gpu_blocks:
             return 0
-        cand = [block_key(keys, i) for i in range(gpu_blocks, min(limit, keys.n))]
-        tiers = self.chain.run(cand)
+        found, tiers = self.chain.run_keys(block_key(keys, i) for i in range(gpu_blocks, min(limit, keys.n)))
         m = len(tiers)
         if not m:
             return 0
         load = self.chain.load_s_of(tiers) < self.recompute_s(cost, gpu_blocks * self.block_size, m * self.block_size)
-        self._plan = (cand[:m], tiers, load)
+        self._plan = (found, tiers, load)
         return m if load else 0
 
     def recompute_s(self, cost: StepCostModel, prefix: int, tokens: int) -> float:
