@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from coscale.errors import CoscaleError
+from coscale.serve.kv import PromptKeys
 from coscale.serve.replica import Replica
 from coscale.serve.request import Request, prompt_keys
 from coscale.serve.tiers.replica_tiers import block_key
@@ -50,12 +51,14 @@ class RouterConfig:
                                f"(got {self.ttft_limit_s}).")
 
 
-def cached_blocks(rep: Replica, req: Request) -> int:
-    """Leading prompt blocks of `req` the replica holds in GPU memory or in its KV tiers."""
+def cached_blocks(rep: Replica, req: Request, keys: PromptKeys | None = None) -> int:
+    """Leading prompt blocks of `req` the replica holds in GPU memory or in its KV tiers (`keys`: the
+    prompt's keys at the replica's block size, when the caller has them)."""
     pool = rep.pool
     if not rep.cfg.prefix_caching or not req.prefix_hashes:
         return 0
-    keys = prompt_keys(req, pool.block_size)
+    if keys is None or keys.n != req.input_tokens // pool.block_size:
+        keys = prompt_keys(req, pool.block_size)
     limit = (req.input_tokens - 1) // pool.block_size
     gpu = len(pool.prompt_hit(keys, limit))
     if rep.tiers is None or gpu >= limit:
@@ -102,7 +105,8 @@ def choose(cfg: RouterConfig, replicas: list[Replica], arrivals_so_far: int, req
     elif cfg.policy == "least_loaded":
         rep = min(replicas, key=lambda r: (r.load, r.index))
     else:
-        hits = [cached_blocks(r, req) for r in replicas]
+        keys = prompt_keys(req, replicas[0].pool.block_size) if req.prefix_hashes else None
+        hits = [cached_blocks(r, req, keys) for r in replicas]
         if cfg.policy == "kv_aware":
             rep = min(replicas, key=lambda r: (_kv_cost(cfg, r, req, hits[r.index]), r.index))
         else:
