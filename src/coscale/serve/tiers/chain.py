@@ -5,7 +5,8 @@ trace names, `(request id, block index)` for content unique to one request. Tier
 key sits in at most one tier. A block stored from GPU memory enters the top tier; the least recently
 used key of a full tier moves down one tier, and out of the bottom one it is dropped. A load in
 `on_evict` mode takes the key out of its tier (the block is back in GPU memory); in `write_through`
-mode the copy stays (it is the backing copy) and is only refreshed.
+mode the copy stays (it is the backing copy) and is only refreshed; a load from the pod-shared tier
+always leaves the copy there, for the other replicas.
 
 Counters (blocks; bytes are blocks x the replica's block bytes): per tier `written` (entered it:
 stored from GPU or moved down), `read` (loaded back), `moved_out` (moved down or dropped); per chain
@@ -131,7 +132,7 @@ class TierChain:
             lv = self.levels[i]
             lv.read += 1
             lv.hits += 1
-            if self.exclusive:
+            if self.exclusive and not lv.medium.shared:
                 del lv.keys[key]
                 self.loaded += 1
             else:
