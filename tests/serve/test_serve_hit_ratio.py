@@ -104,3 +104,38 @@ def test_hit_ratio_properties(raw, capacity):
     assert replay_hit_ratio(reqs, capacity + 5).token_ratio >= lru.token_ratio - 1e-12  # LRU inclusion
     split = replay_hit_ratio(reqs, None, caches=3)
     assert split.token_ratio <= unbounded.token_ratio + 1e-12  # separate caches never share more
+
+
+def _engine_hit_ratio(n: int) -> tuple[float, float]:
+    """The whole serving engine (paged pool at 16-token blocks, chained hashes, publish on prefill) on the
+    first `n` requests of the shipped Mooncake head, spaced so each is prefilled before the next looks,
+    against the trace-level reference on the same requests."""
+    from dataclasses import replace
+
+    from coscale.serve.engine import simulate
+    from coscale.serve.traces import read_trace
+    from coscale.serve.workload import OpenLoop
+
+    from .conftest import LinearCost, make_replicas
+
+    name = "mooncake_fast25_conversation_head3600.jsonl"
+    reqs = tuple(replace(r, arrival_s=float(i)) for i, r in enumerate(read_trace(shipped_trace(name))[:n]))
+    blocks = sum(-(-(r.input_tokens + r.output_tokens) // 16) for r in reqs) + 64  # never evicts: unbounded
+    reps = make_replicas(LinearCost(fixed_s=1e-6, per_token_s=1e-9, per_attended_s=0.0), num_blocks=blocks,
+                         max_batched_tokens=1 << 20, max_num_seqs=64)
+    res = simulate(reps, OpenLoop(requests=reqs))
+    got = sum(s.hit_tokens for s in res.sequences) / sum(s.req.input_tokens for s in res.sequences)
+    with open(shipped_trace(name)) as fh:
+        rows = [json.loads(line) for line in fh][:n]
+    return got, reference_unbounded(rows)
+
+
+def test_the_serving_engine_reaches_the_trace_hit_ratio():
+    got, ref = _engine_hit_ratio(600)
+    assert abs(got - ref) < 0.02
+
+
+@pytest.mark.slow
+def test_the_serving_engine_reaches_the_trace_hit_ratio_on_the_whole_shipped_head():
+    got, ref = _engine_hit_ratio(3600)
+    assert abs(got - ref) < 0.02
