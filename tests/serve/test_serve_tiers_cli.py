@@ -40,7 +40,9 @@ def test_scenario_file_section_and_kv_aware_router(monkeypatch, capsys, tmp_path
     code, out, err = cli(monkeypatch, capsys, *BASE, "--scenario", str(f), "--json")
     assert code == 0, err
     d = json.loads(out)
-    assert d["replicas"] == 2 and d["kv_tiers"]["tiers"][0]["capacity_gib"] == pytest.approx(8, rel=0.01)
+    dram = d["kv_tiers"]["tiers"][0]
+    assert d["replicas"] == 2 and dram["instances"] == 2
+    assert dram["capacity_gib"] == pytest.approx(2 * 8, rel=0.01)  # 8 GiB per GPU, summed over the replicas
 
 
 @pytest.mark.parametrize(("args", "needle"), [

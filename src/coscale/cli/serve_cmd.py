@@ -213,12 +213,12 @@ def _print_report(rep: dict) -> None:
 def _print_tiers(c, kt: dict) -> None:
     t = Table(title=f"KV tiers (keep {kt['keep']}, store {kt['store']}; GPU prefix hits {kt['gpu_hit_rate']:.1%} "
                     f"of {kt['lookup_blocks']} prompt blocks)")
-    for col in ("tier", "capacity GiB", "hit rate", "loaded GB", "written GB", "held blocks"):
+    for col in ("tier", "capacity GiB", "hit rate", "loaded", "loaded GB", "written GB", "held blocks"):
         t.add_column(col, justify="right")
     for r in kt["tiers"]:
-        t.add_row(r["tier"] + (" (pod)" if r["shared_by_pod"] else ""), f"{r['capacity_gib']:,.1f}",
-                  f"{r['hit_rate']:.1%}", f"{r['bytes_read'] / 1e9:,.2f}", f"{r['bytes_written'] / 1e9:,.2f}",
-                  f"{r['held_blocks']:,}")
+        where = " (pod)" if r["shared_by_pod"] else f" (x{r['instances']})" if r["instances"] > 1 else ""
+        t.add_row(r["tier"] + where, f"{r['capacity_gib']:,.1f}", f"{r['hit_rate']:.1%}", f"{r['load_rate']:.1%}",
+                  f"{r['bytes_read'] / 1e9:,.2f}", f"{r['bytes_written'] / 1e9:,.2f}", f"{r['held_blocks']:,}")
     c.print(t)
     c.print(f"GPU waited {kt['load_wait_s']:.3g} s on loads and {kt['store_wait_s']:.3g} s on stores; "
             f"{kt['tier_hits_recomputed_blocks']} tier-held blocks recomputed (cheaper than loading)")

@@ -8,29 +8,39 @@ from coscale.serve.tiers.replica_tiers import ReplicaTiers
 
 
 def tier_report(tiers: Sequence[ReplicaTiers | None]) -> dict[str, object] | None:
-    """Summed over replicas (a pod-shared tier counted once). Hit rates are shares of the full prompt
-    blocks looked up at admission: found in GPU memory, loaded from each tier."""
+    """Summed over replicas (a pod-shared tier counted once; capacities are totals). Rates are shares of
+    the full prompt blocks looked up at admission: found in GPU memory (`gpu_hit_rate`), found in a
+    tier (`hit_rate`: loaded, or recomputed because that was cheaper) and loaded from it (`load_rate`)."""
     live = [t for t in tiers if t is not None]
     if not live:
         return None
     lookup = sum(t.lookup_blocks for t in live)
-    seen: dict[int, dict[str, object]] = {}
+    seen: set[int] = set()
+    rows: dict[str, dict[str, object]] = {}  # one row per tier name: a replica-local tier summed over replicas
     for t in live:
         for lv in t.chain.levels:
             if id(lv) in seen:
                 continue
+            seen.add(id(lv))
             m = lv.medium
             bb = m.replica_block_bytes
-            seen[id(lv)] = {
-                "tier": m.name, "shared_by_pod": m.shared, "capacity_blocks": m.capacity_blocks,
-                "capacity_gib": m.capacity_blocks * bb / 2**30, "read_GBps_per_gpu": m.read_Bps / 1e9,
-                "write_GBps_per_gpu": m.write_Bps / 1e9, "latency_s": m.latency_s,
-                "hit_rate": lv.hits / lookup if lookup else 0.0,
-                "loaded_blocks": lv.read, "bytes_read": lv.read * bb,
-                "written_blocks": lv.written, "bytes_written": lv.written * bb,
-                "held_blocks": len(lv), "moved_out_blocks": lv.moved_out, "source": m.source}
+            row = rows.setdefault(m.name, {
+                "tier": m.name, "shared_by_pod": m.shared, "instances": 0, "capacity_blocks": 0, "capacity_gib": 0.0,
+                "read_GBps_per_gpu": m.read_Bps / 1e9, "write_GBps_per_gpu": m.write_Bps / 1e9,
+                "latency_s": m.latency_s, "hit_blocks": 0, "loaded_blocks": 0, "bytes_read": 0.0,
+                "written_blocks": 0, "bytes_written": 0.0, "held_blocks": 0, "moved_out_blocks": 0,
+                "source": m.source})
+            row["instances"] += 1  # type: ignore[operator]
+            for key, v in (("capacity_blocks", m.capacity_blocks), ("capacity_gib", m.capacity_blocks * bb / 2**30),
+                           ("hit_blocks", lv.hits), ("loaded_blocks", lv.read), ("bytes_read", lv.read * bb),
+                           ("written_blocks", lv.written), ("bytes_written", lv.written * bb),
+                           ("held_blocks", len(lv)), ("moved_out_blocks", lv.moved_out)):
+                row[key] += v  # type: ignore[operator]
+    for row in rows.values():
+        row["hit_rate"] = row["hit_blocks"] / lookup if lookup else 0.0  # type: ignore[operator]
+        row["load_rate"] = row["loaded_blocks"] / lookup if lookup else 0.0  # type: ignore[operator]
+    per_tier = list(rows.values())
     bb0 = live[0].chain.levels[0].medium.replica_block_bytes if live[0].chain.levels else 0.0
-    per_tier = list(seen.values())
     loaded = sum(t.loaded_blocks for t in live)
     return {
         "tiers": per_tier,
