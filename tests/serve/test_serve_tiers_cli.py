@@ -51,6 +51,7 @@ def test_scenario_file_section_and_kv_aware_router(monkeypatch, capsys, tmp_path
     (("--kv-offload", "dram", "--dram-kv-gib", "-1"), "--dram-kv-gib must be >= 0"),
     (("--kv-offload", "dram", "--dram-kv-gib", "0.0001"), "smaller than one KV block"),
     (("--nvme-kv-gib", "10"), "need --kv-offload"),
+    (("--kv-offload", "dram", "--nvme-kv-gib", "10"), "does not list"),
     (("--kv-offload", "dram", "--kv-store", "sometimes"), "--kv-store"),
     (("--kv-offload", "dram", "--hardware", "l4"), None),  # L4 has host DRAM: fine
     (("--kv-offload", "nvme", "--hardware", "l4"), "no nvme tier"),

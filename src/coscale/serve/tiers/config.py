@@ -49,8 +49,13 @@ class OffloadConfig:
                                f"{','.join(t for t in TIER_ORDER if t in self.tiers)}.")
         for name in ("dram_gib", "nvme_gib", "shared_gib"):
             v = getattr(self, name)
+            flag = f"--{name.replace('_gib', '-kv-gib')}"
             if v is not None and not v >= 0:
-                raise CoscaleError(f"--{name.replace('_gib', '-kv-gib')} must be >= 0 GiB, got {v}.")
+                raise CoscaleError(f"{flag} must be >= 0 GiB, got {v}.")
+            tier = name.removesuffix("_gib")
+            if v is not None and tier not in self.tiers:
+                raise CoscaleError(f"{flag} sizes the {tier} tier, which --kv-offload does not list; add {tier} "
+                                   f"to --kv-offload or drop {flag}.")
         if self.keep not in KEEPS:
             raise CoscaleError(f"unknown --kv-keep '{self.keep}'; use one of {', '.join(KEEPS)}.")
         if self.store not in STORES:
