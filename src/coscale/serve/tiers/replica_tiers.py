@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -47,7 +47,6 @@ class ReplicaTiers:
     loaded_blocks: int = 0
     recomputed_hit_blocks: int = 0  # found in a tier but recomputed (cheaper)
     _plan: tuple[list[Hashable], list[int], bool] | None = None
-    _published: list[Hashable] = field(default_factory=list)
 
     def plan_load(self, keys: PromptKeys, known: int, gpu_blocks: int, limit: int, cost: StepCostModel) -> int:
         """Blocks after the GPU hit to load from the tiers (0: none, or recomputing is cheaper)."""
