@@ -19,6 +19,8 @@ from coscale.serve.engine import Overloaded
 from coscale.serve.metrics import Slo
 from coscale.serve.parquet import write_parquet
 from coscale.serve.scenario import Deployment, WorkloadSpec, build, run
+from coscale.serve.tiers.compare import versus_no_offload
+from coscale.serve.tiers.config import OffloadConfig, parse_tiers
 
 app = typer.Typer(help="Simulate serving: requests arriving, batched, preempted, finished.", no_args_is_help=True)
 
@@ -71,6 +73,18 @@ def _deployment(f: dict, **kw) -> Deployment:
     return Deployment(**{k: v for k, v in fields.items() if v is not None})
 
 
+def _offload(f: dict, tiers: str | None, dram: float | None, nvme: float | None, shared: float | None,
+             keep: str | None, store: str | None) -> OffloadConfig | None:
+    """KV tiers from the flags (any given), else the scenario file's `kv_offload` section."""
+    if all(v is None for v in (tiers, dram, nvme, shared, keep, store)):
+        return f.get("kv_offload")
+    if tiers is None:
+        raise CoscaleError("KV tier sizes and policies need --kv-offload naming the tiers, e.g. "
+                           "--kv-offload dram,nvme.")
+    return OffloadConfig(tiers=parse_tiers(tiers), dram_gib=dram, nvme_gib=nvme, shared_gib=shared,
+                         keep=keep or "prompt", store=(store or "on_evict").replace("-", "_"))
+
+
 def _workload(f: dict, **kw) -> WorkloadSpec:
     fields = {k: _pick(f, k, v) for k, v in kw.items()}
     return WorkloadSpec(**{k: v for k, v in fields.items() if v is not None})
@@ -92,7 +106,18 @@ BLOCK = typer.Option(None, "--block-size", help="KV block size in tokens.")
 UTIL = typer.Option(None, "--gpu-memory-utilization", help="Memory fraction the engine may use.")
 BLOCKS = typer.Option(None, "--num-gpu-blocks", help="Pin the KV pool to this many blocks (a measured run's).")
 OVERHEAD = typer.Option(None, "--host-overhead", help="Per-step host overhead in seconds (engine preset otherwise).")
-ROUTER = typer.Option(None, "--router", help="round_robin or least_loaded (default).")
+ROUTER = typer.Option(None, "--router", help="round_robin, least_loaded (default), kv_aware (Dynamo) or kv_ttft "
+                                             "(Mooncake).")
+OVERLAP_W = typer.Option(None, "--router-overlap-weight", help="kv_aware: weight of blocks to prefill (default 1).")
+ADMISSION = typer.Option(None, "--admission", help="none (default), reject or queue when the TTFT limit is missed.")
+ADMISSION_TTFT = typer.Option(None, "--admission-ttft", help="TTFT limit (s) admission control enforces.")
+KV_OFFLOAD = typer.Option(None, "--kv-offload", help="KV tiers below GPU memory, top to bottom: dram[,nvme[,shared]].")
+DRAM_GIB = typer.Option(None, "--dram-kv-gib", help="Host DRAM for KV per GPU, GiB (0: off; default the chip's).")
+NVME_GIB = typer.Option(None, "--nvme-kv-gib", help="Local NVMe for KV per GPU, GiB (0: off; default the chip's).")
+SHARED_GIB = typer.Option(None, "--shared-kv-gib", help="Pod-shared KV storage in all, GiB (0: off).")
+KV_KEEP = typer.Option(None, "--kv-keep", help="Blocks kept in the tiers: prompt (default) or prompt+decode.")
+KV_STORE = typer.Option(None, "--kv-store", help="on_evict (default: copy out when GPU memory evicts) or "
+                                                 "write_through (copy every prefilled block, LMCache).")
 ARRIVAL = typer.Option(None, "--arrival", help="poisson (default), gamma or constant.")
 BURST = typer.Option(None, "--burstiness", help="CV of the Gamma inter-arrival gaps.")
 TRACE = typer.Option(None, "--trace", help="Trace file: Azure CSV, Mooncake JSONL, or plain CSV/JSONL.")
@@ -112,7 +137,9 @@ def simulate_cmd(
     precision: str = PRECISION, kv_precision: str = KV_PRECISION, engine: str = ENGINE,
     max_num_seqs: int = MAX_SEQS, max_batched_tokens: int = MAX_TOKENS, block_size: int = BLOCK,
     gpu_memory_utilization: float = UTIL, num_gpu_blocks: int = BLOCKS, host_overhead: float = OVERHEAD,
-    router: str = ROUTER,
+    router: str = ROUTER, router_overlap_weight: float = OVERLAP_W, admission: str = ADMISSION,
+    admission_ttft: float = ADMISSION_TTFT, kv_offload: str = KV_OFFLOAD, dram_kv_gib: float = DRAM_GIB,
+    nvme_kv_gib: float = NVME_GIB, shared_kv_gib: float = SHARED_GIB, kv_keep: str = KV_KEEP, kv_store: str = KV_STORE,
     rate: float = typer.Option(None, "--rate", help="Open-loop arrival rate, requests/s."),
     arrival: str = ARRIVAL, burstiness: float = BURST,
     concurrency: int = typer.Option(None, "--concurrency", help="Closed loop: clients each with one request."),
@@ -132,7 +159,9 @@ def simulate_cmd(
                     kv_precision=kv_precision, engine=engine, max_num_seqs=max_num_seqs,
                     max_batched_tokens=max_batched_tokens, block_size=block_size,
                     gpu_memory_utilization=gpu_memory_utilization, num_gpu_blocks=num_gpu_blocks,
-                    host_overhead_s=host_overhead, router=router)
+                    host_overhead_s=host_overhead, router=router, router_overlap_weight=router_overlap_weight,
+                    admission=admission, admission_ttft_s=admission_ttft,
+                    kv_offload=_offload(f, kv_offload, dram_kv_gib, nvme_kv_gib, shared_kv_gib, kv_keep, kv_store))
     w = _workload(f, rate=rate, arrival=arrival, burstiness=burstiness, concurrency=concurrency, trace=trace,
                   input_len=input_len, output_len=output_len, length_dist=length_dist, num_requests=num_requests,
                   duration_s=duration, seed=seed, turns=turns, think_s=think_time)
@@ -146,6 +175,8 @@ def simulate_cmd(
         res, rep = run(d, w, slo, progress=bar, usd_per_gpu_hour=_pick(f, "usd_per_gpu_hour", usd_per_gpu_hour))
     finally:
         bar.close()
+    if d.kv_offload is not None and d.kv_offload.tiers and "kv_tiers" in rep:
+        rep["kv_tiers"]["vs_no_offload"] = versus_no_offload(d, w, slo, rep)
     if out is not None:
         paths = write_parquet(res, out)
         rep["parquet"] = [str(p) for p in paths]
@@ -171,8 +202,31 @@ def _print_report(rep: dict) -> None:
             f"{rep['goodput_rps']:.3g} req/s (SLO attainment {rep['slo_attainment']:.1%})")
     c.print(f"preemptions {rep['preemptions']}, prefix hit rate {rep['prefix_hit_rate']:.1%}, KV utilisation "
             f"{rep['kv_utilization_mean']:.1%}, energy {rep['energy_j_per_output_token']:.3g} J/output token")
+    if "rejected" in rep:
+        c.print(f"admission control turned away {rep['rejected']} requests (admitted {rep['admitted_share']:.1%})")
+    if "kv_tiers" in rep:
+        _print_tiers(c, rep["kv_tiers"])
     c.print(f"simulated {rep['simulated_s']:.1f} s in {rep['wall_s']:.2f} s wall ({rep['speedup_vs_real_time']:,.0f}x "
             f"real time)")
+
+
+def _print_tiers(c, kt: dict) -> None:
+    t = Table(title=f"KV tiers (keep {kt['keep']}, store {kt['store']}; GPU prefix hits {kt['gpu_hit_rate']:.1%} "
+                    f"of {kt['lookup_blocks']} prompt blocks)")
+    for col in ("tier", "capacity GiB", "hit rate", "loaded", "loaded GB", "written GB", "held blocks"):
+        t.add_column(col, justify="right")
+    for r in kt["tiers"]:
+        where = " (pod)" if r["shared_by_pod"] else f" (x{r['instances']})" if r["instances"] > 1 else ""
+        t.add_row(r["tier"] + where, f"{r['capacity_gib']:,.1f}", f"{r['hit_rate']:.1%}", f"{r['load_rate']:.1%}",
+                  f"{r['bytes_read'] / 1e9:,.2f}", f"{r['bytes_written'] / 1e9:,.2f}", f"{r['held_blocks']:,}")
+    c.print(t)
+    c.print(f"GPU waited {kt['load_wait_s']:.3g} s on loads and {kt['store_wait_s']:.3g} s on stores; "
+            f"{kt['tier_hits_recomputed_blocks']} tier-held blocks recomputed (cheaper than loading)")
+    vs = kt.get("vs_no_offload")
+    if vs and vs.get("change"):
+        ch = vs["change"]
+        c.print(f"vs no offload: TTFT mean {ch['ttft_mean']:+.1%}, TTFT p99 {ch['ttft_p99']:+.1%}, output throughput "
+                f"{ch['throughput_tok_s']:+.1%}")
 
 
 @app.command("capacity")
@@ -181,7 +235,10 @@ def capacity_cmd(
     precision: str = PRECISION, kv_precision: str = KV_PRECISION, engine: str = ENGINE,
     max_num_seqs: int = MAX_SEQS, max_batched_tokens: int = MAX_TOKENS, block_size: int = BLOCK,
     gpu_memory_utilization: float = UTIL, num_gpu_blocks: int = BLOCKS, host_overhead: float = OVERHEAD,
-    router: str = ROUTER, arrival: str = ARRIVAL, burstiness: float = BURST,
+    router: str = ROUTER, router_overlap_weight: float = OVERLAP_W, admission: str = ADMISSION,
+    admission_ttft: float = ADMISSION_TTFT, kv_offload: str = KV_OFFLOAD, dram_kv_gib: float = DRAM_GIB,
+    nvme_kv_gib: float = NVME_GIB, shared_kv_gib: float = SHARED_GIB, kv_keep: str = KV_KEEP, kv_store: str = KV_STORE,
+    arrival: str = ARRIVAL, burstiness: float = BURST,
     input_len: int = INPUT, output_len: int = OUTPUT, length_dist: str = DIST,
     num_requests: int = typer.Option(None, "--num-requests", help="Requests per trial run (default 1000)."),
     seed: int = SEED,
@@ -195,7 +252,9 @@ def capacity_cmd(
                     kv_precision=kv_precision, engine=engine, max_num_seqs=max_num_seqs,
                     max_batched_tokens=max_batched_tokens, block_size=block_size,
                     gpu_memory_utilization=gpu_memory_utilization, num_gpu_blocks=num_gpu_blocks,
-                    host_overhead_s=host_overhead, router=router)
+                    host_overhead_s=host_overhead, router=router, router_overlap_weight=router_overlap_weight,
+                    admission=admission, admission_ttft_s=admission_ttft,
+                    kv_offload=_offload(f, kv_offload, dram_kv_gib, nvme_kv_gib, shared_kv_gib, kv_keep, kv_store))
     w = _workload(f, rate=1.0, arrival=arrival, burstiness=burstiness, input_len=input_len, output_len=output_len,
                   length_dist=length_dist, num_requests=num_requests or 1000, seed=seed)
     built = build(d)
@@ -223,7 +282,10 @@ def sweep_cmd(
     precision: str = PRECISION, kv_precision: str = KV_PRECISION, engine: str = ENGINE,
     max_num_seqs: int = MAX_SEQS, max_batched_tokens: int = MAX_TOKENS, block_size: int = BLOCK,
     gpu_memory_utilization: float = UTIL, num_gpu_blocks: int = BLOCKS, host_overhead: float = OVERHEAD,
-    router: str = ROUTER, arrival: str = ARRIVAL, burstiness: float = BURST,
+    router: str = ROUTER, router_overlap_weight: float = OVERLAP_W, admission: str = ADMISSION,
+    admission_ttft: float = ADMISSION_TTFT, kv_offload: str = KV_OFFLOAD, dram_kv_gib: float = DRAM_GIB,
+    nvme_kv_gib: float = NVME_GIB, shared_kv_gib: float = SHARED_GIB, kv_keep: str = KV_KEEP, kv_store: str = KV_STORE,
+    arrival: str = ARRIVAL, burstiness: float = BURST,
     rates: str = typer.Option(None, "--rates", help="Comma-separated arrival rates (requests/s)."),
     concurrency_levels: str = typer.Option(None, "--concurrency-levels", help="Comma-separated client counts."),
     input_len: int = INPUT, output_len: int = OUTPUT, length_dist: str = DIST, num_requests: int = NREQ,
@@ -235,7 +297,9 @@ def sweep_cmd(
                     kv_precision=kv_precision, engine=engine, max_num_seqs=max_num_seqs,
                     max_batched_tokens=max_batched_tokens, block_size=block_size,
                     gpu_memory_utilization=gpu_memory_utilization, num_gpu_blocks=num_gpu_blocks,
-                    host_overhead_s=host_overhead, router=router)
+                    host_overhead_s=host_overhead, router=router, router_overlap_weight=router_overlap_weight,
+                    admission=admission, admission_ttft_s=admission_ttft,
+                    kv_offload=_offload(f, kv_offload, dram_kv_gib, nvme_kv_gib, shared_kv_gib, kv_keep, kv_store))
     if (rates is None) == (concurrency_levels is None):
         raise CoscaleError("give exactly one of --rates or --concurrency-levels.")
     levels = _numbers(rates if rates is not None else concurrency_levels,

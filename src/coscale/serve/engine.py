@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -38,6 +39,8 @@ class SimState:
     output_tokens: int = 0  # of the requests arrived so far
     finish_times: list[float] = field(default_factory=list)
     sample_history: list[tuple[float, int]] = field(default_factory=list)
+    held: deque[Request] = field(default_factory=deque)  # admission control `queue`: waiting at the router
+    rejected: list[Request] = field(default_factory=list)  # admission control turned these away
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -47,6 +50,7 @@ class SimResult:
     simulated_s: float
     wall_s: float
     events: int
+    rejected: tuple[Request, ...] = ()  # turned away by admission control, in arrival order
 
 
 def on_arrival(st: SimState, now: float, ev: Arrival) -> list[tuple[float, Event]]:
@@ -54,15 +58,51 @@ def on_arrival(st: SimState, now: float, ev: Arrival) -> list[tuple[float, Event
     nxt = st.workload.after_arrival(ev.request)
     if nxt is not None:
         out.append((nxt.arrival_s, Arrival(request=nxt)))
-    rep = route(st.router, st.replicas, st.arrivals)
+    rep = route(st.router, st.replicas, st.arrivals, ev.request)
     st.arrivals += 1
     st.output_tokens += ev.request.output_tokens
-    rep.enqueue(ev.request)
-    end = start_step(rep, now) if rep.step is None else truncate(rep, now)
-    if end is not None:
-        out.append((end, StepEnd(replica=rep.index, token=rep.token)))
+    if rep is None:
+        out += _turn_away(st, now, ev.request)
+    else:
+        out += _dispatch(rep, now, ev.request)
     if st.overload_wait_s is not None:
         _check_overload(st, now)
+    return out
+
+
+def _dispatch(rep: Replica, now: float, req: Request) -> list[tuple[float, Event]]:
+    rep.enqueue(req)
+    end = start_step(rep, now) if rep.step is None else truncate(rep, now)
+    return [] if end is None else [(end, StepEnd(replica=rep.index, token=rep.token))]
+
+
+def _turn_away(st: SimState, now: float, req: Request) -> list[tuple[float, Event]]:
+    """Admission control said no: hold the request at the router (`queue`) or drop it (a closed-loop
+    client then sends its next request)."""
+    busy = any(r.step is not None for r in st.replicas)  # a step end will look at the held queue again
+    if st.router.admission == "queue" and busy and now - req.arrival_s < (st.router.ttft_limit_s or 0.0):
+        st.held.append(req)
+        return []
+    st.rejected.append(req)
+    nxt = st.workload.after_finish(req, now)
+    return [] if nxt is None else [(nxt.arrival_s, Arrival(request=nxt))]
+
+
+def _release_held(st: SimState, now: float) -> list[tuple[float, Event]]:
+    """Requests held at the router, oldest first, go out while some replica can meet what is left of
+    their TTFT limit; one whose limit has passed is dropped."""
+    out: list[tuple[float, Event]] = []
+    while st.held:
+        req = st.held[0]
+        rep = route(st.router, st.replicas, st.arrivals, req, waited_s=now - req.arrival_s)
+        if rep is None:
+            if now - req.arrival_s < (st.router.ttft_limit_s or 0.0):
+                break
+            st.held.popleft()
+            out += _turn_away(st, now, req)
+            continue
+        st.held.popleft()
+        out += _dispatch(rep, now, req)
     return out
 
 
@@ -79,6 +119,8 @@ def on_step_end(st: SimState, now: float, ev: StepEnd) -> list[tuple[float, Even
     end = start_step(rep, now)
     if end is not None:
         out.append((end, StepEnd(replica=rep.index, token=rep.token)))
+    if st.held:
+        out += _release_held(st, now)
     return out
 
 
@@ -132,13 +174,15 @@ def simulate(replicas: list[Replica], workload: Workload, router: RouterConfig |
             progress(len(st.finish_times), total)
     if progress is not None:
         progress(len(st.finish_times), total)
+    st.rejected.extend(st.held)  # held at the router when everything else had finished
+    st.held.clear()
     stuck = [r for r in replicas if r.waiting or r.running]
     if stuck:
         raise CoscaleError(f"replica {stuck[0].index} stopped with {len(stuck[0].waiting)} requests it can never "
                            f"admit; raise --max-batched-tokens or the KV pool (--num-gpu-blocks).")
     seqs = sorted((s for r in replicas for s in r.finished), key=lambda s: s.req.rid)
     return SimResult(sequences=tuple(seqs), replicas=tuple(replicas), simulated_s=now,
-                     wall_s=time.perf_counter() - wall0, events=q.handled)
+                     wall_s=time.perf_counter() - wall0, events=q.handled, rejected=tuple(st.rejected))
 
 
 def requests_of(result: SimResult) -> list[Request]:

@@ -56,6 +56,8 @@ class BlockPool:
     _tail: int = 0
     _nfree: int = 0  # live entries of the queue
     _fresh: int = 0  # blocks never handed out are ids _fresh .. num_blocks - 1 (the queue's front)
+    evicted: list | None = None  # when a list: content keys allocation evicted, oldest first (for KV tiers)
+    published: list | None = None  # when a list: content keys of prompt blocks published (write-through tiers)
 
     def __post_init__(self) -> None:
         if self.num_blocks < 1 or self.block_size < 1:
@@ -158,6 +160,8 @@ class BlockPool:
         taken = popped[fresh:]
         self._nfree -= n - fresh
         self._pushed[taken] = _NONE
+        if self.evicted is not None:
+            self._journal_evictions(taken)
         self._urid[taken] = _NONE  # evict unique content
         shared = taken[self._has_hash[taken]]
         for b in shared.tolist():  # evict shared content
@@ -169,6 +173,19 @@ class BlockPool:
             self._has_hash[shared] = False
         self._ref[popped] = 1
         return popped.tolist()
+
+    def _journal_evictions(self, taken: np.ndarray) -> None:
+        """Record the content keys of cached blocks about to be reused: a shared hash, or (request, index)."""
+        out = self.evicted
+        assert out is not None
+        for b, r, i, h in zip(taken.tolist(), self._urid[taken].tolist(), self._uidx[taken].tolist(),
+                              self._has_hash[taken].tolist(), strict=True):
+            if h:
+                key = self._hash[b]
+                if self._cached.get(key) == b:
+                    out.append(key)
+            elif r != _NONE:
+                out.append((r, i))
 
     def release(self, blocks: list[int]) -> None:
         """Drop one reference to each block (distinct blocks of one sequence), tail first."""
@@ -216,6 +233,9 @@ class BlockPool:
         if not self.caching:
             return
         p = len(keys.shared)
+        if self.published is not None:
+            self.published.extend(keys.shared[lo:min(hi, p)])
+            self.published.extend((keys.rid, i) for i in range(max(lo, p) - p, hi - p))
         if lo < p:
             self.register_run(blocks[lo:min(hi, p)], keys.shared[lo:min(hi, p)])
             lo = p

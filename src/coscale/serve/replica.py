@@ -19,6 +19,7 @@ from coscale.serve.kv import BlockPool
 from coscale.serve.request import Request, prompt_keys
 from coscale.serve.scheduler import SchedulerConfig
 from coscale.serve.sequence import SeqArrays, Sequence
+from coscale.serve.tiers.replica_tiers import ReplicaTiers
 
 MAX_RUN_STEPS = 4096  # longest fast-forward run (bounds the arrays of one run)
 INF = 1 << 62
@@ -92,6 +93,7 @@ class Replica:
     itl_values: list[float] = field(default_factory=list)
     itl_weights: list[int] = field(default_factory=list)
     _slots: np.ndarray | None = None  # running slots in order (None: rebuild)
+    tiers: ReplicaTiers | None = None  # KV tiers below GPU memory (None: no offload)
 
     @property
     def load(self) -> int:
@@ -135,8 +137,11 @@ def _admit(rep: Replica, s: Sequence, budget: int, now: float, reserve: bool) ->
     pool = rep.pool
     bs = pool.block_size
     known = s.known
-    hit = pool.prompt_hit(s.keys, (known - 1) // bs) if rep.cfg.prefix_caching else []
-    cached = len(hit) * bs
+    limit = (known - 1) // bs
+    hit = pool.prompt_hit(s.keys, limit) if rep.cfg.prefix_caching else []
+    tiers = rep.tiers if rep.cfg.prefix_caching else None
+    loaded = tiers.plan_load(s.keys, known, len(hit), limit, rep.cost) if tiers is not None else 0
+    cached = (len(hit) + loaded) * bs
     new = known - cached
     if new > budget:
         if not rep.cfg.chunked_prefill:
@@ -152,8 +157,12 @@ def _admit(rep: Replica, s: Sequence, budget: int, now: float, reserve: bool) ->
         rep.reserved += total
         s.reserved = total
     pool.take(hit)
+    if tiers is not None:
+        tiers.commit_load(len(hit), known)  # loaded blocks leave their tier before allocation evicts into it
     s.set_blocks(hit + pool.allocate(need))
-    s.registered = len(hit)
+    if loaded:
+        pool.publish(s.blocks, s.keys, len(hit), len(hit) + loaded)
+    s.registered = len(hit) + loaded
     s.computed = cached
     if s.order < 0:
         s.hit_tokens = cached
@@ -338,6 +347,7 @@ def start_step(rep: Replica, now: float) -> float | None:
     dec = (new == 1) & (tab.known[slots] - comp == 1) & (tab.generated[slots] >= 1)
     decode = bool(dec.all())
     overhead = rep.cfg.host_overhead_s
+    tier_wait = rep.tiers.settle(rep.pool) if rep.tiers is not None else 0.0
     k = 1
     if decode:
         if rep.fast_forward and not preempted and len(slots) == len(rep.running):
@@ -351,6 +361,8 @@ def start_step(rep: Replica, now: float) -> float | None:
         durations = np.array([t + overhead])
         energies = np.array([e])
         prefill_tokens = int(pre_new.sum())
+    if tier_wait:
+        durations[0] += tier_wait  # the GPU waits for the step's KV loads and stores
     starts = np.cumsum(np.concatenate(([now], durations)))
     kv_used = np.full(k, rep.pool.used, dtype=np.int64)
     if k > 1:
@@ -458,6 +470,8 @@ def finish_step(rep: Replica) -> list[Sequence]:
         for slot in sl[tab.generated[sl] == tab.out[sl]].tolist():
             s = by_slot[slot]
             s.finish_s = now
+            if rep.tiers is not None and rep.tiers.cfg.keep == "prompt+decode":
+                rep.tiers.publish_decode(pool, s.req, s.blocks, s.computed)
             pool.release(s.blocks)
             s.set_blocks([])
             rep.reserved -= s.reserved

@@ -22,6 +22,10 @@ from coscale.serve.replica import Replica
 from coscale.serve.request import Request
 from coscale.serve.router import RouterConfig
 from coscale.serve.scheduler import SchedulerConfig
+from coscale.serve.tiers.config import OffloadConfig, offload_config
+from coscale.serve.tiers.media import tier_media
+from coscale.serve.tiers.report import tier_report
+from coscale.serve.tiers.setup import attach_tiers
 from coscale.serve.traces import read_trace
 from coscale.serve.workload import (
     ClosedLoop,
@@ -59,6 +63,13 @@ class Deployment:
     host_overhead_s: float | None = None
     router: str = "least_loaded"
     prefix_caching: bool = True
+    kv_offload: OffloadConfig | None = None  # KV tiers below GPU memory (None: no offload)
+    router_overlap_weight: float = 1.0  # kv_aware: weight of blocks to prefill against decode blocks
+    admission: str = "none"  # none | reject | queue (when the router predicts a TTFT above admission_ttft_s)
+    admission_ttft_s: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kv_offload", offload_config(self.kv_offload))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -102,6 +113,7 @@ class Built:
     budget: KvBudget | None
     num_blocks: int
     cost: StepCostModel
+    offload: OffloadConfig | None = None
 
     @property
     def replicas(self) -> int:
@@ -132,19 +144,26 @@ def build(d: Deployment, cost: StepCostModel | None = None) -> Built:
     if d.num_gpu_blocks is not None and d.num_gpu_blocks < 1:
         raise CoscaleError(f"--num-gpu-blocks must be >= 1, got {d.num_gpu_blocks}.")
     system = System(hardware=hw, num_gpus=gpus)
+    if d.kv_offload is not None and d.kv_offload.tiers:  # bad tier sizes fail before the cost table is built
+        tier_media(d.kv_offload, hw, budget.block_bytes, block, par.gpus // par.replicas, gpus)
     if cost is None:
         # one step holds at most the token budget (decode-first) or a full decode batch (prefill-first)
         tokens = sched.max_batched_tokens + (sched.max_num_seqs if sched.policy != "decode_first" else 0)
         cost = CoreStepCost(plan=build_plan(model, system, par, recipe), max_tokens=tokens,
                             max_seqs=sched.max_num_seqs + 1)
     return Built(model=model, system=system, parallel=par, precision=recipe, preset=preset, sched=sched,
-                 block_size=block, budget=budget, num_blocks=d.num_gpu_blocks or budget.blocks, cost=cost)
+                 block_size=block, budget=budget, num_blocks=d.num_gpu_blocks or budget.blocks, cost=cost,
+                 offload=d.kv_offload)
 
 
 def make_replicas(b: Built, fast_forward: bool = True) -> list[Replica]:
-    return [Replica(index=i, cfg=b.sched, pool=BlockPool(num_blocks=b.num_blocks, block_size=b.block_size,
+    reps = [Replica(index=i, cfg=b.sched, pool=BlockPool(num_blocks=b.num_blocks, block_size=b.block_size,
                                                          caching=b.sched.prefix_caching),
                     cost=b.cost, fast_forward=fast_forward) for i in range(b.replicas)]
+    if b.offload is not None and b.offload.tiers and b.budget is not None:
+        per = b.parallel.gpus // b.replicas
+        attach_tiers(reps, b.offload, b.system.hardware, b.budget.block_bytes, per, b.parallel.gpus)
+    return reps
 
 
 def make_workload(w: WorkloadSpec, model: ModelSpec | None = None) -> Workload:
@@ -201,15 +220,26 @@ def run(d: Deployment, w: WorkloadSpec, slo: Slo, built: Built | None = None, ov
     b = built or build(d)
     wl = make_workload(w, b.model)
     open_loop_rate = w.rate is not None
-    res = simulate(make_replicas(b), wl, RouterConfig(policy=d.router),
+    res = simulate(make_replicas(b), wl, router_config(d),
                    overload_wait_s=DEFAULT_OVERLOAD_WAIT_S if (overload and open_loop_rate) else None,
                    capacity_probe=lambda: saturated_rate(b, w, d.router), progress=progress)
     out = report(res, slo, usd_per_gpu_hour=usd_per_gpu_hour, gpus=b.parallel.gpus)
+    if d.admission != "none":
+        out["rejected"] = len(res.rejected)
+        out["admitted_share"] = out["completed"] / (out["completed"] + len(res.rejected))  # type: ignore[operator]
+    tiers = tier_report([r.tiers for r in res.replicas])
+    if tiers is not None:
+        out["kv_tiers"] = tiers
     out = {"engine": b.preset.name, "engine_version": b.preset.version, "replicas": b.replicas,
            "num_gpu_blocks": b.num_blocks, "block_size": b.block_size, "max_num_seqs": b.sched.max_num_seqs,
            "max_batched_tokens": b.sched.max_batched_tokens, "host_overhead_s": b.sched.host_overhead_s,
            "kv_memory": b.budget.as_dict() if b.budget else None, **out}
     return res, out
+
+
+def router_config(d: Deployment) -> RouterConfig:
+    return RouterConfig(policy=d.router, overlap_weight=d.router_overlap_weight, admission=d.admission,
+                        ttft_limit_s=d.admission_ttft_s)
 
 
 def saturated_rate(b: Built, w: WorkloadSpec, router: str) -> float:

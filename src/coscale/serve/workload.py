@@ -124,6 +124,11 @@ def synthetic_requests(times: np.ndarray, isl: np.ndarray, osl: np.ndarray) -> t
 SESSION_HASH_BLOCK = 64  # tokens per content id of a generated session's prompt
 
 
+def session_block_ids(session: int, lo: int, hi: int) -> tuple[int, ...]:
+    """Content ids of a session's 64-token blocks lo..hi-1 (prompts and answers alike)."""
+    return tuple(hash(("session", session, b)) & (2**62 - 1) for b in range(lo, hi))
+
+
 def session_requests(starts: np.ndarray, turns: int, think_s: float, isl: np.ndarray, osl: np.ndarray,
                      rng: np.random.Generator) -> tuple[Request, ...]:
     """Multi-turn sessions: session i starts at `starts[i]`; turn t arrives an exponential think time
@@ -141,7 +146,7 @@ def session_requests(starts: np.ndarray, turns: int, think_s: float, isl: np.nda
         for k in range(turns):
             j = i * turns + k
             prompt = history + int(isl[j])
-            ids = tuple(hash(("session", i, b)) & (2**62 - 1) for b in range(-(-prompt // SESSION_HASH_BLOCK)))
+            ids = session_block_ids(i, 0, -(-prompt // SESSION_HASH_BLOCK))
             rows.append((t, prompt, int(osl[j]), i, ids))
             history = prompt + int(osl[j])
             t += float(rng.exponential(think_s)) if think_s > 0 else 0.0
