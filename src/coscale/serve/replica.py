@@ -77,6 +77,7 @@ class Replica:
     pool: BlockPool
     cost: StepCostModel
     fast_forward: bool = True
+    hold_kv: bool = False  # keep a finished request's blocks (the owner releases them)
     waiting: deque[Sequence] = field(default_factory=deque)
     running: list[Sequence] = field(default_factory=list)
     finished: list[Sequence] = field(default_factory=list)
@@ -135,8 +136,9 @@ def _admit(rep: Replica, s: Sequence, budget: int, now: float, reserve: bool) ->
     pool = rep.pool
     bs = pool.block_size
     known = s.known
-    hit = pool.prompt_hit(s.keys, (known - 1) // bs) if rep.cfg.prefix_caching else []
-    cached = len(hit) * bs
+    pre = s.preloaded  # KV that arrived from another instance (disaggregated decode)
+    hit = pool.prompt_hit(s.keys, (known - 1) // bs) if rep.cfg.prefix_caching and not pre else []
+    cached = pre or len(hit) * bs
     new = known - cached
     if new > budget:
         if not rep.cfg.chunked_prefill:
@@ -156,7 +158,7 @@ def _admit(rep: Replica, s: Sequence, budget: int, now: float, reserve: bool) ->
     s.registered = len(hit)
     s.computed = cached
     if s.order < 0:
-        s.hit_tokens = cached
+        s.hit_tokens = len(hit) * bs
     else:
         s.rehit_tokens += cached
     s.order = rep.admitted
@@ -179,6 +181,7 @@ def _preempt(rep: Replica, s: Sequence) -> None:
     rep._slots = None
     rep.pool.release(s.blocks)
     s.discarded += s.computed
+    s.preloaded = 0  # a preempted request is recomputed here
     s.set_blocks([])
     s.registered = 0
     s.computed = 0
@@ -458,8 +461,9 @@ def finish_step(rep: Replica) -> list[Sequence]:
         for slot in sl[tab.generated[sl] == tab.out[sl]].tolist():
             s = by_slot[slot]
             s.finish_s = now
-            pool.release(s.blocks)
-            s.set_blocks([])
+            if not rep.hold_kv:  # a prefill instance keeps the KV until it has been sent
+                pool.release(s.blocks)
+                s.set_blocks([])
             rep.reserved -= s.reserved
             rep.finished.append(s)
             done.append(s)
