@@ -9,7 +9,7 @@ from coscale.serve.disagg.engine import DisaggResult, simulate_disagg
 from coscale.serve.metrics import Slo, report, summary
 from coscale.serve.replica import Replica
 from coscale.serve.router import RouterConfig
-from coscale.serve.scenario import DEFAULT_OVERLOAD_WAIT_S, Built, Deployment, WorkloadSpec, make_workload
+from coscale.serve.scenario import DEFAULT_OVERLOAD_WAIT_S, Built, WorkloadSpec, make_workload
 
 
 def run_disagg(d: DisaggDeployment, w: WorkloadSpec, slo: Slo, built: DisaggBuilt | None = None,
@@ -30,19 +30,30 @@ def _span(res: DisaggResult) -> float:
     return max(max(s.finish_s for s in seqs) - min(s.req.arrival_s for s in seqs), 1e-12)
 
 
-def _pool(reps: tuple[Replica, ...], b: Built, d: Deployment, span: float) -> dict[str, object]:
-    busy, kv = [], []
+def _window(res: DisaggResult) -> tuple[float, float]:
+    """First to last arrival: the stretch of the run that carries the offered load."""
+    arr = [s.req.arrival_s for s in res.sim.sequences]
+    return (min(arr), max(arr)) if arr else (0.0, 0.0)
+
+
+def _pool(reps: tuple[Replica, ...], b: Built, window: tuple[float, float]) -> dict[str, object]:
+    busy, kv, batch = [], [], []
+    t0, t1 = window
     for r in reps:
         lg = r.log.arrays()
         dur = lg["end_s"] - lg["start_s"]
-        busy.append(float(dur.sum()) / span)
+        inside = np.clip(lg["end_s"], t0, t1) - np.clip(lg["start_s"], t0, t1)
+        busy.append(float(inside.sum()) / (t1 - t0) if t1 > t0 else float("nan"))
+        batch.append(float(np.sum(lg["batch_seqs"] * dur) / dur.sum()) if dur.sum() > 0 else 0.0)
         kv.append(float(np.sum(lg["kv_blocks"] * dur) / dur.sum() / r.pool.num_blocks) if dur.sum() > 0 else 0.0)
     return {"hardware": b.system.hardware.id, "gpus": b.parallel.gpus, "tp": b.parallel.tp, "pp": b.parallel.pp,
             "ep": b.parallel.ep, "engine": b.preset.name, "instances": b.replicas, "num_gpu_blocks": b.num_blocks,
             "block_size": b.block_size, "max_num_seqs": b.sched.max_num_seqs,
             "max_batched_tokens": b.sched.max_batched_tokens,
-            "utilization": float(np.mean(busy)) if busy else 0.0,  # share of time an instance computes
+            # share of the arrival window an instance spends computing
+            "utilization": float(np.mean(busy)) if busy else 0.0,
             "kv_utilization_mean": float(np.mean(kv)) if kv else 0.0,
+            "batch_seqs_mean": float(np.mean(batch)) if batch else 0.0,  # time-weighted, while computing
             "preemptions": int(sum(r.preemptions for r in reps))}
 
 
@@ -57,8 +68,8 @@ def disagg_report(res: DisaggResult, b: DisaggBuilt, d: DisaggDeployment, slo: S
     waits = np.array(list(res.decode_wait_s.values()))
     return {
         "mode": "disaggregated", "gpus": b.gpus,
-        "prefill": _pool(res.prefill, b.prefill, d.prefill, span),
-        "decode": _pool(res.decode, b.decode, d.decode, span),
+        "prefill": _pool(res.prefill, b.prefill, _window(res)),
+        "decode": _pool(res.decode, b.decode, _window(res)),
         "kv_link": b.path.as_dict(),
         "transfer": {
             "requests": len(tr), "bytes_total": float(nbytes.sum()) if len(tr) else 0.0,
