@@ -44,6 +44,8 @@ class CompareSpec:
     candidates: int = 3
     slo_ttft_p99_s: float = 2.0
     slo_tpot_p99_s: float = 0.2
+    # None: both p99 limits (MLPerf); a share (DistServe: 0.9): that share of requests meets both limits
+    attainment: float | None = None
 
     def __post_init__(self) -> None:
         if (self.gpus is None) == (self.budget_usd_per_hour is None):
@@ -53,6 +55,8 @@ class CompareSpec:
         if self.budget_usd_per_hour is not None:
             for chip in {self.hardware, self.prefill_chip, self.decode_chip}:
                 self.price(chip)
+        if self.attainment is not None and not 0 < self.attainment <= 1:
+            raise CoscaleError(f"--attainment must be in (0, 1], got {self.attainment}.")
         if self.candidates < 1:
             raise CoscaleError(f"--candidates must be >= 1, got {self.candidates}.")
 
@@ -159,6 +163,8 @@ def best_aggregated(spec: CompareSpec, w: WorkloadSpec, start_rps: float) -> dic
 
 
 def _ok(rep: dict, spec: CompareSpec) -> bool:
+    if spec.attainment is not None:
+        return bool(rep["slo_attainment"] >= spec.attainment)
     return bool(rep["ttft_s"]["p99"] <= spec.slo_ttft_p99_s and rep["tpot_s"]["p99"] <= spec.slo_tpot_p99_s)
 
 

@@ -166,7 +166,7 @@ def _on_kv_arrival(st: _State, now: float, ev: KvArrive) -> list:
     out = _restart(src, PREFILL, now)
     st.inbound[f.dst] -= 1
     dec = st.decode[f.dst]
-    _enqueue_preloaded(dec, f.req, f.pre)
+    enqueue_preloaded(dec, f.req, f.pre)
     st.pre_seq[f.req.rid] = (f.pre, now)
     end = start_step(dec, now) if dec.step is None else truncate(dec, now)
     if end is not None:
@@ -174,7 +174,7 @@ def _on_kv_arrival(st: _State, now: float, ev: KvArrive) -> list:
     return out
 
 
-def _enqueue_preloaded(rep: Replica, req: Request, pre: Sequence) -> None:
+def enqueue_preloaded(rep: Replica, req: Request, pre: Sequence) -> None:
     """The request joins the decode queue with its prompt's KV present and its first token sampled."""
     need = rep.pool.blocks_for(req.input_tokens + req.output_tokens)
     if need > rep.pool.num_blocks:
