@@ -16,6 +16,7 @@ import numpy as np
 
 from coscale.errors import CoscaleError
 from coscale.hardware.catalog import load_hardware
+from coscale.models.registry import load_model
 from coscale.serve.capacity_search import RatePoint, search_rate
 from coscale.serve.disagg.deployment import DisaggDeployment, build_disagg
 from coscale.serve.disagg.run import run_disagg
@@ -100,7 +101,7 @@ def _pool(spec: CompareSpec, chip: str, gpus: int, tp: int) -> Deployment:
 
 
 def _lengths(spec: CompareSpec, w: WorkloadSpec) -> tuple[float, float]:
-    wl = make_workload(with_rate(w, 1.0) if w.trace is None else w)
+    wl = make_workload(with_rate(w, 1.0) if w.trace is None else w, load_model(spec.model))
     if not isinstance(wl, OpenLoop):
         raise CoscaleError("serve compare needs an open-loop workload (lengths or a trace), not --concurrency.")
     return (float(np.mean([r.input_tokens for r in wl.requests])),

@@ -89,10 +89,12 @@ class _State:
     last_t: float = 0.0
 
 
-def make_pool(b, hold_kv: bool, fast_forward: bool = True) -> list[Replica]:
+def make_pool(b, hold_kv: bool, fast_forward: bool = True, count: int | None = None) -> list[Replica]:
+    """The pool's engine instances (the first `count` of them when given)."""
     return [Replica(index=i, cfg=b.sched, pool=BlockPool(num_blocks=b.num_blocks, block_size=b.block_size,
                                                          caching=b.sched.prefix_caching),
-                    cost=b.cost, fast_forward=fast_forward, hold_kv=hold_kv) for i in range(b.replicas)]
+                    cost=b.cost, fast_forward=fast_forward, hold_kv=hold_kv)
+            for i in range(b.replicas if count is None else count)]
 
 
 def _occupancy(st: _State, now: float) -> None:
@@ -166,7 +168,7 @@ def _on_kv_arrival(st: _State, now: float, ev: KvArrive) -> list:
     out = _restart(src, PREFILL, now)
     st.inbound[f.dst] -= 1
     dec = st.decode[f.dst]
-    enqueue_preloaded(dec, f.req, f.pre)
+    enqueue_preloaded(dec, f.req, f.pre.first_token_s)
     st.pre_seq[f.req.rid] = (f.pre, now)
     end = start_step(dec, now) if dec.step is None else truncate(dec, now)
     if end is not None:
@@ -174,7 +176,7 @@ def _on_kv_arrival(st: _State, now: float, ev: KvArrive) -> list:
     return out
 
 
-def enqueue_preloaded(rep: Replica, req: Request, pre: Sequence) -> None:
+def enqueue_preloaded(rep: Replica, req: Request, first_token_s: float) -> None:
     """The request joins the decode queue with its prompt's KV present and its first token sampled."""
     need = rep.pool.blocks_for(req.input_tokens + req.output_tokens)
     if need > rep.pool.num_blocks:
@@ -185,7 +187,7 @@ def enqueue_preloaded(rep: Replica, req: Request, pre: Sequence) -> None:
     tab = rep.tab
     slot = tab.add(req.input_tokens + 1, req.output_tokens)
     tab.generated[slot] = 1
-    tab.first[slot] = tab.last[slot] = pre.first_token_s
+    tab.first[slot] = tab.last[slot] = first_token_s
     s = Sequence(req=req, keys=prompt_keys(req, rep.pool.block_size), tab=tab, slot=slot,
                  preloaded=req.input_tokens)
     rep.by_slot.append(s)

@@ -21,17 +21,13 @@ from coscale.serve.request import Request
 def decode_saturated(b: DisaggBuilt, input_tokens: int, output_tokens: int, requests: int | None = None) -> dict:
     """Output tokens/s of one decode instance kept full; `requests` defaults to what its KV pool holds
     at the end of generation (capped by max_num_seqs) plus one more full batch."""
-    rep = make_pool(b.decode, hold_kv=False)[0]
+    rep = make_pool(b.decode, hold_kv=False, count=1)[0]
     per = rep.pool.blocks_for(input_tokens + output_tokens)
     batch = max(min(rep.pool.num_blocks // per, rep.cfg.max_num_seqs), 1)
     n = requests or 2 * batch
-    pre = make_pool(b.prefill, hold_kv=False)[0]  # only to give each request a first-token time of 0
     for i in range(n):
         req = Request(rid=i, arrival_s=0.0, input_tokens=input_tokens, output_tokens=output_tokens)
-        pre.enqueue(req)
-        s = pre.waiting.pop()
-        s.tab.first[s.slot] = 0.0
-        enqueue_preloaded(rep, req, s)
+        enqueue_preloaded(rep, req, 0.0)
     now = 0.0
     end = start_step(rep, now)
     while end is not None:
