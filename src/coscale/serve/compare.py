@@ -274,8 +274,8 @@ def why(spec: CompareSpec, agg: dict | None, dis: dict | None) -> list[str]:
         lines.append(
             f"disaggregated ({dep['p_to_d_gpus']} prefill:decode GPUs, TP{dep['prefill']['tp']}/TP"
             f"{dep['decode']['tp']}) binds on the {pool} pool: p99 TTFT {dis['ttft_p99_s']:.3g} s, p99 TPOT "
-            f"{dis['tpot_p99_s'] * 1e3:.3g} ms; pool utilisation prefill {at['prefill']['utilization']:.0%}, decode "
-            f"{at['decode']['utilization']:.0%}.")
+            f"{dis['tpot_p99_s'] * 1e3:.3g} ms; busy share prefill {at['prefill']['utilization']:.0%}, decode "
+            f"{at['decode']['utilization']:.0%} at a mean decode batch of {at['decode']['batch_seqs_mean']:.3g}.")
         lines.append(
             f"KV transfer over {dep['kv_link']}: {tr['bytes_per_request']['mean'] / 1e6:.3g} MB per request, "
             f"{tr['time_s']['mean'] * 1e3:.3g} ms on the link ({at['kv_link']['achieved_GBps']:.3g} GB/s achieved), "
