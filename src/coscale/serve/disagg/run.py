@@ -20,7 +20,7 @@ def run_disagg(d: DisaggDeployment, w: WorkloadSpec, slo: Slo, built: DisaggBuil
     res = simulate_disagg(b, wl, RouterConfig(policy=d.prefill.router),
                           overload_wait_s=DEFAULT_OVERLOAD_WAIT_S if (overload and w.rate is not None) else None,
                           track_occupancy=track_occupancy, progress=progress)
-    return res, disagg_report(res, b, d, slo, usd_per_gpu_hour)
+    return res, disagg_report(res, b, slo, usd_per_gpu_hour)
 
 
 def _span(res: DisaggResult) -> float:
@@ -57,7 +57,7 @@ def _pool(reps: tuple[Replica, ...], b: Built, window: tuple[float, float]) -> d
             "preemptions": int(sum(r.preemptions for r in reps))}
 
 
-def disagg_report(res: DisaggResult, b: DisaggBuilt, d: DisaggDeployment, slo: Slo,
+def disagg_report(res: DisaggResult, b: DisaggBuilt, slo: Slo,
                   usd_per_gpu_hour: float | None = None) -> dict[str, object]:
     out = report(res.sim, slo, usd_per_gpu_hour=usd_per_gpu_hour, gpus=b.gpus)
     span = _span(res)
