@@ -246,15 +246,14 @@ def test_decode_pool_with_expert_parallel_attention_dp_ranks():
 
 
 def test_disaggregation_validation_cases_carry_sources_and_run():
-    from coscale.validation.serving import run_serving_cases
-    from coscale.validation.serving_disagg import load_disagg_cases
+    from coscale.validation.serving_disagg import load_disagg_cases, run_disagg_cases
 
     cases = load_disagg_cases()
     assert {c["id"] for c in cases} >= {"SGL-96H100-decode", "MC-pd-ratio", "DIST-goodput"}
     for c in cases:
         assert c["source"] and c["published"] > 0 and c["unit"] and c["assumptions"]
-    (r,) = run_serving_cases(("MC-pd-ratio",))  # the serving category runs them (this one is fast)
-    assert r.category == "serving" and r.published == 1.0
+    (r,) = run_disagg_cases(("MC-pd-ratio",))  # this one is fast
+    assert r.category == "serving_disagg" and r.published == 1.0
     assert 5 / 11 <= r.predicted <= 11 / 5 and "rate-matched" in r.note
 
 

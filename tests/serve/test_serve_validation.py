@@ -26,9 +26,7 @@ def test_vllm_trace_replay_ttft_and_tpot_means_within_15_percent():
 
 @pytest.mark.slow
 def test_serving_median_error_within_15_percent():
-    # the aggregated-serving cases; the disaggregation cases (serving_disagg_cases.json) have their own test
-    ids = {c["id"] for c in load_serving_cases()}
-    results = [r for r in run_serving_cases() if r.id in ids]
+    results = run_serving_cases()
     summary = summarize(results)
     assert summary["median_abs_error_by_category"]["serving"] <= 0.15
     assert statistics.median(abs(r.error) for r in results) == summary["median_abs_error_by_category"]["serving"]

@@ -79,6 +79,4 @@ def run_serving_cases(ids: tuple[str, ...] | None = None) -> list:
         out.append(CaseResult(id=case["id"], category="serving", calibration=False, description=case["description"],
                               source=case["source"], predicted=predicted, published=float(case["published"]),
                               unit=case["unit"], note=f"{note}. Assumptions: {case['assumptions']}"))
-    from coscale.validation.serving_disagg import run_disagg_cases
-
-    return out + run_disagg_cases(ids)
+    return out

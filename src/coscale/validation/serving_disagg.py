@@ -1,4 +1,4 @@
-"""Disaggregation cases of the `serving` validation category (`serving_disagg_cases.json`).
+"""Disaggregation cases of the serving validation (`serving_disagg_cases.json`, category `serving_disagg`).
 
 - `decode_saturated`: a decode pool's output tokens/s per node with its instances kept full
   (`coscale.serve.disagg.saturation`).
@@ -63,6 +63,9 @@ def _goodput_ratio(case: dict[str, Any]) -> tuple[float, str]:
                    f"req/s")
 
 
+# Reported beside the aggregated `serving` cases (same `coscale validate` run, `--no-serving` skips both),
+# under their own label so each category's median error describes one kind of prediction.
+CATEGORY = "serving_disagg"
 KINDS = {"decode_saturated": _decode_saturated, "pd_ratio": _pd_ratio, "goodput_ratio": _goodput_ratio}
 
 
@@ -74,7 +77,7 @@ def run_disagg_cases(ids: tuple[str, ...] | None = None) -> list:
         if ids is not None and case["id"] not in ids:
             continue
         predicted, note = KINDS[case["kind"]](case)
-        out.append(CaseResult(id=case["id"], category="serving", calibration=False, description=case["description"],
+        out.append(CaseResult(id=case["id"], category=CATEGORY, calibration=False, description=case["description"],
                               source=case["source"], predicted=predicted, published=float(case["published"]),
                               unit=case["unit"], note=f"{note}. Assumptions: {case['assumptions']}"))
     return out
