@@ -266,3 +266,20 @@ def test_disaggregation_cases_predicted_within_the_stated_bands():
     assert -0.5 <= got["SGL-96H100-decode"].error <= 0.0  # no two-batch overlap: comm exposed
     assert got["MC-pd-ratio"].predicted > 1.0  # prefill-bound by rate matching
     assert got["DIST-goodput"].predicted < 1.5  # one setting, not the paper's best
+
+
+def test_compare_decides_per_gpu_under_a_gpu_budget_and_per_dollar_under_a_cost_budget():
+    from coscale.serve.compare import CompareSpec, _winner
+
+    agg = {"throughput_tok_s": 1000.0, "throughput_tok_s_per_gpu": 250.0, "usd_per_hour": 10.0, "gpus": 4}
+    dis = {"throughput_tok_s": 600.0, "throughput_tok_s_per_gpu": 300.0, "usd_per_hour": 12.0, "gpus": 2}
+    by_gpu = CompareSpec(gpus=4, prices=(("h100-sxm", 2.5),))
+    by_cost = CompareSpec(budget_usd_per_hour=12.0, prices=(("h100-sxm", 2.5),))
+    assert _winner(by_gpu, agg, dis) == "disaggregated"
+    assert _winner(by_cost, agg, dis) == "aggregated"
+    assert _winner(by_gpu, None, dis) == "disaggregated" and _winner(by_gpu, None, None) is None
+    assert by_cost.max_gpus("h100-sxm") == 4 and by_cost.fits(2, 2) and not by_cost.fits(3, 2)
+    with pytest.raises(CoscaleError, match="no \\$/GPU-hour for b200"):
+        CompareSpec(budget_usd_per_hour=12.0, decode_hardware="b200", prices=(("h100-sxm", 2.5),))
+    with pytest.raises(CoscaleError, match="exactly one of"):
+        CompareSpec(gpus=4, budget_usd_per_hour=12.0)

@@ -255,10 +255,11 @@ def why(spec: CompareSpec, agg: dict | None, dis: dict | None) -> list[str]:
     if agg is None or dis is None:
         lines.append(f"only {'disaggregated' if agg is None else 'aggregated'} serving meets the SLO in this budget.")
     else:
-        a, b = agg["throughput_tok_s_per_gpu"], dis["throughput_tok_s_per_gpu"]
+        key, what = _merit(spec)
+        a, b = _value(agg, key), _value(dis, key)
         win, gain = ("disaggregated", b / a - 1) if b > a else ("aggregated", a / b - 1)
-        lines.append(f"{win} wins: {gain:+.0%} output tokens/s per GPU at the SLO "
-                     f"({dis['capacity_rps']:.3g} vs {agg['capacity_rps']:.3g} requests/s).")
+        lines.append(f"{win} wins: {gain:+.0%} {what} at the SLO (disaggregated {dis['capacity_rps']:.3g} req/s on "
+                     f"{dis['gpus']} GPUs vs aggregated {agg['capacity_rps']:.3g} req/s on {agg['gpus']} GPUs).")
     if agg is not None:
         at = agg["at_capacity"]
         lines.append(f"aggregated ({agg['deployment']['gpus']} GPUs, TP{agg['deployment']['tp']}) is "
@@ -295,11 +296,25 @@ def compare(spec: CompareSpec, w: WorkloadSpec) -> dict[str, object]:
             "budget": {"gpus": spec.gpus, "usd_per_hour": spec.budget_usd_per_hour, "prices": dict(spec.prices)},
             "slo": {"ttft_p99_s": spec.slo_ttft_p99_s, "tpot_p99_s": spec.slo_tpot_p99_s},
             "aggregated": agg, "disaggregated": dis, "screened": rows[:20], "why": why(spec, agg, dis),
-            "winner": _winner(agg, dis)}
+            "winner": _winner(spec, agg, dis), "decided_by": _merit(spec)[1]}
 
 
-def _winner(agg: dict | None, dis: dict | None) -> str | None:
+def _merit(spec: CompareSpec) -> tuple[str, str]:
+    """What decides: output tokens/s per GPU under a GPU budget, per $/hour under a cost budget."""
+    if spec.budget_usd_per_hour is not None:
+        return "throughput_tok_s_per_usd_hour", "output tokens/s per $/hour"
+    return "throughput_tok_s_per_gpu", "output tokens/s per GPU"
+
+
+def _value(o: dict, key: str) -> float:
+    if key == "throughput_tok_s_per_usd_hour":
+        return o["throughput_tok_s"] / o["usd_per_hour"]
+    return o[key]
+
+
+def _winner(spec: CompareSpec, agg: dict | None, dis: dict | None) -> str | None:
     if agg is None or dis is None:
         return None if agg is dis else ("aggregated" if dis is None else "disaggregated")
-    return "disaggregated" if dis["throughput_tok_s_per_gpu"] > agg["throughput_tok_s_per_gpu"] else "aggregated"
+    key, _ = _merit(spec)
+    return "disaggregated" if _value(dis, key) > _value(agg, key) else "aggregated"
 

@@ -3,7 +3,7 @@ GPUs, parallel layout and engine settings, joined by a KV link; and how it is bu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from coscale.errors import CoscaleError
 from coscale.models.cache import kv_cache_bytes_per_sequence
@@ -32,11 +32,15 @@ class DisaggBuilt:
     prefill: Built
     decode: Built
     path: KvPath
+    _kv_memo: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
 
     def kv_bytes(self, tokens: int) -> float:
-        """KV bytes of `tokens` prompt tokens of one request (all layers, all KV heads)."""
-        return float(kv_cache_bytes_per_sequence(self.prefill.model, tokens,
-                                                 self.prefill.precision.kv_cache.bytes_per_element))
+        """KV bytes of `tokens` prompt tokens of one request (all layers, all KV heads), memoised."""
+        got = self._kv_memo.get(tokens)
+        if got is None:
+            got = self._kv_memo[tokens] = float(kv_cache_bytes_per_sequence(
+                self.prefill.model, tokens, self.prefill.precision.kv_cache.bytes_per_element))
+        return got
 
     @property
     def layers(self) -> int:
