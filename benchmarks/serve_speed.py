@@ -19,6 +19,8 @@ import argparse
 import json
 from dataclasses import replace
 
+from coscale.serve.disagg.deployment import DisaggDeployment
+from coscale.serve.disagg.run import run_disagg
 from coscale.serve.metrics import Slo
 from coscale.serve.scenario import Deployment, WorkloadSpec, build, run, saturated_rate
 from coscale.serve.tiers.config import OffloadConfig
@@ -79,6 +81,31 @@ def measure_tiered(duration: float) -> list[dict[str, object]]:
               f"from the tiers {row['tier_load_rate']:.1%} of prompt blocks)", flush=True)
         rows.append(row)
     return rows
+DISAGG = ("llama-3.1-70b, prefill TP4 on 4x H100 + decode TP4 on 4x H100, KV over InfiniBand",
+          DisaggDeployment(prefill=Deployment(model="llama-3.1-70b", hardware="h100-sxm", gpus=4, tp=4),
+                           decode=Deployment(model="llama-3.1-70b", hardware="h100-sxm", gpus=4, tp=4),
+                           kv_link="infiniband"), 4.0)
+
+
+def measure_disaggregated(duration: float) -> dict[str, object]:
+    """The disaggregated deployment (a separate case of this benchmark): one prefill and one decode
+    instance at a rate they sustain."""
+    label, d, rate = DISAGG
+    w = WorkloadSpec(rate=rate, duration_s=duration, length_dist="azure-conv", seed=0)
+    _, rep = run_disagg(d, w, Slo(), overload=False)
+    row = {"scenario": f"{label}, {rate:.4g} req/s", "rate_rps": rate, "requests": rep["completed"],
+           "simulated_s": rep["simulated_s"], "wall_s": rep["wall_s"],
+           "speedup_vs_real_time": rep["speedup_vs_real_time"], "events": rep["events"],
+           "events_per_s": rep["events"] / rep["wall_s"], "ttft_mean_s": rep["ttft_s"]["mean"],
+           "tpot_mean_s": rep["tpot_s"]["mean"], "kv_transfer_mean_s": rep["transfer"]["time_s"]["mean"],
+           "prefill_utilization": rep["prefill"]["utilization"],
+           "request_throughput_rps": rep["request_throughput_rps"]}
+    print(f"{row['scenario']}: {row['requests']} requests, {row['simulated_s']:.0f} s simulated in "
+          f"{row['wall_s']:.2f} s wall = {row['speedup_vs_real_time']:,.0f}x real time, "
+          f"{row['events_per_s']:,.0f} events/s (TTFT mean {row['ttft_mean_s']:.3g} s, TPOT mean "
+          f"{row['tpot_mean_s']:.3g} s, KV transfer mean "
+          f"{row['kv_transfer_mean_s'] * 1e3:.3g} ms)", flush=True)
+    return row
 
 
 def main() -> None:
@@ -86,6 +113,7 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=600.0, help="simulated seconds of arrivals")
     ap.add_argument("--no-sub-capacity", action="store_true", help="only the issue's rates")
     ap.add_argument("--only-tiered", action="store_true", help="run only the KV-tiers case")
+    ap.add_argument("--no-disaggregated", action="store_true", help="skip the disaggregated case")
     args = ap.parse_args()
     if args.only_tiered:
         print(json.dumps({"tiered": measure_tiered(args.duration)}))
@@ -109,6 +137,8 @@ def main() -> None:
     if subs:
         out["sub_capacity"] = subs
         out["speedup_vs_real_time_sub_capacity"] = min(r["speedup_vs_real_time"] for r in subs)
+    if not args.no_disaggregated:
+        out["disaggregated"] = measure_disaggregated(args.duration)
     print(json.dumps(out))
 
 

@@ -1,4 +1,4 @@
-"""`coscale serve simulate | capacity | sweep`: request-level serving simulation."""
+"""`coscale serve simulate | capacity | sweep | compare`: request-level serving simulation."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from coscale.cli.serve_disagg_cmd import check_mode, compare_cmd, disagg_deployment, simulate_disaggregated
 from coscale.errors import CoscaleError
 from coscale.report.console import make_console
 from coscale.serve.capacity_search import evaluate, max_rate
@@ -23,6 +24,7 @@ from coscale.serve.tiers.compare import versus_no_offload
 from coscale.serve.tiers.config import OffloadConfig, parse_tiers
 
 app = typer.Typer(help="Simulate serving: requests arriving, batched, preempted, finished.", no_args_is_help=True)
+app.command("compare")(compare_cmd)
 
 
 class _Bar:
@@ -152,9 +154,37 @@ def simulate_cmd(
     usd_per_gpu_hour: float = typer.Option(None, "--usd-per-gpu-hour", help="Price for cost per million tokens."),
     out: str = typer.Option(None, "--out", help="Per-request records to FILE.parquet (+ FILE.steps.parquet)."),
     scenario: str = SCENARIO, as_json: bool = JSON_OUT,
+    mode: str = typer.Option(None, "--mode", help="aggregated (default) or disaggregated (prefill/decode pools)."),
+    prefill_hardware: str = typer.Option(None, "--prefill-hardware", help="Disaggregated: prefill pool chip."),
+    prefill_gpus: int = typer.Option(None, "--prefill-gpus", help="Disaggregated: prefill pool GPUs."),
+    prefill_tp: int = typer.Option(None, "--prefill-tp", help="Disaggregated: prefill TP."),
+    prefill_pp: int = typer.Option(None, "--prefill-pp", help="Disaggregated: prefill PP."),
+    decode_hardware: str = typer.Option(None, "--decode-hardware", help="Disaggregated: decode pool chip."),
+    decode_gpus: int = typer.Option(None, "--decode-gpus", help="Disaggregated: decode pool GPUs."),
+    decode_tp: int = typer.Option(None, "--decode-tp", help="Disaggregated: decode TP."),
+    decode_pp: int = typer.Option(None, "--decode-pp", help="Disaggregated: decode PP."),
+    decode_ep: int = typer.Option(None, "--decode-ep", help="Disaggregated: decode EP (attention-DP ranks)."),
+    kv_link: str = typer.Option(None, "--kv-link", help="nvlink, infiniband (default), roce, ethernet or pcie."),
+    kv_link_efficiency: float = typer.Option(None, "--kv-link-efficiency", help="Achieved share of line rate."),
 ) -> None:
     """Simulate one workload on one deployment: latency percentiles, throughput, goodput, KV use."""
     f = _scenario_file(scenario)
+    if check_mode(_pick(f, "mode", mode)) == "disaggregated":
+        if out is not None:
+            raise CoscaleError("--out is not written for --mode disaggregated yet; use --json.")
+        dd = disagg_deployment(
+            f, dict(model=model, hardware=hardware, precision=precision, kv_precision=kv_precision, engine=engine,
+                    max_num_seqs=max_num_seqs, max_batched_tokens=max_batched_tokens, block_size=block_size,
+                    gpu_memory_utilization=gpu_memory_utilization, host_overhead_s=host_overhead, router=router),
+            dict(prefill_hardware=prefill_hardware, prefill_gpus=prefill_gpus, prefill_tp=prefill_tp,
+                 prefill_pp=prefill_pp, decode_hardware=decode_hardware, decode_gpus=decode_gpus, decode_tp=decode_tp,
+                 decode_pp=decode_pp, decode_ep=decode_ep), kv_link, kv_link_efficiency)
+        w = _workload(f, rate=rate, arrival=arrival, burstiness=burstiness, concurrency=concurrency, trace=trace,
+                      input_len=input_len, output_len=output_len, length_dist=length_dist,
+                      num_requests=num_requests, duration_s=duration, seed=seed, turns=turns, think_s=think_time)
+        slo = Slo(ttft_s=_pick(f, "slo_ttft", slo_ttft), tpot_s=_pick(f, "slo_tpot", slo_tpot))
+        simulate_disaggregated(dd, w, slo, as_json, usd_per_gpu_hour=_pick(f, "usd_per_gpu_hour", usd_per_gpu_hour))
+        return
     d = _deployment(f, model=model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep, precision=precision,
                     kv_precision=kv_precision, engine=engine, max_num_seqs=max_num_seqs,
                     max_batched_tokens=max_batched_tokens, block_size=block_size,

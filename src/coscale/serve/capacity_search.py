@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from coscale.errors import CoscaleError
@@ -30,6 +31,13 @@ def evaluate(d: Deployment, w: WorkloadSpec, built: Built, rate: float, ttft_p99
 def max_rate(d: Deployment, w: WorkloadSpec, built: Built, ttft_p99: float, tpot_p99: float,
              start_rps: float = 1.0, rel_tol: float = 0.02, max_runs: int = 24) -> tuple[RatePoint, list[RatePoint]]:
     """Double from `start_rps` until a run fails, then bisect to `rel_tol`."""
+    return search_rate(lambda rate: evaluate(d, w, built, rate, ttft_p99, tpot_p99), ttft_p99, tpot_p99,
+                       start_rps, rel_tol, max_runs)
+
+
+def search_rate(probe: Callable[[float], RatePoint], ttft_p99: float, tpot_p99: float, start_rps: float = 1.0,
+                rel_tol: float = 0.02, max_runs: int = 24) -> tuple[RatePoint, list[RatePoint]]:
+    """The highest rate `probe` calls ok: double from `start_rps` until a run fails, then bisect to `rel_tol`."""
     if not (ttft_p99 > 0 and tpot_p99 > 0):
         raise CoscaleError("--slo-ttft-p99 and --slo-tpot-p99 must be > 0 s.")
     tried: list[RatePoint] = []
@@ -37,7 +45,7 @@ def max_rate(d: Deployment, w: WorkloadSpec, built: Built, ttft_p99: float, tpot
     hi: RatePoint | None = None
     rate = start_rps
     while len(tried) < max_runs:
-        p = evaluate(d, w, built, rate, ttft_p99, tpot_p99)
+        p = probe(rate)
         tried.append(p)
         if p.ok:
             lo = p

@@ -78,6 +78,7 @@ class Replica:
     pool: BlockPool
     cost: StepCostModel
     fast_forward: bool = True
+    hold_kv: bool = False  # keep a finished request's blocks (the owner releases them)
     waiting: deque[Sequence] = field(default_factory=deque)
     running: list[Sequence] = field(default_factory=list)
     finished: list[Sequence] = field(default_factory=list)
@@ -137,11 +138,12 @@ def _admit(rep: Replica, s: Sequence, budget: int, now: float, reserve: bool) ->
     pool = rep.pool
     bs = pool.block_size
     known = s.known
+    pre = s.preloaded  # KV that arrived from another instance (disaggregated decode)
     limit = (known - 1) // bs
-    hit = pool.prompt_hit(s.keys, limit) if rep.cfg.prefix_caching else []
-    tiers = rep.tiers if rep.cfg.prefix_caching else None
+    hit = pool.prompt_hit(s.keys, limit) if rep.cfg.prefix_caching and not pre else []
+    tiers = rep.tiers if rep.cfg.prefix_caching and not pre else None
     loaded = tiers.plan_load(s.keys, known, len(hit), limit, rep.cost) if tiers is not None else 0
-    cached = (len(hit) + loaded) * bs
+    cached = pre or (len(hit) + loaded) * bs
     new = known - cached
     if new > budget:
         if not rep.cfg.chunked_prefill:
@@ -165,7 +167,7 @@ def _admit(rep: Replica, s: Sequence, budget: int, now: float, reserve: bool) ->
     s.registered = len(hit) + loaded
     s.computed = cached
     if s.order < 0:
-        s.hit_tokens = cached
+        s.hit_tokens = (len(hit) + loaded) * bs  # transferred KV (disaggregated decode) is not a hit
     else:
         s.rehit_tokens += cached
     s.order = rep.admitted
@@ -188,6 +190,7 @@ def _preempt(rep: Replica, s: Sequence) -> None:
     rep._slots = None
     rep.pool.release(s.blocks)
     s.discarded += s.computed
+    s.preloaded = 0  # a preempted request is recomputed here
     s.set_blocks([])
     s.registered = 0
     s.computed = 0
@@ -472,8 +475,9 @@ def finish_step(rep: Replica) -> list[Sequence]:
             s.finish_s = now
             if rep.tiers is not None and rep.tiers.cfg.keep == "prompt+decode":
                 rep.tiers.publish_decode(pool, s.req, s.blocks, s.computed)
-            pool.release(s.blocks)
-            s.set_blocks([])
+            if not rep.hold_kv:  # a prefill instance keeps the KV until it has been sent
+                pool.release(s.blocks)
+                s.set_blocks([])
             rep.reserved -= s.reserved
             rep.finished.append(s)
             done.append(s)

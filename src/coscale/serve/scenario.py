@@ -117,13 +117,15 @@ class Built:
 
     @property
     def replicas(self) -> int:
-        return self.parallel.replicas
+        """Engine instances; with attention-DP + EP each DP rank schedules its own batch."""
+        return self.parallel.replicas * (self.parallel.attention_dp if self.parallel.ep > 1 else 1)
 
 
-def build(d: Deployment, cost: StepCostModel | None = None) -> Built:
+def build(d: Deployment, cost: StepCostModel | None = None, attention_dp: bool = False) -> Built:
+    """`attention_dp`: allow `ep > 1`, each attention-DP rank a replica with its own batch and KV pool."""
     model = load_model(d.model)
     hw = load_hardware(d.hardware)
-    if d.ep > 1:
+    if d.ep > 1 and not attention_dp:
         raise CoscaleError("--ep > 1 (attention-DP + expert parallel) is not simulated by `serve` yet; "
                            "use --tp/--pp, or `predict inference` for a steady-state estimate.")
     gpus = d.gpus if d.gpus is not None else max(d.tp, d.ep) * d.pp

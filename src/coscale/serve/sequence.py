@@ -62,6 +62,7 @@ class Sequence:
     reserved: int = 0  # blocks reserved for the whole request (reserve_full)
     discarded: int = 0  # computed tokens dropped by preemption
     rehit_tokens: int = 0  # prefix-cache hits on re-admission after preemption
+    preloaded: int = 0  # tokens whose KV was transferred in (admitted without computing them)
 
     @property
     def computed(self) -> int:

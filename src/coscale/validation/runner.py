@@ -115,7 +115,8 @@ def run_all(eff: EfficiencyModel | None = None, serving: bool = False) -> list[C
     results = [run_case(case, eff) for case in load_cases()]
     if serving:
         from coscale.validation.serving import run_serving_cases
-        results += run_serving_cases()
+        from coscale.validation.serving_disagg import run_disagg_cases
+        results += run_serving_cases() + run_disagg_cases()
     return results
 
 

@@ -1,0 +1,179 @@
+"""`coscale serve simulate --mode disaggregated` and `coscale serve compare`: prefill and decode on
+separate pools joined by a KV link, and the best aggregated vs the best disaggregated deployment."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from coscale.errors import CoscaleError
+from coscale.report.console import make_console
+from coscale.serve.compare import CompareSpec, compare
+from coscale.serve.disagg.deployment import DisaggDeployment
+from coscale.serve.disagg.link import KV_LINKS
+from coscale.serve.disagg.run import run_disagg
+from coscale.serve.metrics import Slo
+from coscale.serve.scenario import Deployment, WorkloadSpec
+
+MODES = ("aggregated", "disaggregated")
+POOL_FIELDS = ("hardware", "gpus", "tp", "pp", "ep")
+SHARED_FIELDS = ("model", "precision", "kv_precision", "engine", "max_num_seqs", "max_batched_tokens", "block_size",
+                 "gpu_memory_utilization", "host_overhead_s", "router")
+
+
+def check_mode(mode: str | None) -> str:
+    m = mode or "aggregated"
+    if m not in MODES:
+        raise CoscaleError(f"unknown --mode '{m}'; use aggregated or disaggregated.")
+    return m
+
+
+def disagg_deployment(f: dict, shared: dict, pools: dict, kv_link: str | None,
+                      kv_link_efficiency: float | None) -> DisaggDeployment:
+    """Shared engine settings (flags win over the scenario file) plus per-pool chip and layout from
+    `--prefill-*` / `--decode-*` flags or the scenario file's `prefill_*` / `decode_*` keys (or its
+    `prefill` / `decode` objects); a pool's chip defaults to --hardware."""
+    base = {k: v for k, v in shared.items() if k in SHARED_FIELDS and v is not None}
+    out = {}
+    for pool in ("prefill", "decode"):
+        section = f.get(pool, {})
+        if not isinstance(section, dict):
+            raise CoscaleError(f"the scenario file's '{pool}' must be an object of {', '.join(POOL_FIELDS)}.")
+        fields = dict(base)
+        hw = shared.get("hardware")
+        if hw is not None:
+            fields["hardware"] = hw
+        for k in POOL_FIELDS:
+            v = pools.get(f"{pool}_{k}")
+            v = v if v is not None else f.get(f"{pool}_{k}", section.get(k))
+            if v is not None:
+                fields[k] = v
+        out[pool] = Deployment(**fields)
+    link = kv_link if kv_link is not None else f.get("kv_link", "infiniband")
+    eff = kv_link_efficiency if kv_link_efficiency is not None else f.get("kv_link_efficiency")
+    return DisaggDeployment(prefill=out["prefill"], decode=out["decode"], kv_link=link, kv_link_efficiency=eff)
+
+
+def simulate_disaggregated(d: DisaggDeployment, w: WorkloadSpec, slo: Slo, as_json: bool, progress=None,
+                           usd_per_gpu_hour: float | None = None) -> None:
+    _, rep = run_disagg(d, w, slo, progress=progress, usd_per_gpu_hour=usd_per_gpu_hour)
+    if as_json:
+        print(json.dumps(rep))
+        return
+    print_disagg(rep)
+
+
+def print_disagg(rep: dict) -> None:
+    c = make_console()
+    p, dc, link = rep["prefill"], rep["decode"], rep["kv_link"]
+    t = Table(title=f"coscale serve simulate --mode disaggregated: prefill {p['gpus']}x {p['hardware']} TP{p['tp']} "
+                    f"({p['instances']} inst.), decode {dc['gpus']}x {dc['hardware']} TP{dc['tp']} EP{dc['ep']} "
+                    f"({dc['instances']} inst.), KV over {link['kind']}")
+    t.add_column("metric")
+    for q in ("mean", "p50", "p90", "p95", "p99"):
+        t.add_column(q, justify="right")
+    tr = rep["transfer"]
+    for label, s in (("TTFT (s)", rep["ttft_s"]), ("TPOT (s)", rep["tpot_s"]), ("ITL (s)", rep["itl_s"]),
+                     ("E2E (s)", rep["e2e_s"]), ("queueing (s)", rep["queue_s"]), ("KV transfer (s)", tr["time_s"]),
+                     ("exposed after prefill (s)", tr["exposed_after_prefill_s"]),
+                     ("decode admission wait (s)", rep["decode_admission_wait_s"])):
+        t.add_row(label, *(f"{s[q]:.4g}" for q in ("mean", "p50", "p90", "p95", "p99")))
+    c.print(t)
+    c.print(f"completed {rep['completed']} requests; output {rep['throughput_tok_s']:,.0f} tok/s "
+            f"({rep['throughput_tok_s'] / rep['gpus']:,.0f} per GPU), {rep['request_throughput_rps']:.3g} req/s, "
+            f"goodput {rep['goodput_rps']:.3g} req/s (SLO attainment {rep['slo_attainment']:.1%})")
+    c.print(f"KV: {tr['bytes_per_request']['mean'] / 1e6:,.1f} MB per request, link {link['achieved_GBps']:.3g} GB/s "
+            f"achieved ({link['paths']} x {link['per_gpu_line_rate_GBps']:.3g} GB/s x {link['efficiency']:.2f}), "
+            f"busy {tr['link_utilization']:.1%}")
+    c.print(f"utilisation: prefill {p['utilization']:.1%} (KV {p['kv_utilization_mean']:.1%}), decode "
+            f"{dc['utilization']:.1%} (KV {dc['kv_utilization_mean']:.1%}); preemptions {rep['preemptions']}")
+    c.print(f"simulated {rep['simulated_s']:.1f} s in {rep['wall_s']:.2f} s wall ({rep['speedup_vs_real_time']:,.0f}x "
+            f"real time)")
+
+
+def _prices(text: str | None) -> tuple[tuple[str, float], ...]:
+    if not text:
+        return ()
+    out = []
+    for part in text.split(","):
+        chip, sep, val = part.partition("=")
+        try:
+            out.append((chip.strip(), float(val)))
+        except ValueError:
+            sep = ""
+        if not sep or not chip.strip():
+            raise CoscaleError(f"--prices must be comma-separated chip=USD pairs (h100-sxm=2.5,b200=4), got '{text}'.")
+    return tuple(out)
+
+
+def compare_cmd(
+    model: str = typer.Option("llama-3.1-8b", "--model", help="Preset id or config.json path."),
+    hardware: str = typer.Option("h100-sxm", "--hardware", help="Aggregated chip (and the pools' default)."),
+    prefill_hardware: str = typer.Option(None, "--prefill-hardware", help="Chip of the prefill pool."),
+    decode_hardware: str = typer.Option(None, "--decode-hardware", help="Chip of the decode pool."),
+    gpus: int = typer.Option(None, "--gpus", help="GPU budget."),
+    budget_usd_per_hour: float = typer.Option(None, "--budget-usd-per-hour", help="Cost budget instead of --gpus."),
+    prices: str = typer.Option(None, "--prices", help="$/GPU-hour per chip: h100-sxm=2.5,b200=4."),
+    precision: str = typer.Option("bf16", "--precision", help="Precision recipe."),
+    kv_precision: str = typer.Option(None, "--kv-precision", help="KV-cache format."),
+    engine: str = typer.Option("vllm", "--engine", help="vllm, sglang or trtllm."),
+    kv_link: str = typer.Option("infiniband", "--kv-link", help=f"Link between the pools: {', '.join(KV_LINKS)}."),
+    kv_link_efficiency: float = typer.Option(None, "--kv-link-efficiency", help="Achieved share of line rate."),
+    tps: str = typer.Option("1,2,4,8", "--tps", help="Tensor-parallel degrees to search per pool."),
+    candidates: int = typer.Option(3, "--candidates", help="Disaggregated layouts measured by simulation."),
+    input_len: int = typer.Option(1024, "--input-len", help="Mean prompt tokens."),
+    output_len: int = typer.Option(256, "--output-len", help="Mean output tokens."),
+    length_dist: str = typer.Option("fixed", "--length-dist", help="fixed, exponential, lognormal, or a preset."),
+    trace: str = typer.Option(None, "--trace", help="Trace whose lengths are used (arrivals are Poisson)."),
+    duration: float = typer.Option(30.0, "--duration", help="Simulated seconds of arrivals per trial run."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    slo_ttft_p99: float = typer.Option(2.0, "--slo-ttft-p99", help="TTFT p99 limit, s."),
+    slo_tpot_p99: float = typer.Option(0.2, "--slo-tpot-p99", help="TPOT p99 limit, s."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Best aggregated vs best disaggregated deployment for a workload and a GPU or cost budget."""
+    try:
+        tp_list = tuple(int(x) for x in tps.split(",") if x.strip())
+    except ValueError:
+        raise CoscaleError(f"--tps must be comma-separated integers, got '{tps}'.") from None
+    if not tp_list or min(tp_list) < 1:
+        raise CoscaleError(f"--tps must be positive integers, got '{tps}'.")
+    if trace is not None:
+        raise CoscaleError("serve compare searches Poisson rates; give --length-dist (a trace preset such as "
+                           "azure-conv) instead of --trace.")
+    spec = CompareSpec(model=model, hardware=hardware, prefill_hardware=prefill_hardware,
+                       decode_hardware=decode_hardware, gpus=gpus, budget_usd_per_hour=budget_usd_per_hour,
+                       prices=_prices(prices), precision=precision, kv_precision=kv_precision, engine=engine,
+                       kv_link=kv_link, kv_link_efficiency=kv_link_efficiency, tps=tp_list, candidates=candidates,
+                       slo_ttft_p99_s=slo_ttft_p99, slo_tpot_p99_s=slo_tpot_p99)
+    if kv_link not in KV_LINKS:
+        raise CoscaleError(f"unknown --kv-link '{kv_link}'; use one of {', '.join(KV_LINKS)}.")
+    w = WorkloadSpec(rate=1.0, input_len=input_len, output_len=output_len, length_dist=length_dist,
+                     duration_s=duration, seed=seed)
+    out = compare(spec, w)
+    if as_json:
+        print(json.dumps(out))
+        return
+    c = make_console()
+    t = Table(title=f"coscale serve compare: {model}, budget "
+                    f"{f'{gpus} GPUs' if gpus else f'${budget_usd_per_hour}/h'}, SLO p99 TTFT {slo_ttft_p99} s / "
+                    f"TPOT {slo_tpot_p99 * 1e3:g} ms")
+    for col in ("mode", "deployment", "capacity req/s", "output tok/s/GPU", "goodput req/s", "$/M tokens"):
+        t.add_column(col, justify="right")
+    for mode in ("aggregated", "disaggregated"):
+        o = out[mode]
+        if o is None:
+            t.add_row(mode, "none meets the SLO", "", "", "", "")
+            continue
+        dep = o["deployment"]
+        desc = (f"{dep['gpus']}x {dep['hardware']} TP{dep['tp']}" if mode == "aggregated" else
+                f"P {dep['prefill']['gpus']}x {dep['prefill']['hardware']} TP{dep['prefill']['tp']} + D "
+                f"{dep['decode']['gpus']}x {dep['decode']['hardware']} TP{dep['decode']['tp']}")
+        usd = o["usd_per_million_output_tokens"]
+        t.add_row(mode, desc, f"{o['capacity_rps']:.3g}", f"{o['throughput_tok_s_per_gpu']:,.0f}",
+                  f"{o['goodput_rps']:.3g}", "-" if usd is None else f"{usd:.3g}")
+    c.print(t)
+    for line in out["why"]:
+        c.print(f"- {line}")

@@ -1,0 +1,320 @@
+"""`coscale serve compare`: the best aggregated deployment against the best disaggregated one for one
+workload and one GPU (or cost) budget, each measured by the simulator at the SLO, and why one wins.
+
+Aggregated: every tensor-parallel degree that fits the model and one scale-up domain, replicas filling
+the budget; each gets an MLPerf-style capacity search (highest Poisson rate meeting the p99 TTFT and
+TPOT limits). Disaggregated: every (prefill TP, decode TP) and every prefill:decode instance split
+within the budget is ranked by rate matching (`disagg.screen`, from the step-cost contract); the
+best `candidates` are measured by the same capacity search on the disaggregated simulator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from coscale.errors import CoscaleError
+from coscale.hardware.catalog import load_hardware
+from coscale.models.registry import load_model
+from coscale.serve.capacity_search import RatePoint, search_rate
+from coscale.serve.disagg.deployment import DisaggDeployment, build_disagg
+from coscale.serve.disagg.run import run_disagg
+from coscale.serve.disagg.screen import decode_rate, prefill_rate
+from coscale.serve.engine import Overloaded
+from coscale.serve.metrics import Slo
+from coscale.serve.scenario import Deployment, WorkloadSpec, build, make_workload, run, with_rate
+from coscale.serve.workload import OpenLoop
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CompareSpec:
+    model: str = "llama-3.1-8b"
+    hardware: str = "h100-sxm"  # the aggregated deployment's chip
+    prefill_hardware: str | None = None  # default: `hardware`
+    decode_hardware: str | None = None
+    gpus: int | None = None  # GPU budget (each side uses at most this many)
+    budget_usd_per_hour: float | None = None  # or a cost budget ...
+    prices: tuple[tuple[str, float], ...] = ()  # ... with $/GPU-hour per chip id
+    precision: str = "bf16"
+    kv_precision: str | None = None
+    engine: str = "vllm"
+    kv_link: str = "infiniband"
+    kv_link_efficiency: float | None = None
+    tps: tuple[int, ...] = (1, 2, 4, 8)
+    candidates: int = 3
+    slo_ttft_p99_s: float = 2.0
+    slo_tpot_p99_s: float = 0.2
+    # None: both p99 limits (MLPerf); a share (DistServe: 0.9): that share of requests meets both limits
+    attainment: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.gpus is None) == (self.budget_usd_per_hour is None):
+            raise CoscaleError("give exactly one of --gpus (a GPU budget) or --budget-usd-per-hour (a cost budget).")
+        if self.gpus is not None and self.gpus < 2:
+            raise CoscaleError(f"--gpus must be >= 2 (a prefill and a decode GPU), got {self.gpus}.")
+        if self.budget_usd_per_hour is not None:
+            for chip in {self.hardware, self.prefill_chip, self.decode_chip}:
+                self.price(chip)
+        if self.attainment is not None and not 0 < self.attainment <= 1:
+            raise CoscaleError(f"--attainment must be in (0, 1], got {self.attainment}.")
+        if self.candidates < 1:
+            raise CoscaleError(f"--candidates must be >= 1, got {self.candidates}.")
+
+    @property
+    def prefill_chip(self) -> str:
+        return self.prefill_hardware or self.hardware
+
+    @property
+    def decode_chip(self) -> str:
+        return self.decode_hardware or self.hardware
+
+    def price(self, chip: str) -> float:
+        for c, p in self.prices:
+            if c == chip:
+                if not p > 0:
+                    raise CoscaleError(f"the price of {chip} must be > 0 $/GPU-hour, got {p}.")
+                return p
+        raise CoscaleError(f"no $/GPU-hour for {chip}; give --prices {chip}=USD (comma-separated chip=price pairs).")
+
+    def max_gpus(self, chip: str) -> int:
+        return self.gpus if self.gpus is not None else int(self.budget_usd_per_hour // self.price(chip))  # type: ignore[operator]
+
+    def fits(self, prefill_gpus: int, decode_gpus: int) -> bool:
+        if self.gpus is not None:
+            return prefill_gpus + decode_gpus <= self.gpus
+        cost = prefill_gpus * self.price(self.prefill_chip) + decode_gpus * self.price(self.decode_chip)
+        return cost <= self.budget_usd_per_hour * (1 + 1e-12)  # type: ignore[operator]
+
+    def usd_per_hour(self, chip_gpus: list[tuple[str, int]]) -> float | None:
+        if not self.prices:
+            return None
+        try:
+            return sum(self.price(c) * n for c, n in chip_gpus)
+        except CoscaleError:
+            return None
+
+
+def _pool(spec: CompareSpec, chip: str, gpus: int, tp: int) -> Deployment:
+    return Deployment(model=spec.model, hardware=chip, gpus=gpus, tp=tp, precision=spec.precision,
+                      kv_precision=spec.kv_precision, engine=spec.engine)
+
+
+def _lengths(spec: CompareSpec, w: WorkloadSpec) -> tuple[float, float]:
+    wl = make_workload(with_rate(w, 1.0) if w.trace is None else w, load_model(spec.model))
+    if not isinstance(wl, OpenLoop):
+        raise CoscaleError("serve compare needs an open-loop workload (lengths or a trace), not --concurrency.")
+    return (float(np.mean([r.input_tokens for r in wl.requests])),
+            float(np.mean([r.output_tokens for r in wl.requests])))
+
+
+def _tps(spec: CompareSpec, chip: str, limit: int) -> list[int]:
+    dom = load_hardware(chip).links.scaleup.domain_size
+    return [t for t in spec.tps if t <= limit and t <= dom]
+
+
+def _outcome(spec: CompareSpec, best: RatePoint, tried: list[RatePoint], gpus: int,
+             usd_per_hour: float | None) -> dict[str, object]:
+    rep = best.report or {}
+    tok = best.rate * rep["throughput_tok_s"] / rep["request_throughput_rps"]  # type: ignore[operator]
+    ttft, tpot = rep["ttft_s"]["p99"], rep["tpot_s"]["p99"]  # type: ignore[index]
+    out = {"capacity_rps": best.rate, "throughput_tok_s": tok, "throughput_tok_s_per_gpu": tok / gpus,
+           "goodput_rps": rep["goodput_rps"], "slo_attainment": rep["slo_attainment"], "ttft_p99_s": ttft,
+           "tpot_p99_s": tpot, "gpus": gpus, "usd_per_hour": usd_per_hour,
+           "usd_per_million_output_tokens": usd_per_hour / 3600 / tok * 1e6 if usd_per_hour and tok else None,
+           "binds": "ttft" if ttft / spec.slo_ttft_p99_s >= tpot / spec.slo_tpot_p99_s else "tpot",
+           "runs": len(tried), "at_capacity": rep}
+    return out
+
+
+def best_aggregated(spec: CompareSpec, w: WorkloadSpec, start_rps: float) -> dict[str, object] | None:
+    chip = spec.hardware
+    n = spec.max_gpus(chip)
+    best: dict[str, object] | None = None
+    tried_layouts = []
+    for tp in _tps(spec, chip, n):
+        d = _pool(spec, chip, tp * (n // tp), tp)
+        try:
+            built = build(d)
+        except CoscaleError as e:
+            tried_layouts.append({"tp": tp, "skipped": str(e)})
+            continue
+        slo = Slo(ttft_s=spec.slo_ttft_p99_s, tpot_s=spec.slo_tpot_p99_s)
+
+        def probe(rate: float, d=d, built=built, slo=slo) -> RatePoint:
+            try:
+                _, rep = run(d, with_rate(w, rate), slo, built=built)
+            except Overloaded as e:
+                return RatePoint(rate=rate, ok=False, report=None, capacity_rps=e.capacity_rps)
+            return RatePoint(rate=rate, ok=_ok(rep, spec), report=rep)
+
+        try:
+            cap, tried = search_rate(probe, spec.slo_ttft_p99_s, spec.slo_tpot_p99_s, start_rps=start_rps)
+        except CoscaleError as e:
+            tried_layouts.append({"tp": tp, "skipped": str(e)})
+            continue
+        o = _outcome(spec, cap, tried, d.gpus or tp, spec.usd_per_hour([(chip, d.gpus or tp)]))
+        o["deployment"] = {"hardware": chip, "gpus": d.gpus, "tp": tp, "replicas": built.replicas}
+        tried_layouts.append({"tp": tp, "capacity_rps": cap.rate})
+        if best is None or o["capacity_rps"] > best["capacity_rps"]:  # type: ignore[operator]
+            best = o
+    if best is not None:
+        best["layouts"] = tried_layouts
+    return best
+
+
+def _ok(rep: dict, spec: CompareSpec) -> bool:
+    if spec.attainment is not None:
+        return bool(rep["slo_attainment"] >= spec.attainment)
+    return bool(rep["ttft_s"]["p99"] <= spec.slo_ttft_p99_s and rep["tpot_s"]["p99"] <= spec.slo_tpot_p99_s)
+
+
+def screen_disaggregated(spec: CompareSpec, mean_in: float, mean_out: float) -> list[dict[str, object]]:
+    """Every (prefill TP, decode TP, prefill instances, decode instances) within the budget, ranked by
+    the rate-matched estimate (the smaller of the two pools' rates), best first."""
+    pc, dc = spec.prefill_chip, spec.decode_chip
+    pre, dec = {}, {}
+    for tp in _tps(spec, pc, spec.max_gpus(pc)):
+        try:
+            pre[tp] = prefill_rate(build(_pool(spec, pc, tp, tp)), mean_in)
+        except CoscaleError:
+            continue
+    for tp in _tps(spec, dc, spec.max_gpus(dc)):
+        try:
+            dec[tp] = decode_rate(build(_pool(spec, dc, tp, tp)), mean_in, mean_out, spec.slo_tpot_p99_s)[0]
+        except CoscaleError:
+            continue
+    rows = []
+    for tp_p, rp in pre.items():
+        for tp_d, rd in dec.items():
+            if rd <= 0:
+                continue
+            for n_p in range(1, spec.max_gpus(pc) // tp_p + 1):
+                for n_d in range(1, spec.max_gpus(dc) // tp_d + 1):
+                    if spec.fits(n_p * tp_p, n_d * tp_d):
+                        rows.append({"prefill_tp": tp_p, "prefill_instances": n_p, "decode_tp": tp_d,
+                                     "decode_instances": n_d, "prefill_rps": n_p * rp, "decode_rps": n_d * rd,
+                                     "estimate_rps": min(n_p * rp, n_d * rd),
+                                     "gpus": n_p * tp_p + n_d * tp_d})
+    if not rows:
+        raise CoscaleError(f"no disaggregated layout of {spec.model} fits the budget on {pc} + {dc}; raise the "
+                           f"budget or relax --slo-tpot-p99.")
+    rows.sort(key=lambda r: (-r["estimate_rps"], r["gpus"]))  # type: ignore[operator]
+    return rows
+
+
+def best_disaggregated(spec: CompareSpec, w: WorkloadSpec, rows: list[dict[str, object]]) -> dict[str, object] | None:
+    best: dict[str, object] | None = None
+    measured = []
+    slo = Slo(ttft_s=spec.slo_ttft_p99_s, tpot_s=spec.slo_tpot_p99_s)
+    for row in rows:
+        if len(measured) >= spec.candidates:
+            break
+        tp_p, tp_d = int(row["prefill_tp"]), int(row["decode_tp"])  # type: ignore[call-overload]
+        g_p, g_d = tp_p * int(row["prefill_instances"]), tp_d * int(row["decode_instances"])  # type: ignore[call-overload]
+        d = DisaggDeployment(prefill=_pool(spec, spec.prefill_chip, g_p, tp_p),
+                             decode=_pool(spec, spec.decode_chip, g_d, tp_d), kv_link=spec.kv_link,
+                             kv_link_efficiency=spec.kv_link_efficiency)
+        try:
+            b = build_disagg(d)
+        except CoscaleError as e:
+            measured.append({**row, "skipped": str(e)})
+            continue
+
+        def probe(rate: float, d=d, b=b) -> RatePoint:
+            try:
+                _, rep = run_disagg(d, with_rate(w, rate), slo, built=b)
+            except Overloaded as e:
+                return RatePoint(rate=rate, ok=False, report=None, capacity_rps=e.capacity_rps)
+            return RatePoint(rate=rate, ok=_ok(rep, spec), report=rep)
+
+        try:
+            cap, tried = search_rate(probe, spec.slo_ttft_p99_s, spec.slo_tpot_p99_s,
+                                     start_rps=max(float(row["estimate_rps"]) / 2, 1e-2))  # type: ignore[arg-type]
+        except CoscaleError as e:
+            measured.append({**row, "skipped": str(e)})
+            continue
+        o = _outcome(spec, cap, tried, g_p + g_d,
+                     spec.usd_per_hour([(spec.prefill_chip, g_p), (spec.decode_chip, g_d)]))
+        o["deployment"] = {"prefill": {"hardware": spec.prefill_chip, "gpus": g_p, "tp": tp_p},
+                           "decode": {"hardware": spec.decode_chip, "gpus": g_d, "tp": tp_d},
+                           "p_to_d_gpus": f"{g_p}:{g_d}", "kv_link": spec.kv_link}
+        measured.append({**row, "capacity_rps": cap.rate})
+        if best is None or o["capacity_rps"] > best["capacity_rps"]:  # type: ignore[operator]
+            best = o
+    if best is not None:
+        best["measured"] = measured
+    return best
+
+
+def why(spec: CompareSpec, agg: dict | None, dis: dict | None) -> list[str]:
+    """Plain sentences: who wins, which phase binds each, what the KV transfer costs."""
+    if agg is None and dis is None:
+        return ["neither mode meets the SLO at any rate within the budget."]
+    lines = []
+    if agg is None or dis is None:
+        lines.append(f"only {'disaggregated' if agg is None else 'aggregated'} serving meets the SLO in this budget.")
+    else:
+        key, what = _merit(spec)
+        a, b = _value(agg, key), _value(dis, key)
+        win, gain = ("disaggregated", b / a - 1) if b > a else ("aggregated", a / b - 1)
+        lines.append(f"{win} wins: {gain:+.0%} {what} at the SLO (disaggregated {dis['capacity_rps']:.3g} req/s on "
+                     f"{dis['gpus']} GPUs vs aggregated {agg['capacity_rps']:.3g} req/s on {agg['gpus']} GPUs).")
+    if agg is not None:
+        at = agg["at_capacity"]
+        lines.append(f"aggregated ({agg['deployment']['gpus']} GPUs, TP{agg['deployment']['tp']}) is "
+                     f"{agg['binds'].upper()}-bound: p99 TTFT {agg['ttft_p99_s']:.3g} s of {spec.slo_ttft_p99_s} s, "
+                     f"p99 TPOT {agg['tpot_p99_s'] * 1e3:.3g} ms of {spec.slo_tpot_p99_s * 1e3:.3g} ms"
+                     + (" (prefill chunks share decode steps, stretching TPOT)" if agg["binds"] == "tpot" else
+                        " (prompts queue behind running batches)") + f"; KV use {at['kv_utilization_mean']:.0%}.")
+    if dis is not None:
+        at = dis["at_capacity"]
+        dep = dis["deployment"]
+        pool = "prefill" if dis["binds"] == "ttft" else "decode"
+        tr = at["transfer"]
+        lines.append(
+            f"disaggregated ({dep['p_to_d_gpus']} prefill:decode GPUs, TP{dep['prefill']['tp']}/TP"
+            f"{dep['decode']['tp']}) binds on the {pool} pool: p99 TTFT {dis['ttft_p99_s']:.3g} s, p99 TPOT "
+            f"{dis['tpot_p99_s'] * 1e3:.3g} ms; busy share prefill {at['prefill']['utilization']:.0%}, decode "
+            f"{at['decode']['utilization']:.0%} at a mean decode batch of {at['decode']['batch_seqs_mean']:.3g}.")
+        lines.append(
+            f"KV transfer over {dep['kv_link']}: {tr['bytes_per_request']['mean'] / 1e6:.3g} MB per request, "
+            f"{tr['time_s']['mean'] * 1e3:.3g} ms on the link ({at['kv_link']['achieved_GBps']:.3g} GB/s achieved), "
+            f"{tr['exposed_after_prefill_s']['mean'] * 1e3:.3g} ms exposed after the prefill (layer-wise streaming), "
+            f"link busy {tr['link_utilization']:.0%}; decode admission waits "
+            f"{at['decode_admission_wait_s']['mean'] * 1e3:.3g} ms.")
+    return lines
+
+
+def compare(spec: CompareSpec, w: WorkloadSpec) -> dict[str, object]:
+    mean_in, mean_out = _lengths(spec, w)
+    rows = screen_disaggregated(spec, mean_in, mean_out)
+    start = max(float(rows[0]["estimate_rps"]) / 2, 1e-2)  # type: ignore[arg-type]
+    agg = best_aggregated(spec, w, start)
+    dis = best_disaggregated(spec, w, rows)
+    return {"model": spec.model, "mean_input_tokens": mean_in, "mean_output_tokens": mean_out,
+            "budget": {"gpus": spec.gpus, "usd_per_hour": spec.budget_usd_per_hour, "prices": dict(spec.prices)},
+            "slo": {"ttft_p99_s": spec.slo_ttft_p99_s, "tpot_p99_s": spec.slo_tpot_p99_s},
+            "aggregated": agg, "disaggregated": dis, "screened": rows[:20], "why": why(spec, agg, dis),
+            "winner": _winner(spec, agg, dis), "decided_by": _merit(spec)[1]}
+
+
+def _merit(spec: CompareSpec) -> tuple[str, str]:
+    """What decides: output tokens/s per GPU under a GPU budget, per $/hour under a cost budget."""
+    if spec.budget_usd_per_hour is not None:
+        return "throughput_tok_s_per_usd_hour", "output tokens/s per $/hour"
+    return "throughput_tok_s_per_gpu", "output tokens/s per GPU"
+
+
+def _value(o: dict, key: str) -> float:
+    if key == "throughput_tok_s_per_usd_hour":
+        return o["throughput_tok_s"] / o["usd_per_hour"]
+    return o[key]
+
+
+def _winner(spec: CompareSpec, agg: dict | None, dis: dict | None) -> str | None:
+    if agg is None or dis is None:
+        return None if agg is dis else ("aggregated" if dis is None else "disaggregated")
+    key, _ = _merit(spec)
+    return "disaggregated" if _value(dis, key) > _value(agg, key) else "aggregated"
+

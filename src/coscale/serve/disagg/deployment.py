@@ -1,0 +1,79 @@
+"""A disaggregated deployment: a prefill pool and a decode pool, each a `Deployment` of its own chip,
+GPUs, parallel layout and engine settings, joined by a KV link; and how it is built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from coscale.errors import CoscaleError
+from coscale.models.cache import kv_cache_bytes_per_sequence
+from coscale.serve.disagg.link import KvPath, kv_path
+from coscale.serve.scenario import Built, Deployment, build
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DisaggDeployment:
+    prefill: Deployment
+    decode: Deployment
+    kv_link: str = "infiniband"
+    kv_link_efficiency: float | None = None  # None: the link kind's sourced default
+
+    @property
+    def gpus(self) -> int:
+        return _gpus(self.prefill) + _gpus(self.decode)
+
+
+def _gpus(d: Deployment) -> int:
+    return d.gpus if d.gpus is not None else max(d.tp, d.ep) * d.pp
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DisaggBuilt:
+    prefill: Built
+    decode: Built
+    path: KvPath
+    _kv_memo: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
+
+    def kv_bytes(self, tokens: int) -> float:
+        """KV bytes of `tokens` prompt tokens of one request (all layers, all KV heads), memoised."""
+        got = self._kv_memo.get(tokens)
+        if got is None:
+            got = self._kv_memo[tokens] = float(kv_cache_bytes_per_sequence(
+                self.prefill.model, tokens, self.prefill.precision.kv_cache.bytes_per_element))
+        return got
+
+    @property
+    def layers(self) -> int:
+        return self.prefill.model.num_layers
+
+    @property
+    def gpus(self) -> int:
+        return self.prefill.parallel.gpus + self.decode.parallel.gpus
+
+
+def _pool(d: Deployment, name: str) -> Built:
+    try:
+        return build(d, attention_dp=name == "decode")
+    except CoscaleError as e:
+        raise CoscaleError(f"the {name} pool cannot run the model: {e}") from None
+
+
+def build_disagg(d: DisaggDeployment) -> DisaggBuilt:
+    if d.prefill.model != d.decode.model:
+        raise CoscaleError(f"the prefill pool serves '{d.prefill.model}' but the decode pool '{d.decode.model}'; "
+                           f"both pools must serve one model.")
+    if d.prefill.ep > 1:
+        raise CoscaleError("--prefill-ep > 1 is not simulated; give the prefill pool --prefill-tp/--prefill-pp.")
+    p, dec = _pool(d.prefill, "prefill"), _pool(d.decode, "decode")
+    if p.precision.kv_cache.bytes_per_element != dec.precision.kv_cache.bytes_per_element:
+        raise CoscaleError("the pools keep the KV cache in different formats; give both the same --kv-precision.")
+    path = kv_path(d.kv_link, p.system.hardware, p.parallel.gpus, p.parallel.instance_gpus,
+                   dec.system.hardware, dec.parallel.gpus, dec.parallel.tp * dec.parallel.pp, d.kv_link_efficiency)
+    return DisaggBuilt(prefill=p, decode=dec, path=path)
+
+
+def with_pools(d: DisaggDeployment, **prefill_and_decode) -> DisaggDeployment:
+    """A copy with fields of the pools changed: `prefill_gpus=4, decode_tp=2, ...`."""
+    pre = {k[8:]: v for k, v in prefill_and_decode.items() if k.startswith("prefill_")}
+    dec = {k[7:]: v for k, v in prefill_and_decode.items() if k.startswith("decode_")}
+    return replace(d, prefill=replace(d.prefill, **pre), decode=replace(d.decode, **dec))

@@ -1,0 +1,42 @@
+"""Saturated decode throughput of one decode instance: what a decode pool sustains when requests
+wait for it (SGLang's large-EP measurement holds the decode side back until it is full).
+
+Every request arrives at once with its prompt's KV already present (as after a transfer) and the
+instance runs its ordinary engine loop until all finish; the output rate is taken over the steps
+whose batch is at least 90 % of the largest (the full-batch plateau, before the tail drains).
+Instances of one pool are independent engines here (attention-DP ranks are costed by the core as
+symmetric), so a pool's rate is this times its instances.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from coscale.serve.disagg.deployment import DisaggBuilt
+from coscale.serve.disagg.engine import enqueue_preloaded, make_pool
+from coscale.serve.replica import finish_step, start_step
+from coscale.serve.request import Request
+
+
+def decode_saturated(b: DisaggBuilt, input_tokens: int, output_tokens: int, requests: int | None = None) -> dict:
+    """Output tokens/s of one decode instance kept full; `requests` defaults to what its KV pool holds
+    at the end of generation (capped by max_num_seqs) plus one more full batch."""
+    rep = make_pool(b.decode, hold_kv=False, count=1)[0]
+    per = rep.pool.blocks_for(input_tokens + output_tokens)
+    batch = max(min(rep.pool.num_blocks // per, rep.cfg.max_num_seqs), 1)
+    n = requests or 2 * batch
+    for i in range(n):
+        req = Request(rid=i, arrival_s=0.0, input_tokens=input_tokens, output_tokens=output_tokens)
+        enqueue_preloaded(rep, req, 0.0)
+    now = 0.0
+    end = start_step(rep, now)
+    while end is not None:
+        now = end
+        finish_step(rep)
+        end = start_step(rep, now)
+    lg = rep.log.arrays()
+    seqs, dur = lg["batch_seqs"], lg["end_s"] - lg["start_s"]
+    full = seqs >= 0.9 * seqs.max()
+    return {"tok_s": float(seqs[full].sum() / dur[full].sum()), "batch": int(seqs.max()),
+            "kv_limited_batch": int(rep.pool.num_blocks // per), "requests": n, "steps": len(seqs),
+            "step_s": float(np.mean(dur[full]))}

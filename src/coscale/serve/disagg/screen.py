@@ -1,0 +1,46 @@
+"""Rate matching from the step-cost contract: what one prefill or decode instance sustains.
+
+Used only to rank candidate pool layouts and P:D ratios before the simulator measures the best
+few. A prefill instance's rate is its chunked-prefill token throughput (a full `max_batched_tokens`
+chunk per step) over the mean prompt; a decode instance's is the largest batch whose step (at the
+mean mid-generation context, host overhead included) stays under the TPOT limit and whose KV fits,
+divided by the step time and the mean output length. Steps are costed by the pool's own
+`StepCostModel` (the core step contract); nothing here re-derives a cost.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from coscale.serve.scenario import Built
+
+_EMPTY = np.zeros(0, dtype=np.int64)
+
+
+def prefill_rate(b: Built, mean_input: float) -> float:
+    """Requests/s one prefill instance sustains with every step a full chunk."""
+    chunk = int(min(b.sched.max_batched_tokens, max(mean_input, 1)))
+    t, _ = b.cost.step(_EMPTY, np.array([chunk]), np.array([0]))
+    return chunk / (t + b.sched.host_overhead_s) / mean_input
+
+
+def decode_rate(b: Built, mean_input: float, mean_output: float, tpot_s: float) -> tuple[float, int]:
+    """(requests/s, batch) of one decode instance at the largest batch meeting `tpot_s`; (0, 0) if none does."""
+    ctx = int(mean_input + mean_output / 2)
+    per_seq_blocks = -(-int(mean_input + mean_output) // b.block_size)
+    limit = min(b.sched.max_num_seqs, max(b.num_blocks // max(per_seq_blocks, 1), 0))
+
+    def step(n: int) -> float:
+        t, _ = b.cost.step(np.full(n, ctx, dtype=np.int64), _EMPTY, _EMPTY)
+        return t + b.sched.host_overhead_s
+
+    if limit < 1 or step(1) > tpot_s:
+        return 0.0, 0
+    lo, hi = 1, limit
+    while lo < hi:  # largest n with step(n) <= tpot_s (step time grows with the batch)
+        mid = (lo + hi + 1) // 2
+        if step(mid) <= tpot_s:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo / step(lo) / mean_output, lo

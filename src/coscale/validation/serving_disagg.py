@@ -1,0 +1,83 @@
+"""Disaggregation cases of the serving validation (`serving_disagg_cases.json`, category `serving_disagg`).
+
+- `decode_saturated`: a decode pool's output tokens/s per node with its instances kept full
+  (`coscale.serve.disagg.saturation`).
+- `pd_ratio`: the prefill:decode node split (of those the source swept) with the highest
+  rate-matched capacity (`coscale.serve.disagg.screen`).
+- `goodput_ratio`: `coscale serve compare`'s best disaggregated over best aggregated per-GPU capacity.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from coscale.serve.compare import CompareSpec, compare
+from coscale.serve.disagg.deployment import DisaggDeployment, build_disagg
+from coscale.serve.disagg.saturation import decode_saturated
+from coscale.serve.disagg.screen import decode_rate, prefill_rate
+from coscale.serve.scenario import Deployment, WorkloadSpec, build
+
+
+def load_disagg_cases() -> list[dict[str, Any]]:
+    text = resources.files("coscale.validation").joinpath("serving_disagg_cases.json").read_text()
+    return json.loads(text)["cases"]
+
+
+def _decode_saturated(case: dict[str, Any]) -> tuple[float, str]:
+    dep = case["deployment"]
+    d = DisaggDeployment(prefill=Deployment(**dep["prefill"]), decode=Deployment(**dep["decode"]),
+                         kv_link=dep["kv_link"])
+    b = build_disagg(d)
+    r = decode_saturated(b, case["input_tokens"], case["output_tokens"])
+    per_instance_gpus = b.decode.parallel.tp * b.decode.parallel.pp
+    per_node = r["tok_s"] * case["gpus_per_node"] / per_instance_gpus
+    return per_node, (f"{r['tok_s']:.0f} tok/s per attention-DP rank at batch {r['batch']} (KV holds "
+                      f"{r['kv_limited_batch']}), step {r['step_s'] * 1e3:.0f} ms")
+
+
+def _pd_ratio(case: dict[str, Any]) -> tuple[float, str]:
+    base = Deployment(model=case["model"], hardware=case["hardware"], gpus=case["tp"], tp=case["tp"])
+    b = build(base)
+    new_tokens = case["mean_input"] * (1 - case["prefix_share"])
+    rp = prefill_rate(b, new_tokens)
+    rd, batch = decode_rate(b, case["mean_input"], case["mean_output"], case["tpot_s"])
+    caps = {x: min(x * rp, (case["nodes"] - x) * rd) for x in case["sweep"]}
+    best = max(caps, key=lambda x: (caps[x], -abs(x - case["nodes"] / 2)))
+    return best / (case["nodes"] - best), (f"{best}P{case['nodes'] - best}D best; per node prefill {rp:.3g} req/s, "
+                                          f"decode {rd:.3g} req/s (batch {batch}); rate-matched capacity by split "
+                                          + ", ".join(f"{x}P:{caps[x]:.3g}" for x in case["sweep"]))
+
+
+def _goodput_ratio(case: dict[str, Any]) -> tuple[float, str]:
+    c = dict(case["compare"])
+    c["tps"] = tuple(c["tps"])
+    out = compare(CompareSpec(**c), WorkloadSpec(**case["workload"]))
+    agg, dis = out["aggregated"], out["disaggregated"]
+    if agg is None or dis is None:
+        return float("nan"), "one mode met the SLO at no rate"
+    ratio = dis["throughput_tok_s_per_gpu"] / agg["throughput_tok_s_per_gpu"]
+    return ratio, (f"disaggregated {dis['deployment']['p_to_d_gpus']} P:D GPUs {dis['capacity_rps']:.3g} req/s vs "
+                   f"aggregated {agg['deployment']['gpus']} GPUs TP{agg['deployment']['tp']} {agg['capacity_rps']:.3g} "
+                   f"req/s")
+
+
+# Reported beside the aggregated `serving` cases (same `coscale validate` run, `--no-serving` skips both),
+# under their own label so each category's median error describes one kind of prediction.
+CATEGORY = "serving_disagg"
+KINDS = {"decode_saturated": _decode_saturated, "pd_ratio": _pd_ratio, "goodput_ratio": _goodput_ratio}
+
+
+def run_disagg_cases(ids: tuple[str, ...] | None = None) -> list:
+    from coscale.validation.runner import CaseResult
+
+    out = []
+    for case in load_disagg_cases():
+        if ids is not None and case["id"] not in ids:
+            continue
+        predicted, note = KINDS[case["kind"]](case)
+        out.append(CaseResult(id=case["id"], category=CATEGORY, calibration=False, description=case["description"],
+                              source=case["source"], predicted=predicted, published=float(case["published"]),
+                              unit=case["unit"], note=f"{note}. Assumptions: {case['assumptions']}"))
+    return out
