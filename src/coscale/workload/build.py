@@ -41,7 +41,8 @@ def forward_ops(model: ModelSpec, p: ForwardPass) -> list[Op]:
     vocab = model.head_outputs if model.head_outputs else -(-model.vocab_size // p.tp)
     bf16 = STORAGE_FORMATS["bf16"]
     head_pass = replace(p, weights=bf16, activations=bf16, gemm_class=p.head_class)
-    ops.append(gemm("lm_head", "lm_head", 1, head_pass, logits_tokens, vocab, h))
+    if vocab:  # an encoder stack feeding a decoder (Whisper's) has no head of its own
+        ops.append(gemm("lm_head", "lm_head", 1, head_pass, logits_tokens, vocab, h))
     return ops
 
 
