@@ -21,6 +21,7 @@ from coscale.serve.parquet import write_parquet
 from coscale.serve.scenario import Deployment, WorkloadSpec, build, run
 
 app = typer.Typer(help="Simulate serving: requests arriving, batched, preempted, finished.", no_args_is_help=True)
+app.command("system")(__import__("coscale.cli.serve_system_cmd", fromlist=["system_cmd"]).system_cmd)
 
 
 class _Bar:

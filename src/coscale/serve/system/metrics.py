@@ -6,14 +6,18 @@ throughput, per-pool utilisation and Little's-law quantities, and which stage bi
   longest; agent turns: summed), its service the rest (tool time counted as service).
 - A pool's utilisation is the share of the run its replicas spent in forward passes; L (mean
   requests in the pool), lambda (arrivals/s) and W (mean time in the pool) obey L = lambda W.
-- The binding stage of a graph is the pool stage whose pool is the busiest (ties: the one with
-  the larger queueing share): it is what saturates first when the load rises.
+- A pool's load is its arrival rate over its capacity (`capacity.pool_capacity`: the saturated
+  completion rate for the requests it served). The binding stage of a graph is the pool stage
+  whose pool has the highest load (ties: the larger queueing share): it saturates first as the
+  request rate rises. Busy time alone cannot say this: a continuous-batching engine steps whenever
+  it holds any request, so a lightly loaded LLM pool is "busy" nearly all the time.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from coscale.serve.system.capacity import pool_capacity
 from coscale.serve.system.spec import SystemScenario
 
 _PCTS = (50, 90, 99)
@@ -26,7 +30,7 @@ def dist(values: list[float] | np.ndarray) -> dict[str, float]:
     return {"mean": float(a.mean()), **{f"p{p}": float(np.percentile(a, p)) for p in _PCTS}}
 
 
-def _pool_report(pool, span: float) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _pool_report(pool, span: float, seed: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
     b = pool.built
     busy = 0.0
     out_tokens = in_tokens = 0
@@ -36,6 +40,8 @@ def _pool_report(pool, span: float) -> dict[str, object]:  # type: ignore[no-unt
         out_tokens += sum(s.req.output_tokens for s in r.finished)
         in_tokens += sum(s.req.input_tokens for s in r.finished)
     util = busy / (len(pool.replicas) * span) if span > 0 else 0.0
+    capacity = pool_capacity(pool, seed)
+    rate = pool.arrivals / span if span > 0 else 0.0
     sojourns = np.asarray(pool.sojourns)
     return {"model": b.model.name, "hardware": pool.spec.hardware, "gpus": b.parallel.gpus, "tp": b.parallel.tp,
             "pp": b.parallel.pp, "replicas": len(pool.replicas), "engine": b.preset.name,
@@ -43,7 +49,8 @@ def _pool_report(pool, span: float) -> dict[str, object]:  # type: ignore[no-unt
             "max_num_seqs": b.sched.max_num_seqs, "max_batched_tokens": b.sched.max_batched_tokens,
             "requests": pool.finished, "utilisation": util,
             "mean_in_pool": pool.area / span if span > 0 else 0.0,
-            "arrival_rate_per_s": pool.arrivals / span if span > 0 else 0.0,
+            "arrival_rate_per_s": rate, "capacity_per_s": capacity,
+            "load": rate / capacity if capacity > 0 else 0.0,
             "mean_time_in_pool_s": float(sojourns.mean()) if sojourns.size else 0.0,
             "input_tokens_per_s": in_tokens / span if span > 0 else 0.0,
             "output_tokens_per_s": out_tokens / span if span > 0 else 0.0,
@@ -67,6 +74,7 @@ def _stage_report(sim, g: int, s: int, e2e_mean: float, pools: dict) -> dict[str
     }
     if pool is not None:
         out["pool_utilisation"] = pools[sim.pools[pool].spec.name]["utilisation"]
+        out["pool_load"] = pools[sim.pools[pool].spec.name]["load"]
         prompt = sum(sr.prompt_tokens for sr in runs)
         out["prefix_hit_ratio"] = sum(sr.hit_tokens for sr in runs) / prompt if prompt else 0.0
     if spec.kind == "agent" and runs:
@@ -80,7 +88,7 @@ def _stage_report(sim, g: int, s: int, e2e_mean: float, pools: dict) -> dict[str
 
 def summarise(sc: SystemScenario, sim, simulated_s: float, wall_s: float) -> dict[str, object]:  # type: ignore[no-untyped-def]
     span = simulated_s
-    pools = {p.spec.name: _pool_report(p, span) for p in sim.pools}
+    pools = {p.spec.name: _pool_report(p, span, sc.seed + 1) for p in sim.pools}
     graphs: dict[str, object] = {}
     for g, graph in enumerate(sim.graphs):
         runs = [r for r in sim.runs if r.graph == g]
@@ -88,13 +96,15 @@ def summarise(sc: SystemScenario, sim, simulated_s: float, wall_s: float) -> dic
         e2e_mean = float(np.mean(e2e)) if e2e else 0.0
         stages = {spec.name: _stage_report(sim, g, s, e2e_mean, pools) for s, spec in enumerate(graph.spec.stages)}
         pooled = [(name, st) for name, st in stages.items() if st["pool"] is not None]
-        binding = max(pooled, key=lambda kv: (kv[1]["pool_utilisation"], kv[1]["queue_share"]))[0] if pooled else None
+        binding = max(pooled, key=lambda kv: (kv[1]["pool_load"], kv[1]["queue_share"]))[0] if pooled else None
         graphs[graph.spec.name] = {"completed": len(runs), "throughput_per_s": len(runs) / span if span > 0 else 0.0,
                                    "e2e_s": dist(e2e), "stages": stages, "binding_stage": binding}
-    busiest = max(pools, key=lambda name: pools[name]["utilisation"])
+    busiest = max(pools, key=lambda name: pools[name]["load"])
     return {"scenario": sc.name, "mode": "closed" if sc.concurrency is not None else "open",
             "rate_per_s": sc.rate, "concurrency": sc.concurrency, "num_requests": sc.num_requests, "seed": sc.seed,
             "simulated_s": span, "wall_s": wall_s, "events": sim.events,
             "throughput_per_s": len(sim.runs) / span if span > 0 else 0.0,
             "graphs": graphs, "pools": pools,
-            "bottleneck": {"pool": busiest, "utilisation": pools[busiest]["utilisation"]}}
+            "bottleneck": {"pool": busiest, "load": pools[busiest]["load"],
+                           "capacity_per_s": pools[busiest]["capacity_per_s"],
+                           "utilisation": pools[busiest]["utilisation"]}}
