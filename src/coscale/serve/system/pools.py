@@ -53,8 +53,20 @@ def _deployment(p: PoolSpec, encode_only: bool) -> Deployment:
                       prefix_caching=p.prefix_caching and not encode_only)
 
 
-def build_pool(p: PoolSpec, kinds: frozenset[str]) -> Pool:
-    """The pool's deployment and replicas, for stages of `kinds` (encode, generate, asr, agent)."""
+BuiltCache = dict[tuple[PoolSpec, frozenset[str]], Built]
+
+
+def build_pool(p: PoolSpec, kinds: frozenset[str], cache: BuiltCache | None = None) -> Pool:
+    """The pool's deployment and fresh replicas, for stages of `kinds` (encode, generate, asr, agent).
+    `cache` keeps built deployments (their step-cost tables) for later runs of the same pools."""
+    hit = cache.get((p, kinds)) if cache is not None else None
+    b = hit if hit is not None else _built(p, kinds)
+    if cache is not None:
+        cache[(p, kinds)] = b
+    return Pool(spec=p, built=b, replicas=make_replicas(b), router=RouterConfig(policy=p.router), kinds=kinds)
+
+
+def _built(p: PoolSpec, kinds: frozenset[str]) -> Built:
     encode_only = kinds == frozenset({"encode"})
     try:
         b = build(_deployment(p, encode_only))
@@ -76,4 +88,4 @@ def build_pool(p: PoolSpec, kinds: frozenset[str]) -> Pool:
         window = model.encoder.max_position_embeddings or 1
         plan = build_plan(model.encoder, b.system, b.parallel, b.precision)
         b = replace(b, cost=EncoderDecoderCost(decoder=b.cost, encoder=plan, window=window))
-    return Pool(spec=p, built=b, replicas=make_replicas(b), router=RouterConfig(policy=p.router), kinds=kinds)
+    return b

@@ -9,7 +9,7 @@ import numpy as np
 from coscale.errors import CoscaleError
 from coscale.serve.system.metrics import summarise
 from coscale.serve.system.parts import longest_agent_context
-from coscale.serve.system.pools import Pool, build_pool
+from coscale.serve.system.pools import BuiltCache, Pool, build_pool
 from coscale.serve.system.sim import Graph, Sim, run_events
 from coscale.serve.system.spec import StageSpec, SystemScenario
 from coscale.serve.system.validate import topological_order, validate
@@ -66,7 +66,7 @@ def _check_fits(graph: str, s: StageSpec, pool: Pool) -> None:
                            f"pool '{pool.spec.name}' (max_batched_tokens {pool.built.sched.max_batched_tokens}).")
 
 
-def prepare(sc: SystemScenario) -> tuple[list[Pool], list[Graph]]:
+def prepare(sc: SystemScenario, cache: BuiltCache | None = None) -> tuple[list[Pool], list[Graph]]:
     """Validate the graphs, build every pool once for the stage kinds it serves, resolve the graphs."""
     _check_load(sc)
     where = validate(sc.pools, sc.graphs)
@@ -75,7 +75,7 @@ def prepare(sc: SystemScenario) -> tuple[list[Pool], list[Graph]]:
     unused = [name for name, kinds in used.items() if not kinds]
     if unused:
         raise CoscaleError(f"pool '{unused[0]}' serves no stage of any graph; remove it or use it.")
-    pools = [build_pool(p, used[p.name]) for p in sc.pools]
+    pools = [build_pool(p, used[p.name], cache) for p in sc.pools]
     index = {p.spec.name: i for i, p in enumerate(pools)}
     graphs = []
     for g in sc.graphs:
@@ -95,8 +95,9 @@ def prepare(sc: SystemScenario) -> tuple[list[Pool], list[Graph]]:
     return pools, graphs
 
 
-def run_system(sc: SystemScenario) -> SystemRun:
-    pools, graphs = prepare(sc)
+def run_system(sc: SystemScenario, cache: BuiltCache | None = None) -> SystemRun:
+    """Simulate `sc`; pass one `cache` dict to several runs of the same pools to build them once."""
+    pools, graphs = prepare(sc, cache)
     rng = np.random.default_rng(sc.seed)
     shares = np.array([g.spec.share for g in graphs], dtype=np.float64)
     choices = rng.choice(len(graphs), size=sc.num_requests, p=shares / shares.sum())

@@ -1,0 +1,128 @@
+"""Runs of the shipped scenarios: every request passes each stage once per visit, Little's law holds
+per pool, end-to-end latency is the sum of the stage latencies of a chain and at least the sum of
+their service times and of the unloaded run's, and an agent's context grows and hits the cache."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from coscale.cli.serve_system_cmd import EXAMPLES, scenario_path
+from coscale.serve.system.reader import read_scenario
+from coscale.serve.system.runner import SystemRun, run_system, with_load
+
+SMALL = {"retrieval": 40, "voice": 24, "agent": 12}
+
+
+@pytest.fixture(scope="module")
+def cache() -> dict:
+    return {}
+
+
+@pytest.fixture(scope="module")
+def runs(cache: dict) -> dict[str, SystemRun]:
+    return {name: run_system(with_load(read_scenario(scenario_path(name)), num_requests=SMALL[name]), cache)
+            for name in EXAMPLES}
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_request_passes_each_stage_once_per_visit(runs: dict[str, SystemRun], name: str) -> None:
+    sim = runs[name].sim
+    assert len(sim.runs) == SMALL[name] and all(r.finish_s >= r.arrival_s for r in sim.runs)
+    sent = {p.spec.name: 0 for p in sim.pools}
+    for r in sim.runs:
+        graph = sim.graphs[r.graph]
+        for spec, sr, pool in zip(graph.spec.stages, r.stages, graph.pool, strict=True):
+            expected = {"encode": spec.fanout, "agent": spec.turns, "delay": 0}.get(spec.kind, 1)
+            assert sr.visits == expected
+            assert r.arrival_s <= sr.ready_s <= sr.done_s <= r.finish_s
+            if pool is not None:
+                sent[sim.pools[pool].spec.name] += sr.visits
+    for p in sim.pools:
+        finished = sum(len(rep.finished) for rep in p.replicas)
+        assert p.arrivals == sent[p.spec.name] == finished == p.finished  # none lost, none twice
+        assert not sim.owner  # every request handed back to its stage
+        rids = [s.req.rid for rep in p.replicas for s in rep.finished]
+        assert len(set(rids)) == len(rids)
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_littles_law_per_pool(runs: dict[str, SystemRun], name: str) -> None:
+    """L (time-average of requests in the pool, integrated at every enqueue and completion) equals
+    lambda x W with W from the engine's own per-request records (arrival to finish)."""
+    run = runs[name]
+    span = run.report["simulated_s"]
+    for p in run.sim.pools:
+        w = np.mean([s.finish_s - s.req.arrival_s for rep in p.replicas for s in rep.finished])
+        lam = p.arrivals / span
+        rep = run.report["pools"][p.spec.name]
+        assert rep["mean_in_pool"] == pytest.approx(lam * w, rel=1e-9)
+        assert rep["mean_time_in_pool_s"] == pytest.approx(w, rel=1e-9)
+        assert 0.0 <= rep["utilisation"] <= 1.0 + 1e-9
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_e2e_is_the_chain_of_stage_latencies_and_covers_service(runs: dict[str, SystemRun], name: str) -> None:
+    sim = runs[name].sim
+    for r in sim.runs:
+        e2e = r.finish_s - r.arrival_s
+        lat = sum(sr.done_s - sr.ready_s for sr in r.stages)  # the examples are chains
+        service = sum(sr.service_s for sr in r.stages)
+        assert e2e == pytest.approx(lat, abs=1e-9)
+        assert e2e >= service - 1e-9
+        spec = sim.graphs[r.graph].spec
+        for s, sr in zip(spec.stages, r.stages, strict=True):
+            if s.kind == "delay":
+                assert sr.done_s - sr.ready_s == pytest.approx(s.seconds)
+            assert sr.service_s <= sr.done_s - sr.ready_s + 1e-9
+
+
+@pytest.mark.parametrize("name", ["retrieval", "voice"])
+def test_loaded_e2e_at_least_the_lone_request(runs: dict[str, SystemRun], cache: dict, name: str) -> None:
+    """A request alone in the system is never slower than under load (fixed lengths: sigma 0)."""
+    sc = read_scenario(scenario_path(name))
+    fixed = replace(sc, graphs=tuple(replace(g, stages=tuple(replace(s, length_sigma=0.0) for s in g.stages))
+                                     for g in sc.graphs))
+    alone = run_system(with_load(fixed, num_requests=1), cache).report["graphs"]
+    loaded = run_system(with_load(fixed, num_requests=30, rate=30.0), cache).report["graphs"]
+    for g in alone:
+        assert loaded[g]["e2e_s"]["p50"] >= alone[g]["e2e_s"]["mean"] * (1 - 1e-9)
+        assert loaded[g]["e2e_s"]["p99"] > alone[g]["e2e_s"]["mean"]  # queueing shows at 30 req/s
+
+
+def test_agent_context_grows_and_hits_the_prefix_cache(runs: dict[str, SystemRun]) -> None:
+    sim = runs["agent"].sim
+    spec = sim.graphs[0].spec.stages[0]
+    block = sim.pools[0].built.block_size
+    for r in sim.runs:
+        sr = r.stages[0]
+        task = sr.task
+        assert task is not None and len(sr.turn_prompts) == spec.turns
+        growth = np.diff(sr.turn_prompts)
+        assert np.array_equal(growth, np.asarray(task.outputs[:-1]) + spec.tool_tokens)  # output + tool result
+        # the shared system prompt's full blocks are cached after the first task ran
+        assert sr.turn_hits[0] <= spec.shared_prefix_tokens
+        for k in range(1, spec.turns):  # the KV pool is ample here: the last prompt's full blocks all hit
+            assert sr.turn_hits[k] == (sr.turn_prompts[k - 1] // block) * block
+    hits = runs["agent"].report["graphs"]["agent_task"]["stages"]["loop"]["hit_ratio_by_turn"]
+    assert all(b > a for a, b in zip(hits, hits[1:], strict=False))  # a growing share of each prompt is reused
+
+
+def test_agent_without_prefix_caching_hits_nothing_and_is_slower(runs: dict[str, SystemRun], cache: dict) -> None:
+    sc = with_load(read_scenario(scenario_path("agent")), num_requests=SMALL["agent"])
+    off = replace(sc, pools=tuple(replace(p, prefix_caching=False) for p in sc.pools))
+    rep = run_system(off, cache).report["graphs"]["agent_task"]
+    on = runs["agent"].report["graphs"]["agent_task"]
+    assert rep["stages"]["loop"]["prefix_hit_ratio"] == 0.0
+    assert rep["e2e_s"]["mean"] > on["e2e_s"]["mean"]
+
+
+def test_report_names_a_binding_stage_and_pool_loads(runs: dict[str, SystemRun]) -> None:
+    rep = runs["voice"].report
+    g = rep["graphs"]["voice_turn"]
+    loads = {name: st["pool_load"] for name, st in g["stages"].items()}
+    assert g["binding_stage"] == max(loads, key=loads.__getitem__)
+    for p in rep["pools"].values():
+        assert p["capacity_per_s"] > 0 and p["load"] == pytest.approx(p["arrival_rate_per_s"] / p["capacity_per_s"])
