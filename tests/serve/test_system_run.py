@@ -126,3 +126,11 @@ def test_report_names_a_binding_stage_and_pool_loads(runs: dict[str, SystemRun])
     assert g["binding_stage"] == max(loads, key=loads.__getitem__)
     for p in rep["pools"].values():
         assert p["capacity_per_s"] > 0 and p["load"] == pytest.approx(p["arrival_rate_per_s"] / p["capacity_per_s"])
+
+
+def test_closed_loop_runs_exactly_the_requested_number(cache: dict) -> None:
+    """More completions than slots left must not launch extra requests."""
+    run = run_system(with_load(read_scenario(scenario_path("agent")), concurrency=4, num_requests=6), cache)
+    assert len(run.sim.runs) == 6 and run.sim.pools[0].arrivals == 6 * 8
+    starts = sorted(r.arrival_s for r in run.sim.runs)
+    assert starts[:4] == [0.0] * 4 and min(starts[4:]) > 0  # the later ones start when earlier ones end

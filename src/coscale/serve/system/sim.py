@@ -52,6 +52,7 @@ class Sim:
     events: int = 0
     runs: list[GraphRun] = field(default_factory=list)
     launched: int = 0
+    issued: int = 0  # arrivals scheduled (a closed loop schedules one per completion, up to `total`)
     owner: dict[int, tuple[int, int]] = field(default_factory=dict)  # request id -> (graph request, stage)
     next_rid: int = 0
     next_task: int = 0
@@ -181,7 +182,8 @@ def _stage_done(sim: Sim, now: float, run: GraphRun, s: int) -> None:
             sim.push(now, READY, run.gid, t)
     if run.remaining == 0:
         run.finish_s = now
-        if sim.closed_loop and sim.launched < sim.total:
+        if sim.closed_loop and sim.issued < sim.total:
+            sim.issued += 1
             sim.push(now, ARRIVE)
 
 
@@ -190,9 +192,11 @@ def run_events(sim: Sim, arrivals: np.ndarray | None, concurrency: int | None) -
     if arrivals is not None:
         for t in arrivals:
             sim.push(float(t), ARRIVE)
+        sim.issued = len(arrivals)
     else:
         assert concurrency is not None
-        for _ in range(min(concurrency, sim.total)):
+        sim.issued = min(concurrency, sim.total)
+        for _ in range(sim.issued):
             sim.push(0.0, ARRIVE)
     wall0 = time.perf_counter()
     now = 0.0
