@@ -64,7 +64,7 @@ def test_any_back_edge_is_a_cycle(g: GraphSpec, data: st.DataObject) -> None:
         return seen
 
     child = names[order[hi]]
-    pool = sorted(ancestors(child)) + [child]  # a self-loop when the child has no ancestors
+    pool = [*sorted(ancestors(child)), child]  # a self-loop when the child has no ancestors
     parent = data.draw(st.sampled_from(pool))
     stages = tuple(StageSpec(name=s.name, kind=s.kind, after=s.after + ((child,) if s.name == parent else ()),
                              pool=s.pool) for s in g.stages)
@@ -93,7 +93,8 @@ def test_undeclared_pool_or_unserved_model_is_refused(name: str) -> None:
 
 
 def test_model_resolves_to_its_pool_and_unknown_dependency_is_named() -> None:
-    g = GraphSpec(name="g", share=1.0, stages=(StageSpec(name="a", kind="encode", after=(), model="bge-large-en-v1.5"),))
+    a = StageSpec(name="a", kind="encode", after=(), model="bge-large-en-v1.5")
+    g = GraphSpec(name="g", share=1.0, stages=(a,))
     assert validate(POOLS, (g,)) == {("g", "a"): "emb"}
     bad = GraphSpec(name="g", share=1.0, stages=(StageSpec(name="a", kind="generate", after=("zz",), pool="llm"),))
     with pytest.raises(CoscaleError, match="'zz', which is not a stage"):

@@ -4,6 +4,7 @@ their service times and of the unloaded run's, and an agent's context grows and 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -107,7 +108,7 @@ def test_agent_context_grows_and_hits_the_prefix_cache(runs: dict[str, SystemRun
         for k in range(1, spec.turns):  # the KV pool is ample here: the last prompt's full blocks all hit
             assert sr.turn_hits[k] == (sr.turn_prompts[k - 1] // block) * block
     hits = runs["agent"].report["graphs"]["agent_task"]["stages"]["loop"]["hit_ratio_by_turn"]
-    assert all(b > a for a, b in zip(hits, hits[1:], strict=False))  # a growing share of each prompt is reused
+    assert all(b > a for a, b in itertools.pairwise(hits))  # a growing share of each prompt is reused
 
 
 def test_agent_without_prefix_caching_hits_nothing_and_is_slower(runs: dict[str, SystemRun], cache: dict) -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from coscale.errors import CoscaleError
 from coscale.report.console import make_console
 from coscale.serve.system.reader import read_scenario
 from coscale.serve.system.runner import run_system, with_load

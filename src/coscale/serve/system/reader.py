@@ -27,7 +27,7 @@ _RUN_KEYS = frozenset({"rate", "concurrency", "num_requests", "seed"})
 def _typed(value: Any, want: type, where: str) -> Any:
     if want is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    if want is bool and not isinstance(value, bool) or want is not bool and isinstance(value, bool) \
+    if (want is bool and not isinstance(value, bool)) or (want is not bool and isinstance(value, bool)) \
             or not isinstance(value, want):
         raise CoscaleError(f"{where} must be {want.__name__}, got {value!r}; fix the scenario file.")
     return value
