@@ -126,7 +126,8 @@ def test_report_names_a_binding_stage_and_pool_loads(runs: dict[str, SystemRun])
     loads = {name: st["pool_load"] for name, st in g["stages"].items()}
     assert g["binding_stage"] == max(loads, key=loads.__getitem__)
     for p in rep["pools"].values():
-        assert p["capacity_per_s"] > 0 and p["load"] == pytest.approx(p["arrival_rate_per_s"] / p["capacity_per_s"])
+        assert p["capacity_per_s"] > 0 and p["load"] == pytest.approx(p["offered_rate_per_s"] / p["capacity_per_s"])
+        assert p["offered_rate_per_s"] >= p["arrival_rate_per_s"]  # the run's span includes the final drain
 
 
 def test_closed_loop_runs_exactly_the_requested_number(cache: dict) -> None:

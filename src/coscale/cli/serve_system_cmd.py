@@ -77,7 +77,7 @@ def _print(rep: dict) -> None:
                   f"{p['output_tokens_per_s']:,.0f}")
     c.print(t)
     b = rep["bottleneck"]
-    c.print(f"most loaded pool: {b['pool']} (arrivals at {b['load']:.0%} of its {b['capacity_per_s']:.3g} requests/s "
+    c.print(f"most loaded pool: {b['pool']} (offered {b['load']:.0%} of its {b['capacity_per_s']:.3g} requests/s "
             f"capacity; in forward passes {b['utilisation']:.0%} of the run); simulated "
             f"{rep['simulated_s']:.1f} s in {rep['wall_s']:.2f} s wall")
 

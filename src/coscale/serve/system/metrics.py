@@ -6,8 +6,9 @@ throughput, per-pool utilisation and Little's-law quantities, and which stage bi
   longest; agent turns: summed), its service the rest (tool time counted as service).
 - A pool's utilisation is the share of the run its replicas spent in forward passes; L (mean
   requests in the pool), lambda (arrivals/s) and W (mean time in the pool) obey L = lambda W.
-- A pool's load is its arrival rate over its capacity (`capacity.pool_capacity`: the saturated
-  completion rate for the requests it served). The binding stage of a graph is the pool stage
+- A pool's load is its offered rate (arrivals per second between its first and last arrival,
+  so the drain at the end of a finite run does not dilute it) over its capacity (`capacity.pool_capacity`: the saturated
+  completion rate for the requests it served); above 1 its queue grows. The binding stage of a graph is the pool stage
   whose pool has the highest load (ties: the larger queueing share): it saturates first as the
   request rate rises. Busy time alone cannot say this: a continuous-batching engine steps whenever
   it holds any request, so a lightly loaded LLM pool is "busy" nearly all the time.
@@ -41,7 +42,8 @@ def _pool_report(pool, span: float, seed: int) -> dict[str, object]:  # type: ig
         in_tokens += sum(s.req.input_tokens for s in r.finished)
     util = busy / (len(pool.replicas) * span) if span > 0 else 0.0
     capacity = pool_capacity(pool, seed)
-    rate = pool.arrivals / span if span > 0 else 0.0
+    window = pool.last_arrival_s - pool.first_s
+    offered = (pool.arrivals - 1) / window if window > 0 else 0.0  # while requests were arriving
     sojourns = np.asarray(pool.sojourns)
     return {"model": b.model.name, "hardware": pool.spec.hardware, "gpus": b.parallel.gpus, "tp": b.parallel.tp,
             "pp": b.parallel.pp, "replicas": len(pool.replicas), "engine": b.preset.name,
@@ -49,8 +51,8 @@ def _pool_report(pool, span: float, seed: int) -> dict[str, object]:  # type: ig
             "max_num_seqs": b.sched.max_num_seqs, "max_batched_tokens": b.sched.max_batched_tokens,
             "requests": pool.finished, "utilisation": util,
             "mean_in_pool": pool.area / span if span > 0 else 0.0,
-            "arrival_rate_per_s": rate, "capacity_per_s": capacity,
-            "load": rate / capacity if capacity > 0 else 0.0,
+            "arrival_rate_per_s": pool.arrivals / span if span > 0 else 0.0, "offered_rate_per_s": offered,
+            "capacity_per_s": capacity, "load": offered / capacity if capacity > 0 else 0.0,
             "mean_time_in_pool_s": float(sojourns.mean()) if sojourns.size else 0.0,
             "input_tokens_per_s": in_tokens / span if span > 0 else 0.0,
             "output_tokens_per_s": out_tokens / span if span > 0 else 0.0,

@@ -35,8 +35,8 @@ class Pool:
     last_t: float = 0.0
     finished: int = 0
     sojourn_s: float = 0.0  # summed time in the pool of the finished requests
-    first_s: float = -1.0
-    busy_until: float = 0.0
+    first_s: float = -1.0  # first and last arrival: the window the offered rate is measured over
+    last_arrival_s: float = 0.0
     sojourns: list[float] = field(default_factory=list)
 
     def occupancy(self, now: float, delta: int) -> None:

@@ -109,6 +109,7 @@ def _submit(sim: Sim, now: float, p: int, req: Request, gid: int, s: int) -> Non
     pool = sim.pools[p]
     if pool.first_s < 0:
         pool.first_s = now
+    pool.last_arrival_s = now
     pool.occupancy(now, +1)
     rep = route(pool.router, pool.replicas, pool.arrivals)
     pool.arrivals += 1
