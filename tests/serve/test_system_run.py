@@ -136,3 +136,16 @@ def test_closed_loop_runs_exactly_the_requested_number(cache: dict) -> None:
     assert len(run.sim.runs) == 6 and run.sim.pools[0].arrivals == 6 * 8
     starts = sorted(r.arrival_s for r in run.sim.runs)
     assert starts[:4] == [0.0] * 4 and min(starts[4:]) > 0  # the later ones start when earlier ones end
+
+
+def test_asr_requests_pay_their_encoder_pass(runs: dict[str, SystemRun]) -> None:
+    """Whisper requests run the audio encoder (costed by the core step contract) before their first
+    token, and the pool keeps no prefix cache (decoder KV depends on the audio)."""
+    sim = runs["voice"].sim
+    asr = next(p for p in sim.pools if "asr" in p.kinds)
+    assert not asr.built.sched.prefix_caching
+    encoder_s = asr.built.cost.encoder_pass(1)[0]
+    assert encoder_s > 1e-3  # 32 layers over 1,500 positions: milliseconds even on an H100
+    for rep in asr.replicas:
+        for s in rep.finished:
+            assert s.first_token_s - s.scheduled_s >= encoder_s

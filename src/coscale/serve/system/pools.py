@@ -4,8 +4,9 @@ adapted to what the pool's stages need, and its replicas.
 - A pool that only encodes (embedding, reranker) runs whole sequences in one pass (no chunked
   prefill: bidirectional attention needs every token) and keeps no prefix cache.
 - A pool serving an encoder-decoder model (Whisper) adds the encoder pass to its step cost
-  (`EncoderDecoderCost`); the cross-attention K/V of `max_num_seqs` sequences are already off its
-  KV pool (`ServingMemoryModel`: constant per-sequence state, as for Mamba).
+  (`EncoderDecoderCost`) and has no prefix cache (its decoder's KV depends on the audio); the
+  cross-attention K/V of `max_num_seqs` sequences are already off its KV pool
+  (`ServingMemoryModel`: constant per-sequence state, as for Mamba).
 - A pool that cannot hold its model, or a stage its model cannot run, is one error naming the pool.
 """
 
@@ -45,12 +46,12 @@ class Pool:
         self.in_system += delta
 
 
-def _deployment(p: PoolSpec, encode_only: bool) -> Deployment:
+def _deployment(p: PoolSpec, no_prefix_cache: bool) -> Deployment:
     return Deployment(model=p.model, hardware=p.hardware, gpus=p.gpus, tp=p.tp, pp=p.pp, precision=p.precision,
                       kv_precision=p.kv_precision, engine=p.engine, max_num_seqs=p.max_num_seqs,
                       max_batched_tokens=p.max_batched_tokens, gpu_memory_utilization=p.gpu_memory_utilization,
                       num_gpu_blocks=p.num_gpu_blocks, host_overhead_s=p.host_overhead_s, router=p.router,
-                      prefix_caching=p.prefix_caching and not encode_only)
+                      prefix_caching=p.prefix_caching and not no_prefix_cache)
 
 
 BuiltCache = dict[tuple[PoolSpec, frozenset[str]], Built]
@@ -69,7 +70,9 @@ def build_pool(p: PoolSpec, kinds: frozenset[str], cache: BuiltCache | None = No
 def _built(p: PoolSpec, kinds: frozenset[str]) -> Built:
     encode_only = kinds == frozenset({"encode"})
     try:
-        b = build(_deployment(p, encode_only))
+        # encoders keep no KV between requests; a Whisper decoder's KV depends on its audio (through
+        # cross-attention), so equal prompt tokens are no reusable prefix
+        b = build(_deployment(p, encode_only or "asr" in kinds))
     except CoscaleError as exc:
         raise CoscaleError(f"pool '{p.name}' ({p.model} on {p.hardware}): {exc}") from None
     model = b.model
