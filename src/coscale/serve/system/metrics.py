@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from coscale.serve.system.capacity import pool_capacity
+from coscale.serve.system.pools import Pool
+from coscale.serve.system.sim import Sim
 from coscale.serve.system.spec import SystemScenario
 
 _PCTS = (50, 90, 99)
@@ -31,7 +33,7 @@ def dist(values: list[float] | np.ndarray) -> dict[str, float]:
     return {"mean": float(a.mean()), **{f"p{p}": float(np.percentile(a, p)) for p in _PCTS}}
 
 
-def _pool_report(pool, span: float, seed: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _pool_report(pool: Pool, span: float, seed: int) -> dict[str, object]:
     b = pool.built
     busy = 0.0
     out_tokens = in_tokens = 0
@@ -59,7 +61,7 @@ def _pool_report(pool, span: float, seed: int) -> dict[str, object]:  # type: ig
             "preemptions": sum(r.preemptions for r in pool.replicas)}
 
 
-def _stage_report(sim, g: int, s: int, e2e_mean: float, pools: dict) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _stage_report(sim: Sim, g: int, s: int, e2e_mean: float, pools: dict[str, dict]) -> dict[str, object]:
     graph = sim.graphs[g]
     spec = graph.spec.stages[s]
     runs = [r.stages[s] for r in sim.runs if r.graph == g]
@@ -88,7 +90,7 @@ def _stage_report(sim, g: int, s: int, e2e_mean: float, pools: dict) -> dict[str
     return out
 
 
-def summarise(sc: SystemScenario, sim, simulated_s: float, wall_s: float) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def summarise(sc: SystemScenario, sim: Sim, simulated_s: float, wall_s: float) -> dict[str, object]:
     span = simulated_s
     pools = {p.spec.name: _pool_report(p, span, sc.seed + 1) for p in sim.pools}
     graphs: dict[str, object] = {}

@@ -29,7 +29,7 @@ from coscale.serve.system.state import GraphRun, StageRun
 ARRIVE, READY, DELAY_DONE, TURN, STEP = range(5)
 
 
-@dataclass(kw_only=True, slots=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Graph:
     """A graph spec resolved against the pools: each stage's pool index and successors."""
 
