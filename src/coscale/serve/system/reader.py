@@ -49,7 +49,7 @@ _STAGE_TYPES = {"name": str, "kind": str, "pool": str, "model": str, "input_toke
 
 
 def _pool(name: str, raw: Any) -> PoolSpec:
-    where = f"[pools.{name}]"
+    where = f"[pools.{name if name.isidentifier() else repr(name)}]"
     t = _table(raw, where)
     check_keys(t, _POOL_KEYS, where)
     if "model" not in t:
@@ -59,7 +59,7 @@ def _pool(name: str, raw: Any) -> PoolSpec:
 
 
 def _stage(graph: str, i: int, raw: Any, previous: str | None) -> StageSpec:
-    where = f"graph '{graph}' stage {i + 1}"
+    where = f"graph {graph!r} stage {i + 1}"
     t = _table(raw, where)
     check_keys(t, _STAGE_KEYS, where)
     for key in ("name", "kind"):

@@ -9,23 +9,24 @@ from coscale.serve.system.spec import POOL_KINDS, STAGE_KINDS, GraphSpec, PoolSp
 
 def pool_of(graph: GraphSpec, stage: StageSpec, pools: tuple[PoolSpec, ...]) -> str | None:
     """The name of the pool a stage runs on (None for a delay), resolving `model` to its pool."""
-    where = f"graph '{graph.name}' stage '{stage.name}'"
+    where = f"graph {graph.name!r} stage {stage.name!r}"
     if stage.kind not in POOL_KINDS:
         return None
     if stage.pool is not None:
         if stage.pool not in {p.name for p in pools}:
-            raise CoscaleError(f"{where} runs on pool '{stage.pool}', which no [pools.{stage.pool}] declares; "
-                               f"declare it or use one of: {', '.join(p.name for p in pools) or 'none'}.")
+            raise CoscaleError(f"{where} runs on pool {stage.pool!r}, which no [pools.NAME] declares; "
+                               f"declare it or use one of: {', '.join(repr(p.name) for p in pools) or 'none'}.")
         return stage.pool
     if stage.model is None:
         raise CoscaleError(f"{where} ({stage.kind}) names no pool; add pool = \"NAME\" or model = \"ID\".")
     serving = [p.name for p in pools if p.model == stage.model]
     if not serving:
-        raise CoscaleError(f"{where} needs model '{stage.model}', which no pool serves; add a [pools.NAME] with "
-                           f"model = \"{stage.model}\".")
+        raise CoscaleError(f"{where} needs model {stage.model!r}, which no pool serves; add a [pools.NAME] with "
+                           f"model = {stage.model!r}.")
     if len(serving) > 1:
-        raise CoscaleError(f"{where}: model '{stage.model}' is served by pools {', '.join(serving)}; name one "
-                           f"with pool = \"NAME\".")
+        pools_named = ", ".join(map(repr, serving))
+        raise CoscaleError(f"{where}: model {stage.model!r} is served by pools {pools_named}; name one with "
+                           f"pool = \"NAME\".")
     return serving[0]
 
 
@@ -35,8 +36,8 @@ def topological_order(graph: GraphSpec) -> tuple[int, ...]:
     for s in graph.stages:
         for dep in s.after:
             if dep not in index:
-                raise CoscaleError(f"graph '{graph.name}' stage '{s.name}' runs after '{dep}', which is not a stage "
-                                   f"of this graph; use one of: {', '.join(index)}.")
+                raise CoscaleError(f"graph {graph.name!r} stage {s.name!r} runs after {dep!r}, which is not a stage "
+                                   f"of this graph; use one of: {', '.join(map(repr, index))}.")
     state = [0] * len(graph.stages)  # 0 new, 1 on the path, 2 done
     order: list[int] = []
     for root in range(len(graph.stages)):
@@ -58,8 +59,9 @@ def topological_order(graph: GraphSpec) -> tuple[int, ...]:
             d = index[dep]
             if state[d] == 1:
                 cycle = [graph.stages[i].name for i in path[path.index(d):]] + [dep]
-                raise CoscaleError(f"graph '{graph.name}' has a cycle: {' -> '.join(reversed(cycle))}; a request "
-                                   f"graph must be acyclic (repeat LLM calls with kind = \"agent\", turns = N).")
+                shown = " -> ".join(map(repr, reversed(cycle)))
+                raise CoscaleError(f"graph {graph.name!r} has a cycle: {shown}; a request graph must be acyclic "
+                                   f"(repeat LLM calls with kind = \"agent\", turns = N).")
             if state[d] == 0:
                 state[d] = 1
                 path.append(d)
@@ -68,9 +70,9 @@ def topological_order(graph: GraphSpec) -> tuple[int, ...]:
 
 
 def check_stage(graph: GraphSpec, s: StageSpec) -> None:
-    where = f"graph '{graph.name}' stage '{s.name}'"
+    where = f"graph {graph.name!r} stage {s.name!r}"
     if s.kind not in STAGE_KINDS:
-        raise CoscaleError(f"{where} has unknown kind '{s.kind}'; use one of: {', '.join(STAGE_KINDS)}.")
+        raise CoscaleError(f"{where} has unknown kind {s.kind!r}; use one of: {', '.join(STAGE_KINDS)}.")
     counts = {"input_tokens": s.input_tokens, "output_tokens": s.output_tokens, "fanout": s.fanout,
               "turns": s.turns}
     for key, value in counts.items():
@@ -94,12 +96,12 @@ def validate(pools: tuple[PoolSpec, ...], graphs: tuple[GraphSpec, ...]) -> dict
     out: dict[tuple[str, str], str | None] = {}
     for g in graphs:
         if not g.stages:
-            raise CoscaleError(f"graph '{g.name}' has no stages; add [[graphs.stages]] tables.")
+            raise CoscaleError(f"graph {g.name!r} has no stages; add [[graphs.stages]] tables.")
         if not g.share > 0 or g.share == float("inf"):
-            raise CoscaleError(f"graph '{g.name}': share must be a positive number, got {g.share}.")
+            raise CoscaleError(f"graph {g.name!r}: share must be a positive number, got {g.share}.")
         stage_names = [s.name for s in g.stages]
         if len(set(stage_names)) != len(stage_names):
-            raise CoscaleError(f"graph '{g.name}' has two stages with one name ({stage_names}); rename one.")
+            raise CoscaleError(f"graph {g.name!r} has two stages with one name ({stage_names!r}); rename one.")
         for s in g.stages:
             check_stage(g, s)
         topological_order(g)
