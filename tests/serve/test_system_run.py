@@ -149,3 +149,20 @@ def test_asr_requests_pay_their_encoder_pass(runs: dict[str, SystemRun]) -> None
     for rep in asr.replicas:
         for s in rep.finished:
             assert s.first_token_s - s.scheduled_s >= encoder_s
+
+
+def test_drawn_lengths_stay_within_the_model(cache: dict) -> None:
+    """Log-normal lengths around means near the limits are clipped to Whisper's 448 positions and
+    the reranker's 514 (about half of the draws exceed them)."""
+    def widened(name: str, stage: str, **sizes: int) -> SystemRun:
+        sc = read_scenario(scenario_path(name))
+        g = sc.graphs[0]
+        stages = tuple(replace(s, length_sigma=0.5, **sizes) if s.name == stage else s for s in g.stages)
+        return run_system(with_load(replace(sc, graphs=(replace(g, stages=stages),)), num_requests=8), cache)
+
+    for run, pool in ((widened("voice", "transcribe", output_tokens=420), "asr"),
+                      (widened("retrieval", "rerank", input_tokens=500), "rerank")):
+        p = next(p for p in run.sim.pools if p.spec.name == pool)
+        limit = p.built.model.max_position_embeddings
+        sizes = [s.req.input_tokens + s.req.output_tokens for rep in p.replicas for s in rep.finished]
+        assert max(sizes) <= limit and max(sizes) >= 0.9 * limit  # clipped, not merely short

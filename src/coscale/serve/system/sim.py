@@ -95,9 +95,20 @@ def _start_stage(sim: Sim, now: float, run: GraphRun, s: int) -> None:
     inputs = sample(sim.rng, spec.input_tokens, spec.length_sigma, fanout)
     outputs = [1] * fanout if spec.kind == "encode" else sample(sim.rng, spec.output_tokens, spec.length_sigma, 1)
     sr.parts_left = fanout
+    limit = _token_limit(sim.pools[pool], spec.kind)
     for isl, osl in zip(inputs, outputs, strict=True):
+        isl = min(isl, limit - 1)  # drawn lengths clipped to what the model (and one encoder step) holds:
+        osl = min(osl, limit - isl)  # the prompt first, the output stops at the context like a max_tokens
         _submit(sim, now, pool, Request(rid=sim.next_rid, arrival_s=now, input_tokens=isl, output_tokens=osl),
                 run.gid, s)
+
+
+def _token_limit(pool: Pool, kind: str) -> int:
+    """Most tokens (input + output) one request may have on this pool: the model's context, and for
+    an encoder pass (whole sequence in one step) the step's token budget."""
+    b = pool.built
+    limit = b.model.max_position_embeddings or (1 << 30)
+    return min(limit, b.sched.max_batched_tokens) if kind == "encode" else limit
 
 
 def _submit(sim: Sim, now: float, p: int, req: Request, gid: int, s: int) -> None:
