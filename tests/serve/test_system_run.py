@@ -166,3 +166,16 @@ def test_drawn_lengths_stay_within_the_model(cache: dict) -> None:
         limit = p.built.model.max_position_embeddings
         sizes = [s.req.input_tokens + s.req.output_tokens for rep in p.replicas for s in rep.finished]
         assert max(sizes) <= limit and max(sizes) >= 0.9 * limit  # clipped, not merely short
+
+
+def test_first_output_is_the_last_stage_first_token(runs: dict[str, SystemRun]) -> None:
+    rep = runs["voice"].report["graphs"]["voice_turn"]
+    assert rep["first_output_stage"] == "speak"
+    for r in runs["voice"].sim.runs:
+        speak = r.stages[2]
+        assert r.arrival_s < speak.ready_s < speak.first_token_s <= speak.done_s == r.finish_s
+    first, e2e, ttft = rep["first_output_s"], rep["e2e_s"], rep["stages"]["speak"]["ttft_s"]
+    assert first["mean"] < e2e["mean"]
+    before = sum(rep["stages"][s]["latency_s"]["mean"] for s in ("transcribe", "answer"))
+    assert first["mean"] == pytest.approx(before + ttft["mean"])  # a chain: the stages before, then the TTFT
+    assert "first_output_s" not in runs["agent"].report["graphs"]["agent_task"]

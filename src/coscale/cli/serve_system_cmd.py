@@ -60,6 +60,10 @@ def _print(rep: dict) -> None:
                       f"{st['share_of_e2e']:.1%}", "-" if util is None else f"{util:.1%}")
         e = g["e2e_s"]
         t.add_row("end to end", "", "", *(f"{e[k]:.4g}" for k in ("mean", "p50", "p90", "p99")), "", "", "")
+        if "first_output_s" in g:
+            f = g["first_output_s"]
+            t.add_row(f"first output ({g['first_output_stage']})", "", "",
+                      *(f"{f[k]:.4g}" for k in ("mean", "p50", "p90", "p99")), "", "", "")
         c.print(t)
         for sname, st in g["stages"].items():
             if "hit_ratio_by_turn" in st:

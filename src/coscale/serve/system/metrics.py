@@ -6,6 +6,9 @@ throughput, per-pool utilisation and Little's-law quantities, and which stage bi
   longest; agent turns: summed), its service the rest (tool time counted as service).
 - A pool's utilisation is the share of the run its replicas spent in forward passes; L (mean
   requests in the pool), lambda (arrivals/s) and W (mean time in the pool) obey L = lambda W.
+- For a graph whose last stage generates, `first_output_s` is the time from arrival to that
+  stage's first token (a voice turn's first audio code), and each generate / asr stage reports its
+  `ttft_s` from ready.
 - A pool's load is its offered rate (arrivals per second between its first and last arrival,
   so the drain at the end of a finite run does not dilute it) over its capacity (`capacity.pool_capacity`: the saturated
   completion rate for the requests it served); above 1 its queue grows. The binding stage of a graph is the pool stage
@@ -20,8 +23,9 @@ import numpy as np
 
 from coscale.serve.system.capacity import pool_capacity
 from coscale.serve.system.pools import Pool
-from coscale.serve.system.sim import Sim
+from coscale.serve.system.sim import Graph, Sim
 from coscale.serve.system.spec import SystemScenario
+from coscale.serve.system.state import GraphRun
 
 _PCTS = (50, 90, 99)
 
@@ -76,6 +80,8 @@ def _stage_report(sim: Sim, g: int, s: int, e2e_mean: float, pools: dict[str, di
         "share_of_e2e": mean_lat / e2e_mean if e2e_mean > 0 else 0.0,
         "requests_per_visit": float(np.mean([sr.visits for sr in runs])) if runs else 0.0,
     }
+    if spec.kind in ("generate", "asr"):  # time to the first output token (first audio code for TTS)
+        out["ttft_s"] = dist([sr.first_token_s - sr.ready_s for sr in runs])
     if pool is not None:
         out["pool_utilisation"] = pools[sim.pools[pool].spec.name]["utilisation"]
         out["pool_load"] = pools[sim.pools[pool].spec.name]["load"]
@@ -90,6 +96,16 @@ def _stage_report(sim: Sim, g: int, s: int, e2e_mean: float, pools: dict[str, di
     return out
 
 
+def _first_output(graph: Graph, runs: list[GraphRun]) -> dict[str, object]:
+    """Time from arrival to the first token of the graph's last stage when that stage generates
+    (a voice turn's first audio code: when playback could start if the stage streamed out)."""
+    sinks = [s for s, succ in enumerate(graph.successors) if not succ]
+    if len(sinks) != 1 or graph.spec.stages[sinks[0]].kind not in ("generate", "asr"):
+        return {}
+    return {"first_output_s": dist([r.stages[sinks[0]].first_token_s - r.arrival_s for r in runs]),
+            "first_output_stage": graph.spec.stages[sinks[0]].name}
+
+
 def summarise(sc: SystemScenario, sim: Sim, simulated_s: float, wall_s: float) -> dict[str, object]:
     span = simulated_s
     pools = {p.spec.name: _pool_report(p, span, sc.seed + 1) for p in sim.pools}
@@ -102,7 +118,8 @@ def summarise(sc: SystemScenario, sim: Sim, simulated_s: float, wall_s: float) -
         pooled = [(name, st) for name, st in stages.items() if st["pool"] is not None]
         binding = max(pooled, key=lambda kv: (kv[1]["pool_load"], kv[1]["queue_share"]))[0] if pooled else None
         graphs[graph.spec.name] = {"completed": len(runs), "throughput_per_s": len(runs) / span if span > 0 else 0.0,
-                                   "e2e_s": dist(e2e), "stages": stages, "binding_stage": binding}
+                                   "e2e_s": dist(e2e), **_first_output(graph, runs), "stages": stages,
+                                   "binding_stage": binding}
     busiest = max(pools, key=lambda name: pools[name]["load"])
     return {"scenario": sc.name, "mode": "closed" if sc.concurrency is not None else "open",
             "rate_per_s": sc.rate, "concurrency": sc.concurrency, "num_requests": sc.num_requests, "seed": sc.seed,

@@ -153,6 +153,7 @@ def _part_done(sim: Sim, now: float, pool: Pool, seq: Sequence) -> None:
     spec = sim.graphs[run.graph].spec.stages[s]
     wait, service = seq.scheduled_s - seq.req.arrival_s, now - seq.scheduled_s
     sr.hit_tokens += seq.hit_tokens
+    sr.first_token_s = max(sr.first_token_s, seq.first_token_s)  # an agent: its latest turn's
     if spec.kind == "agent":
         assert sr.task is not None
         sr.queue_s += wait

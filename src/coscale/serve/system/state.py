@@ -20,6 +20,7 @@ class StageRun:
     queue_s: float = 0.0
     prompt_tokens: int = 0
     hit_tokens: int = 0  # prompt tokens served from the prefix cache
+    first_token_s: float = -1.0  # when its last part to start answering sampled its first token
     turn: int = 0
     turn_hits: list[int] = field(default_factory=list)  # agent: cache-hit tokens of each turn
     turn_prompts: list[int] = field(default_factory=list)
