@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -179,3 +180,20 @@ def test_first_output_is_the_last_stage_first_token(runs: dict[str, SystemRun]) 
     before = sum(rep["stages"][s]["latency_s"]["mean"] for s in ("transcribe", "answer"))
     assert first["mean"] == pytest.approx(before + ttft["mean"])  # a chain: the stages before, then the TTFT
     assert "first_output_s" not in runs["agent"].report["graphs"]["agent_task"]
+
+
+def test_fan_in_waits_for_every_branch_and_graphs_share_a_pool(cache: dict) -> None:
+    """A stage after two branches (one listed twice) starts when the later one ends; two graphs on
+    one LLM pool are counted together in it."""
+    run = run_system(read_scenario(Path(__file__).with_name("system_mixed.toml")), cache)
+    sim = run.sim
+    fanin = next(i for i, g in enumerate(sim.graphs) if g.spec.name == "fanin")
+    done = [r for r in sim.runs if r.graph == fanin]
+    assert done
+    for r in done:
+        a, b, c = r.stages
+        assert c.ready_s == pytest.approx(max(a.done_s, b.done_s)) and b.done_s - b.ready_s == pytest.approx(0.2)
+        assert a.ready_s == b.ready_s == r.arrival_s
+    llm = next(p for p in sim.pools if p.spec.name == "llm")
+    assert llm.kinds == frozenset({"generate", "agent"})
+    assert llm.arrivals == len(done) + 3 * (len(sim.runs) - len(done))
