@@ -110,7 +110,9 @@ class LayerSpec:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ModelSpec:
-    """A whole decoder LM: embeddings, `layers`, final norm and LM head."""
+    """A whole model: embeddings, `layers`, final norm and LM head. An encoder (BERT, XLM-R) has
+    bidirectional attention and a pooler / classifier head of `head_outputs` features; an
+    encoder-decoder (Whisper) is its decoder, with the encoder stack in `encoder`."""
 
     name: str
     architecture: str  # config.json architectures[0]
