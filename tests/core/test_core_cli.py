@@ -66,6 +66,6 @@ def test_describe_and_list_json():
     d = json.loads(run("describe", "--model", "deepseek-v3", "--json").stdout)
     assert d["kv_bytes_per_token"]["bf16"] == 70272
     models = json.loads(run("list", "models", "--json").stdout)
-    assert len(models["models"]) == 19
+    assert len(models["models"]) == 23
     hw = json.loads(run("list", "hardware", "--json").stdout)
     assert {"h100-sxm", "b200", "mi300x", "tpu-v5e"} <= {h["id"] for h in hw["hardware"]}

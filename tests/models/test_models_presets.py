@@ -19,7 +19,7 @@ PRESETS = [
     "llama-3.1-8b", "llama-3.1-70b", "llama-3.1-405b", "llama-2-70b", "qwen3-8b", "qwen3-32b",
     "qwen3-30b-a3b", "qwen3-235b-a22b", "mixtral-8x7b", "deepseek-v3", "gpt-oss-20b", "gpt-oss-120b",
     "nemotron-h-8b", "nemotron-h-56b", "nemotron-nano-9b-v2", "nemotron-3-nano-30b-a3b", "mamba2-2.7b",
-    "jamba-1.5-mini", "gpt3-175b",
+    "jamba-1.5-mini", "gpt3-175b", "bge-large-en-v1.5", "bge-reranker-large", "whisper-large-v3", "orpheus-3b",
 ]  # fmt: skip
 
 # models.json "derived": kv_cache_bytes_per_token_bf16 (gpt-3: fp16, same 2 bytes)
@@ -29,10 +29,12 @@ KV_BF16 = {
     "mixtral-8x7b": 131072, "deepseek-v3": 70272, "gpt-oss-20b": 24576, "gpt-oss-120b": 36864,
     "nemotron-h-8b": 16384, "nemotron-h-56b": 40960, "nemotron-nano-9b-v2": 16384,
     "nemotron-3-nano-30b-a3b": 6144, "jamba-1.5-mini": 16384, "gpt3-175b": 4718592, "mamba2-2.7b": 0,
+    # encoders hold K/V only during their pass; Whisper's decoder self-attention (cross K/V is per sequence)
+    "bge-large-en-v1.5": 98304, "bge-reranker-large": 98304, "whisper-large-v3": 163840, "orpheus-3b": 114688,
 }  # fmt: skip
 
 
-def test_all_19_presets_are_listed() -> None:
+def test_all_23_presets_are_listed() -> None:
     assert list_presets() == sorted(PRESETS)
 
 
@@ -104,6 +106,8 @@ def test_ssm_state_mamba1_jamba() -> None:
         ("deepseek-v3", {"mla+mlp": 3, "mla+moe": 58}),
         ("gpt-oss-20b", {"swa+moe": 12, "attention+moe": 12}),
         ("mamba2-2.7b", {"mamba2": 64}),
+        ("bge-large-en-v1.5", {"bidirectional+mlp": 24}),
+        ("whisper-large-v3", {"attention": 32, "cross_attention+mlp": 32}),
     ],
 )
 def test_layer_kind_counts(pid: str, counts: dict[str, int]) -> None:
@@ -144,6 +148,8 @@ VENDOR = {
     "nemotron-nano-9b-v2": ("8.89B", "8.89B", True), "nemotron-3-nano-30b-a3b": ("31.6B", "3.6B", True),
     "mamba2-2.7b": ("2.7B", "2.7B", True), "jamba-1.5-mini": ("52B", "12B", True),
     "gpt3-175b": ("175.0B", "175.0B", True),
+    "bge-large-en-v1.5": ("0.335B", "0.335B", True), "bge-reranker-large": ("0.560B", "0.560B", True),
+    "whisper-large-v3": ("1.55B", "1.55B", True), "orpheus-3b": ("3B", "3B", True),
 }  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from coscale.cli.serve_disagg_cmd import check_mode, compare_cmd, disagg_deployment, simulate_disaggregated
+from coscale.cli.serve_system_cmd import system_cmd
 from coscale.errors import CoscaleError
 from coscale.report.console import make_console
 from coscale.serve.capacity_search import evaluate, max_rate
@@ -25,6 +26,7 @@ from coscale.serve.tiers.config import OffloadConfig, parse_tiers
 
 app = typer.Typer(help="Simulate serving: requests arriving, batched, preempted, finished.", no_args_is_help=True)
 app.command("compare")(compare_cmd)
+app.command("system")(system_cmd)
 
 
 class _Bar:

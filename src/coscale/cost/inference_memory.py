@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from coscale.models.cache import kv_elements_per_token, ssm_state_bytes_per_sequence
+from coscale.models.cache import cross_kv_bytes_per_sequence, kv_elements_per_token, ssm_state_bytes_per_sequence
 from coscale.models.params import attention_params, count_params, ffn_params, mamba_params, mlp_params
 from coscale.specs.execution import Parallelism
 from coscale.specs.model import AttentionSpec, LayerSpec, Mamba2Spec, ModelSpec, MoESpec
@@ -49,6 +49,8 @@ def weight_bytes_per_gpu(model: ModelSpec, par: Parallelism, recipe: PrecisionRe
     counts = count_params(model)
     stages[0] += (counts.embedding + counts.positions) / par.tp * EMBEDDING_BYTES
     stages[-1] += (counts.lm_head or counts.embedding * (par.pp > 1)) / par.tp * EMBEDDING_BYTES
+    if model.encoder is not None:  # an encoder-decoder model's encoder lives with its first stage
+        stages[0] += weight_bytes_per_gpu(model.encoder, replace(par, pp=1), recipe)
     return max(stages)
 
 
@@ -120,7 +122,7 @@ class ServingMemoryModel:
         for stage in _stages(model, par.pp):  # the fullest stage sets the per-GPU cache (hybrids are uneven)
             full, windows = 0.0, {}
             for layer in stage.layers:
-                if isinstance(layer.mixer, AttentionSpec):
+                if isinstance(layer.mixer, AttentionSpec) and layer.mixer.memory_tokens is None:
                     elems = kv_elements_per_token(layer.mixer) * share
                     if layer.mixer.sliding_window is None:
                         full += elems
@@ -128,7 +130,10 @@ class ServingMemoryModel:
                         windows[layer.mixer.sliding_window] = windows.get(layer.mixer.sliding_window, 0.0) + elems
             stages.append((full, tuple(sorted(windows.items()))))
         state_bpe = recipe.ssm_state.bytes_per_element
-        ssm = max(ssm_state_bytes_per_sequence(stage, state_bpe) for stage in _stages(model, par.pp)) / par.tp
+        # constant state per sequence: Mamba conv + SSM state, and cross-attention memory K/V (Whisper)
+        ssm = max(ssm_state_bytes_per_sequence(stage, state_bpe)
+                  + cross_kv_bytes_per_sequence(stage, recipe.kv_cache.bytes_per_element)
+                  for stage in _stages(model, par.pp)) / par.tp
         # live activations in one layer: residual + norm output + attention/FFN intermediates (BF16),
         # plus FP32 logits for one position per sequence
         return ServingMemoryModel(

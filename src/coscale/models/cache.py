@@ -23,7 +23,17 @@ def kv_elements_per_token(a: AttentionSpec) -> int:
 
 
 def _attention_layers(model: ModelSpec) -> list[AttentionSpec]:
-    return [layer.mixer for layer in model.layers if isinstance(layer.mixer, AttentionSpec)]
+    """Self-attention layers (cross-attention over an encoder memory caches per sequence, not per token)."""
+    return [layer.mixer for layer in model.layers
+            if isinstance(layer.mixer, AttentionSpec) and layer.mixer.memory_tokens is None]
+
+
+def cross_kv_bytes_per_sequence(model: ModelSpec, bytes_per_element: float) -> float:
+    """K/V of the encoder memory every cross-attention layer keeps for one sequence (Whisper's
+    decoder: 1500 audio positions per layer), whatever the sequence's own length."""
+    _check(bytes_per_element)
+    return sum((layer.mixer.memory_tokens or 0) * kv_elements_per_token(layer.mixer) for layer in model.layers
+               if isinstance(layer.mixer, AttentionSpec)) * bytes_per_element
 
 
 def _check(bytes_per_element: float) -> None:

@@ -12,11 +12,11 @@ from typing import Any
 
 from coscale.errors import CoscaleError
 from coscale.models.config_io import ConfigReader, read_config_file
-from coscale.models.families import deepseek, gpt2, gpt_oss, jamba, llama, mamba, moe, nemotron_h
+from coscale.models.families import deepseek, encoder, gpt2, gpt_oss, jamba, llama, mamba, moe, nemotron_h, whisper
 from coscale.specs.model import ModelSpec
 
 Parser = Callable[[ConfigReader, str, str], ModelSpec]
-FAMILIES = (llama, moe, deepseek, gpt_oss, nemotron_h, mamba, jamba, gpt2)
+FAMILIES = (llama, moe, deepseek, gpt_oss, nemotron_h, mamba, jamba, gpt2, encoder, whisper)
 
 
 def parsers() -> dict[str, Parser]:

@@ -1,6 +1,7 @@
 """Parameter counts from a ModelSpec, in the convention vendors publish.
 
-Counted: token embedding, untied LM head, learned position table, every norm (RMSNorm weight, or
+Counted: token embedding, untied LM head (an encoder's pooler / classifier head instead when it
+has one), an encoder-decoder model's whole encoder, learned position table, every norm (RMSNorm weight, or
 LayerNorm weight + bias), every bias, attention sinks, routers (+ router bias), and the Mamba
 A_log, D, dt_bias, conv weights/bias and gated-norm weights. `active` is what one token touches:
 everything except the routed experts it is not sent to (top_k of num_experts stay, shared experts
@@ -139,13 +140,17 @@ def count_params(model: ModelSpec) -> ParamCount:
         entry[1] += t
         entry[2] += a
     embedding = model.vocab_size * h
-    lm_head = 0 if model.tie_word_embeddings else model.vocab_size * h
+    if model.head_outputs:  # an encoder's pooler / classifier: dense layer with bias
+        lm_head = h * model.head_outputs + model.head_outputs
+    else:
+        lm_head = 0 if model.tie_word_embeddings else model.vocab_size * h
     positions = (model.max_position_embeddings or 0) * h if model.learned_positions else 0
     final_norm = _norm(model, h)
     fixed = embedding + lm_head + positions + final_norm
+    encoder = count_params(model.encoder).total if model.encoder is not None else 0
     return ParamCount(
-        total=fixed + sum(v[1] for v in kinds.values()),
-        active=fixed + sum(v[2] for v in kinds.values()),
+        total=fixed + encoder + sum(v[1] for v in kinds.values()),
+        active=fixed + encoder + sum(v[2] for v in kinds.values()),
         embedding=embedding,
         lm_head=lm_head,
         positions=positions,

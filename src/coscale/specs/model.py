@@ -38,6 +38,8 @@ class AttentionSpec:
     out_bias: bool = False
     qk_norm: bool = False
     sinks: bool = False  # gpt-oss learned per-head attention sinks
+    causal: bool = True  # False: bidirectional (encoders): every query sees every key of its sequence
+    memory_tokens: int | None = None  # cross-attention: keys are this many encoder positions, not the sequence
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -94,7 +96,9 @@ class LayerSpec:
         """Short name of the layer: 'attention+mlp', 'mamba2', 'moe', ..."""
         parts = []
         if isinstance(self.mixer, AttentionSpec):
-            parts.append("mla" if self.mixer.mla else ("swa" if self.mixer.sliding_window else "attention"))
+            m = self.mixer
+            parts.append("mla" if m.mla else "swa" if m.sliding_window else "cross_attention" if m.memory_tokens
+                         else "attention" if m.causal else "bidirectional")
         elif isinstance(self.mixer, Mamba2Spec):
             parts.append(f"mamba{self.mixer.version}")
         if isinstance(self.ffn, MLPSpec):
@@ -106,7 +110,9 @@ class LayerSpec:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ModelSpec:
-    """A whole decoder LM: embeddings, `layers`, final norm and LM head."""
+    """A whole model: embeddings, `layers`, final norm and LM head. An encoder (BERT, XLM-R) has
+    bidirectional attention and a pooler / classifier head of `head_outputs` features; an
+    encoder-decoder (Whisper) is its decoder, with the encoder stack in `encoder`."""
 
     name: str
     architecture: str  # config.json architectures[0]
@@ -119,6 +125,8 @@ class ModelSpec:
     norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"
     source: str = ""  # where the config came from (preset id or file path)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    head_outputs: int | None = None  # output head width: None = LM head over the vocabulary; encoders: pooler
+    encoder: ModelSpec | None = None  # encoder-decoder models (Whisper): the encoder stack this decoder attends to
 
     @property
     def num_layers(self) -> int:

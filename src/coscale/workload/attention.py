@@ -18,6 +18,8 @@ from coscale.workload.shape import TokenGroup
 def attention_ops(spec: AttentionSpec, p: ForwardPass, layer: str, count: int, hidden: int) -> list[Op]:
     if spec.mla:
         return _mla_ops(spec, p, layer, count, hidden)
+    if spec.memory_tokens:
+        return _cross_ops(spec, p, layer, count, hidden)
     heads = spec.num_heads // p.tp
     kv_heads = max(spec.num_kv_heads // p.tp, 1)
     t = p.tokens
@@ -33,7 +35,10 @@ def attention_ops(spec: AttentionSpec, p: ForwardPass, layer: str, count: int, h
 def _core(spec: AttentionSpec, p: ForwardPass, phase: Phase, g: TokenGroup, layer: str, count: int, heads: int,
           kv_elems: int, qk_dim: int, v_dim: int) -> Op:
     """The fused attention kernel (FlashAttention / paged decode attention) over one token group."""
-    pairs = g.query_keys(spec.sliding_window)  # query-key pairs under the causal mask and window
+    if spec.causal:
+        pairs = g.query_keys(spec.sliding_window)  # query-key pairs under the causal mask and window
+    else:  # bidirectional (an encoder pass): every new token sees every token of its sequence
+        pairs = g.total(g.seqs * g.new_tokens * (g.context + g.new_tokens))
     t = g.tokens
     flops = 2.0 * heads * pairs * (qk_dim + v_dim)
     q_out_bytes = t * heads * (qk_dim + v_dim) * OUTPUT_BYTES
@@ -78,4 +83,36 @@ def _mla_ops(spec: AttentionSpec, p: ForwardPass, layer: str, count: int, hidden
             ops.append(_core(spec, p, phase, g, layer, count, heads, latent, latent, mla.kv_lora_rank))
             ops.append(gemm("mla.v_absorb", layer, count, p, gt, heads * mla.v_head_dim, mla.kv_lora_rank, phase))
     ops.append(gemm("mla.o_proj", layer, count, p, t, hidden, heads * mla.v_head_dim))
+    return ops
+
+
+def _cross_ops(spec: AttentionSpec, p: ForwardPass, layer: str, count: int, hidden: int) -> list[Op]:
+    """Cross-attention over a fixed encoder memory of `memory_tokens` positions (Whisper's decoder).
+
+    Queries come from the step's tokens; keys and values are the encoder output projected once per
+    request and kept for its life (vLLM's cross-attention cache). Every step each sequence reads its
+    whole memory K/V. The projection of the memory runs in the request's first prefill chunk (a
+    chunk on no cached prefix), costed per chunk like the attention kernel."""
+    memory = float(spec.memory_tokens or 0)
+    heads = spec.num_heads // p.tp
+    kv_heads = max(spec.num_kv_heads // p.tp, 1)
+    kv_elems = kv_heads * (spec.head_dim + spec.v_head_dim)
+    t = p.tokens
+    ops = [gemm("xattn.q_proj", layer, count, p, t, heads * spec.head_dim, hidden)]
+    for phase, g in p.groups():
+        gt = g.tokens
+        pairs = gt * memory
+        ops.append(Op(name="xattn.core", kind="attention", layer=layer, count=count,
+                      flops=2.0 * heads * pairs * (spec.head_dim + spec.v_head_dim),
+                      act_bytes=gt * heads * (spec.head_dim + spec.v_head_dim) * OUTPUT_BYTES,
+                      cache_bytes=g.num_seqs * memory * kv_elems * p.kv_bpe, compute_class=p.attention_class,
+                      attn_len=np.where(gt > 0, memory, 0.0), phase=phase))
+        if phase == "prefill":
+            rows = g.total(g.seqs * (g.context == 0)) * memory  # first chunks project their request's memory
+            ops.append(Op(name="xattn.kv_proj", kind="gemm", layer=layer, count=count,
+                          flops=2.0 * rows * kv_elems * hidden,
+                          weight_bytes=np.where(rows > 0, kv_elems * hidden * p.weight_bpe, 0.0),
+                          act_bytes=rows * (hidden * p.act_bpe + kv_elems * p.kv_bpe),
+                          compute_class=p.gemm_class, phase=phase))
+    ops.append(gemm("xattn.o_proj", layer, count, p, t, hidden, heads * spec.v_head_dim))
     return ops

@@ -37,10 +37,12 @@ def forward_ops(model: ModelSpec, p: ForwardPass) -> list[Op]:
                 ops.append(Op(name="tp_all_reduce", kind="collective", layer=kind, count=count,
                               collective=Collective(kind="all_reduce", bytes=t * h * OUTPUT_BYTES, group=p.tp)))
     logits_tokens = p.num_seqs  # prefill only needs the last position's logits; decode has one token anyway
-    vocab = -(-model.vocab_size // p.tp)
+    # encoders end in a pooler / classifier of `head_outputs` features instead of an LM head
+    vocab = model.head_outputs if model.head_outputs else -(-model.vocab_size // p.tp)
     bf16 = STORAGE_FORMATS["bf16"]
     head_pass = replace(p, weights=bf16, activations=bf16, gemm_class=p.head_class)
-    ops.append(gemm("lm_head", "lm_head", 1, head_pass, logits_tokens, vocab, h))
+    if vocab:  # an encoder stack feeding a decoder (Whisper's) has no head of its own
+        ops.append(gemm("lm_head", "lm_head", 1, head_pass, logits_tokens, vocab, h))
     return ops
 
 
