@@ -185,14 +185,14 @@ def _dp_exposed(ctx: TrainingContext, layout: TrainLayout, groups: GroupPlacemen
         per_mb = 2.0 * coll("all_gather", 2.0) + coll("reduce_scatter", grad_bytes)
         return layout.num_microbatches * _overlapped(per_mb, fwd_w + bwd_w, bucket, overlap)
     span = dp_overlap_span(layout)  # once per step: the window the schedule leaves after the last gradients
-    fwd_w, bwd_w = span * fwd_w, span * bwd_w
     if layout.zero == 0:
-        return _overlapped(coll("all_reduce", grad_bytes), bwd_w, bucket, overlap)
-    if layout.zero == 2:  # no full gradient buffer to accumulate into: reduce-scatter every micro-batch
+        return _overlapped(coll("all_reduce", grad_bytes), span * bwd_w, bucket, overlap)
+    if layout.zero == 2:  # no full gradient buffer to accumulate into: reduce-scatter every micro-batch,
+        # each behind its own micro-batch's backward
         grads = layout.num_microbatches * _overlapped(coll("reduce_scatter", grad_bytes), bwd_w, bucket, overlap)
     else:
-        grads = _overlapped(coll("reduce_scatter", grad_bytes), bwd_w, bucket, overlap)
-    gather = _overlapped(coll("all_gather", 2.0), fwd_w, bucket, overlap)
+        grads = _overlapped(coll("reduce_scatter", grad_bytes), span * bwd_w, bucket, overlap)
+    gather = _overlapped(coll("all_gather", 2.0), span * fwd_w, bucket, overlap)
     return grads + gather
 
 
