@@ -17,7 +17,8 @@ def validate(
     write_residuals: bool = typer.Option(False, "--write-residuals",
                                          help="Rewrite the shipped residuals the error bands are drawn from."),
     serving: bool = typer.Option(True, "--serving/--no-serving",
-                                 help="Include the request-level serving simulations (most of the run time)."),
+                                 help="Include the request-level serving simulations and run max-load benchmark "
+                                      "rows through the simulator (most of the run time; off: analytic steady state)."),
 ) -> None:
     """Compare predictions with published measurements (and published co-design comparisons as ratios of two
     predictions; the serving category simulates published serving runs); print per-case error, medians per

@@ -39,6 +39,24 @@ class InferencePhases:
     energy_j_per_token: Array
 
 
+def attention_dp_prefill_sync(prompts: Array, input_len: Array, decode_steps: Array, ranks: int) -> Array:
+    """How much longer the prefill of one attention-DP rank holds the whole group than the rank alone.
+
+    The MoE all-to-all makes every step as slow as its most loaded rank, so a step in which any of the
+    `ranks` ranks prefills costs a prefill. In steady state a rank admits a request when one finishes,
+    so its prefill comes one prompt (in chunks of at most PREFILL_CHUNK_TOKENS) at a time: a share
+    q = prompts x chunks per prompt / decode_steps of its steps carries one (capped at 1). With ranks
+    scheduling their own requests independently (assumption), a share 1 - (1 - q)^ranks of the group's
+    steps carries one: (1 - (1 - q)^ranks) / q times the rank's own prefill time (the expected maximum
+    over ranks of Bernoulli(q) busy indicators). 1 for one rank or q = 1; up to `ranks` for rare prefills."""
+    if ranks <= 1:
+        return np.ones_like(np.asarray(prompts, dtype=np.float64))[()]
+    chunks = np.ceil(np.asarray(input_len, dtype=np.float64) / PREFILL_CHUNK_TOKENS)
+    steps = np.maximum(np.asarray(decode_steps, dtype=np.float64), 1.0)
+    q = np.clip(np.asarray(prompts, dtype=np.float64) * chunks / steps, 1e-12, 1.0)
+    return ((1.0 - (1.0 - q) ** ranks) / q)[()]
+
+
 def inference_phases(plan: ExecutionPlan, batch: Array, input_len: Array, output_len: Array) -> InferencePhases:
     par = plan.parallel
     pp = par.pp
@@ -54,7 +72,8 @@ def inference_phases(plan: ExecutionPlan, batch: Array, input_len: Array, output
     single = step_cost(plan, StepShape.uniform(prefill_seqs=1, prefill_new=input_len))
     prefill_busy = seqs / chunk_seqs / pp  # chunk traversals per GPU, pipelined over pp stages
     decode_steps = np.asarray(output_len) - 1
-    lifetime = prefill_busy * chunk.cost.time_s + decode_steps * decode.time_s
+    sync = attention_dp_prefill_sync(seqs / pp, input_len, decode_steps, par.attention_dp)
+    lifetime = prefill_busy * sync * chunk.cost.time_s + decode_steps * decode.time_s
     throughput = par.replicas * batch * output_len / lifetime
     hw = plan.system.hardware
     energy = (gpu_energy_j(hw, prefill_busy * chunk.cost.time_s, prefill_busy * chunk.cost.compute_s,

@@ -146,6 +146,23 @@ def step_breakdown(ctx: TrainingContext, layout: TrainLayout) -> StepBreakdown:
                          optimizer_s=_optimizer_s(ctx, layout))
 
 
+def dp_overlap_span(layout: TrainLayout) -> float:
+    """Micro-batch passes (of the whole stage) the gradient reduce-scatter and the parameter all-gather
+    can hide behind, once per step.
+
+    Without interleaving a layer's gradient is final during the last micro-batch's backward, so the
+    reduce-scatter hides behind one backward pass (and the all-gather behind the next step's first
+    forward). Megatron's interleaved 1F1B schedule (`forward_backward_pipelining_with_interleaving`)
+    runs each model chunk's passes in groups of `pp` micro-batches, chunks in turn: the last chunk's
+    gradients are final while the last group still has (vp - 1) chunks x min(m, pp) micro-batches of
+    backward ahead, each 1/vp of a stage pass, so the window is (min(m, pp) (vp - 1) + 1) / vp stage
+    passes; the forward side is symmetric for the parameter all-gather. Derived from the schedule, not
+    fitted."""
+    if layout.vp <= 1 or layout.pp <= 1:
+        return 1.0
+    return (min(layout.num_microbatches, layout.pp) * (layout.vp - 1) + 1) / layout.vp
+
+
 def _dp_exposed(ctx: TrainingContext, layout: TrainLayout, groups: GroupPlacement, stage: _Stage) -> float:
     params = max(ctx.stage_params(layout), key=lambda s: s.total)
     grad_bytes = 4.0 if ctx.options.fp32_grad_accum else 2.0
@@ -167,13 +184,15 @@ def _dp_exposed(ctx: TrainingContext, layout: TrainLayout, groups: GroupPlacemen
     if layout.zero >= 3:  # gather weights for forward and backward, reduce-scatter grads, every micro-batch
         per_mb = 2.0 * coll("all_gather", 2.0) + coll("reduce_scatter", grad_bytes)
         return layout.num_microbatches * _overlapped(per_mb, fwd_w + bwd_w, bucket, overlap)
+    span = dp_overlap_span(layout)  # once per step: the window the schedule leaves after the last gradients
     if layout.zero == 0:
-        return _overlapped(coll("all_reduce", grad_bytes), bwd_w, bucket, overlap)
-    if layout.zero == 2:  # no full gradient buffer to accumulate into: reduce-scatter every micro-batch
+        return _overlapped(coll("all_reduce", grad_bytes), span * bwd_w, bucket, overlap)
+    if layout.zero == 2:  # no full gradient buffer to accumulate into: reduce-scatter every micro-batch,
+        # each behind its own micro-batch's backward
         grads = layout.num_microbatches * _overlapped(coll("reduce_scatter", grad_bytes), bwd_w, bucket, overlap)
     else:
-        grads = _overlapped(coll("reduce_scatter", grad_bytes), bwd_w, bucket, overlap)
-    gather = _overlapped(coll("all_gather", 2.0), fwd_w, bucket, overlap)
+        grads = _overlapped(coll("reduce_scatter", grad_bytes), span * bwd_w, bucket, overlap)
+    gather = _overlapped(coll("all_gather", 2.0), span * fwd_w, bucket, overlap)
     return grads + gather
 
 

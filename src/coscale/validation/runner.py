@@ -70,23 +70,45 @@ def predict_inference_case(check: dict[str, Any], eff: EfficiencyModel) -> float
     return float(getattr(result, check["metric"]))
 
 
-def run_case(case: dict[str, Any], eff: EfficiencyModel | None = None) -> CaseResult:
-    """Predict one case; `eff` None uses the efficiency family of the case's chip."""
+def run_case(case: dict[str, Any], eff: EfficiencyModel | None = None, simulate: bool = False) -> CaseResult:
+    """Predict one case; `eff` None uses the efficiency family of the case's chip. `simulate` runs
+    max-load benchmark rows (`check.benchmark`) the way the benchmark runs them
+    (`coscale.validation.maxload`, through the serving simulator) instead of the analytic steady state."""
     check = case["check"]
     family = load_hardware(check["hardware"]).efficiency.family
-    eff = eff or load_hardware(check["hardware"]).efficiency
-    if check["kind"] == "inference":
-        predicted = predict_inference_case(check, eff)
-    elif check["kind"] == "train":
-        predicted = predict_train_case(check, eff)
-    elif check["kind"] == "train_memory":
-        predicted = predict_train_memory_case(check, eff)
+    note = case.get("note", "")
+    if simulate and eff is None and check.get("benchmark") == "trtllm-bench":
+        predicted, how = predict_maxload_case(check, load_hardware(check["hardware"]).efficiency)
+        note = f"{how}. {note}"
+    elif check["kind"] == "inference":
+        predicted = predict_inference_case(check, eff or load_hardware(check["hardware"]).efficiency)
     else:
-        predicted = KERNEL_PREDICTORS[check["kind"]](check, eff)
+        eff = eff or load_hardware(check["hardware"]).efficiency
+        if check["kind"] == "train":
+            predicted = predict_train_case(check, eff)
+        elif check["kind"] == "train_memory":
+            predicted = predict_train_memory_case(check, eff)
+        else:
+            predicted = KERNEL_PREDICTORS[check["kind"]](check, eff)
     return CaseResult(id=case["id"], category=case["category"], calibration=case["calibration"],
                       description=case["description"], source=case["source"], predicted=predicted,
-                      published=float(case["published"]), unit=case["unit"], note=case.get("note", ""),
+                      published=float(case["published"]), unit=case["unit"], note=note,
                       family=family, model_kind=_case_model_kind(check), holdout=bool(case.get("holdout", False)))
+
+
+def predict_maxload_case(check: dict[str, Any], eff: EfficiencyModel) -> tuple[float, str]:
+    """A `trtllm-bench throughput` row: the simulated benchmark run when the layout has no expert
+    parallelism; attention-DP + EP layouts (not simulated yet) take the analytic steady state,
+    capped by the host bound of one executor per attention-DP rank."""
+    from coscale.validation.maxload import host_bound_tok_s, simulate_trtllm_bench  # the simulator only when asked
+
+    if check.get("ep", 1) <= 1:
+        return simulate_trtllm_bench(check)
+    analytic = predict_inference_case(check, eff)
+    ranks = max(check["gpus"] // max(check.get("tp", 1), 1), 1)
+    bound = host_bound_tok_s(ranks)
+    return min(analytic, bound), (f"analytic steady state (attention-DP + EP is not simulated yet), host bound "
+                                  f"{bound:.3g} tok/s over {ranks} DP ranks")
 
 
 def _case_model_kind(check: dict[str, Any]) -> str:
@@ -111,8 +133,11 @@ def residuals(results: list[CaseResult]) -> list[Residual]:
 
 def run_all(eff: EfficiencyModel | None = None, serving: bool = False) -> list[CaseResult]:
     """Every shipped case; each uses its chip's efficiency family unless `eff` overrides them all.
-    `serving` adds the request-level serving simulations (slower: about a minute)."""
-    results = [run_case(case, eff) for case in load_cases()]
+    `serving` adds the request-level serving simulations and runs the max-load benchmark rows through
+    the simulator (`coscale.validation.maxload`; slower: about two minutes). Without it every
+    inference case takes the analytic path of `predict inference`, whose residuals are the ones the
+    error bands of `predict` ship with (`residuals.json`)."""
+    results = [run_case(case, eff, simulate=serving) for case in load_cases()]
     if serving:
         from coscale.validation.serving import run_serving_cases
         from coscale.validation.serving_disagg import run_disagg_cases
@@ -122,8 +147,8 @@ def run_all(eff: EfficiencyModel | None = None, serving: bool = False) -> list[C
 
 def run_validation(eff: EfficiencyModel | None = None, serving: bool = False) -> list[CaseResult]:
     """What `coscale validate` prints: the published measurements (`run_all`, with the serving
-    simulations when `serving`: the CLI's default, ~25 s more), then the `codesign` ratios of
-    validation/codesign.py (published comparisons as ratios of two predictions)."""
+    simulations and the simulated max-load rows when `serving`: the CLI's default, about a minute
+    more), then the `codesign` ratios of validation/codesign.py (published comparisons as ratios of two predictions)."""
     from coscale.validation.codesign import run_codesign  # codesign builds on CaseResult defined here
 
     return run_all(eff, serving=serving) + run_codesign()
