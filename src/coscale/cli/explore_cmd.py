@@ -1,4 +1,10 @@
-"""`coscale explore`: sweep a design space to Parquet, query it with SQL, print Pareto fronts."""
+"""`coscale explore`: sweep a design space to Parquet, query it with SQL, print Pareto fronts.
+
+Outcomes (README, "Exit codes"): a sweep with at least one feasible point exits 0 with
+`"feasible": true` (the count is `"feasible_points"`); a valid space in which no point is feasible
+still writes every point with its reason, then exits 3 with `{"feasible": false, "reason": ...,
+"out", "points", "reasons"}`; a malformed space file is bad input, exit 2.
+"""
 
 from __future__ import annotations
 

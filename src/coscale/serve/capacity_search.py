@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from coscale.errors import CoscaleError
+from coscale.errors import CoscaleError, DoesNotFitError
 from coscale.serve.engine import Overloaded
 from coscale.serve.metrics import Slo
 from coscale.serve.scenario import Built, Deployment, WorkloadSpec, run, with_rate
@@ -55,7 +55,7 @@ def max_rate(d: Deployment, w: WorkloadSpec, built: Built, ttft_p99: float, tpot
             if hi.rate - lo.rate <= rel_tol * lo.rate:
                 break
             rate = (lo.rate + hi.rate) / 2
-    if lo is None:
-        raise CoscaleError(f"no arrival rate down to {tried[-1].rate:.3g} requests/s meets TTFT p99 <= {ttft_p99} s "
+    if lo is None:  # valid request, answer "infeasible": exit 3
+        raise DoesNotFitError(f"no arrival rate down to {tried[-1].rate:.3g} requests/s meets TTFT p99 <= {ttft_p99} s "
                            f"and TPOT p99 <= {tpot_p99} s on this deployment; relax the SLO or add GPUs.")
     return lo, tried
