@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from coscale.errors import CoscaleError, DoesNotFitError
+from coscale.errors import DoesNotFitError
 from coscale.explore.backends import run_chunks
 from coscale.explore.space import Space
 from coscale.explore.store import ResultStore

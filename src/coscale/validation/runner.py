@@ -148,9 +148,9 @@ def _by_group(results: list[CaseResult]) -> list[dict[str, Any]]:
 
 def _bias(rs: list[CaseResult]) -> dict[str, Any]:
     """Signed error of a group: the mean (the bias), the median, and how many cases are over / under."""
-    errs = [r.error for r in rs]
+    errs = [float(r.error) for r in rs]
     return {"cases": len(errs), "mean_signed_error": statistics.fmean(errs), "median_signed_error":
-            statistics.median(errs), "over": sum(e > 0 for e in errs), "under": sum(e < 0 for e in errs),
+            statistics.median(errs), "over": sum(1 for e in errs if e > 0), "under": sum(1 for e in errs if e < 0),
             "evidence": sorted({r.evidence for r in rs})}
 
 
