@@ -7,9 +7,9 @@ import json
 import statistics
 
 import pytest
+from tests.cli.entry import coscale
 
 from coscale.validation.runner import FORMULA_REPRODUCTION, MEASUREMENT, CaseResult, bias_by
-from tests.cli.entry import coscale
 
 
 def _case(cid: str, category: str, predicted: float, published: float, metric: str = "m",
