@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from coscale.numerics import quantize
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 EMAX = {"mxfp8_e4m3": 8, "mxfp8_e5m2": 15, "mxfp6_e2m3": 2, "mxfp6_e3m2": 4, "mxfp4": 2}
 ELEM_MAX = {"mxfp8_e4m3_rceil": 448.0, "mxfp8_e5m2_rceil": 57344.0, "mxfp4_rceil": 6.0}
 
@@ -29,7 +30,7 @@ ELEM_MAX = {"mxfp8_e4m3_rceil": 448.0, "mxfp8_e5m2_rceil": 57344.0, "mxfp4_rceil
 def ocp_floor_code(amax: float, emax: int) -> int:
     if amax == 0:
         return 0
-    mant, exp = math.frexp(amax)  # amax = mant * 2^exp, mant in [0.5, 1): floor(log2 amax) = exp - 1, exactly
+    _, exp = math.frexp(amax)  # amax = mant * 2^exp, mant in [0.5, 1): floor(log2 amax) = exp - 1, exactly
     return min(max(exp - 1 - emax + 127, 0), 254)
 
 
@@ -83,7 +84,8 @@ def test_rceil_rule_on_every_power_of_two_and_its_neighbours(scheme: str) -> Non
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.floats(min_value=0.0, max_value=float(np.finfo(np.float32).max), width=32, allow_subnormal=True), min_size=1, max_size=64))
+@given(st.lists(st.floats(min_value=0.0, max_value=FLOAT32_MAX, width=32, allow_subnormal=True), min_size=1,
+                max_size=64))
 def test_rceil_and_floor_rules_on_random_float32(amaxes: list[float]) -> None:
     for scheme, elem_max in ELEM_MAX.items():
         assert codes(amaxes, scheme) == [rceil_code(a, elem_max) for a in amaxes], scheme
