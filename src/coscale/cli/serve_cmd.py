@@ -20,6 +20,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from coscale.cli.serve_options import check_options, read_scenario
 from coscale.errors import CoscaleError, DoesNotFitError
 from coscale.report.console import make_console
 from coscale.serve.capacity_search import evaluate, max_rate
@@ -55,32 +56,25 @@ class _Bar:
 
 
 def _scenario_file(path: str | None) -> dict:
-    if path is None:
-        return {}
-    p = Path(path)
-    try:
-        data = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise CoscaleError(f"scenario file '{path}' does not exist.") from None
-    except json.JSONDecodeError as e:
-        raise CoscaleError(f"scenario file '{path}' is not valid JSON (line {e.lineno}: {e.msg}).") from None
-    if not isinstance(data, dict):
-        raise CoscaleError(f"scenario file '{path}' must hold one JSON object of option names and values.")
-    return data
+    return read_scenario(path)
 
 
 def _pick(file: dict, key: str, flag):
     """A flag given on the command line wins over the scenario file."""
-    return flag if flag is not None else file.get(key)
+    value = flag if flag is not None else file.get(key)
+    check_options({key: value})
+    return value
 
 
 def _deployment(f: dict, **kw) -> Deployment:
     fields = {k: _pick(f, k, v) for k, v in kw.items()}
+    check_options(fields)
     return Deployment(**{k: v for k, v in fields.items() if v is not None})
 
 
 def _workload(f: dict, **kw) -> WorkloadSpec:
     fields = {k: _pick(f, k, v) for k, v in kw.items()}
+    check_options(fields)
     return WorkloadSpec(**{k: v for k, v in fields.items() if v is not None})
 
 
