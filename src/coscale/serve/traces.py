@@ -26,6 +26,7 @@ from coscale.errors import CoscaleError
 from coscale.serve.request import Request
 
 MOONCAKE_BLOCK = 512  # tokens per hash id in the Mooncake traces (FAST25-release README)
+MAX_SPAN_S = 1e9  # a trace spans at most ~32 years of arrivals (assumption: beyond it times are corrupt)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -59,6 +60,9 @@ def read_trace(path: str | Path) -> tuple[Request, ...]:
                 t0 = prev = r.t
             elif r.t < prev:
                 raise CoscaleError(f"{p.name} line {line_no}: timestamp goes back in time; sort the trace by arrival.")
+            if r.t - t0 > MAX_SPAN_S:
+                raise CoscaleError(f"{p.name} line {line_no}: arrives {r.t - t0:.3g} s after the first request, more "
+                                   f"than the {MAX_SPAN_S:.0e} s a trace may span; check the timestamps' unit.")
             prev = r.t
             out.append(Request(rid=i, arrival_s=r.t - t0, input_tokens=r.isl, output_tokens=r.osl,
                                session_id=r.session, prefix_hashes=r.hashes, hash_block=r.block))
