@@ -105,7 +105,8 @@ def serve_files() -> None:
         "t-jsonl-bad-json.jsonl": '{"arrival_s": 0, "input_tokens": 10, "output_tokens": 5}\n{"arrival_s": 1, \n',
         "t-jsonl-unknown-keys.jsonl": '{"when": 0, "in": 10, "out": 5}\n',
         "t-jsonl-negative-timestamp.jsonl": '{"timestamp": -1000, "input_length": 10, "output_length": 5}\n',
-        "t-jsonl-bad-hash.jsonl": '{"arrival_s": 0, "input_tokens": 10, "output_tokens": 5, "prefix_hashes": [1, "x"]}\n',
+        "t-jsonl-bad-hash.jsonl": '{"arrival_s": 0, "input_tokens": 10, "output_tokens": 5, '
+                                  '"prefix_hashes": [1, "x"]}\n',
         "t-jsonl-string-length.jsonl": '{"arrival_s": 0, "input_tokens": "many", "output_tokens": 5}\n',
         "t-jsonl-deep.jsonl": '{"arrival_s": 0, "input_tokens": 10, "output_tokens": 5, "prefix_hashes": '
                               + "[" * 5000 + "]" * 5000 + "}\n",
