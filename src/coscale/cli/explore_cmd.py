@@ -14,9 +14,8 @@ from pathlib import Path
 import typer
 
 from coscale.errors import CoscaleError
-from coscale.explore.query import front_of, pareto_file, parse_objectives, run_query
+from coscale.explore.query import front_of_file, pareto_file, parse_objectives, run_query
 from coscale.explore.space import load_space
-from coscale.explore.store import read_results
 from coscale.explore.sweep import run_sweep
 from coscale.report.console import make_console, print_json
 from coscale.report.explore import (
@@ -53,7 +52,7 @@ def explore(
     with sweep_progress(enabled=not as_json and sys.stderr.isatty()) as progress:
         summary = run_sweep(s, out, backend=backend, workers=workers, address=address, progress=progress)
     objectives = s.objectives[:2] if len(s.objectives) >= 2 else None
-    front = front_of(read_results(out), objectives) if objectives else None
+    front = front_of_file(out, objectives) if objectives else None  # batch by batch: any sweep size
     if as_json:
         print_json(summary_to_dict(summary, front, objectives or ()))
     else:
