@@ -13,6 +13,11 @@ them all); the sample size is printed with the score.
 
     python benchmarks/mutation_score.py                     # every mutant of both packages
     python benchmarks/mutation_score.py --sample 300 --seed 0 --packages numerics
+    python benchmarks/mutation_score.py --baseline before.json   # re-check only the survivors of a run
+
+`--baseline FILE` (the JSON line of an earlier run, e.g. on an older commit with `--root`) re-runs only
+that run's surviving mutants and counts its killed ones as still killed: valid when tests were only
+added since (a test suite that only grows cannot revive a killed mutant), and much cheaper.
 
 The last line of output is one JSON object: per package the mutants checked, killed, survived,
 no-tests, the score, the sample size and the surviving mutant names.
@@ -96,11 +101,23 @@ def _mutmut(workdir: Path, names: list[str], workers: int, log: Path) -> float:
     return time.perf_counter() - t0
 
 
-def score(package: str, sample: int, seed: int, workers: int, keep: Path | None, root: Path) -> dict[str, object]:
+def score(package: str, sample: int, seed: int, workers: int, keep: Path | None, root: Path,
+          baseline: dict | None = None) -> dict[str, object]:
     workdir = Path(tempfile.mkdtemp(prefix=f"mutation-{package}-")) if keep is None else keep / package
     workdir.mkdir(parents=True, exist_ok=True)
     _scratch(package, workdir, root)
     log = workdir / "mutmut.log"
+    if baseline is not None:  # re-check the baseline's survivors only; its killed mutants stay killed
+        survivors = list(baseline["surviving"])
+        wall = _mutmut(workdir, survivors, workers, log) if survivors else 0.0
+        now = _outcomes(workdir)
+        still = sorted(n for n in survivors if now.get(n) not in KILLED)
+        killed = int(baseline["checked"]) - len(still)
+        return {"package": package, "mutants_total": baseline["mutants_total"], "sample": baseline["sample"],
+                "checked": baseline["checked"], "killed": killed, "survived": len(still),
+                "no_tests": sum(now.get(n) == "no tests" for n in still),
+                "score": killed / baseline["checked"] if baseline["checked"] else None, "wall_s": round(wall, 1),
+                "rechecked": len(survivors), "surviving": still}
     if sample:
         # write every mutant first (no test runs), then draw the sample from their names
         with log.open("a") as fh:
@@ -134,6 +151,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=1, help="mutmut --max-children (the machine has 2 cores)")
     ap.add_argument("--keep", type=Path, default=None, help="keep the scratch copies under this folder")
+    ap.add_argument("--baseline", type=Path, default=None, help="JSON of an earlier run: re-check its survivors")
     ap.add_argument("--root", type=Path, default=ROOT, help="checkout whose src/ and tests/ are scored (default: "
                                                              "this one; e.g. an export of an older commit)")
     args = ap.parse_args()
@@ -145,12 +163,19 @@ def main() -> None:
     unknown = [p for p in packages if p not in TESTS]
     if unknown:
         sys.exit(f"unknown package(s) {unknown}; use some of {sorted(TESTS)}")
+    base = None
+    if args.baseline is not None:
+        base = json.loads(args.baseline.read_text().strip().splitlines()[-1])["packages"]
+        packages = [p for p in packages if p in base]
     report = {}
     for p in packages:
-        r = score(p, args.sample, args.seed, args.workers, args.keep, args.root.resolve())
+        r = score(p, args.sample, args.seed, args.workers, args.keep, args.root.resolve(),
+                  None if base is None else base[p])
         report[p] = r
         share = "n/a" if r["score"] is None else f"{r['score']:.1%}"
-        sampled = f" (a seed-{args.seed} sample of {r['sample']} of {r['mutants_total']})" if args.sample else ""
+        sampled = f" (a sample of {r['sample']} of {r['mutants_total']})" if r["sample"] else ""
+        if base is not None:
+            sampled += f"; {r['rechecked']} survivors of the baseline re-checked"
         print(f"coscale.{p}: {r['killed']} of {r['checked']} mutants killed = {share}{sampled}; "
               f"{r['no_tests']} reached by no test; {r['wall_s']} s")
     print(json.dumps({"benchmark": "mutation_score", "seed": args.seed, "sample": args.sample or None,
