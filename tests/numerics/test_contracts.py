@@ -56,3 +56,27 @@ def test_reference_cast_works_in_float64() -> None:
     out = reference_cast(x, get_format("bfloat16"))
     assert out.dtype == np.float64
     assert out.tolist() == [0.10009765625, 0.333984375]  # nearest bfloat16 values
+
+
+def test_nvfp4_recipe_is_the_published_one() -> None:
+    """NVIDIA's NVFP4 pretraining recipe (arXiv 2509.25149; TE NVFP4BlockScaling): 16x16 weight tiles,
+    1x16 activations and gradients, stochastic rounding on both gradient operands, a 16-point random
+    Hadamard transform on both Wgrad operands only."""
+    from coscale.numerics import QuantLinearConfig
+
+    c = QuantLinearConfig.nvfp4_recipe()
+    assert c.fprop_input.scheme == "nvfp4" and c.fprop_input.rounding != "stochastic"
+    assert c.fprop_weight.scheme == "nvfp4_2d" and c.dgrad_weight.scheme == "nvfp4_2d"
+    assert c.dgrad_grad_output.scheme == "nvfp4" and c.dgrad_grad_output.rounding == "stochastic"
+    assert c.wgrad_grad_output.scheme == "nvfp4" and c.wgrad_grad_output.rounding == "stochastic"
+    assert c.wgrad_grad_output.hadamard == 16 and c.wgrad_input.hadamard == 16
+    assert not c.fprop_input.hadamard and not c.dgrad_grad_output.hadamard
+
+
+def test_every_registered_scheme_is_found_by_its_own_name() -> None:
+    from coscale.numerics import get_scheme, list_schemes
+
+    schemes = list_schemes()
+    assert len(schemes) > 20
+    for s in schemes:
+        assert isinstance(s.name, str) and get_scheme(s.name) is s
