@@ -55,6 +55,9 @@ def max_rate(d: Deployment, w: WorkloadSpec, built: Built, ttft_p99: float, tpot
             if hi.rate - lo.rate <= rel_tol * lo.rate:
                 break
             rate = (lo.rate + hi.rate) / 2
+    if hi is None and lo is not None:  # every rate passed up to the last doubling: the runs never queued
+        raise CoscaleError(f"every arrival rate up to {lo.rate:.3g} requests/s met the SLO: {w.num_requests} requests "
+                           f"per run are too few to load this deployment; raise --num-requests.")
     if lo is None:  # valid request, answer "infeasible": exit 3
         raise DoesNotFitError(f"no arrival rate down to {tried[-1].rate:.3g} requests/s meets TTFT p99 <= {ttft_p99} s "
                            f"and TPOT p99 <= {tpot_p99} s on this deployment; relax the SLO or add GPUs.")
