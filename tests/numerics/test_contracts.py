@@ -9,13 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from coscale.numerics import cast, encode, fake_quant, get_format, quantization_error, quantize
+from coscale.numerics import cast, encode, fake_quant, formats, get_format, quantization_error, quantize
 from coscale.numerics.reference import reference_cast
 
 
 @pytest.mark.parametrize(("name", "bits"), [("int8", 8), ("int4", 4)])
-def test_integer_formats_are_twos_complement(name: str, bits: int) -> None:
-    f = get_format(name)
+@pytest.mark.parametrize("fresh", [False, True])
+def test_integer_formats_are_twos_complement(name: str, bits: int, fresh: bool) -> None:
+    # fresh: the registry's cached table rebuilt (its entries are built once per process)
+    f = formats._build.__wrapped__()[name] if fresh else get_format(name)
     assert f.kind == "int" and f.bits == bits
     assert f.max == 2 ** (bits - 1) - 1 and f.min == -(2 ** (bits - 1))  # int8: 127 / -128, int4: 7 / -8
     assert f.min_normal == 1.0 and f.min_subnormal == 1.0 and not f.has_inf and not f.has_nan
@@ -40,6 +42,10 @@ def test_stochastic_rounding_is_seeded_and_not_nearest() -> None:
     assert torch.equal(a, b)  # the seed fixes the draw
     assert not torch.equal(a, near)  # and it is not round-to-nearest
     assert not torch.equal(a, fake_quant(x, "mxfp4", rounding="stochastic", seed=8))
+    xn = x.numpy()  # the numpy path draws its own generator
+    an = fake_quant(xn, "mxfp4", rounding="stochastic", seed=7)
+    assert isinstance(an, np.ndarray) and np.array_equal(an, fake_quant(xn, "mxfp4", rounding="stochastic", seed=7))
+    assert not np.array_equal(an, fake_quant(xn, "mxfp4"))
     e1 = cast(torch.tensor([3.0] * 256), "float8_e8m0fnu", rounding="stochastic", seed=1)
     e2 = cast(torch.tensor([3.0] * 256), "float8_e8m0fnu", rounding="stochastic", seed=1)
     assert torch.equal(e1, e2) and set(e1.tolist()) == {2.0, 4.0}  # 3 rounds to 2 or 4, the same both times
@@ -80,3 +86,7 @@ def test_every_registered_scheme_is_found_by_its_own_name() -> None:
     assert len(schemes) > 20
     for s in schemes:
         assert isinstance(s.name, str) and get_scheme(s.name) is s
+    from coscale.numerics import schemes as registry
+
+    fresh = registry._registry.__wrapped__()  # rebuilt, not the cached table
+    assert all(name == sch.name for name, sch in fresh.items()) and set(fresh) == {s.name for s in schemes}
