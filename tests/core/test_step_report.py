@@ -89,3 +89,20 @@ def test_table_time_is_its_lookup_and_close_to_the_exact_step(moe_step) -> None:
     shape = StepShape.of(decode_contexts=[700] * 12)
     assert float(table.time_s(shape)) == float(table.lookup(shape)[0])
     assert float(table.time_s(shape)) == pytest.approx(float(step_cost(plan, shape).time_s), rel=0.01)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ((65, 65 * 10.0), "step has 65 sequences, beyond this step-cost table's 64"),
+    ((0, 0.0, [(1100, 0)]), "step has 1100 tokens, beyond this step-cost table's 1024"),
+    ((4, 4 * 5000.0), "step has 5000 context, beyond this step-cost table's 4096"),
+    ((0, 0.0, [(512, 4000)]), "step has 4512 context, beyond this step-cost table's 4096"),
+    ((0, 0.0, [(512, 3900), (16, 0)]), "step has 4412 context, beyond this step-cost table's 4096"),
+])
+def test_the_fast_path_refuses_steps_outside_the_table_naming_the_limit(moe_step, args, message) -> None:
+    from coscale.errors import CoscaleError
+
+    plan, _ = moe_step
+    table = StepCostTable.build(plan, max_tokens=1024, max_seqs=64, max_context=4096)
+    with pytest.raises(CoscaleError) as info:
+        table.step(*args)
+    assert str(info.value).startswith(message)
