@@ -106,3 +106,24 @@ def test_the_fast_path_refuses_steps_outside_the_table_naming_the_limit(moe_step
     with pytest.raises(CoscaleError) as info:
         table.step(*args)
     assert str(info.value).startswith(message)
+
+
+@pytest.mark.parametrize(("contexts", "chunks"), [
+    ([], [(512, 0)]),                      # one prefill chunk: the bilinear fast path
+    ([], [(700, 1500)]),                   # a chunk after a cached prefix
+    ([900] * 6, [(300, 200)]),             # decode and a chunk in one step
+    ([], [(200, 0), (333, 1000), (64, 0)]),  # several chunks: the per-operator path
+    ([1200] * 20, []),
+])
+def test_a_freshly_built_table_prices_steps_within_one_percent(moe_step, contexts, chunks) -> None:
+    """Built here, not cached across tests: time and energy of lookup and of the scalar fast path."""
+    plan, _ = moe_step
+    table = StepCostTable.build(plan, max_tokens=2048, max_seqs=64, max_context=4096)
+    shape = StepShape.of(contexts, chunks)
+    exact = step_cost(plan, shape)
+    time, energy = table.lookup(shape)
+    fast_time, fast_energy = table.step(len(contexts), float(sum(contexts)), chunks)
+    for t in (time, fast_time):
+        assert float(t) == pytest.approx(float(exact.time_s), rel=0.01)
+    for e in (energy, fast_energy):
+        assert float(e) == pytest.approx(float(exact.energy_j), rel=0.01)
