@@ -15,4 +15,11 @@ class CoscaleError(ValueError):
 
 
 class DoesNotFitError(CoscaleError):
-    """The request is valid, but the answer is that it does not fit (memory) or nothing is feasible."""
+    """The request is valid, but the answer is that it does not fit (memory) or nothing is feasible.
+
+    `details` are extra JSON fields printed next to `"feasible": false` and `"reason"` under --json
+    (for example the `capacity_rps` of an overloaded serving deployment)."""
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.details = details

@@ -46,7 +46,7 @@ def test_fields_are_what_the_fitter_makes_of_the_measurements(doc: dict) -> None
 def test_the_h200_chip_uses_the_measured_fields_except_sdpa_attention(doc: dict) -> None:
     eff = load_hardware("h200-sxm").efficiency
     sources = dict(eff.sources)
-    for key, entry in doc["fields"].items():
+    for key in doc["fields"]:
         if key.startswith("attention_peak"):
             assert "FlashAttention-3" in sources[key].detail  # engines run FA3, not torch SDPA
             continue

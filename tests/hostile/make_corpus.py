@@ -72,6 +72,72 @@ def main() -> None:
     for name, doc in hardware.items():
         (OUT / f"{name}.json").write_text(json.dumps(doc))
     (OUT / "h-deep-nesting.json").write_text('{"id": ' + "[" * 20000 + "]" * 20000 + "}")
+    serve_files()
+
+
+PLAIN = "arrival_s,input_tokens,output_tokens\n"
+
+
+def serve_files() -> None:
+    """Serving traces (t-*: CSV and JSONL in every supported format) and `serve --scenario` files (s-*)."""
+    traces = {
+        "t-missing-column.csv": "arrival_s,input_tokens\n0,10\n",
+        "t-negative-length.csv": PLAIN + "0,10,5\n1,-5,5\n",
+        "t-nonnumeric-length.csv": PLAIN + "0,10,5\n1,10,5\n2,abc,5\n",
+        "t-unsorted.csv": PLAIN + "0,10,5\n2,10,5\n1,10,5\n",
+        "t-nan-arrival.csv": PLAIN + "nan,10,5\n",
+        "t-inf-output.csv": PLAIN + "0,10,inf\n",
+        "t-float-tokens.csv": PLAIN + "0,10.5,5\n",
+        "t-short-row.csv": PLAIN + "0,10,5\n1,10\n",
+        "t-empty.csv": "",
+        "t-header-only.csv": PLAIN,
+        "t-huge-tokens.csv": PLAIN + "0," + "1" + "0" * 30 + ",5\n",
+        "t-beyond-context.csv": PLAIN + "0,100000,100000\n",
+        "t-markup-session.csv": "arrival_s,input_tokens,output_tokens,session_id\n0,10,5,[/]\n",
+        "t-azure-bad-date.csv": "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,100,10\n"
+                                "yesterday,100,10\n",
+        "t-azure-unsorted.csv": "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,100,10\n"
+                                "2023-11-16 18:15:45.0000000,100,10\n",
+        "t-mooncake-bad-hashes.jsonl": '{"timestamp": 0, "input_length": 10, "output_length": 5, "hash_ids": 7}\n',
+        "t-mooncake-unsorted.jsonl": '{"timestamp": 5000, "input_length": 10, "output_length": 5}\n'
+                                     '{"timestamp": 1000, "input_length": 10, "output_length": 5}\n',
+        "t-jsonl-not-object.jsonl": "[0, 10, 5]\n",
+        "t-jsonl-bad-json.jsonl": '{"arrival_s": 0, "input_tokens": 10, "output_tokens": 5}\n{"arrival_s": 1, \n',
+        "t-jsonl-unknown-keys.jsonl": '{"when": 0, "in": 10, "out": 5}\n',
+        "t-jsonl-negative-timestamp.jsonl": '{"timestamp": -1000, "input_length": 10, "output_length": 5}\n',
+        "t-jsonl-bad-hash.jsonl": '{"arrival_s": 0, "input_tokens": 10, "output_tokens": 5, '
+                                  '"prefix_hashes": [1, "x"]}\n',
+        "t-jsonl-string-length.jsonl": '{"arrival_s": 0, "input_tokens": "many", "output_tokens": 5}\n',
+        "t-jsonl-deep.jsonl": '{"arrival_s": 0, "input_tokens": 10, "output_tokens": 5, "prefix_hashes": '
+                              + "[" * 5000 + "]" * 5000 + "}\n",
+        "t-huge-gap.csv": PLAIN + "0,10,5\n1e308,10,5\n",
+        "t-ok-small.csv": PLAIN + "0,100,20\n0.5,200,10\n1.0,50,30\n",
+    }
+    for name, text in traces.items():
+        (OUT / name).write_text(text)
+    (OUT / "t-binary.csv").write_bytes(b"\xff\xfe\x00garbage\x00\n")
+    scenarios = {
+        "s-not-object": [1, 2],
+        "s-string-rate": {"rate": "fast", "num_requests": 10},
+        "s-unknown-key": {"rate": 5, "num_requests": 20, "warp_drive": 1},
+        "s-misspelt-key": {"rate": 5, "duration": 100},
+        "s-huge-num-requests": {"rate": 5, "num_requests": 10**12},
+        "s-huge-concurrency": {"concurrency": 10**12, "num_requests": 10},
+        "s-huge-duration": {"rate": 5, "duration_s": 1e12},
+        "s-bool-gpus": {"gpus": True, "rate": 5, "num_requests": 10},
+        "s-float-tp": {"tp": 1.5, "rate": 5, "num_requests": 10},
+        "s-zero-max-seqs": {"rate": 5, "num_requests": 10, "max_num_seqs": 0},
+        "s-negative-seed": {"rate": 5, "num_requests": 10, "seed": -1},
+        "s-markup-model": {"model": "[/]", "rate": 5, "num_requests": 10},
+        "s-null-rate": {"rate": None, "num_requests": 10},
+        "s-huge-rate": {"rate": 1e308, "num_requests": 10},
+        "s-ok": {"rate": 5, "num_requests": 20, "input_len": 256, "output_len": 32},
+    }
+    for name, doc in scenarios.items():
+        (OUT / f"{name}.json").write_text(json.dumps(doc))
+    (OUT / "s-nan-rate.json").write_text('{"rate": NaN, "num_requests": 10}')
+    (OUT / "s-deep-nesting.json").write_text('{"rate": ' + "[" * 20000 + "]" * 20000 + "}")
+    (OUT / "s-not-json.json").write_text("{ rate: 5 ")
 
 
 if __name__ == "__main__":

@@ -15,10 +15,17 @@ HERE = Path(__file__).parent
 CASES = json.loads((HERE / "cases.json").read_text(encoding="utf-8"))
 
 
+COMMANDS = {"m-": "model_commands", "h-": "hardware_commands", "t-": "trace_commands", "s-": "scenario_commands"}
+
+
+def _files() -> list[Path]:
+    return sorted(f for f in (HERE / "files").iterdir() if f.is_file())
+
+
 def _file_cases() -> list[tuple[str, list[str], int]]:
     out = []
-    for f in sorted((HERE / "files").glob("*.json")):
-        commands = CASES["model_commands"] if f.name.startswith("m-") else CASES["hardware_commands"]
+    for f in _files():
+        commands = CASES[COMMANDS[f.name[:2]]]
         expected = CASES["files"].get(f.name, {})
         for name, template in commands.items():
             args = [str(f) if a == "{file}" else a for a in template]
@@ -30,15 +37,20 @@ FILE_CASES = _file_cases()
 
 
 def test_the_corpus_covers_every_file_and_kind() -> None:
-    files = list((HERE / "files").glob("*.json"))
-    assert len(files) >= 30 and len(FILE_CASES) == sum(3 for _ in files)
-    assert set(CASES["files"]) <= {f.name for f in files}
+    files = _files()
+    assert all(f.name[:2] in COMMANDS for f in files), [f.name for f in files if f.name[:2] not in COMMANDS]
+    assert len(files) >= 70 and len(FILE_CASES) == sum(len(CASES[COMMANDS[f.name[:2]]]) for f in files)
+    assert {f.name[:2] for f in files} == set(COMMANDS)
+    assert set(CASES["files"]) | set(CASES["stderr_contains"]) <= {f.name for f in files}
 
 
 @pytest.mark.parametrize(("label", "args", "code"), FILE_CASES, ids=[c[0] for c in FILE_CASES])
 def test_hostile_file(label: str, args: list[str], code: int) -> None:
     outcome = invoke(args)
     assert problems(outcome, [code], "--json" in args) == [], label
+    needle = CASES["stderr_contains"].get(label.split(":")[0])
+    if needle is not None:
+        assert needle in " ".join(outcome.stderr.split()), (label, outcome.stderr)
 
 
 @pytest.mark.parametrize("case", CASES["args"], ids=[" ".join(c["args"])[:60] for c in CASES["args"]])

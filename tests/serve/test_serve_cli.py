@@ -48,8 +48,6 @@ def test_simulate_json_contract_determinism_and_parquet(tmp_path):
     (("serve", "simulate", "--trace", "/nonexistent.csv"), "does not exist"),
     (("serve", "simulate", "--rate", "5", "--length-dist", "zipf"), "--length-dist"),
     (("serve", "simulate", "--rate", "5", "--input-len", "200000"), "context"),
-    (("serve", "simulate", "--model", "llama-3.1-70b", "--rate", "5"), "no KV memory"),
-    (("serve", "simulate", "--rate", "5", "--num-gpu-blocks", "10", "--input-len", "1000"), "KV blocks"),
     (("serve", "sweep", "--rates", "1,x"), "--rates"),
 ])
 def test_bad_input_is_one_line_exit_2(args, needle, tmp_path):
@@ -59,11 +57,24 @@ def test_bad_input_is_one_line_exit_2(args, needle, tmp_path):
     assert len(lines) == 1 and needle in lines[0], r.stderr
 
 
+@pytest.mark.parametrize(("args", "needle"), [
+    (("serve", "simulate", "--model", "llama-3.1-70b", "--rate", "5"), "no KV memory"),
+    (("serve", "simulate", "--rate", "5", "--num-gpu-blocks", "10", "--input-len", "1000"), "KV blocks"),
+])
+def test_does_not_fit_is_one_line_exit_3(args, needle):
+    """A valid request whose answer is "does not fit" (README, Exit codes): exit 3, not 2."""
+    r = run(*args)
+    assert r.returncode == 3, (r.stdout, r.stderr)
+    lines = [x for x in r.stderr.strip().splitlines() if x.strip()]
+    assert len(lines) == 1 and needle in lines[0] and lines[0].startswith("does not fit:"), r.stderr
+
+
 def test_overload_is_one_line_with_the_capacity():
-    """Far above capacity: stopped early with the saturated rate, which a run just below it sustains."""
+    """Far above capacity: stopped early with the saturated rate, which a run just below it sustains.
+    An overload is a valid request answered "infeasible": exit 3."""
     args = ("serve", "simulate", "--max-num-seqs", "16", "--input-len", "1000", "--output-len", "100")
     r = run(*args, "--rate", "200", "--duration", "3000")
-    assert r.returncode == 2
+    assert r.returncode == 3
     lines = [x for x in r.stderr.strip().splitlines() if x.strip()]
     assert len(lines) == 1 and "overloaded" in lines[0] and "requests/s when saturated" in lines[0]
     cap = float(lines[0].split("completes about ")[1].split()[0])

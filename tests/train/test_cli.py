@@ -8,10 +8,9 @@ import sys
 
 import pytest
 
-# Registers the commands the way the lead wires them into app.py, then runs the real entry point.
-_RUN = ("import sys; from coscale.cli import predict_cmd, train_cmd; from coscale.cli.app import app, main; "
-        "predict_cmd.app.command('train')(train_cmd.predict_train); "
-        "app.add_typer(train_cmd.plan_app, name='plan'); main()")
+# The real entry point with the real wiring of cli/app.py (nothing re-registered here), so a command
+# missing from app.py fails these tests.
+_RUN = "from coscale.cli.app import main; main()"
 
 
 def _coscale(*args: str) -> subprocess.CompletedProcess[str]:

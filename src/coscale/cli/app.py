@@ -66,7 +66,7 @@ def main() -> None:
     except DoesNotFitError as exc:  # a valid request whose answer is "does not fit": exit 3
         line = in_flag_words(str(exc))
         if "--json" in sys.argv[1:]:
-            print(json.dumps({"feasible": False, "reason": line}))
+            print(json.dumps({"feasible": False, "reason": line, **exc.details}))
         Console(stderr=True).print(f"[bold yellow]does not fit:[/] {escape(line)}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_DOES_NOT_FIT)
     except CoscaleError as exc:

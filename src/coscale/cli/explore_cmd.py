@@ -1,4 +1,10 @@
-"""`coscale explore`: sweep a design space to Parquet, query it with SQL, print Pareto fronts."""
+"""`coscale explore`: sweep a design space to Parquet, query it with SQL, print Pareto fronts.
+
+Outcomes (README, "Exit codes"): a sweep with at least one feasible point exits 0 with
+`"feasible": true` (the count is `"feasible_points"`); a valid space in which no point is feasible
+still writes every point with its reason, then exits 3 with `{"feasible": false, "reason": ...,
+"out", "points", "reasons"}`; a malformed space file is bad input, exit 2.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,8 @@ from pathlib import Path
 import typer
 
 from coscale.errors import CoscaleError
-from coscale.explore.query import front_of, pareto_file, parse_objectives, run_query
+from coscale.explore.query import front_of_file, pareto_file, parse_objectives, run_query
 from coscale.explore.space import load_space
-from coscale.explore.store import read_results
 from coscale.explore.sweep import run_sweep
 from coscale.report.console import make_console, print_json
 from coscale.report.explore import (
@@ -47,7 +52,7 @@ def explore(
     with sweep_progress(enabled=not as_json and sys.stderr.isatty()) as progress:
         summary = run_sweep(s, out, backend=backend, workers=workers, address=address, progress=progress)
     objectives = s.objectives[:2] if len(s.objectives) >= 2 else None
-    front = front_of(read_results(out), objectives) if objectives else None
+    front = front_of_file(out, objectives) if objectives else None  # batch by batch: any sweep size
     if as_json:
         print_json(summary_to_dict(summary, front, objectives or ()))
     else:

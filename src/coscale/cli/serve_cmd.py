@@ -1,4 +1,12 @@
-"""`coscale serve simulate | capacity | sweep | compare`: request-level serving simulation."""
+"""`coscale serve simulate | capacity | sweep | compare | system`: request-level serving simulation.
+
+Outcomes (README, "Exit codes"): exit 0 with `"feasible": true`; exit 2 for bad input (unknown names,
+malformed traces or scenario files, a request beyond the model's context, conflicting engine flags);
+exit 3 with `{"feasible": false, "reason": ...}` for a valid request whose answer is "does not fit /
+infeasible": the weights leave no KV memory, a request needs more KV blocks than the pool holds, the
+arrival rate overloads the deployment (`capacity_rps` added), or no rate meets the capacity SLO.
+A sweep is a curve: its overloaded points are rows with `"overloaded": true`, not an exit 3.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +21,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from coscale.cli.serve_disagg_cmd import check_mode, compare_cmd, disagg_deployment, simulate_disaggregated
+from coscale.cli.serve_options import check_options, read_scenario
 from coscale.cli.serve_system_cmd import system_cmd
-from coscale.errors import CoscaleError
+from coscale.errors import CoscaleError, DoesNotFitError
 from coscale.report.console import make_console
 from coscale.serve.capacity_search import evaluate, max_rate
 from coscale.serve.engine import Overloaded
@@ -53,27 +62,19 @@ class _Bar:
 
 
 def _scenario_file(path: str | None) -> dict:
-    if path is None:
-        return {}
-    p = Path(path)
-    try:
-        data = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise CoscaleError(f"scenario file '{path}' does not exist.") from None
-    except json.JSONDecodeError as e:
-        raise CoscaleError(f"scenario file '{path}' is not valid JSON (line {e.lineno}: {e.msg}).") from None
-    if not isinstance(data, dict):
-        raise CoscaleError(f"scenario file '{path}' must hold one JSON object of option names and values.")
-    return data
+    return read_scenario(path)
 
 
 def _pick(file: dict, key: str, flag):
     """A flag given on the command line wins over the scenario file."""
-    return flag if flag is not None else file.get(key)
+    value = flag if flag is not None else file.get(key)
+    check_options({key: value})
+    return value
 
 
 def _deployment(f: dict, **kw) -> Deployment:
     fields = {k: _pick(f, k, v) for k, v in kw.items()}
+    check_options(fields)
     return Deployment(**{k: v for k, v in fields.items() if v is not None})
 
 
@@ -91,6 +92,7 @@ def _offload(f: dict, tiers: str | None, dram: float | None, nvme: float | None,
 
 def _workload(f: dict, **kw) -> WorkloadSpec:
     fields = {k: _pick(f, k, v) for k, v in kw.items()}
+    check_options(fields)
     return WorkloadSpec(**{k: v for k, v in fields.items() if v is not None})
 
 
@@ -205,10 +207,13 @@ def simulate_cmd(
     bar = _Bar()
     try:
         res, rep = run(d, w, slo, progress=bar, usd_per_gpu_hour=_pick(f, "usd_per_gpu_hour", usd_per_gpu_hour))
+    except Overloaded as e:  # a valid request; the answer is "this deployment cannot keep up": exit 3
+        raise DoesNotFitError(str(e), capacity_rps=e.capacity_rps) from None
     finally:
         bar.close()
     if d.kv_offload is not None and d.kv_offload.tiers and "kv_tiers" in rep:
         rep["kv_tiers"]["vs_no_offload"] = versus_no_offload(d, w, slo, rep)
+    rep = {"feasible": True, **rep}
     if out is not None:
         paths = write_parquet(res, out)
         rep["parquet"] = [str(p) for p in paths]
@@ -294,7 +299,7 @@ def capacity_cmd(
     rep = best.report or {}
     # MLPerf Server: completed tokens/s at the valid rate = rate x output tokens per request
     per_request = rep["throughput_tok_s"] / rep["request_throughput_rps"]
-    out = {"max_rate_rps": best.rate, "throughput_tok_s": best.rate * per_request,
+    out = {"feasible": True, "max_rate_rps": best.rate, "throughput_tok_s": best.rate * per_request,
            "ttft_s": rep.get("ttft_s"), "tpot_s": rep.get("tpot_s"), "itl_s": rep.get("itl_s"),
            "e2e_s": rep.get("e2e_s"),
            "slo_ttft_p99_s": slo_ttft_p99, "slo_tpot_p99_s": slo_tpot_p99, "runs": len(tried),
@@ -350,7 +355,7 @@ def sweep_cmd(
             _, rep = run(d, w, Slo(), built=built)
             rows.append({"concurrency": int(x), "overloaded": False, **rep})
     if as_json:
-        print(json.dumps({"points": rows}))
+        print(json.dumps({"feasible": True, "points": rows}))
         return
     c = make_console()
     t = Table(title="coscale serve sweep")
@@ -376,6 +381,3 @@ def _numbers(text: str, flag: str, integer: bool) -> list[float]:
         raise CoscaleError(f"{flag} must be positive {'integers' if integer else 'numbers'}, got '{text}'.")
     return vals
 
-
-def main_overloaded(e: Overloaded) -> str:  # pragma: no cover - message helper for callers
-    return str(e)

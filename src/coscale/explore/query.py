@@ -91,5 +91,57 @@ def select_rows(path: str | Path, where: str) -> pa.Table:
 
 def pareto_file(path: str | Path, objectives: tuple[str, ...], where: str | None = None) -> pa.Table:
     """The front of a results file, optionally of the rows that satisfy `where` (a SQL condition)."""
-    table = read_results(path) if not where else select_rows(path, where)
-    return front_of(table, objectives)
+    if not where:
+        return front_of_file(path, objectives)
+    return front_of(select_rows(path, where), objectives)
+
+
+def front_of_file(path: str | Path, objectives: tuple[str, ...], batch_rows: int = 1_000_000) -> pa.Table:
+    """`front_of` the whole file, read in batches of `batch_rows`: the front of each batch's objective
+    columns, then the front of those candidates (a point dominated inside its batch is dominated
+    overall), then the front rows' every column in a second pass. Memory is one batch plus the
+    candidates, whatever the file's size (a 10^7-point sweep never sits in memory)."""
+    import pyarrow.parquet as pq
+
+    read_results_schema = _schema(path)
+    missing = [o for o in objectives if o not in read_results_schema.names]
+    if missing:
+        present = [c for c in read_results_schema.names if c in OBJECTIVES]
+        raise CoscaleError(f"objective {', '.join(missing)} is not in this results file; it has {', '.join(present)} "
+                           "(add it to the space's objectives and rerun).")
+    maximize = [get_objective(o).maximize for o in objectives]
+    f = pq.ParquetFile(path)
+    idx_parts, val_parts, offset = [], [], 0
+    for batch in f.iter_batches(batch_size=batch_rows, columns=list(objectives)):
+        v = np.column_stack([batch.column(o).to_numpy(zero_copy_only=False) for o in objectives]).astype(np.float64)
+        keep = np.flatnonzero(pareto_mask(v, maximize))
+        idx_parts.append(keep + offset)
+        val_parts.append(v[keep])
+        offset += batch.num_rows
+    if not idx_parts:
+        return read_results_schema.empty_table()
+    idx, vals = np.concatenate(idx_parts), np.concatenate(val_parts)
+    final = np.flatnonzero(pareto_mask(vals, maximize))
+    idx, first = idx[final], vals[final, 0]
+    order = np.argsort(-first if maximize[0] else first, kind="stable")
+    wanted = np.sort(idx)
+    pieces, offset = [], 0
+    for batch in f.iter_batches(batch_size=batch_rows):
+        lo, hi = np.searchsorted(wanted, [offset, offset + batch.num_rows])
+        if hi > lo:
+            pieces.append(pa.Table.from_batches([batch]).take(pa.array(wanted[lo:hi] - offset)))
+        offset += batch.num_rows
+    rows = pa.concat_tables(pieces)  # in file order; put them in the order of the first objective
+    position = {int(i): k for k, i in enumerate(wanted)}
+    return rows.take(pa.array([position[int(i)] for i in idx[order]]))
+
+
+def _schema(path: str | Path) -> pa.Schema:
+    import pyarrow.parquet as pq
+
+    if not Path(path).exists():
+        raise CoscaleError(f"results file '{path}' not found; run `coscale explore --space FILE --out {path}` first.")
+    try:
+        return pq.read_schema(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise CoscaleError(f"'{path}' is not a readable Parquet file ({exc}).") from None

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from coscale.errors import CoscaleError
+from coscale.errors import DoesNotFitError
 from coscale.explore.backends import run_chunks
 from coscale.explore.space import Space
 from coscale.explore.store import ResultStore
@@ -88,7 +88,8 @@ def run_sweep(space: Space, out: str | Path, *, backend: str = "local", workers:
     if done:  # reused chunks count too: read the reasons back from the file
         reasons = reason_counts(pq.read_table(store.out, columns=["reason"]))
     elapsed = time.perf_counter() - start
-    if reasons["ok"] == 0:
-        raise CoscaleError(infeasible_message(reasons))
+    if reasons["ok"] == 0:  # a valid space whose answer is "nothing is feasible": exit 3, the file kept
+        raise DoesNotFitError(infeasible_message(reasons), out=str(store.out), points=space.size,
+                              reasons=dict(reasons.most_common()))
     return SweepSummary(out=store.out, points=space.size, feasible=reasons["ok"], reasons=tuple(reasons.most_common()),
                         chunks_computed=computed, chunks_reused=len(done), elapsed_s=elapsed)

@@ -43,7 +43,9 @@ def _cell(value: Any) -> str:
 
 
 def summary_to_dict(s: SweepSummary, front: pa.Table | None, objectives: tuple[str, ...]) -> dict[str, Any]:
-    return {"out": str(s.out), "points": s.points, "feasible": s.feasible, "reasons": dict(s.reasons),
+    # "feasible" follows the CLI outcome convention (a bool); the count of feasible points is "feasible_points"
+    return {"out": str(s.out), "points": s.points, "feasible": s.feasible > 0, "feasible_points": s.feasible,
+            "reasons": dict(s.reasons),
             "chunks_computed": s.chunks_computed, "chunks_reused": s.chunks_reused, "elapsed_s": s.elapsed_s,
             "points_per_s": s.points_per_s, "front_objectives": list(objectives),
             "front": [] if front is None else front.to_pylist()}

@@ -17,7 +17,7 @@ from coscale.models.cache import kv_cache_bytes_per_sequence, kv_cache_bytes_per
 from coscale.models.params import count_params
 from coscale.models.registry import list_presets, load_preset, preset_info
 from coscale.specs.model import AttentionSpec, ModelSpec
-from coscale.specs.precision import get_kv_format
+from coscale.specs.precision import get_kv_format, get_precision
 
 DEFAULT_KV_PRECISIONS = ("bf16", "fp8", "nvfp4")
 
@@ -42,6 +42,7 @@ def model_to_dict(model: str, spec: ModelSpec,
         }
     )
     ctx = spec.max_position_embeddings
+    state = get_precision("bf16").ssm_state  # the default recipe's; every inference recipe keeps it BF16
     out: dict[str, Any] = {
         "model": model,
         "name": spec.name,
@@ -66,9 +67,10 @@ def model_to_dict(model: str, spec: ModelSpec,
             if ctx
             else None
         ),
-        "ssm_state_bytes_per_sequence": {
-            p.name: _num(ssm_state_bytes_per_sequence(spec, p.bytes_per_element)) for p in precisions
-        },
+        # the Mamba state keeps its own format (the recipe's `ssm_state`, BF16), whatever the KV format:
+        # keyed by that format, the same figure `predict` counts
+        "ssm_state_format": state.name,
+        "ssm_state_bytes_per_sequence": {state.name: _num(ssm_state_bytes_per_sequence(spec, state.bytes_per_element))},
         "notes": list(spec.notes),
     }
     if model in list_presets():
@@ -126,17 +128,15 @@ def print_model(data: dict[str, Any], console: Console) -> None:
         kinds.add_row(kind, str(v["layers"]), _si(v["total"]), _si(v["active"]))
     console.print(kinds)
     state = Table(title="per-sequence state")
-    for col in ("precision", "KV bytes / token", "KV at max context", "SSM state / sequence"):
+    for col in ("KV precision", "KV bytes / token", "KV at max context"):
         state.add_column(col, justify="right")
     at_max = data["kv_bytes_per_sequence_at_max_context"] or {}
     for prec, kv in data["kv_bytes_per_token"].items():
-        state.add_row(
-            prec,
-            _bytes(kv),
-            _bytes(at_max[prec]) if prec in at_max else "-",
-            _bytes(data["ssm_state_bytes_per_sequence"][prec]),
-        )
+        state.add_row(prec, _bytes(kv), _bytes(at_max[prec]) if prec in at_max else "-")
     console.print(state)
+    fmt = data["ssm_state_format"]
+    console.print(f"Mamba (SSM + conv) state / sequence: {_bytes(data['ssm_state_bytes_per_sequence'][fmt])} in {fmt}, "
+                  "whatever the KV precision", highlight=False)
 
 
 def presets_to_dict() -> dict[str, Any]:

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from coscale.cost.inference_memory import RUNTIME_FIXED_BYTES, ServingMemoryModel, kv_share_per_gpu
-from coscale.errors import CoscaleError
+from coscale.errors import CoscaleError, DoesNotFitError
 from coscale.models.cache import kv_cache_bytes_per_sequence
 from coscale.serve.presets import EnginePreset
 from coscale.specs.execution import Parallelism
@@ -62,8 +62,8 @@ def kv_blocks(model: ModelSpec, par: Parallelism, recipe: PrecisionRecipe, capac
     if bb <= 0:
         raise CoscaleError(f"{model.name} has no attention KV cache; give --num-gpu-blocks for its pool.")
     blocks = int(kv // bb) if kv > 0 else 0
-    if blocks < 1:
-        raise CoscaleError(
+    if blocks < 1:  # a valid request whose answer is "does not fit": exit 3 (README, Exit codes)
+        raise DoesNotFitError(
             f"{model.name} leaves no KV memory on {capacity_bytes / GiB:.0f} GiB GPUs: weights {weights / GiB:.1f} GiB "
             f"and activations {acts / GiB:.1f} GiB per GPU of a {frac:.2f} budget; use more --tp/--pp GPUs or a "
             f"smaller --precision.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from coscale.errors import CoscaleError
+from coscale.errors import CoscaleError, DoesNotFitError
 from coscale.serve.engine import Overloaded
 from coscale.serve.metrics import Slo
 from coscale.serve.scenario import Built, Deployment, WorkloadSpec, run, with_rate
@@ -63,7 +63,10 @@ def search_rate(probe: Callable[[float], RatePoint], ttft_p99: float, tpot_p99: 
             if hi.rate - lo.rate <= rel_tol * lo.rate:
                 break
             rate = (lo.rate + hi.rate) / 2
-    if lo is None:
-        raise CoscaleError(f"no arrival rate down to {tried[-1].rate:.3g} requests/s meets TTFT p99 <= {ttft_p99} s "
-                           f"and TPOT p99 <= {tpot_p99} s on this deployment; relax the SLO or add GPUs.")
+    if hi is None and lo is not None:  # every rate passed up to the last doubling: the runs never queued
+        raise CoscaleError(f"every arrival rate up to {lo.rate:.3g} requests/s met the SLO: the runs hold too few "
+                           f"requests to load this deployment; raise --num-requests.")
+    if lo is None:  # valid request, answer "infeasible": exit 3
+        raise DoesNotFitError(f"no arrival rate down to {tried[-1].rate:.3g} requests/s meets TTFT p99 <= {ttft_p99} s "
+                              f"and TPOT p99 <= {tpot_p99} s on this deployment; relax the SLO or add GPUs.")
     return lo, tried

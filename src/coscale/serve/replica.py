@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from coscale.errors import CoscaleError
+from coscale.errors import CoscaleError, DoesNotFitError
 from coscale.serve.cost_model import StepCostModel
 from coscale.serve.kv import BlockPool
 from coscale.serve.request import Request, prompt_keys
@@ -108,8 +108,8 @@ class Replica:
 
     def enqueue(self, req: Request) -> None:
         need = self.pool.blocks_for(req.input_tokens + req.output_tokens)
-        if need > self.pool.num_blocks:
-            raise CoscaleError(
+        if need > self.pool.num_blocks:  # fits the context, not this pool: "does not fit", exit 3
+            raise DoesNotFitError(
                 f"request {req.rid} ({req.input_tokens} + {req.output_tokens} tokens) needs {need} KV blocks but the "
                 f"pool holds {self.pool.num_blocks}; shorten it, or give the pool more memory (more GPUs, a smaller "
                 f"--kv-precision, --num-gpu-blocks).")

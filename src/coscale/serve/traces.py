@@ -12,8 +12,10 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +26,7 @@ from coscale.errors import CoscaleError
 from coscale.serve.request import Request
 
 MOONCAKE_BLOCK = 512  # tokens per hash id in the Mooncake traces (FAST25-release README)
+MAX_SPAN_S = 1e9  # a trace spans at most ~32 years of arrivals (assumption: beyond it times are corrupt)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -37,24 +40,34 @@ class _Row:
 
 
 def read_trace(path: str | Path) -> tuple[Request, ...]:
-    """Requests of a trace file in any supported format (detected from its header or keys)."""
+    """Requests of a trace file in any supported format (detected from its header or keys).
+
+    The file is read line by line and each line becomes its Request at once: a million-line trace
+    never sits in memory as text, a list of lines or parsed rows next to its requests."""
     p = Path(path)
     if not p.is_file():
         raise CoscaleError(f"trace file '{path}' does not exist; give a CSV or JSONL trace.")
-    text = p.read_text(encoding="utf-8", errors="replace")
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
-        raise CoscaleError(f"{p.name}: the trace is empty; give at least one request.")
-    rows = _jsonl(p.name, lines) if lines[0].lstrip().startswith("{") else _csv(p.name, lines)
-    if not rows:
+    with p.open(encoding="utf-8", errors="replace", newline="") as fh:
+        first = fh.readline()
+        if not first.strip():
+            raise CoscaleError(f"{p.name}: the trace is empty; give at least one request.")
+        lines = itertools.chain([first], fh)
+        rows = _jsonl(p.name, lines) if first.lstrip().startswith("{") else _csv(p.name, lines)
+        out: list[Request] = []
+        t0 = prev = 0.0
+        for i, (line_no, r) in enumerate(rows):
+            if i == 0:
+                t0 = prev = r.t
+            elif r.t < prev:
+                raise CoscaleError(f"{p.name} line {line_no}: timestamp goes back in time; sort the trace by arrival.")
+            if r.t - t0 > MAX_SPAN_S:
+                raise CoscaleError(f"{p.name} line {line_no}: arrives {r.t - t0:.3g} s after the first request, more "
+                                   f"than the {MAX_SPAN_S:.0e} s a trace may span; check the timestamps' unit.")
+            prev = r.t
+            out.append(Request(rid=i, arrival_s=r.t - t0, input_tokens=r.isl, output_tokens=r.osl,
+                               session_id=r.session, prefix_hashes=r.hashes, hash_block=r.block))
+    if not out:
         raise CoscaleError(f"{p.name}: the trace has a header but no requests.")
-    t0 = rows[0][1].t
-    out = []
-    for i, (line_no, r) in enumerate(rows):
-        if i and r.t < rows[i - 1][1].t:
-            raise CoscaleError(f"{p.name} line {line_no}: timestamp goes back in time; sort the trace by arrival.")
-        out.append(Request(rid=i, arrival_s=r.t - t0, input_tokens=r.isl, output_tokens=r.osl, session_id=r.session,
-                           prefix_hashes=r.hashes, hash_block=r.block))
     return tuple(out)
 
 
@@ -78,7 +91,7 @@ def _float(name: str, line: int, key: str, v: object) -> float:
     return x
 
 
-def _csv(name: str, lines: list[str]) -> list[tuple[int, _Row]]:
+def _csv(name: str, lines: Iterable[str]) -> Iterator[tuple[int, _Row]]:
     reader = csv.reader(lines)
     header = [h.strip() for h in next(reader)]
     azure = {"TIMESTAMP", "ContextTokens", "GeneratedTokens"}
@@ -92,7 +105,6 @@ def _csv(name: str, lines: list[str]) -> list[tuple[int, _Row]]:
                            f"(TIMESTAMP, ContextTokens, GeneratedTokens) or a plain one (arrival_s, input_tokens, "
                            f"output_tokens).")
     col = {h: i for i, h in enumerate(header)}
-    rows = []
     for n, rec in enumerate(reader, start=2):
         if not rec or not "".join(rec).strip():
             continue
@@ -100,13 +112,12 @@ def _csv(name: str, lines: list[str]) -> list[tuple[int, _Row]]:
             raise CoscaleError(f"{name} line {n}: {len(rec)} fields, the header has {len(header)}.")
         if kind == "azure":
             t = _azure_time(name, n, rec[col["TIMESTAMP"]])
-            rows.append((n, _Row(t=t, isl=_int(name, n, "ContextTokens", rec[col["ContextTokens"]]),
-                                 osl=_int(name, n, "GeneratedTokens", rec[col["GeneratedTokens"]]))))
+            yield n, _Row(t=t, isl=_int(name, n, "ContextTokens", rec[col["ContextTokens"]]),
+                          osl=_int(name, n, "GeneratedTokens", rec[col["GeneratedTokens"]]))
         else:
             d = dict(zip(header, rec, strict=False))
             hashes = tuple(_int(name, n, "prefix_hashes", h, 0) for h in d.get("prefix_hashes", "").split())
-            rows.append((n, _plain(name, n, d, hashes)))
-    return rows
+            yield n, _plain(name, n, d, hashes)
 
 
 def _plain(name: str, n: int, d: dict, hashes: tuple[int, ...]) -> _Row:
@@ -128,8 +139,7 @@ def _azure_time(name: str, n: int, text: str) -> float:
         raise CoscaleError(f"{name} line {n}: TIMESTAMP '{text}' is not a date-time.") from None
 
 
-def _jsonl(name: str, lines: list[str]) -> list[tuple[int, _Row]]:
-    rows = []
+def _jsonl(name: str, lines: Iterable[str]) -> Iterator[tuple[int, _Row]]:
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -137,29 +147,31 @@ def _jsonl(name: str, lines: list[str]) -> list[tuple[int, _Row]]:
             d = json.loads(line)
         except json.JSONDecodeError as e:
             raise CoscaleError(f"{name} line {n}: not valid JSON ({e.msg}).") from None
+        except (ValueError, RecursionError) as e:  # nesting deeper than json recurses, an integer too long
+            raise CoscaleError(f"{name} line {n}: unreadable JSON ({type(e).__name__}); one flat object per line.") \
+                from None
         if not isinstance(d, dict):
             raise CoscaleError(f"{name} line {n}: expected one JSON object per line.")
         if {"timestamp", "input_length", "output_length"} <= d.keys():
             hashes = d.get("hash_ids", [])
             if not isinstance(hashes, list):
                 raise CoscaleError(f"{name} line {n}: hash_ids must be a list of integers.")
-            rows.append((n, _Row(t=_float(name, n, "timestamp", d["timestamp"]) / 1000.0,
-                                 isl=_int(name, n, "input_length", d["input_length"]),
-                                 osl=_int(name, n, "output_length", d["output_length"]),
-                                 hashes=tuple(_int(name, n, "hash_ids", h, 0) for h in hashes))))
+            yield n, _Row(t=_float(name, n, "timestamp", d["timestamp"]) / 1000.0,
+                          isl=_int(name, n, "input_length", d["input_length"]),
+                          osl=_int(name, n, "output_length", d["output_length"]),
+                          hashes=tuple(_int(name, n, "hash_ids", h, 0) for h in hashes))
         elif {"arrival_s", "input_tokens", "output_tokens"} <= d.keys():
             hashes = d.get("prefix_hashes", [])
             if not isinstance(hashes, list):
                 raise CoscaleError(f"{name} line {n}: prefix_hashes must be a list of integers.")
-            rows.append((n, _plain(name, n, d, tuple(_int(name, n, "prefix_hashes", h, 0) for h in hashes))))
+            yield n, _plain(name, n, d, tuple(_int(name, n, "prefix_hashes", h, 0) for h in hashes))
         elif {"input_toks", "output_toks", "arrival_time"} <= d.keys():
-            rows.append((n, _Row(t=_float(name, n, "arrival_time", d["arrival_time"]),
-                                 isl=_int(name, n, "input_toks", d["input_toks"]),
-                                 osl=_int(name, n, "output_toks", d["output_toks"]))))
+            yield n, _Row(t=_float(name, n, "arrival_time", d["arrival_time"]),
+                          isl=_int(name, n, "input_toks", d["input_toks"]),
+                          osl=_int(name, n, "output_toks", d["output_toks"]))
         else:
             raise CoscaleError(f"{name} line {n}: keys {sorted(d)} are neither Mooncake (timestamp, input_length, "
                                f"output_length) nor plain (arrival_s, input_tokens, output_tokens).")
-    return rows
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

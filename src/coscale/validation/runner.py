@@ -20,6 +20,8 @@ from coscale.validation.kernels import KERNEL_PREDICTORS
 from coscale.validation.training import model_of, predict_train_case, predict_train_memory_case
 
 VALIDATION_MODEL_PREFIX = "validation:"
+MEASUREMENT = "measurement"
+FORMULA_REPRODUCTION = "formula reproduction"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -36,6 +38,10 @@ class CaseResult:
     family: str = ""  # efficiency family of the case's chip
     model_kind: str = "kernel"  # dense | moe | hybrid (model cases), kernel (single-kernel cases)
     holdout: bool = False  # never used to set any constant (a stated hold-out)
+    metric: str = ""  # what is compared (throughput_tok_s, ttft_s, states_gib, ...); "" when the unit says it
+    # what the published figure is: "measurement" (a run was timed), or "formula reproduction" (a paper's
+    # closed-form accounting, e.g. its memory formulas; agreement checks our arithmetic, not the hardware)
+    evidence: str = MEASUREMENT
 
     @property
     def error(self) -> float:
@@ -93,7 +99,9 @@ def run_case(case: dict[str, Any], eff: EfficiencyModel | None = None, simulate:
     return CaseResult(id=case["id"], category=case["category"], calibration=case["calibration"],
                       description=case["description"], source=case["source"], predicted=predicted,
                       published=float(case["published"]), unit=case["unit"], note=note,
-                      family=family, model_kind=_case_model_kind(check), holdout=bool(case.get("holdout", False)))
+                      family=family, model_kind=_case_model_kind(check), holdout=bool(case.get("holdout", False)),
+                      metric=check.get("metric") or check["kind"],
+                      evidence=FORMULA_REPRODUCTION if check["kind"] == "train_memory" else MEASUREMENT)
 
 
 def predict_maxload_case(check: dict[str, Any], eff: EfficiencyModel) -> tuple[float, str]:
@@ -164,6 +172,22 @@ def _by_group(results: list[CaseResult]) -> list[dict[str, Any]]:
             for (f, p, k), errs in sorted(cells.items())]
 
 
+def _bias(rs: list[CaseResult]) -> dict[str, Any]:
+    """Signed error of a group: the mean (the bias), the median, and how many cases are over / under."""
+    errs = [float(r.error) for r in rs]
+    return {"cases": len(errs), "mean_signed_error": statistics.fmean(errs), "median_signed_error":
+            statistics.median(errs), "over": sum(1 for e in errs if e > 0), "under": sum(1 for e in errs if e < 0),
+            "evidence": sorted({r.evidence for r in rs})}
+
+
+def bias_by(results: list[CaseResult], metric: bool) -> dict[str, dict[str, Any]]:
+    """`_bias` per category (or per "category/metric" when `metric`), in sorted key order."""
+    groups: dict[str, list[CaseResult]] = {}
+    for r in results:
+        groups.setdefault(f"{r.category}/{r.metric}" if metric and r.metric else r.category, []).append(r)
+    return {k: _bias(v) for k, v in sorted(groups.items())}
+
+
 def summarize(results: list[CaseResult]) -> dict[str, Any]:
     """Median absolute error per category, for all cases and for out-of-sample cases only."""
     def median(rs: list[CaseResult]) -> float | None:
@@ -183,4 +207,8 @@ def summarize(results: list[CaseResult]) -> dict[str, Any]:
         "error_band_calibration": leave_one_out(residuals(results)),
         "by_group": _by_group([r for r in results if not r.calibration and r.category != "train_memory"]),
         "cases": len(results),
+        # signed error: + = over-predicted; a median |error| alone hides a one-sided bias
+        "bias_by_category": bias_by(results, metric=False),
+        "bias_by_category_metric": bias_by(results, metric=True),
+        "formula_reproductions": sorted(r.id for r in results if r.evidence == FORMULA_REPRODUCTION),
     }

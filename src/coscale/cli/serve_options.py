@@ -1,0 +1,85 @@
+"""The option values of `coscale serve` (from flags or a `--scenario` JSON file): names, types and bounds.
+
+A scenario file is data: every key must be an option the commands read (did-you-mean otherwise),
+every value of the option's type (no booleans for numbers, no fractional counts, finite numbers),
+and counts within bounds that keep a run's arrays in memory, checked before anything is drawn.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from pathlib import Path
+from typing import Any
+
+from coscale.errors import CoscaleError
+from coscale.jsonfile import read_json_file
+
+# at most this many requests per run (flag, file or rate x duration): the simulator keeps a record of
+# every request (tens of bytes in arrays plus a Python object each; benchmarks/serve_memory.py
+# measures the bytes per request), so 10^7 stays within a few GiB (assumption; split longer runs)
+MAX_REQUESTS = 10**7
+
+INT_KEYS = ("gpus", "tp", "pp", "ep", "max_num_seqs", "max_batched_tokens", "block_size", "num_gpu_blocks",
+            "concurrency", "input_len", "output_len", "num_requests", "seed", "turns")
+FLOAT_KEYS = ("gpu_memory_utilization", "host_overhead_s", "rate", "burstiness", "duration_s", "think_s",
+              "slo_ttft", "slo_tpot", "usd_per_gpu_hour")
+STR_KEYS = ("model", "hardware", "precision", "kv_precision", "engine", "router", "arrival", "trace", "length_dist")
+KEYS = INT_KEYS + FLOAT_KEYS + STR_KEYS
+# the flag that sets each key, for messages (a file key and its flag name the same option)
+FLAG = {**{k: "--" + k.replace("_", "-") for k in KEYS}, "host_overhead_s": "--host-overhead",
+        "duration_s": "--duration", "think_s": "--think-time"}
+NON_NEGATIVE = ("seed",)  # every other integer option counts something: >= 1
+
+
+def read_scenario(path: str | None) -> dict[str, Any]:
+    """The options of a scenario file, checked: known keys, typed values."""
+    if path is None:
+        return {}
+    p = Path(path)
+    if not p.is_file():
+        raise CoscaleError(f"scenario file '{path}' does not exist.")
+    data = read_json_file(p, where=f"scenario file '{path}'", fix="give one JSON object of option names and values")
+    if not isinstance(data, dict):
+        raise CoscaleError(f"scenario file '{path}' must hold one JSON object of option names and values.")
+    for key, value in data.items():
+        if key not in KEYS:
+            close = difflib.get_close_matches(key, KEYS, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise CoscaleError(f"scenario file '{path}': unknown option '{key}'; {hint}use some of {', '.join(KEYS)}.")
+        check_value(key, value, f"scenario file '{path}': {key}")
+    return data
+
+
+def check_value(key: str, value: Any, where: str) -> None:
+    """One option value of the right type (and, for counts, range)."""
+    if value is None:
+        return
+    if key in STR_KEYS:
+        if not isinstance(value, str):
+            raise CoscaleError(f"{where} must be a string, got {value!r}.")
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CoscaleError(f"{where} must be a number, got {value!r}.")
+    if not math.isfinite(value):
+        raise CoscaleError(f"{where} must be a finite number, got {value}.")
+    if key in INT_KEYS:
+        if value != int(value):
+            raise CoscaleError(f"{where} must be an integer, got {value}.")
+        low = 0 if key in NON_NEGATIVE else 1
+        if value < low:
+            raise CoscaleError(f"{where} must be an integer >= {low}, got {int(value)}.")
+        if key in ("num_requests", "concurrency") and value > MAX_REQUESTS:
+            raise CoscaleError(f"{where} = {int(value):,} is more than the {MAX_REQUESTS:,} requests one run "
+                               "simulates; split the run.")
+
+
+def check_options(values: dict[str, Any]) -> None:
+    """Flag or file values merged: each checked, and the request count they imply bounded up front."""
+    for key, value in values.items():
+        if key in KEYS:
+            check_value(key, value, FLAG[key])
+    rate, duration = values.get("rate"), values.get("duration_s")
+    if values.get("num_requests") is None and rate and duration and rate * duration > MAX_REQUESTS:
+        raise CoscaleError(f"--rate {rate:g} x --duration {duration:g} s = {rate * duration:,.0f} requests, more than "
+                           f"the {MAX_REQUESTS:,} one run simulates; shorten --duration or give --num-requests.")

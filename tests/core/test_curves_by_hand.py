@@ -1,0 +1,78 @@
+"""The efficiency curves and the kernel roofline on H100 SXM, worked by hand from the Hopper family's
+stated constants (128x128 tiles and a 16-row minimum tile from CUTLASS sm90 kernels, split-K slices of
+>= 256, 0.80 of the BF16 peak from cuBLAS, FlashAttention-3's 0.75 reached at long keys with half of it
+at 256 keys, NCCL's half-bandwidth message of 10 MiB, DeepEP's 0.78 for all-to-all, a 2.5 us kernel
+floor) and the datasheet's 132 SMs, 67 TFLOP/s FP32 and NVLink 4 at 450 GB/s per direction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from coscale.cost.curves import attention_efficiency, gemm_efficiency
+from coscale.cost.roofline import COMPUTE, LATENCY, MEMORY, _peak_rate, collective_time, kernel_time
+from coscale.hardware.catalog import load_hardware
+from coscale.specs.hardware import System
+from coscale.workload.ops import VECTOR, Collective
+
+H100 = load_hardware("h100-sxm")
+EFF = H100.efficiency
+MIB = 2.0**20
+
+
+def test_the_family_constants_are_the_stated_ones() -> None:
+    assert (EFF.gemm_tile, EFF.gemm_min_tile_m, EFF.split_k_min) == (128, 16, 256)
+    assert EFF.gemm_peak["bf16"] == 0.80 and EFF.attention_peak["bf16"] == 0.75 and EFF.attention_ramp_keys == 256
+    assert EFF.collective_half_bytes == 10 * MIB and EFF.all_to_all_peak == 0.78 and EFF.min_kernel_s == 2.5e-6
+    assert H100.compute.compute_units == 132 and H100.compute.peak("fp32") == 67e12
+
+
+@pytest.mark.parametrize(("m", "n", "k", "units", "want"), [
+    # decode GEMV: a 16-row tile holds 1 row (fill 1/16); 32 column tiles, split-K 4 -> 128 slices on 132 SMs
+    (1, 4096, 4096, 132, 0.80 * (4096 / (32 * 16 * 128)) * (128 / 132)),
+    # 48 rows: the next power of two is 64, fill 0.75
+    (48, 4096, 4096, 132, 0.80 * 0.75 * (128 / 132)),
+    # 300 x 1000: 3 x 8 tiles of 128 (fill 300,000 / 393,216), split-K 5 -> 120 slices
+    (300, 1000, 8192, 132, 0.80 * (300 * 1000 / (3 * 8 * 128 * 128)) * (120 / 132)),
+    # a big GEMM: 64 x 64 tiles, 4096 slices in 32 waves of 132 (31.03 needed)
+    (8192, 8192, 8192, 132, 0.80 * 4096 / (32 * 132)),
+    # unknown compute units: no wave model
+    (300, 1000, 8192, 0, 0.80 * (300 * 1000 / (3 * 8 * 128 * 128))),
+    # split-K bounded by k: 256-long slices of k = 512 -> 2 splits of 32 tiles = 64 slices on 132 SMs
+    (1, 4096, 512, 132, 0.80 * (1 / 16) * (64 / 132)),
+])
+def test_gemm_efficiency_by_hand(m: int, n: int, k: int, units: int, want: float) -> None:
+    got = gemm_efficiency(EFF, "bf16", np.float64(m), n, k, units)
+    assert float(got) == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize(("keys", "want"), [(256, 0.375), (768, 0.5625), (0, 0.0)])
+def test_attention_ramps_to_the_flashattention3_fraction(keys: int, want: float) -> None:
+    assert float(attention_efficiency(EFF, "bf16", np.float64(keys))) == pytest.approx(want)
+
+
+def test_all_to_all_time_by_hand() -> None:
+    size = 2.0**30
+    link = System(hardware=H100, num_gpus=8).link_for(8)
+    t = collective_time(Collective(kind="all_to_all", bytes=size, group=8), link, EFF)
+    bw = 450e9 * size / (size + 10 * MIB) * 0.78
+    assert float(t) == pytest.approx(link.latency_s + 7 / 8 * size / bw)
+    assert float(collective_time(Collective(kind="p2p", bytes=size, group=2), link, EFF)) == pytest.approx(
+        link.latency_s + size / (450e9 * size / (size + 10 * MIB)))
+    assert float(collective_time(Collective(kind="all_reduce", bytes=size, group=1), link, EFF)) == 0.0
+
+
+def test_kernel_time_is_the_slower_engine_above_the_launch_floor() -> None:
+    t, code = kernel_time(np.array([0.0, 1e-6, 2e-3, 1e-3]), np.array([0.0, 5e-7, 1e-3, 2e-3]), 2.5e-6)
+    assert t.tolist() == [0.0, 2.5e-6, 2e-3, 2e-3]
+    assert code[1:].tolist() == [LATENCY, COMPUTE, MEMORY]
+
+
+def test_vector_ops_run_at_the_fp32_rate_or_an_eighth_of_bf16() -> None:
+    assert _peak_rate(H100, VECTOR) == 67e12
+    groq = load_hardware("groq-lpu")
+    if not groq.compute.peak("fp32"):
+        rates = dict(groq.compute.rates())
+        base = rates.get("bf16") or rates.get("fp16") or rates.get("tf32") or max(rates.values())
+        assert _peak_rate(groq, VECTOR) == pytest.approx(base / 8)
+    assert _peak_rate(H100, "fp4") == H100.compute.peak("fp8")  # no FP4 units: FP8 tensor cores
