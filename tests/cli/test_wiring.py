@@ -66,6 +66,10 @@ CASES: dict[tuple[str, ...], tuple[list[str], int, str]] = {
     ("serve", "simulate"): (["serve", "simulate", "--rate", "5", "--num-requests", "20", "--json"], 0, "key:ttft_s"),
     ("serve", "capacity"): (["serve", "capacity", "--num-requests", "300", "--json"], 0, "key:max_rate_rps"),
     ("serve", "sweep"): (["serve", "sweep", "--rates", "1,2", "--num-requests", "20", "--json"], 0, "key:points"),
+    ("serve", "compare"): (["serve", "compare", "--gpus", "2", "--kv-link", "pigeon"], 2,
+                           "text:unknown --kv-link 'pigeon'"),
+    ("serve", "system"): (["serve", "system", "--scenario", "retrieval", "--num-requests", "20", "--json"], 0,
+                          "key:graphs"),
 }
 
 

@@ -24,11 +24,19 @@ INT_KEYS = ("gpus", "tp", "pp", "ep", "max_num_seqs", "max_batched_tokens", "blo
             "concurrency", "input_len", "output_len", "num_requests", "seed", "turns")
 FLOAT_KEYS = ("gpu_memory_utilization", "host_overhead_s", "rate", "burstiness", "duration_s", "think_s",
               "slo_ttft", "slo_tpot", "usd_per_gpu_hour")
-STR_KEYS = ("model", "hardware", "precision", "kv_precision", "engine", "router", "arrival", "trace", "length_dist")
-KEYS = INT_KEYS + FLOAT_KEYS + STR_KEYS
+STR_KEYS = ("model", "hardware", "precision", "kv_precision", "engine", "router", "arrival", "trace", "length_dist",
+            "mode", "kv_link", "admission")
+# disaggregated pools: `prefill_<field>` / `decode_<field>` keys (or `prefill` / `decode` objects)
+POOL_KEYS = tuple(f"{pool}_{k}" for pool in ("prefill", "decode") for k in ("gpus", "tp", "pp", "ep"))
+INT_KEYS += POOL_KEYS
+FLOAT_KEYS += ("kv_link_efficiency", "router_overlap_weight", "admission_ttft_s")
+STR_KEYS += ("prefill_hardware", "decode_hardware")
+# objects checked by their own readers (serve.tiers.config.offload_config, cli.serve_disagg_cmd)
+SECTION_KEYS = ("kv_offload", "prefill", "decode")
+KEYS = INT_KEYS + FLOAT_KEYS + STR_KEYS + SECTION_KEYS
 # the flag that sets each key, for messages (a file key and its flag name the same option)
 FLAG = {**{k: "--" + k.replace("_", "-") for k in KEYS}, "host_overhead_s": "--host-overhead",
-        "duration_s": "--duration", "think_s": "--think-time"}
+        "duration_s": "--duration", "think_s": "--think-time", "admission_ttft_s": "--admission-ttft"}
 NON_NEGATIVE = ("seed",)  # every other integer option counts something: >= 1
 
 
@@ -55,6 +63,10 @@ def check_value(key: str, value: Any, where: str) -> None:
     """One option value of the right type (and, for counts, range)."""
     if value is None:
         return
+    if key in SECTION_KEYS:
+        if not isinstance(value, dict):
+            raise CoscaleError(f"{where} must be an object (its own keys and values), got {value!r}.")
+        return
     if key in STR_KEYS:
         if not isinstance(value, str):
             raise CoscaleError(f"{where} must be a string, got {value!r}.")
@@ -77,7 +89,7 @@ def check_value(key: str, value: Any, where: str) -> None:
 def check_options(values: dict[str, Any]) -> None:
     """Flag or file values merged: each checked, and the request count they imply bounded up front."""
     for key, value in values.items():
-        if key in KEYS:
+        if key in KEYS and key not in SECTION_KEYS:  # sections arrive parsed (e.g. an OffloadConfig)
             check_value(key, value, FLAG[key])
     rate, duration = values.get("rate"), values.get("duration_s")
     if values.get("num_requests") is None and rate and duration and rate * duration > MAX_REQUESTS:
