@@ -4,6 +4,7 @@ back while it has work. Handlers are plain functions of (state, time, event) ret
 from __future__ import annotations
 
 import bisect
+import heapq
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from coscale.serve.request import Request
 from coscale.serve.router import RouterConfig, route
 from coscale.serve.sequence import Sequence
 from coscale.serve.workload import Workload
+
+INF_S = float("inf")
 
 
 class Overloaded(CoscaleError):
@@ -38,6 +41,17 @@ class SimState:
     output_tokens: int = 0  # of the requests arrived so far
     finish_times: list[float] = field(default_factory=list)
     sample_history: list[tuple[float, int]] = field(default_factory=list)
+    pending: list[float] = field(default_factory=list)  # min-heap of the scheduled arrivals' times
+
+    @property
+    def horizon(self) -> float:
+        """The next scheduled arrival: a decode run planned now never needs steps starting at or after it."""
+        return self.pending[0] if self.pending else INF_S
+
+    def arrival(self, out: list[tuple[float, Event]], req: Request) -> None:
+        """Schedule `req`'s arrival (known to the horizon at once, before the handler returns)."""
+        heapq.heappush(self.pending, req.arrival_s)
+        out.append((req.arrival_s, Arrival(request=req)))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -51,14 +65,15 @@ class SimResult:
 
 def on_arrival(st: SimState, now: float, ev: Arrival) -> list[tuple[float, Event]]:
     out: list[tuple[float, Event]] = []
+    heapq.heappop(st.pending)  # this arrival's own time: the earliest scheduled one
     nxt = st.workload.after_arrival(ev.request)
     if nxt is not None:
-        out.append((nxt.arrival_s, Arrival(request=nxt)))
+        st.arrival(out, nxt)
     rep = route(st.router, st.replicas, st.arrivals)
     st.arrivals += 1
     st.output_tokens += ev.request.output_tokens
     rep.enqueue(ev.request)
-    end = start_step(rep, now) if rep.step is None else truncate(rep, now)
+    end = start_step(rep, now, st.horizon) if rep.step is None else truncate(rep, now)
     if end is not None:
         out.append((end, StepEnd(replica=rep.index, token=rep.token)))
     if st.overload_wait_s is not None:
@@ -75,8 +90,8 @@ def on_step_end(st: SimState, now: float, ev: StepEnd) -> list[tuple[float, Even
         st.finish_times.append(now)
         nxt = st.workload.after_finish(s.req, now)
         if nxt is not None:
-            out.append((nxt.arrival_s, Arrival(request=nxt)))
-    end = start_step(rep, now)
+            st.arrival(out, nxt)
+    end = start_step(rep, now, st.horizon)
     if end is not None:
         out.append((end, StepEnd(replica=rep.index, token=rep.token)))
     return out
@@ -118,8 +133,11 @@ def simulate(replicas: list[Replica], workload: Workload, router: RouterConfig |
     st = SimState(replicas=replicas, workload=workload, router=router or RouterConfig(),
                   overload_wait_s=overload_wait_s, capacity_probe=capacity_probe)
     q = EventQueue()
+    first: list[tuple[float, Event]] = []
     for req in workload.initial():
-        q.push(req.arrival_s, Arrival(request=req))
+        st.arrival(first, req)
+    for t, e in first:
+        q.push(t, e)
     wall0 = time.perf_counter()
     now = 0.0
     total = workload.total
