@@ -277,6 +277,40 @@ class StepCostTable:
         utilisation = min(max(busy_c, busy_m) / time, 1.0)  # cost.energy's power model, on floats
         return time, (fast.idle_w + fast.dynamic_w * utilisation) * time * fast.instance_gpus
 
+    def decode_steps(self, decode_seqs: int, context_sums: Array) -> tuple[Array, Array]:
+        """`step(decode_seqs, s)` for every context sum `s` of `context_sums` at once (pure-decode
+        steps, e.g. a decode run whose contexts grow by one token per sequence each step): the same
+        float operations in the same order on arrays, so each value equals the scalar path's."""
+        n = decode_seqs
+        sums = np.asarray(context_sums, dtype=np.float64)
+        if n > self.max_tokens or n > self.max_seqs:
+            self._check(np.float64(n), np.float64(n), 0.0, 0.0, 1.0)
+        fast = self._fast
+        time0 = fast.token_time[n] + fast.head_time[n] + fast.gemm_time[0] + fast.hops[n]
+        busy_c0 = fast.token_compute[n] + fast.head_compute[n] + fast.gemm_compute[0]
+        busy_m0 = fast.token_memory[n] + fast.head_memory[n] + fast.gemm_memory[0]
+        if not n:
+            time, busy_c, busy_m = (np.full(len(sums), v) for v in (time0, busy_c0, busy_m0))
+        else:
+            mean = sums / n
+            if len(mean) and mean.max() > self.max_context:
+                self._check(np.float64(n), np.float64(n), float(mean.max()), 0.0, 1.0)
+            grid = np.asarray(fast.context_grid)
+            i = np.minimum(np.maximum(np.searchsorted(grid, mean, side="right") - 1, 0), len(grid) - 2)
+            w = (mean - grid[i]) / (grid[i + 1] - grid[i])
+            out = []
+            for base, row in ((time0, fast.decode_time), (busy_c0, fast.decode_compute),
+                              (busy_m0, fast.decode_memory)):
+                r = np.asarray(row[n])
+                a, b = r[i], r[i + 1]
+                out.append(base + (a + (b - a) * w))
+            time, busy_c, busy_m = out
+        positive = time > 0
+        safe = np.where(positive, time, 1.0)
+        utilisation = np.minimum(np.maximum(busy_c, busy_m) / safe, 1.0)
+        energy = (fast.idle_w + fast.dynamic_w * utilisation) * time * fast.instance_gpus
+        return np.where(positive, time, 0.0), np.where(positive, energy, 0.0)
+
     @staticmethod
     def _arrays(comp: _Component) -> tuple[Array, Array, Array]:
         return comp.compute, comp.memory, comp.network

@@ -59,10 +59,17 @@ class CoreStepCost:
         n = len(decode_contexts)
         s = int(decode_contexts.sum())
         top = int(decode_contexts.max()) if n else 0
-        t, e = np.empty(steps), np.empty(steps)
-        for j in range(steps):
-            if self._fits(n, n, top + j):
-                t[j], e[j] = self.table.step(n, float(s + n * j))  # type: ignore[union-attr]
-            else:
-                t[j], e[j] = self._exact(decode_contexts + j, [])
-        return t, e
+        table = self.table
+        assert table is not None
+        j = np.arange(steps, dtype=np.int64)
+        fits = top + j <= table.max_context if self._fits(n, n, 0) else np.zeros(steps, dtype=bool)
+        if steps == 1 and fits[0]:  # one step: the scalar path is cheaper than arrays
+            t0, e0 = table.step(n, float(s))
+            return np.array([t0]), np.array([e0])
+        t, e = table.decode_steps(n, (s + n * j[fits]).astype(np.float64)) if fits.any() else (None, None)
+        out_t, out_e = np.empty(steps), np.empty(steps)
+        if t is not None:
+            out_t[fits], out_e[fits] = t, e
+        for jj in np.flatnonzero(~fits).tolist():
+            out_t[jj], out_e[jj] = self._exact(decode_contexts + jj, [])
+        return out_t, out_e

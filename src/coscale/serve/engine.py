@@ -43,10 +43,16 @@ class SimState:
     sample_history: list[tuple[float, int]] = field(default_factory=list)
     pending: list[float] = field(default_factory=list)  # min-heap of the scheduled arrivals' times
 
-    @property
-    def horizon(self) -> float:
-        """The next scheduled arrival: a decode run planned now never needs steps starting at or after it."""
-        return self.pending[0] if self.pending else INF_S
+    def horizon(self, rep: Replica) -> float:
+        """When the next arrival reaches `rep`, where the router's choice is known in advance (one
+        replica, or round-robin): a decode run planned now needs no step starting at or after it.
+        Otherwise infinity (the arrival truncates the run when it gets there)."""
+        if not self.pending:
+            return INF_S
+        n = len(self.replicas)
+        if n == 1 or (self.router.policy == "round_robin" and self.replicas[self.arrivals % n] is rep):
+            return self.pending[0]
+        return INF_S
 
     def arrival(self, out: list[tuple[float, Event]], req: Request) -> None:
         """Schedule `req`'s arrival (known to the horizon at once, before the handler returns)."""
@@ -73,7 +79,7 @@ def on_arrival(st: SimState, now: float, ev: Arrival) -> list[tuple[float, Event
     st.arrivals += 1
     st.output_tokens += ev.request.output_tokens
     rep.enqueue(ev.request)
-    end = start_step(rep, now, st.horizon) if rep.step is None else truncate(rep, now)
+    end = start_step(rep, now, st.horizon(rep)) if rep.step is None else truncate(rep, now)
     if end is not None:
         out.append((end, StepEnd(replica=rep.index, token=rep.token)))
     if st.overload_wait_s is not None:
@@ -91,7 +97,7 @@ def on_step_end(st: SimState, now: float, ev: StepEnd) -> list[tuple[float, Even
         nxt = st.workload.after_finish(s.req, now)
         if nxt is not None:
             st.arrival(out, nxt)
-    end = start_step(rep, now, st.horizon)
+    end = start_step(rep, now, st.horizon(rep))
     if end is not None:
         out.append((end, StepEnd(replica=rep.index, token=rep.token)))
     return out
