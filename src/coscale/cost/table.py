@@ -40,6 +40,7 @@ from coscale.workload.shape import Array, StepShape
 _LOG_POINTS = 64  # log-spaced grid points for context / prefix axes
 _EXACT_CHUNK = 512  # chunk sizes tabulated at every integer up to here, then every 1 %
 _CHUNK_RATIO = 1.01
+_FLOAT_SUM_MAX = 8  # numpy sums fewer terms than this left to right (more: pairwise), so floats can match it
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
@@ -121,10 +122,14 @@ class _FastTotals:
     idle_w: float
     dynamic_w: float
     instance_gpus: int
+    # per-chunk operators before the roofline (op -> chunk grid -> prefix grid), for several chunks
+    chunk_op_counts: list[float]
+    chunk_op_arrays: list[tuple[list[list[float]], list[list[float]], list[list[float]]]]  # compute, memory, network
+    min_kernel_s: float
 
     @staticmethod
     def of(plan: ExecutionPlan, grids: tuple[Array, Array, Array], hops: Array, token: Array, head: Array,
-           gemm: Array, decode: Array, chunk: Array) -> _FastTotals:
+           gemm: Array, decode: Array, chunk: Array, chunk_ops: _Component) -> _FastTotals:
         hw = plan.system.hardware
         parts = ("token", "head", "gemm", "decode", "chunk")
         names = [f"{part}_{what}" for part in parts for what in ("time", "compute", "memory")]
@@ -134,7 +139,11 @@ class _FastTotals:
                            hops=np.broadcast_to(hops, token.shape[1:]).tolist(), context_grid=context_grid,
                            chunk_grid=chunk_grid, prefix_grid=prefix_grid,
                            idle_w=hw.power.idle_w, dynamic_w=hw.power.tdp_w - hw.power.idle_w,
-                           instance_gpus=plan.parallel.instance_gpus)
+                           instance_gpus=plan.parallel.instance_gpus,
+                           chunk_op_counts=chunk_ops.counts.tolist(),
+                           chunk_op_arrays=[(c.tolist(), m.tolist(), n.tolist()) for c, m, n in
+                                            zip(chunk_ops.compute, chunk_ops.memory, chunk_ops.network, strict=True)],
+                           min_kernel_s=plan.efficiency.min_kernel_s)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
@@ -196,7 +205,7 @@ class StepCostTable:
             prefix_grid=prefix_grid,
             _fast=_FastTotals.of(plan, grids, dense.pipeline_s, *(_totals(c, floor) for c in
                                                                    (token_ops, head_ops, gemm_ops, decode_ops,
-                                                                    chunk_ops))))
+                                                                    chunk_ops)), chunk_ops))
 
     def lookup(self, shape: StepShape) -> tuple[Array, Array]:
         """(time_s, energy_j) of `shape`, as `step_cost(plan, shape)` would give them."""
@@ -266,7 +275,10 @@ class StepCostTable:
                 high = table[i + 1][j] + (table[i + 1][j + 1] - table[i + 1][j]) * wj
                 values.append(low + (high - low) * wi)
             time, busy_c, busy_m = time + values[0], busy_c + values[1], busy_m + values[2]
-        elif chunks:  # several chunks share one kernel per operator: the per-operator path
+        elif len(chunks) < _FLOAT_SUM_MAX:  # several chunks share one kernel per operator: per operator, on floats
+            t, c, m = self._few_chunks(chunks, tokens, rows)
+            time, busy_c, busy_m = time + t, busy_c + c, busy_m + m
+        elif chunks:  # many chunks: the per-operator path on arrays
             arr = np.asarray(chunks, dtype=np.float64)
             self._check(np.float64(tokens), np.float64(rows), 0.0, float(np.max(arr.sum(axis=1))),
                         float(arr[:, 0].max()))
@@ -310,6 +322,38 @@ class StepCostTable:
         utilisation = np.minimum(np.maximum(busy_c, busy_m) / safe, 1.0)
         energy = (fast.idle_w + fast.dynamic_w * utilisation) * time * fast.instance_gpus
         return np.where(positive, time, 0.0), np.where(positive, energy, 0.0)
+
+    def _few_chunks(self, chunks: Sequence[tuple[int, int]], tokens: int, rows: int) -> tuple[float, float, float]:
+        """`_chunks` for fewer than `_FLOAT_SUM_MAX` chunks on floats: the same operations in the
+        same order (numpy sums fewer than 8 terms left to right), so the values are equal."""
+        fast = self._fast
+        cg, pg_ = fast.chunk_grid, fast.prefix_grid
+        where = []
+        for new, prefix in chunks:
+            if new + prefix > self.max_context or new > self.max_tokens:
+                self._check(np.float64(tokens), np.float64(rows), 0.0,
+                            float(max(n + p for n, p in chunks)), float(max(n for n, _ in chunks)))
+            i = min(max(bisect.bisect_right(cg, new) - 1, 0), len(cg) - 2)
+            j = min(max(bisect.bisect_right(pg_, prefix) - 1, 0), len(pg_) - 2)
+            where.append((i, j, (new - cg[i]) / (cg[i + 1] - cg[i]), (prefix - pg_[j]) / (pg_[j + 1] - pg_[j])))
+        floor = fast.min_kernel_s
+        time = busy_c = busy_m = 0.0
+        for count, arrays in zip(fast.chunk_op_counts, fast.chunk_op_arrays, strict=True):
+            summed = []
+            for a in arrays:
+                total = 0.0
+                for i, j, wi, wj in where:
+                    low = a[i][j] + (a[i][j + 1] - a[i][j]) * wj
+                    high = a[i + 1][j] + (a[i + 1][j + 1] - a[i + 1][j]) * wj
+                    total += low + (high - low) * wi
+                summed.append(total)
+            compute, memory, network = summed
+            work = max(compute, memory)  # kernel_time on floats
+            t = max(work, floor) if work > 0 else 0.0
+            time += (t + network) * count
+            busy_c += compute * count
+            busy_m += memory * count
+        return time, busy_c, busy_m
 
     @staticmethod
     def _arrays(comp: _Component) -> tuple[Array, Array, Array]:
