@@ -21,12 +21,19 @@ chunk = st.tuples(st.integers(1, 3000), st.integers(0, 40000))
 
 
 @settings(max_examples=200, deadline=None)
-@given(chunks=st.lists(chunk, min_size=2, max_size=7))
+@given(chunks=st.lists(chunk, min_size=2, max_size=64))
 def test_few_chunks_equal_the_array_path(table, chunks):
     t = table.table
     arr = np.asarray(chunks, dtype=np.float64)
     ref = t._chunks(np.ones(len(chunks)), arr[:, 0], arr[:, 1], t.plan.efficiency.min_kernel_s)
     assert t._few_chunks(chunks, 0, 0) == tuple(float(x) for x in ref)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.floats(-1e6, 1e6), min_size=0, max_size=400))
+def test_float_sum_is_numpys(values):
+    from coscale.cost.table import _numpy_sum
+    assert _numpy_sum(values, 0, len(values)) == float(np.sum(np.asarray(values, dtype=np.float64)))
 
 
 @settings(max_examples=100, deadline=None)

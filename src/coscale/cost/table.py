@@ -40,7 +40,7 @@ from coscale.workload.shape import Array, StepShape
 _LOG_POINTS = 64  # log-spaced grid points for context / prefix axes
 _EXACT_CHUNK = 512  # chunk sizes tabulated at every integer up to here, then every 1 %
 _CHUNK_RATIO = 1.01
-_FLOAT_SUM_MAX = 8  # numpy sums fewer terms than this left to right (more: pairwise), so floats can match it
+_FLOAT_CHUNKS_MAX = 64  # steps with up to this many prefill chunks are costed on floats, more on arrays
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
@@ -275,7 +275,7 @@ class StepCostTable:
                 high = table[i + 1][j] + (table[i + 1][j + 1] - table[i + 1][j]) * wj
                 values.append(low + (high - low) * wi)
             time, busy_c, busy_m = time + values[0], busy_c + values[1], busy_m + values[2]
-        elif len(chunks) < _FLOAT_SUM_MAX:  # several chunks share one kernel per operator: per operator, on floats
+        elif len(chunks) <= _FLOAT_CHUNKS_MAX:  # several chunks share one kernel per operator: per operator, on floats
             t, c, m = self._few_chunks(chunks, tokens, rows)
             time, busy_c, busy_m = time + t, busy_c + c, busy_m + m
         elif chunks:  # many chunks: the per-operator path on arrays
@@ -324,8 +324,8 @@ class StepCostTable:
         return np.where(positive, time, 0.0), np.where(positive, energy, 0.0)
 
     def _few_chunks(self, chunks: Sequence[tuple[int, int]], tokens: int, rows: int) -> tuple[float, float, float]:
-        """`_chunks` for fewer than `_FLOAT_SUM_MAX` chunks on floats: the same operations in the
-        same order (numpy sums fewer than 8 terms left to right), so the values are equal."""
+        """`_chunks` on floats: the same operations in the same order (the sum over chunks as numpy's
+        pairwise summation, `_numpy_sum`), so the values are equal."""
         fast = self._fast
         cg, pg_ = fast.chunk_grid, fast.prefix_grid
         where = []
@@ -341,12 +341,12 @@ class StepCostTable:
         for count, arrays in zip(fast.chunk_op_counts, fast.chunk_op_arrays, strict=True):
             summed = []
             for a in arrays:
-                total = 0.0
+                values = []
                 for i, j, wi, wj in where:
                     low = a[i][j] + (a[i][j + 1] - a[i][j]) * wj
                     high = a[i + 1][j] + (a[i + 1][j + 1] - a[i + 1][j]) * wj
-                    total += low + (high - low) * wi
-                summed.append(total)
+                    values.append(low + (high - low) * wi)
+                summed.append(_numpy_sum(values, 0, len(values)))
             compute, memory, network = summed
             work = max(compute, memory)  # kernel_time on floats
             t = max(work, floor) if work > 0 else 0.0
@@ -386,6 +386,29 @@ class StepCostTable:
 def _totals(comp: _Component, floor: float) -> Array:
     """(time, compute, memory) of a component at every grid point, stacked on a leading axis."""
     return np.stack(comp.time(comp.compute, comp.memory, comp.network, floor))
+
+
+def _numpy_sum(v: list[float], lo: int, n: int) -> float:
+    """`np.sum` of `v[lo:lo + n]` as numpy computes it (pairwise summation: fewer than 8 terms left
+    to right, up to 128 in 8 interleaved partial sums, more split in halves), so floats match arrays."""
+    if n < 8:
+        total = -0.0
+        for x in v[lo:lo + n]:
+            total += x
+        return total
+    if n <= 128:
+        r = v[lo:lo + 8]
+        i = 8
+        while i < n - n % 8:
+            r = [r[j] + v[lo + i + j] for j in range(8)]
+            i += 8
+        total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for x in v[lo + i:lo + n]:
+            total += x
+        return total
+    half = n // 2
+    half -= half % 8
+    return _numpy_sum(v, lo, half) + _numpy_sum(v, lo + half, n - half)
 
 
 def _lerp(a: Array, b: Array, w: Array) -> Array:
