@@ -124,7 +124,7 @@ class _FastTotals:
     instance_gpus: int
     # per-chunk operators before the roofline (op -> chunk grid -> prefix grid), for several chunks
     chunk_op_counts: list[float]
-    chunk_op_arrays: list[tuple[list[list[float]], list[list[float]], list[list[float]]]]  # compute, memory, network
+    chunk_op_stack: Array  # (compute / memory / network, op, chunk grid, prefix grid)
     min_kernel_s: float
 
     @staticmethod
@@ -141,8 +141,7 @@ class _FastTotals:
                            idle_w=hw.power.idle_w, dynamic_w=hw.power.tdp_w - hw.power.idle_w,
                            instance_gpus=plan.parallel.instance_gpus,
                            chunk_op_counts=chunk_ops.counts.tolist(),
-                           chunk_op_arrays=[(c.tolist(), m.tolist(), n.tolist()) for c, m, n in
-                                            zip(chunk_ops.compute, chunk_ops.memory, chunk_ops.network, strict=True)],
+                           chunk_op_stack=np.stack([chunk_ops.compute, chunk_ops.memory, chunk_ops.network]),
                            min_kernel_s=plan.efficiency.min_kernel_s)
 
 
@@ -275,7 +274,7 @@ class StepCostTable:
                 high = table[i + 1][j] + (table[i + 1][j + 1] - table[i + 1][j]) * wj
                 values.append(low + (high - low) * wi)
             time, busy_c, busy_m = time + values[0], busy_c + values[1], busy_m + values[2]
-        elif len(chunks) <= _FLOAT_CHUNKS_MAX:  # several chunks share one kernel per operator: per operator, on floats
+        elif 1 < len(chunks) <= _FLOAT_CHUNKS_MAX:  # several chunks share one kernel per operator
             t, c, m = self._few_chunks(chunks, tokens, rows)
             time, busy_c, busy_m = time + t, busy_c + c, busy_m + m
         elif chunks:  # many chunks: the per-operator path on arrays
@@ -324,30 +323,30 @@ class StepCostTable:
         return np.where(positive, time, 0.0), np.where(positive, energy, 0.0)
 
     def _few_chunks(self, chunks: Sequence[tuple[int, int]], tokens: int, rows: int) -> tuple[float, float, float]:
-        """`_chunks` on floats: the same operations in the same order (the sum over chunks as numpy's
-        pairwise summation, `_numpy_sum`), so the values are equal."""
+        """`_chunks` with the per-chunk interpolation on arrays and the rest on floats: the same
+        operations in the same order (the sum over chunks as numpy's pairwise summation,
+        `_numpy_sum`), so the values are equal."""
         fast = self._fast
-        cg, pg_ = fast.chunk_grid, fast.prefix_grid
-        where = []
-        for new, prefix in chunks:
-            if new + prefix > self.max_context or new > self.max_tokens:
-                self._check(np.float64(tokens), np.float64(rows), 0.0,
-                            float(max(n + p for n, p in chunks)), float(max(n for n, _ in chunks)))
-            i = min(max(bisect.bisect_right(cg, new) - 1, 0), len(cg) - 2)
-            j = min(max(bisect.bisect_right(pg_, prefix) - 1, 0), len(pg_) - 2)
-            where.append((i, j, (new - cg[i]) / (cg[i + 1] - cg[i]), (prefix - pg_[j]) / (pg_[j + 1] - pg_[j])))
+        arr = np.asarray(chunks, dtype=np.float64)
+        new, prefix = arr[:, 0], arr[:, 1]
+        top_new, top_end = float(new.max()), float((new + prefix).max())
+        if top_end > self.max_context or top_new > self.max_tokens:
+            self._check(np.float64(tokens), np.float64(rows), 0.0, top_end, top_new)
+        cg, pg_ = self.chunk_grid, self.prefix_grid
+        i = np.minimum(np.maximum(np.searchsorted(cg, new, side="right") - 1, 0), len(cg) - 2)
+        j = np.minimum(np.maximum(np.searchsorted(pg_, prefix, side="right") - 1, 0), len(pg_) - 2)
+        wi = (new - cg[i]) / (cg[i + 1] - cg[i])
+        wj = (prefix - pg_[j]) / (pg_[j + 1] - pg_[j])
+        a = fast.chunk_op_stack  # (3, ops, chunk grid, prefix grid)
+        a00, a01, a10, a11 = a[:, :, i, j], a[:, :, i, j + 1], a[:, :, i + 1, j], a[:, :, i + 1, j + 1]
+        low = a00 + (a01 - a00) * wj
+        high = a10 + (a11 - a10) * wj
+        values = (low + (high - low) * wi).tolist()  # (3, ops, chunks)
         floor = fast.min_kernel_s
+        n = len(chunks)
         time = busy_c = busy_m = 0.0
-        for count, arrays in zip(fast.chunk_op_counts, fast.chunk_op_arrays, strict=True):
-            summed = []
-            for a in arrays:
-                values = []
-                for i, j, wi, wj in where:
-                    low = a[i][j] + (a[i][j + 1] - a[i][j]) * wj
-                    high = a[i + 1][j] + (a[i + 1][j + 1] - a[i + 1][j]) * wj
-                    values.append(low + (high - low) * wi)
-                summed.append(_numpy_sum(values, 0, len(values)))
-            compute, memory, network = summed
+        for o, count in enumerate(fast.chunk_op_counts):
+            compute, memory, network = (_numpy_sum(values[k][o], 0, n) for k in range(3))
             work = max(compute, memory)  # kernel_time on floats
             t = max(work, floor) if work > 0 else 0.0
             time += (t + network) * count
