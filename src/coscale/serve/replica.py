@@ -284,11 +284,11 @@ def _admit_waiting(rep: Replica, budget: int, now: float, reserve: bool) -> tupl
             break
         rep.waiting.popleft()
         rep.running.append(s)
-        if rep._slots is not None:
-            rep._slots = np.append(rep._slots, s.slot)
         slots.append(s.slot)
         news.append(new)
         budget -= new
+    if slots and rep._slots is not None:
+        rep._slots = np.concatenate([rep._slots, np.array(slots, dtype=np.int64)])
     return slots, news, budget
 
 
