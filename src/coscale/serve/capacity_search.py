@@ -22,8 +22,8 @@ from coscale.serve.engine import Overloaded, SimResult
 from coscale.serve.metrics import Slo, request_arrays
 from coscale.serve.scenario import Built, Deployment, WorkloadSpec, run, saturated_rate, with_rate
 
-# MLPerf Inference rules (mlcommons/inference_policies, "Benchmark run duration"): a performance run
-# lasts at least 600 s; the LoadGen default `min_duration_ms = 600000`.
+# MLPerf Inference: a performance run lasts at least 10 minutes (LoadGen TestSettings
+# `min_duration_ms = 600000`, as set by the MLCommons reference harnesses, github.com/mlcommons/inference)
 MLPERF_MIN_DURATION_S = 600.0
 # assumption: a queueing delay growing by more than 5 % of the elapsed time means arrivals outpace
 # completions by more than ~5 %; fluctuation of a stable queue stays well below that over a long run
