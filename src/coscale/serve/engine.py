@@ -71,7 +71,8 @@ class SimResult:
 
 def on_arrival(st: SimState, now: float, ev: Arrival) -> list[tuple[float, Event]]:
     out: list[tuple[float, Event]] = []
-    heapq.heappop(st.pending)  # this arrival's own time: the earliest scheduled one
+    if st.pending and st.pending[0] <= now:  # this arrival's own time (an arrival pushed without
+        heapq.heappop(st.pending)             # `SimState.arrival` was never counted: runs ignore it)
     nxt = st.workload.after_arrival(ev.request)
     if nxt is not None:
         st.arrival(out, nxt)
