@@ -85,7 +85,8 @@ def test_overload_is_one_line_with_the_capacity():
 
 def test_capacity_meets_the_slo_at_the_rate_it_reports():
     r = run("serve", "capacity", "--model", "llama-3.1-8b", "--input-len", "1000", "--output-len", "200",
-            "--num-requests", "300", "--slo-ttft-p99", "2", "--slo-tpot-p99", "0.05", "--json")
+            "--num-requests", "300", "--slo-ttft-p99", "2", "--slo-tpot-p99", "0.05", "--min-duration", "30",
+            "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert d["max_rate_rps"] > 0 and d["ttft_s"]["p99"] <= 2 and d["tpot_s"]["p99"] <= 0.05

@@ -67,6 +67,20 @@ def test_fast_forward_identical_closed_loop_replicas(cost, replicas_factory):
         assert a.events < b.events
 
 
+@pytest.mark.parametrize("router", ["round_robin", "least_loaded"])
+def test_fast_forward_identical_open_loop_replicas(cost, replicas_factory, router):
+    """Several replicas under open-loop arrivals: runs cut at the next arrival where the router's
+    choice is known (round-robin), truncated by arrivals where it is not (least-loaded)."""
+    wl = lambda: _open(9, 300, rate=25.0, dist="exponential")  # noqa: E731
+    a = _run(cost, replicas_factory, wl, ff=True, replicas=3, router=router, num_blocks=800)
+    b = _run(cost, replicas_factory, wl, ff=False, replicas=3, router=router, num_blocks=800)
+    assert _records(a) == _records(b) and a.events < b.events
+    for ra, rb in zip(a.replicas, b.replicas, strict=True):
+        assert ra.itl_values == rb.itl_values and ra.itl_weights == rb.itl_weights
+        la, lb = ra.log.arrays(), rb.log.arrays()
+        assert all(np.array_equal(la[k], lb[k]) for k in la)
+
+
 @pytest.mark.parametrize("sc", SCENARIOS)
 def test_token_conservation(cost, replicas_factory, sc):
     res = _run(cost, replicas_factory, lambda: _open(7, 200, rate=8.0), ff=True, **sc)

@@ -25,7 +25,7 @@ from coscale.cli.serve_options import check_options, read_scenario
 from coscale.cli.serve_system_cmd import system_cmd
 from coscale.errors import CoscaleError, DoesNotFitError
 from coscale.report.console import make_console
-from coscale.serve.capacity_search import evaluate, max_rate
+from coscale.serve.capacity_search import MLPERF_MIN_DURATION_S, evaluate, max_rate
 from coscale.serve.engine import Overloaded
 from coscale.serve.metrics import Slo
 from coscale.serve.parquet import write_parquet
@@ -281,6 +281,8 @@ def capacity_cmd(
     seed: int = SEED,
     slo_ttft_p99: float = typer.Option(2.0, "--slo-ttft-p99", help="TTFT p99 limit, s (MLPerf Llama-2-70B: 2)."),
     slo_tpot_p99: float = typer.Option(0.2, "--slo-tpot-p99", help="TPOT p99 limit, s (MLPerf Llama-2-70B: 0.2)."),
+    min_duration: float = typer.Option(MLPERF_MIN_DURATION_S, "--min-duration",
+                                       help="Shortest run at a trial rate, s of arrivals (MLPerf: 600)."),
     scenario: str = SCENARIO, as_json: bool = JSON_OUT,
 ) -> None:
     """The highest Poisson arrival rate meeting both p99 limits, and what the system does there."""
@@ -295,7 +297,7 @@ def capacity_cmd(
     w = _workload(f, rate=1.0, arrival=arrival, burstiness=burstiness, input_len=input_len, output_len=output_len,
                   length_dist=length_dist, num_requests=num_requests or 1000, seed=seed)
     built = build(d)
-    best, tried = max_rate(d, w, built, slo_ttft_p99, slo_tpot_p99)
+    best, tried = max_rate(d, w, built, slo_ttft_p99, slo_tpot_p99, min_duration_s=min_duration)
     rep = best.report or {}
     # MLPerf Server: completed tokens/s at the valid rate = rate x output tokens per request
     per_request = rep["throughput_tok_s"] / rep["request_throughput_rps"]
@@ -303,7 +305,7 @@ def capacity_cmd(
            "ttft_s": rep.get("ttft_s"), "tpot_s": rep.get("tpot_s"), "itl_s": rep.get("itl_s"),
            "e2e_s": rep.get("e2e_s"),
            "slo_ttft_p99_s": slo_ttft_p99, "slo_tpot_p99_s": slo_tpot_p99, "runs": len(tried),
-           "tried": [{"rate_rps": p.rate, "ok": p.ok} for p in tried], "at_max_rate": rep}
+           "tried": [{"rate_rps": p.rate, "ok": p.ok, "why": p.why} for p in tried], "at_max_rate": rep}
     if as_json:
         print(json.dumps(out))
         return

@@ -40,6 +40,7 @@ from coscale.workload.shape import Array, StepShape
 _LOG_POINTS = 64  # log-spaced grid points for context / prefix axes
 _EXACT_CHUNK = 512  # chunk sizes tabulated at every integer up to here, then every 1 %
 _CHUNK_RATIO = 1.01
+_FLOAT_CHUNKS_MAX = 64  # steps with up to this many prefill chunks are costed on floats, more on arrays
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
@@ -121,10 +122,14 @@ class _FastTotals:
     idle_w: float
     dynamic_w: float
     instance_gpus: int
+    # per-chunk operators before the roofline (op -> chunk grid -> prefix grid), for several chunks
+    chunk_op_counts: list[float]
+    chunk_op_stack: Array  # (compute / memory / network, op, chunk grid, prefix grid)
+    min_kernel_s: float
 
     @staticmethod
     def of(plan: ExecutionPlan, grids: tuple[Array, Array, Array], hops: Array, token: Array, head: Array,
-           gemm: Array, decode: Array, chunk: Array) -> _FastTotals:
+           gemm: Array, decode: Array, chunk: Array, chunk_ops: _Component) -> _FastTotals:
         hw = plan.system.hardware
         parts = ("token", "head", "gemm", "decode", "chunk")
         names = [f"{part}_{what}" for part in parts for what in ("time", "compute", "memory")]
@@ -134,7 +139,10 @@ class _FastTotals:
                            hops=np.broadcast_to(hops, token.shape[1:]).tolist(), context_grid=context_grid,
                            chunk_grid=chunk_grid, prefix_grid=prefix_grid,
                            idle_w=hw.power.idle_w, dynamic_w=hw.power.tdp_w - hw.power.idle_w,
-                           instance_gpus=plan.parallel.instance_gpus)
+                           instance_gpus=plan.parallel.instance_gpus,
+                           chunk_op_counts=chunk_ops.counts.tolist(),
+                           chunk_op_stack=np.stack([chunk_ops.compute, chunk_ops.memory, chunk_ops.network]),
+                           min_kernel_s=plan.efficiency.min_kernel_s)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
@@ -196,7 +204,7 @@ class StepCostTable:
             prefix_grid=prefix_grid,
             _fast=_FastTotals.of(plan, grids, dense.pipeline_s, *(_totals(c, floor) for c in
                                                                    (token_ops, head_ops, gemm_ops, decode_ops,
-                                                                    chunk_ops))))
+                                                                    chunk_ops)), chunk_ops))
 
     def lookup(self, shape: StepShape) -> tuple[Array, Array]:
         """(time_s, energy_j) of `shape`, as `step_cost(plan, shape)` would give them."""
@@ -266,7 +274,10 @@ class StepCostTable:
                 high = table[i + 1][j] + (table[i + 1][j + 1] - table[i + 1][j]) * wj
                 values.append(low + (high - low) * wi)
             time, busy_c, busy_m = time + values[0], busy_c + values[1], busy_m + values[2]
-        elif chunks:  # several chunks share one kernel per operator: the per-operator path
+        elif 1 < len(chunks) <= _FLOAT_CHUNKS_MAX:  # several chunks share one kernel per operator
+            t, c, m = self._few_chunks(chunks, tokens, rows)
+            time, busy_c, busy_m = time + t, busy_c + c, busy_m + m
+        elif chunks:  # many chunks: the per-operator path on arrays
             arr = np.asarray(chunks, dtype=np.float64)
             self._check(np.float64(tokens), np.float64(rows), 0.0, float(np.max(arr.sum(axis=1))),
                         float(arr[:, 0].max()))
@@ -276,6 +287,72 @@ class StepCostTable:
             return 0.0, 0.0
         utilisation = min(max(busy_c, busy_m) / time, 1.0)  # cost.energy's power model, on floats
         return time, (fast.idle_w + fast.dynamic_w * utilisation) * time * fast.instance_gpus
+
+    def decode_steps(self, decode_seqs: int, context_sums: Array) -> tuple[Array, Array]:
+        """`step(decode_seqs, s)` for every context sum `s` of `context_sums` at once (pure-decode
+        steps, e.g. a decode run whose contexts grow by one token per sequence each step): the same
+        float operations in the same order on arrays, so each value equals the scalar path's."""
+        n = decode_seqs
+        sums = np.asarray(context_sums, dtype=np.float64)
+        if n > self.max_tokens or n > self.max_seqs:
+            self._check(np.float64(n), np.float64(n), 0.0, 0.0, 1.0)
+        fast = self._fast
+        time0 = fast.token_time[n] + fast.head_time[n] + fast.gemm_time[0] + fast.hops[n]
+        busy_c0 = fast.token_compute[n] + fast.head_compute[n] + fast.gemm_compute[0]
+        busy_m0 = fast.token_memory[n] + fast.head_memory[n] + fast.gemm_memory[0]
+        if not n:
+            time, busy_c, busy_m = (np.full(len(sums), v) for v in (time0, busy_c0, busy_m0))
+        else:
+            mean = sums / n
+            if len(mean) and mean.max() > self.max_context:
+                self._check(np.float64(n), np.float64(n), float(mean.max()), 0.0, 1.0)
+            grid = np.asarray(fast.context_grid)
+            i = np.minimum(np.maximum(np.searchsorted(grid, mean, side="right") - 1, 0), len(grid) - 2)
+            w = (mean - grid[i]) / (grid[i + 1] - grid[i])
+            out = []
+            for base, row in ((time0, fast.decode_time), (busy_c0, fast.decode_compute),
+                              (busy_m0, fast.decode_memory)):
+                r = np.asarray(row[n])
+                a, b = r[i], r[i + 1]
+                out.append(base + (a + (b - a) * w))
+            time, busy_c, busy_m = out
+        positive = time > 0
+        safe = np.where(positive, time, 1.0)
+        utilisation = np.minimum(np.maximum(busy_c, busy_m) / safe, 1.0)
+        energy = (fast.idle_w + fast.dynamic_w * utilisation) * time * fast.instance_gpus
+        return np.where(positive, time, 0.0), np.where(positive, energy, 0.0)
+
+    def _few_chunks(self, chunks: Sequence[tuple[int, int]], tokens: int, rows: int) -> tuple[float, float, float]:
+        """`_chunks` with the per-chunk interpolation on arrays and the rest on floats: the same
+        operations in the same order (the sum over chunks as numpy's pairwise summation,
+        `_numpy_sum`), so the values are equal."""
+        fast = self._fast
+        arr = np.asarray(chunks, dtype=np.float64)
+        new, prefix = arr[:, 0], arr[:, 1]
+        top_new, top_end = float(new.max()), float((new + prefix).max())
+        if top_end > self.max_context or top_new > self.max_tokens:
+            self._check(np.float64(tokens), np.float64(rows), 0.0, top_end, top_new)
+        cg, pg_ = self.chunk_grid, self.prefix_grid
+        i = np.minimum(np.maximum(np.searchsorted(cg, new, side="right") - 1, 0), len(cg) - 2)
+        j = np.minimum(np.maximum(np.searchsorted(pg_, prefix, side="right") - 1, 0), len(pg_) - 2)
+        wi = (new - cg[i]) / (cg[i + 1] - cg[i])
+        wj = (prefix - pg_[j]) / (pg_[j + 1] - pg_[j])
+        a = fast.chunk_op_stack  # (3, ops, chunk grid, prefix grid)
+        a00, a01, a10, a11 = a[:, :, i, j], a[:, :, i, j + 1], a[:, :, i + 1, j], a[:, :, i + 1, j + 1]
+        low = a00 + (a01 - a00) * wj
+        high = a10 + (a11 - a10) * wj
+        values = (low + (high - low) * wi).tolist()  # (3, ops, chunks)
+        floor = fast.min_kernel_s
+        n = len(chunks)
+        time = busy_c = busy_m = 0.0
+        for o, count in enumerate(fast.chunk_op_counts):
+            compute, memory, network = (_numpy_sum(values[k][o], 0, n) for k in range(3))
+            work = max(compute, memory)  # kernel_time on floats
+            t = max(work, floor) if work > 0 else 0.0
+            time += (t + network) * count
+            busy_c += compute * count
+            busy_m += memory * count
+        return time, busy_c, busy_m
 
     @staticmethod
     def _arrays(comp: _Component) -> tuple[Array, Array, Array]:
@@ -308,6 +385,29 @@ class StepCostTable:
 def _totals(comp: _Component, floor: float) -> Array:
     """(time, compute, memory) of a component at every grid point, stacked on a leading axis."""
     return np.stack(comp.time(comp.compute, comp.memory, comp.network, floor))
+
+
+def _numpy_sum(v: list[float], lo: int, n: int) -> float:
+    """`np.sum` of `v[lo:lo + n]` as numpy computes it (pairwise summation: fewer than 8 terms left
+    to right, up to 128 in 8 interleaved partial sums, more split in halves), so floats match arrays."""
+    if n < 8:
+        total = -0.0
+        for x in v[lo:lo + n]:
+            total += x
+        return total
+    if n <= 128:
+        r = v[lo:lo + 8]
+        i = 8
+        while i < n - n % 8:
+            r = [r[j] + v[lo + i + j] for j in range(8)]
+            i += 8
+        total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for x in v[lo + i:lo + n]:
+            total += x
+        return total
+    half = n // 2
+    half -= half % 8
+    return _numpy_sum(v, lo, half) + _numpy_sum(v, lo + half, n - half)
 
 
 def _lerp(a: Array, b: Array, w: Array) -> Array:

@@ -4,6 +4,7 @@ back while it has work. Handlers are plain functions of (state, time, event) ret
 from __future__ import annotations
 
 import bisect
+import heapq
 import time
 from collections import deque
 from collections.abc import Callable
@@ -18,6 +19,8 @@ from coscale.serve.request import Request
 from coscale.serve.router import RouterConfig, route
 from coscale.serve.sequence import Sequence
 from coscale.serve.workload import Workload
+
+INF_S = float("inf")
 
 
 class Overloaded(CoscaleError):
@@ -41,6 +44,23 @@ class SimState:
     sample_history: list[tuple[float, int]] = field(default_factory=list)
     held: deque[Request] = field(default_factory=deque)  # admission control `queue`: waiting at the router
     rejected: list[Request] = field(default_factory=list)  # admission control turned these away
+    pending: list[float] = field(default_factory=list)  # min-heap of the scheduled arrivals' times
+
+    def horizon(self, rep: Replica) -> float:
+        """When the next arrival reaches `rep`, where the router's choice is known in advance (one
+        replica, or round-robin): a decode run planned now needs no step starting at or after it.
+        Otherwise infinity (the arrival truncates the run when it gets there)."""
+        if not self.pending:
+            return INF_S
+        n = len(self.replicas)
+        if n == 1 or (self.router.policy == "round_robin" and self.replicas[self.arrivals % n] is rep):
+            return self.pending[0]
+        return INF_S
+
+    def arrival(self, out: list[tuple[float, Event]], req: Request) -> None:
+        """Schedule `req`'s arrival (known to the horizon at once, before the handler returns)."""
+        heapq.heappush(self.pending, req.arrival_s)
+        out.append((req.arrival_s, Arrival(request=req)))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -55,24 +75,26 @@ class SimResult:
 
 def on_arrival(st: SimState, now: float, ev: Arrival) -> list[tuple[float, Event]]:
     out: list[tuple[float, Event]] = []
+    if st.pending and st.pending[0] <= now:  # this arrival's own time (an arrival pushed without
+        heapq.heappop(st.pending)             # `SimState.arrival` was never counted: runs ignore it)
     nxt = st.workload.after_arrival(ev.request)
     if nxt is not None:
-        out.append((nxt.arrival_s, Arrival(request=nxt)))
+        st.arrival(out, nxt)
     rep = route(st.router, st.replicas, st.arrivals, ev.request)
     st.arrivals += 1
     st.output_tokens += ev.request.output_tokens
     if rep is None:
         out += _turn_away(st, now, ev.request)
     else:
-        out += _dispatch(rep, now, ev.request)
+        out += _dispatch(st, rep, now, ev.request)
     if st.overload_wait_s is not None:
         _check_overload(st, now)
     return out
 
 
-def _dispatch(rep: Replica, now: float, req: Request) -> list[tuple[float, Event]]:
+def _dispatch(st: SimState, rep: Replica, now: float, req: Request) -> list[tuple[float, Event]]:
     rep.enqueue(req)
-    end = start_step(rep, now) if rep.step is None else truncate(rep, now)
+    end = start_step(rep, now, st.horizon(rep)) if rep.step is None else truncate(rep, now)
     return [] if end is None else [(end, StepEnd(replica=rep.index, token=rep.token))]
 
 
@@ -84,8 +106,11 @@ def _turn_away(st: SimState, now: float, req: Request) -> list[tuple[float, Even
         st.held.append(req)
         return []
     st.rejected.append(req)
+    out: list[tuple[float, Event]] = []
     nxt = st.workload.after_finish(req, now)
-    return [] if nxt is None else [(nxt.arrival_s, Arrival(request=nxt))]
+    if nxt is not None:
+        st.arrival(out, nxt)
+    return out
 
 
 def _release_held(st: SimState, now: float) -> list[tuple[float, Event]]:
@@ -102,7 +127,7 @@ def _release_held(st: SimState, now: float) -> list[tuple[float, Event]]:
             out += _turn_away(st, now, req)
             continue
         st.held.popleft()
-        out += _dispatch(rep, now, req)
+        out += _dispatch(st, rep, now, req)
     return out
 
 
@@ -115,8 +140,8 @@ def on_step_end(st: SimState, now: float, ev: StepEnd) -> list[tuple[float, Even
         st.finish_times.append(now)
         nxt = st.workload.after_finish(s.req, now)
         if nxt is not None:
-            out.append((nxt.arrival_s, Arrival(request=nxt)))
-    end = start_step(rep, now)
+            st.arrival(out, nxt)
+    end = start_step(rep, now, st.horizon(rep))
     if end is not None:
         out.append((end, StepEnd(replica=rep.index, token=rep.token)))
     if st.held:
@@ -160,8 +185,11 @@ def simulate(replicas: list[Replica], workload: Workload, router: RouterConfig |
     st = SimState(replicas=replicas, workload=workload, router=router or RouterConfig(),
                   overload_wait_s=overload_wait_s, capacity_probe=capacity_probe)
     q = EventQueue()
+    first: list[tuple[float, Event]] = []
     for req in workload.initial():
-        q.push(req.arrival_s, Arrival(request=req))
+        st.arrival(first, req)
+    for t, e in first:
+        q.push(t, e)
     wall0 = time.perf_counter()
     now = 0.0
     total = workload.total

@@ -296,11 +296,11 @@ def _admit_waiting(rep: Replica, budget: int, now: float, reserve: bool) -> tupl
             break
         rep.waiting.popleft()
         rep.running.append(s)
-        if rep._slots is not None:
-            rep._slots = np.append(rep._slots, s.slot)
         slots.append(s.slot)
         news.append(new)
         budget -= new
+    if slots and rep._slots is not None:
+        rep._slots = np.concatenate([rep._slots, np.array(slots, dtype=np.int64)])
     return slots, news, budget
 
 
@@ -339,8 +339,10 @@ def _plan(rep: Replica, now: float) -> tuple[np.ndarray, np.ndarray, bool]:
 # ---- starting a step ------------------------------------------------------------------------------
 
 
-def start_step(rep: Replica, now: float) -> float | None:
-    """Plan and cost the next forward pass (or run of passes); its end time, or None when idle."""
+def start_step(rep: Replica, now: float, horizon: float = float("inf")) -> float | None:
+    """Plan and cost the next forward pass (or run of passes); its end time, or None when idle.
+    A decode run keeps only the steps that start before `horizon` (the next arrival the caller knows
+    of, which would truncate it there), so no step past it is costed."""
     slots, new, preempted = _plan(rep, now)
     if not len(slots):
         rep.step = None
@@ -353,10 +355,13 @@ def start_step(rep: Replica, now: float) -> float | None:
     tier_wait = rep.tiers.settle(rep.pool) if rep.tiers is not None else 0.0
     k = 1
     if decode:
-        if rep.fast_forward and not preempted and len(slots) == len(rep.running):
-            k = _run_length(rep, slots, comp)
-        times, energies = rep.cost.decode_run(comp, k)
+        times, energies = rep.cost.decode_run(comp, 1)
         durations = times + overhead
+        if rep.fast_forward and not preempted and len(slots) == len(rep.running) and now + durations[0] < horizon:
+            k = _run_length(rep, slots, comp)
+            if k > 1:
+                durations, energies = _run_costs(rep, comp, now, durations, energies, k, horizon)
+                k = len(durations)
         prefill_tokens = 0
     else:
         pre_new, pre_prefix = new[~dec], comp[~dec]
@@ -374,6 +379,35 @@ def start_step(rep: Replica, now: float) -> float | None:
                     waiting=len(rep.waiting), prefill_tokens=prefill_tokens, tokens=int(new.sum()))
     rep.token += 1
     return float(starts[-1])
+
+
+def _run_costs(rep: Replica, comp: np.ndarray, now: float, durations: np.ndarray, energies: np.ndarray, k: int,
+               horizon: float) -> tuple[np.ndarray, np.ndarray]:
+    """Durations and energies of the steps of a decode run of at most `k` steps (the first one given)
+    that start before `horizon` (at least one), costed in growing pieces so that a near horizon costs
+    few steps. Step j of `decode_run(c, m)` equals step 0 of `decode_run(c + j, 1)` (the cost model's
+    contract), so the pieces are the values one call for all k steps would give."""
+    overhead = rep.cfg.host_overhead_s
+    ds, es = [durations], [energies]
+    got = 1
+    end = now + float(durations[0])
+    while got < k and end < horizon:
+        if horizon == float("inf"):
+            m = k - got
+        else:  # the steps up to the horizon at the last step's pace, and a margin
+            m = min(k - got, int((horizon - end) / float(ds[-1][-1])) + 2)
+        t, e = rep.cost.decode_run(comp + got, m)
+        d = t + overhead
+        ds.append(d)
+        es.append(e)
+        got += m
+        end = float(np.cumsum(np.concatenate(([end], d)))[-1])
+    d, e = np.concatenate(ds), np.concatenate(es)
+    if end >= horizon:  # keep the steps that start before the horizon (as an arrival there truncates)
+        starts = np.cumsum(np.concatenate(([now], d)))
+        m = max(int(np.searchsorted(starts[:-1], horizon, side="left")), 1)
+        d, e = d[:m], e[:m]
+    return d, e
 
 
 def _allocs_per_step(comp: np.ndarray, k: int, bs: int) -> np.ndarray:
