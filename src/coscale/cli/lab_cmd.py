@@ -33,6 +33,17 @@ app = typer.Typer(
 
 PRESET_HELP = "model/training preset: ci, default or gpu"
 DATA_HELP = "folder of your own text files (default: the Python standard library's source)"
+BACKEND_HELP = "emulated (FP32 GEMMs on FP8-rounded operands) or real (torch._scaled_mm on FP8 tensor cores, sm_89+)"
+
+
+def _backend_note(preset, requested: str) -> None:
+    """One line on stderr when --fp8-backend real cannot run real FP8 GEMMs here."""
+    from coscale.lab.fp8_real import resolve_backend
+    from coscale.lab.train import pick_device
+
+    choice = resolve_backend(requested, pick_device(preset.train.device))
+    if choice.reason:
+        Console(stderr=True).print(choice.reason, markup=False, highlight=False)
 
 
 def _output_folder(out: Path) -> Path:
@@ -81,6 +92,7 @@ def train(
     data: Annotated[Path | None, typer.Option(help=DATA_HELP)] = None,
     tokenizer: str = typer.Option("byte", help="byte (vocab 256) or bpe (trained with `tokenizers`, cached)"),
     vocab: int = typer.Option(1024, help="BPE vocabulary size"),
+    fp8_backend: str = typer.Option("emulated", help=BACKEND_HELP),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Train one run; resumes from the checkpoint in --out; Ctrl-C checkpoints and stops."""
@@ -91,6 +103,7 @@ def train(
     from coscale.lab.train import train_run
 
     p, r = get_preset(preset, steps=steps), get_recipe(recipe)
+    _backend_note(p, fp8_backend)
     out = _output_folder(out or Path("lab-runs") / f"{p.name}-{r.name}-s{seed}")
     corpus = _corpus(p, data, tokenizer, vocab, out)
     with _progress() as bar, GracefulStop() as stop:
@@ -103,6 +116,7 @@ def train(
             out_dir=out,
             should_stop=stop,
             on_step=lambda s: bar.update(task, completed=s.step, loss=s.loss, tps=s.tokens_per_s),
+            fp8_backend=fp8_backend,
         )
     record = run_to_dict(p.name, r.name, seed, out, result)
     if as_json:
