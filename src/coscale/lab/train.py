@@ -19,7 +19,7 @@ import torch
 
 from coscale.errors import CoscaleError
 from coscale.lab.apply import apply_recipe
-from coscale.lab.checkpoint import check_same_run, load_checkpoint, save_checkpoint
+from coscale.lab.checkpoint import check_same_run, load_checkpoint, save_checkpoint, validate_checkpoint
 from coscale.lab.config import Preset
 from coscale.lab.data import Corpus, train_batch, val_batches
 from coscale.lab.fp8_real import resolve_backend
@@ -96,12 +96,27 @@ def evaluate(model: LabLM, batches: list[tuple[torch.Tensor, ...]], device: torc
     return sum(losses) / len(losses)
 
 
+@torch.no_grad()
+def sequence_losses(model: LabLM, batches: list[tuple[torch.Tensor, ...]], device: torch.device) -> torch.Tensor:
+    """Mean next-token cross-entropy of every validation sequence (float64, CPU), on a copy of the
+    model inside a forked RNG like `evaluate`: the unit a paired sampling error is computed over."""
+    clone = copy.deepcopy(model).eval()
+    out = []
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        for x, y in batches:
+            logits = clone(x.to(device))
+            clone.take_aux_loss()
+            ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), y.to(device), reduction="none")
+            out.append(ce.double().mean(dim=1).cpu())
+    return torch.cat(out)
+
+
 def run_meta(preset: Preset, recipe: Recipe, seed: int, corpus: Corpus, backend: str = "emulated") -> dict:
     """What must match for a checkpoint to be resumed. The run length is part of it: the warm-up and
     the cosine decay depend on --steps, so extending a run would match no fresh run. Eval and
     checkpoint cadence may change."""
     train = dataclasses.asdict(preset.train)
-    for free in ("steps", "eval_every", "checkpoint_every", "eval_batches", "threads"):
+    for free in ("steps", "eval_every", "checkpoint_every", "eval_batches", "compare_val_batches", "threads"):
         train.pop(free)
     meta = {
         "preset": preset.name,
@@ -147,6 +162,7 @@ def train_run(
     torch.manual_seed(seed)
     if ckpt_path is not None and ckpt_path.exists():
         saved = load_checkpoint(ckpt_path)
+        validate_checkpoint(ckpt_path, saved, model, opt)
         check_same_run(ckpt_path, saved["meta"], meta)
         if saved["step"] > t.steps:
             raise CoscaleError(
