@@ -46,7 +46,7 @@ def _backend_note(preset, requested: str) -> None:
 
     choice = resolve_backend(requested, pick_device(preset.train.device))
     if choice.reason:
-        Console(stderr=True).print(choice.reason, markup=False, highlight=False)
+        Console(stderr=True, soft_wrap=True).print(choice.reason, markup=False, highlight=False)
 
 
 def _output_folder(out: Path) -> Path:
@@ -67,7 +67,7 @@ def _with_threads(preset):
     from coscale.lab.threads import pick_threads
 
     choice = pick_threads(preset.train.threads)
-    Console(stderr=True).print(
+    Console(stderr=True, soft_wrap=True).print(
         f"torch threads: {choice.threads} ({choice.cores} cores available, load average {choice.load:.1f})",
         markup=False, highlight=False,
     )
@@ -141,7 +141,8 @@ def train(
     else:
         make_console().print(run_table(record))
     if result.interrupted:
-        Console(stderr=True).print(f"interrupted at step {result.steps}; rerun the same command to resume")
+        message = f"interrupted at step {result.steps}; rerun the same command to resume"
+        Console(stderr=True, soft_wrap=True).print(message, markup=False)
         raise typer.Exit(EXIT_INTERRUPTED)
 
 
@@ -167,7 +168,7 @@ def compare(
     from coscale.lab.estimate import estimate_compare
     from coscale.lab.interrupt import GracefulStop
     from coscale.lab.recipes import get_recipe, list_recipes
-    from coscale.lab.tradeoff import TradeoffTarget
+    from coscale.lab.tradeoff import TradeoffTarget, predict_recipes
 
     if seeds < 1 or seeds > 100:
         raise CoscaleError(f"--seeds must be between 1 and 100, got {seeds}; 3 or more give a 95 % interval")
@@ -176,10 +177,11 @@ def compare(
     chosen = [get_recipe(n) for n in (["bf16"] + [n for n in names if n != "bf16"])]
     target = TradeoffTarget(model=model, hardware=hardware, gpus=gpus)
     options = CompareOptions(seeds=tuple(range(seeds)), tail_steps=tail_steps, fp8_backend=fp8_backend, target=target)
+    predict_recipes(target, [r.name for r in chosen])  # a bad --model/--hardware fails now, not after training
     _backend_note(p, fp8_backend)
     out = _output_folder(out or Path("lab-runs") / f"compare-{p.name}")
     corpus = _corpus(p, data, "byte", 256, out)
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     estimate = estimate_compare(p, chosen, corpus, options)
     err.print(estimate.describe(), markup=False, highlight=False)
     with _progress() as bar, GracefulStop() as stop:

@@ -65,6 +65,7 @@ def estimate_compare(preset: Preset, recipes: list[Recipe], corpus: Corpus, opti
     evals_per_run = (t.steps // t.eval_every) * t.eval_batches + t.compare_val_batches
     evals = sum(s * evals_per_run * FORWARD_SHARE for s in step_s.values()) * n_seeds
     base = step_s.get("bf16", min(step_s.values()))
-    ptq = len(options.ptq_schemes) * n_seeds * (t.compare_val_batches + options.calibration_batches) * base
+    ptq_batches = len(options.ptq_schemes) * n_seeds * (t.compare_val_batches + options.calibration_batches)
+    ptq = ptq_batches * base * FORWARD_SHARE
     return Estimate(seconds=train + evals + ptq, step_s=step_s, runs=len(recipes) * n_seeds, steps=t.steps,
                     threads=t.threads)
