@@ -117,12 +117,13 @@ def main(argv: list[str] | None = None) -> int:
         ("fp8_emulated", fp8, 0, "emulated"),
         ("fp8_real_seed1", fp8, 1, args.backend),
     ]
-    probe = {label: _probe(base, r, corpus, b, 6) for label, r, _, b in variants[:3]}
+    probe_steps = max(2, min(6, args.steps))
+    probe = {label: _probe(base, r, corpus, b, probe_steps) for label, r, _, b in variants[:3]}
     probe["fp8_real_seed1"] = probe["fp8_real"]
     per_step = sum(probe.values())
     eval_cost = 0.5 * base.train.eval_batches * per_step  # each run's final evaluation (forward only), with margin
     fit = int((args.budget_s - eval_cost) / per_step) if math.isfinite(per_step) else args.min_steps
-    steps = max(args.min_steps, min(args.steps, fit))
+    steps = max(min(args.min_steps, args.steps), min(args.steps, fit))  # never more than --steps
     preset = _with(get_preset(args.preset, steps=steps), eval_every=steps)
     print(f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}), torch "
           f"{torch.__version__}, backend {gemm.effective}; probe s/step " +
