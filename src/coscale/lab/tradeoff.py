@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from coscale.errors import CoscaleError
 from coscale.hardware.catalog import load_hardware
-from coscale.resolve import resolve_model
+from coscale.models.registry import load_model
 from coscale.specs.hardware import System
 from coscale.train.context import TrainingContext
 from coscale.train.layout import TrainLayout, TrainOptions
@@ -69,7 +69,7 @@ def planner_recipe(name: str) -> str:
 
 def predict_recipes(target: TradeoffTarget, recipes: list[str], baseline: str = "bf16") -> dict[str, dict]:
     """{recipe: prediction dict}, each with ratios to the baseline recipe's prediction."""
-    model = resolve_model(target.model)
+    model = load_model(target.model)
     system = System(hardware=load_hardware(target.hardware), num_gpus=target.gpus)
     options = TrainOptions(sequence_parallel=True, tp_comm_overlap=True, dp_overlap=True, cp_overlap=True)
     layout = target.layout()
