@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -17,9 +18,16 @@ OPTIONS = CompareOptions(seeds=(0, 1), ptq_schemes=(get_ptq_scheme("int8_channel
 
 
 @pytest.fixture(scope="module")
-def record(tiny_preset, corpus, tmp_path_factory):
+def small(tiny_preset):
+    """The tiny preset cut to 4 steps and a 2-batch comparison validation set: the default suite stays fast."""
+    train = dataclasses.replace(tiny_preset.train, steps=4, compare_val_batches=2)
+    return dataclasses.replace(tiny_preset, train=train)
+
+
+@pytest.fixture(scope="module")
+def record(small, corpus, tmp_path_factory):
     out = tmp_path_factory.mktemp("compare")
-    return run_compare(tiny_preset, [get_recipe(n) for n in RECIPES], corpus, out_dir=out, options=OPTIONS), out
+    return run_compare(small, [get_recipe(n) for n in RECIPES], corpus, out_dir=out, options=OPTIONS), out
 
 
 def test_gaps_are_paired_per_seed_with_intervals(record):
@@ -67,11 +75,11 @@ def test_ablations_are_paired_against_nvfp4(record):
         assert a["verdict"] in ("worse", "better", "not separated")
 
 
-def test_interrupted_compare_resumes_to_the_same_record(tiny_preset, corpus, tmp_path, record):
+def test_interrupted_compare_resumes_to_the_same_record(small, corpus, tmp_path, record):
     recipes = [get_recipe(n) for n in RECIPES]
     with pytest.raises(RunInterrupted, match="seed 0"):
-        run_compare(tiny_preset, recipes, corpus, out_dir=tmp_path, options=OPTIONS, should_stop=lambda s: s == 3)
+        run_compare(small, recipes, corpus, out_dir=tmp_path, options=OPTIONS, should_stop=lambda s: s == 2)
     assert not (tmp_path / "compare.json").exists()
-    resumed = run_compare(tiny_preset, recipes, corpus, out_dir=tmp_path, options=OPTIONS)
+    resumed = run_compare(small, recipes, corpus, out_dir=tmp_path, options=OPTIONS)
     for a, b in zip(resumed["runs"], record[0]["runs"], strict=True):
         assert a["gap_pct"] == b["gap_pct"] and a["tail_gap_pct"] == b["tail_gap_pct"]

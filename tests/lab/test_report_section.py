@@ -19,7 +19,8 @@ BASE = {"models": ["llama-3.1-8b"], "precisions": ["fp8"], "serve": {"enabled": 
 
 def test_report_shows_means_intervals_shares_and_predictions():
     record = json.loads(RESULT.read_text())
-    lab = build_report(parse_scenario({**BASE, "lab_result": str(RESULT)}))["lab"]
+    report = build_report(parse_scenario({**BASE, "lab_result": str(RESULT)}))
+    lab = report["lab"]
     assert lab["seeds"] == [0, 1, 2]
     for row, r in zip(lab["runs"], record["runs"], strict=True):
         assert row["gap_pct"] == r["gap_pct"]["mean"]
@@ -29,7 +30,7 @@ def test_report_shows_means_intervals_shares_and_predictions():
         assert row["predicted_speedup"] == r["predicted"]["speedup_vs_bf16"]
     for row, q in zip(lab["ptq"], record["ptq"], strict=True):
         assert row["gap_pct"] == q["gap_pct"]["mean"] and row["gap_ci95"].startswith("[")
-    page = render_page({**build_report(parse_scenario({**BASE, "lab_result": str(RESULT)}))})
+    page = render_page(report)
     assert 'id="reduced-precision"' in page and "gap_ci95" in page and "seeds 0, 1, 2" in page
 
 
