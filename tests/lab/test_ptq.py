@@ -46,3 +46,23 @@ def test_gptq_runs_and_loss_is_finite(model, tiny_preset, corpus):
 def test_unknown_scheme():
     with pytest.raises(CoscaleError, match="unknown PTQ scheme"):
         get_ptq_scheme("int3")
+
+
+@pytest.mark.parametrize("scheme", PTQ_SCHEMES, ids=lambda s: s.name)
+def test_activations_are_quantized_as_the_scheme_says(model, scheme):
+    """Each PtqLinear's GEMM input is the scheme's activation quantization of x (W8A8 / W4A4), or x
+    rounded to BF16 for weight-only schemes: checked against the numerics quantizer directly."""
+    from coscale.numerics import fake_quant
+
+    q = quantize_model(model, scheme, calibration=[torch.randint(0, 256, (2, 32))])
+    torch.manual_seed(5)
+    for _, linear in block_linears(q)[:3]:
+        x = torch.randn(3, 7, linear.in_features) * 3
+        if scheme.activation is None:
+            xq = x.bfloat16().float()
+        else:
+            xq = quantize(x, scheme.activation).dequantize()
+            torch.testing.assert_close(fake_quant(x, scheme.activation), xq, atol=0, rtol=0)
+            assert not torch.equal(xq, x.bfloat16().float())  # the activation quantization does something
+        expect = torch.nn.functional.linear(xq, linear.weight, linear.bias).bfloat16().float()
+        torch.testing.assert_close(linear(x), expect, atol=0, rtol=0)

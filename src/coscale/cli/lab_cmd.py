@@ -15,8 +15,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from coscale.cli.extras import require_torch
 from coscale.errors import CoscaleError
+from coscale.lab.interrupt import EXIT_INTERRUPTED, RunInterrupted
+from coscale.lab.outputs import write_json_atomic
 from coscale.report.console import make_console, print_json
 from coscale.report.lab import (
+    compare_notes,
     compare_tables,
     preset_table,
     preset_to_dict,
@@ -33,6 +36,17 @@ app = typer.Typer(
 
 PRESET_HELP = "model/training preset: ci, default or gpu"
 DATA_HELP = "folder of your own text files (default: the Python standard library's source)"
+BACKEND_HELP = "emulated (FP32 GEMMs on FP8-rounded operands) or real (torch._scaled_mm on FP8 tensor cores, sm_89+)"
+
+
+def _backend_note(preset, requested: str) -> None:
+    """One line on stderr when --fp8-backend real cannot run real FP8 GEMMs here."""
+    from coscale.lab.fp8_real import resolve_backend
+    from coscale.lab.train import pick_device
+
+    choice = resolve_backend(requested, pick_device(preset.train.device))
+    if choice.reason:
+        Console(stderr=True, soft_wrap=True).print(choice.reason, markup=False, highlight=False)
 
 
 def _output_folder(out: Path) -> Path:
@@ -44,6 +58,20 @@ def _output_folder(out: Path) -> Path:
     except OSError as exc:
         raise CoscaleError(f"cannot create --out {out}: {exc.strerror}; pass a writable folder") from None
     return out
+
+
+def _with_threads(preset):
+    """The preset with torch's intra-op threads set from the free cores (affinity set minus load)."""
+    import dataclasses
+
+    from coscale.lab.threads import pick_threads
+
+    choice = pick_threads(preset.train.threads)
+    Console(stderr=True, soft_wrap=True).print(
+        f"torch threads: {choice.threads} ({choice.cores} cores available, load average {choice.load:.1f})",
+        markup=False, highlight=False,
+    )
+    return dataclasses.replace(preset, train=dataclasses.replace(preset.train, threads=choice.threads))
 
 
 def _corpus(preset, data: Path | None, tokenizer: str, vocab: int, out: Path):
@@ -81,6 +109,7 @@ def train(
     data: Annotated[Path | None, typer.Option(help=DATA_HELP)] = None,
     tokenizer: str = typer.Option("byte", help="byte (vocab 256) or bpe (trained with `tokenizers`, cached)"),
     vocab: int = typer.Option(1024, help="BPE vocabulary size"),
+    fp8_backend: str = typer.Option("emulated", help=BACKEND_HELP),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Train one run; resumes from the checkpoint in --out; Ctrl-C checkpoints and stops."""
@@ -90,7 +119,8 @@ def train(
     from coscale.lab.recipes import get_recipe
     from coscale.lab.train import train_run
 
-    p, r = get_preset(preset, steps=steps), get_recipe(recipe)
+    p, r = _with_threads(get_preset(preset, steps=steps)), get_recipe(recipe)
+    _backend_note(p, fp8_backend)
     out = _output_folder(out or Path("lab-runs") / f"{p.name}-{r.name}-s{seed}")
     corpus = _corpus(p, data, tokenizer, vocab, out)
     with _progress() as bar, GracefulStop() as stop:
@@ -103,74 +133,98 @@ def train(
             out_dir=out,
             should_stop=stop,
             on_step=lambda s: bar.update(task, completed=s.step, loss=s.loss, tps=s.tokens_per_s),
+            fp8_backend=fp8_backend,
         )
     record = run_to_dict(p.name, r.name, seed, out, result)
     if as_json:
         print_json(record)
-        return
-    make_console().print(run_table(record))
+    else:
+        make_console().print(run_table(record))
     if result.interrupted:
-        make_console().print(f"interrupted at step {result.steps}; rerun the same command to resume")
+        message = f"interrupted at step {result.steps}; rerun the same command to resume"
+        Console(stderr=True, soft_wrap=True).print(message, markup=False)
+        raise typer.Exit(EXIT_INTERRUPTED)
 
 
 @app.command()
 def compare(
     preset: str = typer.Option("ci", help=PRESET_HELP),
     steps: int | None = typer.Option(None, help="training steps per recipe (default: the preset's)"),
-    seed: int = typer.Option(0, help="seed shared by every recipe"),
+    seeds: int = typer.Option(3, help="seeds 0..N-1, each shared by every recipe (paired gaps, 95 % intervals)"),
     recipes: str | None = typer.Option(None, help="comma-separated recipes (default: all; bf16 is added)"),
-    out: Annotated[Path | None, typer.Option(help="output folder; default lab-runs/compare-<preset>-s<seed>")] = None,
+    tail_steps: int | None = typer.Option(None, help="train-tail window in steps (default: a sixth of the run)"),
+    hardware: str = typer.Option("b200", help="chip the training planner costs each recipe on"),
+    gpus: int = typer.Option(8, help="GPUs of the planner's Llama 3.1 8B benchmark layout (a multiple of 2)"),
+    model: str = typer.Option("llama-3.1-8b", help="model the planner costs each recipe for"),
+    fp8_backend: str = typer.Option("emulated", help=BACKEND_HELP),
+    out: Annotated[Path | None, typer.Option(help="output folder; default lab-runs/compare-<preset>")] = None,
     data: Annotated[Path | None, typer.Option(help=DATA_HELP)] = None,
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
-    """Train every recipe with the same seed and data, run PTQ variants, write table + loss-curve plots."""
+    """Train every recipe on the same seeds and data, run PTQ, print paired gaps with 95 % intervals."""
     require_torch("lab compare")
-    from coscale.lab.compare import CompareEvents, run_compare
+    from coscale.lab.compare import CompareEvents, CompareOptions, run_compare
     from coscale.lab.config import get_preset
+    from coscale.lab.estimate import estimate_compare
+    from coscale.lab.interrupt import GracefulStop
     from coscale.lab.recipes import get_recipe, list_recipes
+    from coscale.lab.tradeoff import TradeoffTarget, predict_recipes
 
-    p = get_preset(preset, steps=steps)
+    if seeds < 1 or seeds > 100:
+        raise CoscaleError(f"--seeds must be between 1 and 100, got {seeds}; 3 or more give a 95 % interval")
+    p = _with_threads(get_preset(preset, steps=steps))
     names = list_recipes() if recipes is None else [n.strip() for n in recipes.split(",") if n.strip()]
     chosen = [get_recipe(n) for n in (["bf16"] + [n for n in names if n != "bf16"])]
-    out = _output_folder(out or Path("lab-runs") / f"compare-{p.name}-s{seed}")
+    target = TradeoffTarget(model=model, hardware=hardware, gpus=gpus)
+    options = CompareOptions(seeds=tuple(range(seeds)), tail_steps=tail_steps, fp8_backend=fp8_backend, target=target)
+    predict_recipes(target, [r.name for r in chosen])  # a bad --model/--hardware fails now, not after training
+    _backend_note(p, fp8_backend)
+    out = _output_folder(out or Path("lab-runs") / f"compare-{p.name}")
     corpus = _corpus(p, data, "byte", 256, out)
-    with _progress() as bar:
+    err = Console(stderr=True, soft_wrap=True)
+    estimate = estimate_compare(p, chosen, corpus, options)
+    err.print(estimate.describe(), markup=False, highlight=False)
+    with _progress() as bar, GracefulStop() as stop:
         state: dict = {}
 
-        def start(recipe, total: int) -> None:
-            state["task"] = bar.add_task(recipe.name, total=total, loss=math.nan, tps=0.0)
+        def start(recipe, total: int, seed: int) -> None:
+            state["task"] = bar.add_task(f"{recipe.name} s{seed}", total=total, loss=math.nan, tps=0.0)
 
         def step(s) -> None:
             bar.update(state["task"], completed=s.step, loss=s.loss, tps=s.tokens_per_s)
 
-        def ptq(scheme) -> None:
-            bar.console.print(f"PTQ {scheme.name} ({scheme.label})")
+        def ptq(scheme, seed: int) -> None:
+            bar.console.print(f"PTQ {scheme.name} ({scheme.label}), seed {seed}")
 
-        record = run_compare(
-            p,
-            chosen,
-            corpus,
-            seed=seed,
-            out_dir=out,
-            events=CompareEvents(on_run_start=start, on_step=step, on_ptq=ptq),
-        )
-    from coscale.report.plots import write_loss_plots
+        try:
+            record = run_compare(
+                p, chosen, corpus, out_dir=out, options=options, should_stop=stop,
+                events=CompareEvents(on_run_start=start, on_step=step, on_ptq=ptq),
+            )
+        except RunInterrupted as exc:
+            err.print(f"{exc}; checkpoints kept, rerun the same command to resume", markup=False)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+    record["estimate"] = estimate.as_dict()
+    files = {"json": str(out / "compare.json")}
+    try:
+        from coscale.report.plots import write_loss_plots
 
-    png, html = write_loss_plots(record, out)
-    record["files"] = {"json": str(out / "compare.json"), "png": str(png), "html": str(html)}
+        png, html = write_loss_plots(record, out)
+        files.update({"png": str(png), "html": str(html)})
+    except ImportError as exc:  # matplotlib / plotly are report extras; the numbers stand without them
+        err.print(f"plots skipped ({exc.name} is not installed)", markup=False)
+    record["files"] = files
+    write_json_atomic(out / "compare.json", record)
     if as_json:
         print_json(record)
         return
     console = make_console()
     for table in compare_tables(record):
         console.print(table)
-    if record["seed_noise"]:
-        n = record["seed_noise"]
-        console.print(
-            f"seed noise: bf16 with seed {n['seed']} lands at {n['val_loss']:.4f} ({n['gap_pct']:+.2f}%); "
-            "validation gaps of that size are not significant (the train-tail gap is paired: same batches)"
-        )
-    console.print(f"wall time {record['wall_seconds']:.1f} s; plots: {png}, {html}")
+    for line in compare_notes(record):
+        console.print(line, markup=False, highlight=False)
+    console.print(f"wall time {record['wall_seconds']:.1f} s on {record['threads']} thread(s); files: "
+                  + ", ".join(files.values()), markup=False, highlight=False)
 
 
 @app.command("recipes")

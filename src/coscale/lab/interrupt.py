@@ -1,11 +1,19 @@
 """Graceful Ctrl-C: the first SIGINT asks the training loop to checkpoint and stop at the next step
-boundary (so no progress is lost and no half-updated state is saved); a second one aborts at once."""
+boundary (so no progress is lost and no half-updated state is saved); a second one aborts at once.
+An interrupted command exits with `EXIT_INTERRUPTED` (130, the shell's 128 + SIGINT) and the same
+command resumes from the checkpoints."""
 
 from __future__ import annotations
 
 import signal
 from types import FrameType
 from typing import Self
+
+EXIT_INTERRUPTED = 130
+
+
+class RunInterrupted(Exception):
+    """A run stopped on request after checkpointing; rerunning the same command resumes it."""
 
 
 class GracefulStop:

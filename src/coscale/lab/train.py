@@ -19,11 +19,13 @@ import torch
 
 from coscale.errors import CoscaleError
 from coscale.lab.apply import apply_recipe
-from coscale.lab.checkpoint import check_same_run, load_checkpoint, save_checkpoint
+from coscale.lab.checkpoint import check_same_run, load_checkpoint, save_checkpoint, validate_checkpoint
 from coscale.lab.config import Preset
 from coscale.lab.data import Corpus, train_batch, val_batches
+from coscale.lab.fp8_real import resolve_backend
 from coscale.lab.model import LabLM
 from coscale.lab.recipes import Recipe
+from coscale.lab.threads import pick_threads
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -48,6 +50,7 @@ class RunResult:
     interrupted: bool = False
     resumed_from: int = 0
     plan: dict[str, str] = field(default_factory=dict)
+    gemm_backend: str = "emulated"  # what the linears ran: 'emulated' or 'real' tensor-core GEMMs
 
 
 def pick_device(preference: str) -> torch.device:
@@ -58,11 +61,13 @@ def pick_device(preference: str) -> torch.device:
     return torch.device(preference)
 
 
-def build_model(preset: Preset, recipe: Recipe, *, seed: int, vocab_size: int, device: torch.device) -> LabLM:
+def build_model(
+    preset: Preset, recipe: Recipe, *, seed: int, vocab_size: int, device: torch.device, backend: str = "emulated"
+) -> LabLM:
     """Same seed -> same FP32 initial weights for every recipe; then the recipe swaps the linears."""
     torch.manual_seed(seed)
     model = LabLM(dataclasses.replace(preset.model, vocab_size=vocab_size)).to(device)
-    model.plan = apply_recipe(model, recipe, seed=seed)
+    model.plan = apply_recipe(model, recipe, seed=seed, backend=backend)
     return model
 
 
@@ -91,14 +96,29 @@ def evaluate(model: LabLM, batches: list[tuple[torch.Tensor, ...]], device: torc
     return sum(losses) / len(losses)
 
 
-def run_meta(preset: Preset, recipe: Recipe, seed: int, corpus: Corpus) -> dict:
+@torch.no_grad()
+def sequence_losses(model: LabLM, batches: list[tuple[torch.Tensor, ...]], device: torch.device) -> torch.Tensor:
+    """Mean next-token cross-entropy of every validation sequence (float64, CPU), on a copy of the
+    model inside a forked RNG like `evaluate`: the unit a paired sampling error is computed over."""
+    clone = copy.deepcopy(model).eval()
+    out = []
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        for x, y in batches:
+            logits = clone(x.to(device))
+            clone.take_aux_loss()
+            ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), y.to(device), reduction="none")
+            out.append(ce.double().mean(dim=1).cpu())
+    return torch.cat(out)
+
+
+def run_meta(preset: Preset, recipe: Recipe, seed: int, corpus: Corpus, backend: str = "emulated") -> dict:
     """What must match for a checkpoint to be resumed. The run length is part of it: the warm-up and
     the cosine decay depend on --steps, so extending a run would match no fresh run. Eval and
     checkpoint cadence may change."""
     train = dataclasses.asdict(preset.train)
-    for free in ("steps", "eval_every", "checkpoint_every", "eval_batches", "threads"):
+    for free in ("steps", "eval_every", "checkpoint_every", "eval_batches", "compare_val_batches", "threads"):
         train.pop(free)
-    return {
+    meta = {
         "preset": preset.name,
         "steps": preset.train.steps,
         "model": repr(preset.model),
@@ -108,6 +128,9 @@ def run_meta(preset: Preset, recipe: Recipe, seed: int, corpus: Corpus) -> dict:
         "data": corpus.fingerprint,
         "vocab": corpus.vocab_size,
     }
+    if backend != "emulated":  # real GEMMs round differently: a different run (older checkpoints lack the key)
+        meta["backend"] = backend
+    return meta
 
 
 def train_run(
@@ -119,20 +142,27 @@ def train_run(
     out_dir: Path | None,
     on_step: Callable[[StepInfo], None] | None = None,
     should_stop: Callable[[int], bool] | None = None,
+    fp8_backend: str = "emulated",
 ) -> tuple[RunResult, LabLM]:
-    """Train (or resume) one run; checkpoints go to `out_dir/checkpoint.pt` when out_dir is given."""
+    """Train (or resume) one run; checkpoints go to `out_dir/checkpoint.pt` when out_dir is given.
+
+    fp8_backend 'real' runs real BF16/FP8 GEMMs where the device has FP8 tensor cores and falls
+    back to the emulated GEMMs elsewhere (`fp8_real.resolve_backend` says why)."""
     t = preset.train
-    torch.set_num_threads(t.threads)
+    # the preset's (or the CLI's load-aware) thread count, never more than this process's cores
+    torch.set_num_threads(pick_threads(t.threads, load=0.0).threads)
     device = pick_device(t.device)
-    model = build_model(preset, recipe, seed=seed, vocab_size=corpus.vocab_size, device=device)
+    backend = resolve_backend(fp8_backend, device).effective
+    model = build_model(preset, recipe, seed=seed, vocab_size=corpus.vocab_size, device=device, backend=backend)
     opt = make_optimizer(model, t.lr, t.weight_decay)
-    meta = run_meta(preset, recipe, seed, corpus)
+    meta = run_meta(preset, recipe, seed, corpus, backend)
     ckpt_path = None if out_dir is None else Path(out_dir) / CHECKPOINT
     history: dict = {"train_loss": [], "val_curve": [], "train_seconds": 0.0, "tokens": 0}
     start = 0
     torch.manual_seed(seed)
     if ckpt_path is not None and ckpt_path.exists():
         saved = load_checkpoint(ckpt_path)
+        validate_checkpoint(ckpt_path, saved, model, opt)
         check_same_run(ckpt_path, saved["meta"], meta)
         if saved["step"] > t.steps:
             raise CoscaleError(
@@ -221,5 +251,6 @@ def train_run(
         interrupted=interrupted,
         resumed_from=start,
         plan=model.plan,
+        gemm_backend=backend,
     )
     return result, model

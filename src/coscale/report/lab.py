@@ -67,56 +67,101 @@ def preset_table(data: dict[str, Any]) -> Table:
     return table
 
 
-def compare_tables(record: dict) -> tuple[Table, Table]:
-    """(recipes table, PTQ table) of a `run_compare` record."""
+def _interval(stat: dict | float | None) -> str:
+    """'+0.43 % [+0.12, +0.74]' from a {mean, ci95_low, ci95_high} record (older records: a number)."""
+    if stat is None:
+        return ""
+    if not isinstance(stat, dict):
+        return f"{stat:+.2f} %"
+    if stat.get("mean") is None:
+        return ""
+    if stat.get("ci95_low") is None:
+        return f"{stat['mean']:+.2f} % (1 seed)"
+    return f"{stat['mean']:+.2f} % [{stat['ci95_low']:+.2f}, {stat['ci95_high']:+.2f}]"
+
+
+def _verdict(within: bool | None, stat: dict | None) -> str:
+    if within is None or not isinstance(stat, dict):
+        return ""
+    return "within noise" if within else ("worse" if stat["mean"] > 0 else "better")
+
+
+def compare_tables(record: dict) -> tuple[Table, ...]:
+    """(recipes table, PTQ table[, ablations table]) of a `run_compare` record."""
+    seeds = record.get("seeds", [record.get("seed")])
     runs = Table(
-        title=f"lab compare: preset {record['preset']}, {record['steps']} steps, seed {record['seed']} "
-        f"(val loss in {record['loss_unit']})"
+        title=f"lab compare: preset {record['preset']}, {record['steps']} steps, {len(seeds)} seed(s) "
+        f"{', '.join(map(str, seeds))}; gaps to bf16: mean [95 % interval], paired per seed; "
+        f"val on {record.get('val_tokens', '?'):,} tokens, train tail = last {record.get('tail_steps', '?')} steps"
     )
-    for col in (
-        "recipe",
-        "val loss",
-        "val ppl",
-        "gap vs bf16",
-        "train-tail gap",
-        "tokens/s",
-        "step ms",
-        "weights",
-        "grads",
-        "optimizer",
-    ):
-        runs.add_column(col, justify="left" if col == "recipe" else "right")
+    for col in ("recipe", "low-prec W / FLOPs", "val gap", "train-tail gap", "verdict", "pred. step",
+                "pred. tok/s/GPU", "pred. mem/GPU", "lab step ms"):
+        runs.add_column(col, justify="left" if col in ("recipe", "verdict") else "right")
     for r in record["runs"]:
-        if r["diverged"]:
-            runs.add_row(r["recipe"], "diverged", *[""] * 8)
+        if r["diverged"] and r.get("val_loss") is None:
+            runs.add_row(r["recipe"], "", "diverged", *[""] * 6)
             continue
-        b = r["state_bytes"]
+        share = r.get("low_precision_share") or {}
+        pred = r.get("predicted") or {}
+        verdict = _verdict(r.get("gap_within_noise"), r.get("gap_pct"))
+        tail = _verdict(r.get("tail_within_noise"), r.get("tail_gap_pct"))
+        if r["diverged"]:
+            verdict = f"diverged on seed(s) {r['diverged_seeds']}"
+        elif tail and tail != verdict:
+            verdict = f"val {verdict}, tail {tail}"
         runs.add_row(
             r["recipe"],
-            f"{r['val_loss']:.4f}",
-            f"{r['val_ppl']:.3f}",
-            f"{r['gap_pct']:+.2f}%",
-            f"{r['train_tail_gap_pct']:+.2f}%",
-            f"{r['tokens_per_s']:,.0f}",
+            f"{share['weights']:.0%} / {share['gemm_flops']:.0%}" if share else "",
+            _interval(r["gap_pct"]),
+            _interval(r.get("tail_gap_pct", r.get("train_tail_gap_pct"))),
+            verdict,
+            f"{pred['step_time_s']:.2f} s" if pred else "",
+            f"{pred['tokens_per_s_per_gpu']:,.0f} ({pred['speedup_vs_bf16']:.2f}x)" if pred else "",
+            f"{pred['memory_gib_per_gpu']:.1f} GiB ({-pred['memory_saved_gib']:+.1f})" if pred else "",
             f"{r['step_ms']:.0f}",
-            f"{b['weights'] / 2**20:.2f} MiB",
-            f"{b['grads'] / 2**20:.2f} MiB",
-            f"{b['optimizer'] / 2**20:.2f} MiB",
         )
-    ptq = Table(title="post-training quantization of the bf16 model")
+    ptq = Table(title="post-training quantization of each seed's bf16 model (gap: mean [95 % interval])")
     for col in ("scheme", "method", "weights", "activations", "val loss", "gap vs bf16", "weight rel. err"):
         ptq.add_column(col, justify="left" if col in ("scheme", "method") else "right")
     for q in record["ptq"]:
-        ptq.add_row(
-            q["scheme"],
-            q["method"],
-            q["weight"],
-            q["activation"],
-            f"{q['val_loss']:.4f}",
-            f"{q['gap_pct']:+.2f}%",
-            f"{q['weight_rel_error']:.4f}",
+        ptq.add_row(q["scheme"], q["method"], q["weight"], q["activation"], f"{q['val_loss']:.4f}",
+                    _interval(q["gap_pct"]), f"{q['weight_rel_error']:.4f}")
+    if not record.get("ablations"):
+        return runs, ptq
+    abl = Table(title="nvfp4 ablations: paired difference to the full nvfp4 recipe (ranked only if separated)")
+    for col in ("ablation", "metric", "difference", "verdict"):
+        abl.add_column(col)
+    for a in record["ablations"]:
+        abl.add_row(a["recipe"], a["metric"], _interval(a["diff_pct"]), a["verdict"])
+    return runs, ptq, abl
+
+
+def compare_notes(record: dict) -> list[str]:
+    """Plain sentences under the tables: what each recipe buys, and how to read the intervals."""
+    lines = []
+    target = record.get("target")
+    for r in record["runs"]:
+        pred, gap = r.get("predicted"), r.get("gap_pct")
+        if r["recipe"] == record.get("baseline", "bf16") or not pred or not isinstance(gap, dict) or \
+                gap.get("mean") is None:
+            continue
+        saved = pred["memory_saved_gib"]
+        lines.append(
+            f"{r['recipe']}: {gap['mean']:+.2f} % validation loss, {pred['speedup_vs_bf16']:.2f}x throughput, "
+            f"{abs(saved):.1f} GiB {'less' if saved >= 0 else 'more'} memory per GPU than bf16"
         )
-    return runs, ptq
+    if target:
+        lines.append(f"throughput and memory: the training planner's prediction for {target}")
+    se = [r["val_sampling_se_pct"] for r in record["runs"] if r.get("val_sampling_se_pct") is not None]
+    half = [(g["ci95_high"] - g["ci95_low"]) / 2 for r in record["runs"] if r["recipe"] != record.get("baseline")
+            and isinstance(g := r.get("gap_pct"), dict) and g.get("ci95_low") is not None]
+    if se:
+        spread = f"; the gaps' 95 % half-widths over seeds are {min(half):.2f}-{max(half):.2f} %" if half else ""
+        lines.append(f"validation set: {record.get('val_tokens', 0):,} tokens; its own paired sampling error on a gap "
+                     f"is {min(se):.3f}-{max(se):.3f} % (one standard error){spread}")
+    lines.append("a gap is 'within noise' only when its 95 % interval includes 0; with few seeds the intervals "
+                 "are wide (t = 4.30 for 3 seeds)")
+    return lines
 
 
 def recipes_to_dict(recipes: list[Recipe]) -> dict[str, Any]:

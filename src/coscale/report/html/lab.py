@@ -41,32 +41,78 @@ def load_lab_result(path: str | Path) -> dict[str, Any]:
     return record
 
 
+# the recipe table's columns (page.py); interval columns are empty for single-seed records
+LAB_RUN_COLUMNS = ["recipe", "val_loss", "gap_pct", "gap_ci95", "train_tail_gap_pct", "tail_ci95", "verdict",
+                   "low_precision_weights", "low_precision_gemm_flops", "predicted_speedup",
+                   "predicted_memory_gib", "tokens_per_s", "diverged"]
+
+
+def _mean(value: Any) -> Any:
+    """A gap as a number: the mean of a multi-seed {mean, ci95_low, ci95_high} record, else itself."""
+    return value.get("mean") if isinstance(value, dict) else value
+
+
+def _ci(value: Any) -> str:
+    if not isinstance(value, dict) or value.get("ci95_low") is None:
+        return ""
+    return f"[{value['ci95_low']:+.2f}, {value['ci95_high']:+.2f}]"
+
+
+def _run_row(r: dict[str, Any]) -> dict[str, Any]:
+    share, pred = r.get("low_precision_share") or {}, r.get("predicted") or {}
+    within = r.get("gap_within_noise")
+    return {"recipe": r["recipe"], "diverged": r["diverged"], "val_loss": r.get("val_loss"),
+            "gap_pct": _mean(r.get("gap_pct")), "gap_ci95": _ci(r.get("gap_pct")),
+            "train_tail_gap_pct": _mean(r.get("tail_gap_pct", r.get("train_tail_gap_pct"))),
+            "tail_ci95": _ci(r.get("tail_gap_pct")),
+            "verdict": "" if within is None else ("within noise" if within else "outside noise"),
+            "low_precision_weights": share.get("weights", ""), "low_precision_gemm_flops": share.get("gemm_flops", ""),
+            "predicted_speedup": pred.get("speedup_vs_bf16", ""),
+            "predicted_memory_gib": pred.get("memory_gib_per_gpu", ""),
+            "tokens_per_s": r.get("tokens_per_s")}
+
+
+def _ptq_row(q: dict[str, Any]) -> dict[str, Any]:
+    row = {k: q[k] for k in _PTQ_KEYS}
+    if isinstance(q["gap_pct"], dict):
+        row.update({"gap_pct": _mean(q["gap_pct"]), "gap_ci95": _ci(q["gap_pct"])})
+    return row
+
+
 def lab_section(record: dict[str, Any], source: str) -> dict[str, Any]:
-    """The numbers the page shows, copied from the record (train loss as the lab's own moving average)."""
+    """The numbers the page shows, copied from the record (train loss as the lab's own moving average).
+    Multi-seed records (`lab compare --seeds N`) give each gap as its mean plus the 95 % interval."""
     window = max(1, int(record["steps"]) // 50)
-    trained = [r for r in record["runs"] if not r["diverged"]]
+    trained = [r for r in record["runs"] if r.get("train_loss")]
     return {
         "source": source, "preset": record["preset"], "steps": record["steps"], "seed": record["seed"],
+        "seeds": record.get("seeds", [record["seed"]]), "tail_steps": record.get("tail_steps"),
+        "val_tokens": record.get("val_tokens"), "target": record.get("target"),
         "loss_unit": record["loss_unit"], "window": window, "seed_noise": record.get("seed_noise"),
-        "runs": [{"recipe": r["recipe"], "diverged": r["diverged"], "val_loss": r.get("val_loss"),
-                  "gap_pct": r.get("gap_pct"), "train_tail_gap_pct": r.get("train_tail_gap_pct"),
-                  "tokens_per_s": r.get("tokens_per_s")} for r in record["runs"]],
+        "runs": [_run_row(r) for r in record["runs"]],
         "curves": [{"recipe": r["recipe"], "train_loss": moving_average(r["train_loss"], window),
                     "val_steps": [p[0] for p in r["val_curve"]], "val_loss": [p[1] for p in r["val_curve"]]}
                    for r in trained],
-        "ptq": [{k: q[k] for k in _PTQ_KEYS} for q in record["ptq"]],
+        "ptq": [_ptq_row(q) for q in record["ptq"]],
     }
 
 
 def lab_reading(lab: dict[str, Any]) -> str:
-    runs = [r for r in lab["runs"] if not r["diverged"] and r["recipe"] != "bf16"]
+    runs = [r for r in lab["runs"] if r.get("train_tail_gap_pct") is not None and r["recipe"] != "bf16"]
     diverged = [r["recipe"] for r in lab["runs"] if r["diverged"]]
     worst = max(runs, key=lambda r: r["train_tail_gap_pct"], default=None)
     ptq = max(lab["ptq"], key=lambda q: q["gap_pct"], default=None)
     noise = lab["seed_noise"]
-    parts = [f"Preset {lab['preset']}, {lab['steps']} steps, seed {lab['seed']}"]
+    seeds = lab.get("seeds") or [lab["seed"]]
+    parts = [f"Preset {lab['preset']}, {lab['steps']} steps, seed{'s' if len(seeds) > 1 else ''} "
+             f"{', '.join(map(str, seeds))}"]
     if worst:
-        parts.append(f"the largest train-tail gap to BF16 is {worst['recipe']} at {worst['train_tail_gap_pct']:+.2f} %")
+        ci = f" {worst['tail_ci95']}" if worst.get("tail_ci95") else ""
+        parts.append(f"the largest train-tail gap to BF16 is {worst['recipe']} at {worst['train_tail_gap_pct']:+.2f} %"
+                     + ci)
+    outside = [r["recipe"] for r in runs if r.get("verdict") == "outside noise"]
+    if len(seeds) > 1:
+        parts.append("validation gaps whose 95 % interval excludes 0: " + (", ".join(outside) or "none"))
     if ptq:
         parts.append(f"the largest post-training loss is {ptq['scheme']} ({ptq['method']}) at {ptq['gap_pct']:+.2f} %")
     if noise and noise.get("gap_pct") is not None:

@@ -16,7 +16,7 @@ from plotly.offline import get_plotlyjs
 
 from coscale.report.console import json_safe
 from coscale.report.html import figures as f
-from coscale.report.html.lab import lab_reading
+from coscale.report.html.lab import LAB_RUN_COLUMNS, lab_reading
 from coscale.report.html.readings import (
     anatomy_rows,
     levers_ranked,
@@ -129,8 +129,7 @@ def _sections(d: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         lab = d["lab"]
         out.append(("reduced-precision", "Reduced precision: training recipes and post-training quantization",
                     lab_reading(lab), chart(f.lab_figure(d), "c-lab")
-                    + table(lab["runs"], ["recipe", "val_loss", "gap_pct", "train_tail_gap_pct", "tokens_per_s",
-                                          "diverged"]) + csv_link(lab["runs"], "lab_recipes")
+                    + table(lab["runs"], LAB_RUN_COLUMNS) + csv_link(lab["runs"], "lab_recipes")
                     + table(lab["ptq"]) + csv_link(lab["ptq"], "lab_ptq")))
     out.append(("pareto", "Pareto front of deployments", pareto_reading(d),
                 chart(f.pareto_figure(d), "c-pareto") + csv_link(d["pareto"], "pareto_points")))
