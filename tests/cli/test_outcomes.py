@@ -33,7 +33,6 @@ CASES: dict[str, tuple[list[str], int, str]] = {
                     "--duration", "3000"], 3, "overloaded"),
     "no rate meets the SLO": (["serve", "capacity", "--num-requests", "50", "--slo-tpot-p99", "0.0001", "--json"], 3,
                               "no arrival rate"),
-    "too few requests to load": (["serve", "capacity", "--num-requests", "30", "--json"], 2, "raise --num-requests"),
     "beyond the context is bad input": ([*SIM, "--rate", "5", "--input-len", "200000"], 2, "context"),
     "nothing in the space fits": (["explore", "--space", "{tmp}/none.toml", "--out", "{tmp}/none.parquet", "--json"],
                                   3, "every point of the space is infeasible"),
