@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import typer
@@ -24,6 +23,7 @@ from coscale.cli import (
 )
 from coscale.cli.flags import in_flag_words
 from coscale.errors import EXIT_DOES_NOT_FIT, CoscaleError, DoesNotFitError
+from coscale.report.console import print_json
 
 app = typer.Typer(
     name="coscale",
@@ -66,7 +66,7 @@ def main() -> None:
     except DoesNotFitError as exc:  # a valid request whose answer is "does not fit": exit 3
         line = in_flag_words(str(exc))
         if "--json" in sys.argv[1:]:
-            print(json.dumps({"feasible": False, "reason": line, **exc.details}))
+            print_json({"feasible": False, "reason": line, **exc.details})
         Console(stderr=True).print(f"[bold yellow]does not fit:[/] {escape(line)}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_DOES_NOT_FIT)
     except CoscaleError as exc:

@@ -10,7 +10,6 @@ A sweep is a curve: its overloaded points are rows with `"overloaded": true`, no
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -24,7 +23,7 @@ from coscale.cli.serve_disagg_cmd import check_mode, compare_cmd, disagg_deploym
 from coscale.cli.serve_options import check_options, read_scenario
 from coscale.cli.serve_system_cmd import system_cmd
 from coscale.errors import CoscaleError, DoesNotFitError
-from coscale.report.console import make_console
+from coscale.report.console import make_console, print_json
 from coscale.serve.capacity_search import MLPERF_MIN_DURATION_S, evaluate, max_rate
 from coscale.serve.engine import Overloaded
 from coscale.serve.metrics import Slo
@@ -218,7 +217,7 @@ def simulate_cmd(
         paths = write_parquet(res, out)
         rep["parquet"] = [str(p) for p in paths]
     if as_json:
-        print(json.dumps(rep))
+        print_json(rep)
         return
     _print_report(rep)
 
@@ -307,7 +306,7 @@ def capacity_cmd(
            "slo_ttft_p99_s": slo_ttft_p99, "slo_tpot_p99_s": slo_tpot_p99, "runs": len(tried),
            "tried": [{"rate_rps": p.rate, "ok": p.ok, "why": p.why} for p in tried], "at_max_rate": rep}
     if as_json:
-        print(json.dumps(out))
+        print_json(out)
         return
     c = make_console()
     c.print(f"capacity: {best.rate:.4g} requests/s ({out['throughput_tok_s']:,.0f} output tok/s) meets TTFT p99 <= "
@@ -357,7 +356,7 @@ def sweep_cmd(
             _, rep = run(d, w, Slo(), built=built)
             rows.append({"concurrency": int(x), "overloaded": False, **rep})
     if as_json:
-        print(json.dumps({"feasible": True, "points": rows}))
+        print_json({"feasible": True, "points": rows})
         return
     c = make_console()
     t = Table(title="coscale serve sweep")

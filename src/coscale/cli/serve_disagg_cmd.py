@@ -3,13 +3,11 @@ separate pools joined by a KV link, and the best aggregated vs the best disaggre
 
 from __future__ import annotations
 
-import json
-
 import typer
 from rich.table import Table
 
 from coscale.errors import CoscaleError
-from coscale.report.console import make_console
+from coscale.report.console import make_console, print_json
 from coscale.serve.compare import CompareSpec, compare
 from coscale.serve.disagg.deployment import DisaggDeployment
 from coscale.serve.disagg.link import KV_LINKS
@@ -60,7 +58,7 @@ def simulate_disaggregated(d: DisaggDeployment, w: WorkloadSpec, slo: Slo, as_js
                            usd_per_gpu_hour: float | None = None) -> None:
     _, rep = run_disagg(d, w, slo, progress=progress, usd_per_gpu_hour=usd_per_gpu_hour)
     if as_json:
-        print(json.dumps(rep))
+        print_json(rep)
         return
     print_disagg(rep)
 
@@ -154,7 +152,7 @@ def compare_cmd(
                      duration_s=duration, seed=seed)
     out = compare(spec, w)
     if as_json:
-        print(json.dumps(out))
+        print_json(out)
         return
     c = make_console()
     t = Table(title=f"coscale serve compare: {model}, budget "

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from coscale.report.console import make_console
+from coscale.report.console import make_console, print_json
 from coscale.serve.system.reader import read_scenario
 from coscale.serve.system.runner import run_system, with_load
 
@@ -38,7 +37,7 @@ def system_cmd(
                    num_requests=num_requests, seed=seed)
     rep = run_system(sc).report
     if as_json:
-        print(json.dumps(rep))
+        print_json(rep)
         return
     _print(rep)
 

@@ -10,6 +10,7 @@ best `candidates` are measured by the same capacity search on the disaggregated 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,13 +142,7 @@ def best_aggregated(spec: CompareSpec, w: WorkloadSpec, start_rps: float) -> dic
             continue
         slo = Slo(ttft_s=spec.slo_ttft_p99_s, tpot_s=spec.slo_tpot_p99_s)
 
-        def probe(rate: float, d=d, built=built, slo=slo) -> RatePoint:
-            try:
-                _, rep = run(d, with_rate(w, rate), slo, built=built)
-            except Overloaded as e:
-                return RatePoint(rate=rate, ok=False, report=None, capacity_rps=e.capacity_rps)
-            return RatePoint(rate=rate, ok=_ok(rep, spec), report=rep)
-
+        probe = _probe(spec, lambda rate, d=d, built=built, slo=slo: run(d, with_rate(w, rate), slo, built=built)[1])
         try:
             cap, tried = search_rate(probe, spec.slo_ttft_p99_s, spec.slo_tpot_p99_s, start_rps=start_rps)
         except CoscaleError as e:
@@ -161,6 +156,20 @@ def best_aggregated(spec: CompareSpec, w: WorkloadSpec, start_rps: float) -> dic
     if best is not None:
         best["layouts"] = tried_layouts
     return best
+
+
+def _probe(spec: CompareSpec, report_at: Callable[[float], dict]) -> Callable[[float], RatePoint]:
+    """A capacity-search probe for either side: the run's report at a rate, ok when it meets the
+    compare SLO; an overloaded run fails."""
+
+    def probe(rate: float) -> RatePoint:
+        try:
+            rep = report_at(rate)
+        except Overloaded as e:
+            return RatePoint(rate=rate, ok=False, report=None, capacity_rps=e.capacity_rps)
+        return RatePoint(rate=rate, ok=_ok(rep, spec), report=rep)
+
+    return probe
 
 
 def _ok(rep: dict, spec: CompareSpec) -> bool:
@@ -221,13 +230,7 @@ def best_disaggregated(spec: CompareSpec, w: WorkloadSpec, rows: list[dict[str, 
             measured.append({**row, "skipped": str(e)})
             continue
 
-        def probe(rate: float, d=d, b=b) -> RatePoint:
-            try:
-                _, rep = run_disagg(d, with_rate(w, rate), slo, built=b)
-            except Overloaded as e:
-                return RatePoint(rate=rate, ok=False, report=None, capacity_rps=e.capacity_rps)
-            return RatePoint(rate=rate, ok=_ok(rep, spec), report=rep)
-
+        probe = _probe(spec, lambda rate, d=d, b=b: run_disagg(d, with_rate(w, rate), slo, built=b)[1])
         try:
             cap, tried = search_rate(probe, spec.slo_ttft_p99_s, spec.slo_tpot_p99_s,
                                      start_rps=max(float(row["estimate_rps"]) / 2, 1e-2))  # type: ignore[arg-type]
