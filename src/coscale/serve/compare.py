@@ -10,21 +10,21 @@ best `candidates` are measured by the same capacity search on the disaggregated 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from coscale.errors import CoscaleError
 from coscale.hardware.catalog import load_hardware
 from coscale.models.registry import load_model
-from coscale.serve.capacity_search import RatePoint, search_rate
-from coscale.serve.disagg.deployment import DisaggDeployment, build_disagg
+from coscale.serve.capacity_search import UNSTABLE_GROWTH, RatePoint, evaluate, queue_growth, search_rate
+from coscale.serve.disagg.deployment import DisaggBuilt, DisaggDeployment, build_disagg
 from coscale.serve.disagg.run import run_disagg
+from coscale.serve.disagg.saturation import disagg_saturated_rate
 from coscale.serve.disagg.screen import decode_rate, prefill_rate
 from coscale.serve.engine import Overloaded
 from coscale.serve.metrics import Slo
-from coscale.serve.scenario import Deployment, WorkloadSpec, build, make_workload, run, with_rate
+from coscale.serve.scenario import Deployment, WorkloadSpec, build, make_workload, saturated_rate, with_rate
 from coscale.serve.workload import OpenLoop
 
 
@@ -40,6 +40,7 @@ class CompareSpec:
     precision: str = "bf16"
     kv_precision: str | None = None
     engine: str = "vllm"
+    max_batched_tokens: int | None = None  # the engines' step token budget (None: the engine preset's)
     kv_link: str = "infiniband"
     kv_link_efficiency: float | None = None
     tps: tuple[int, ...] = (1, 2, 4, 8)
@@ -98,7 +99,7 @@ class CompareSpec:
 
 def _pool(spec: CompareSpec, chip: str, gpus: int, tp: int) -> Deployment:
     return Deployment(model=spec.model, hardware=chip, gpus=gpus, tp=tp, precision=spec.precision,
-                      kv_precision=spec.kv_precision, engine=spec.engine)
+                      kv_precision=spec.kv_precision, engine=spec.engine, max_batched_tokens=spec.max_batched_tokens)
 
 
 def _lengths(spec: CompareSpec, w: WorkloadSpec) -> tuple[float, float]:
@@ -140,17 +141,18 @@ def best_aggregated(spec: CompareSpec, w: WorkloadSpec, start_rps: float) -> dic
         except CoscaleError as e:
             tried_layouts.append({"tp": tp, "skipped": str(e)})
             continue
-        slo = Slo(ttft_s=spec.slo_ttft_p99_s, tpot_s=spec.slo_tpot_p99_s)
-
-        probe = _probe(spec, lambda rate, d=d, built=built, slo=slo: run(d, with_rate(w, rate), slo, built=built)[1])
+        sat = saturated_rate(built, w, d.router)
         try:
-            cap, tried = search_rate(probe, spec.slo_ttft_p99_s, spec.slo_tpot_p99_s, start_rps=start_rps)
+            cap, tried = search_rate(lambda rate, d=d, built=built, sat=sat: _judge(spec, evaluate(
+                d, w, built, rate, spec.slo_ttft_p99_s, spec.slo_tpot_p99_s, capacity_rps=sat)),
+                spec.slo_ttft_p99_s, spec.slo_tpot_p99_s, start_rps=start_rps)
         except CoscaleError as e:
             tried_layouts.append({"tp": tp, "skipped": str(e)})
             continue
         o = _outcome(spec, cap, tried, d.gpus or tp, spec.usd_per_hour([(chip, d.gpus or tp)]))
         o["deployment"] = {"hardware": chip, "gpus": d.gpus, "tp": tp, "replicas": built.replicas}
-        tried_layouts.append({"tp": tp, "capacity_rps": cap.rate})
+        o["saturated_rps"] = sat
+        tried_layouts.append({"tp": tp, "capacity_rps": cap.rate, "saturated_rps": sat})
         if best is None or o["capacity_rps"] > best["capacity_rps"]:  # type: ignore[operator]
             best = o
     if best is not None:
@@ -158,16 +160,38 @@ def best_aggregated(spec: CompareSpec, w: WorkloadSpec, start_rps: float) -> dic
     return best
 
 
-def _probe(spec: CompareSpec, report_at: Callable[[float], dict]) -> Callable[[float], RatePoint]:
-    """A capacity-search probe for either side: the run's report at a rate, ok when it meets the
-    compare SLO; an overloaded run fails."""
+def _judge(spec: CompareSpec, p: RatePoint) -> RatePoint:
+    """A probed rate judged by the compare SLO: `capacity_search.evaluate`'s refusals (above the
+    saturated completion rate, an overloaded or growing queue) stand; a complete run with a stable
+    queue passes when it meets both p99 limits, or, with `attainment`, when that share of requests
+    meets both limits (DistServe's goodput)."""
+    if p.report is None or p.report.get("queue_growth", 0.0) > UNSTABLE_GROWTH:
+        return p
+    ok = _ok(p.report, spec)
+    why = "" if ok else ("a p99 limit is missed" if spec.attainment is None else
+                         f"SLO attainment {p.report['slo_attainment']:.1%} below {spec.attainment:.0%}")
+    return replace(p, ok=ok, why=why)
+
+
+def _disagg_probe(spec: CompareSpec, d: DisaggDeployment, w: WorkloadSpec, b: DisaggBuilt, slo: Slo,
+                  capacity_rps: float):
+    """`evaluate`'s checks on the disaggregated simulator: a rate above the saturated completion rate
+    is refused without a run, an overloaded run or a growing queue fails, then the SLO decides."""
 
     def probe(rate: float) -> RatePoint:
+        if rate > capacity_rps:
+            return RatePoint(rate=rate, ok=False, report=None, capacity_rps=capacity_rps,
+                             why=f"above the saturated completion rate {capacity_rps:.4g} requests/s")
         try:
-            rep = report_at(rate)
+            res, rep = run_disagg(d, with_rate(w, rate), slo, built=b)
         except Overloaded as e:
-            return RatePoint(rate=rate, ok=False, report=None, capacity_rps=e.capacity_rps)
-        return RatePoint(rate=rate, ok=_ok(rep, spec), report=rep)
+            return RatePoint(rate=rate, ok=False, report=None, capacity_rps=e.capacity_rps, why=str(e))
+        growth = queue_growth(res.sim)
+        rep["queue_growth"] = growth
+        if growth > UNSTABLE_GROWTH:
+            return RatePoint(rate=rate, ok=False, report=rep, capacity_rps=capacity_rps,
+                             why=f"the queue grows (queueing delay +{growth:.1%} of the elapsed time)")
+        return _judge(spec, RatePoint(rate=rate, ok=True, report=rep, capacity_rps=capacity_rps))
 
     return probe
 
@@ -229,10 +253,9 @@ def best_disaggregated(spec: CompareSpec, w: WorkloadSpec, rows: list[dict[str, 
         except CoscaleError as e:
             measured.append({**row, "skipped": str(e)})
             continue
-
-        probe = _probe(spec, lambda rate, d=d, b=b: run_disagg(d, with_rate(w, rate), slo, built=b)[1])
+        sat = disagg_saturated_rate(b, w, d.prefill.router)
         try:
-            cap, tried = search_rate(probe, spec.slo_ttft_p99_s, spec.slo_tpot_p99_s,
+            cap, tried = search_rate(_disagg_probe(spec, d, w, b, slo, sat), spec.slo_ttft_p99_s, spec.slo_tpot_p99_s,
                                      start_rps=max(float(row["estimate_rps"]) / 2, 1e-2))  # type: ignore[arg-type]
         except CoscaleError as e:
             measured.append({**row, "skipped": str(e)})
@@ -242,7 +265,8 @@ def best_disaggregated(spec: CompareSpec, w: WorkloadSpec, rows: list[dict[str, 
         o["deployment"] = {"prefill": {"hardware": spec.prefill_chip, "gpus": g_p, "tp": tp_p},
                            "decode": {"hardware": spec.decode_chip, "gpus": g_d, "tp": tp_d},
                            "p_to_d_gpus": f"{g_p}:{g_d}", "kv_link": spec.kv_link}
-        measured.append({**row, "capacity_rps": cap.rate})
+        o["saturated_rps"] = sat
+        measured.append({**row, "capacity_rps": cap.rate, "saturated_rps": sat})
         if best is None or o["capacity_rps"] > best["capacity_rps"]:  # type: ignore[operator]
             best = o
     if best is not None:

@@ -24,6 +24,7 @@ class EnginePreset:
     memory_rule: str
     host_overhead_s: float
     sources: tuple[str, ...]
+    chunked_prefill: bool = True  # False: a prompt is prefilled whole in one step (vLLM V0 default)
 
     def memory_fraction(self, tp: int) -> float:
         if self.name == "sglang":  # sglang server_args.py: mem_fraction_static by TP size (v0.4.x)
@@ -35,6 +36,10 @@ class EnginePreset:
         if self.name == "vllm":  # vllm/engine/arg_utils.py get_batch_defaults, OPENAI_API_SERVER (PR #17885)
             big = gpu_memory_bytes >= 70 * GiB and "a100" not in gpu_name.lower()
             return (1024, 8192) if big else (256, 2048)
+        if self.name == "vllm-v0":  # vllm 0.2-0.5 config.py: max_num_seqs 256, max_num_batched_tokens =
+            # max(max_model_len, 2048) without chunked prefill; max_model_len 16,384 assumed (the served
+            # context: the Azure 2023 traces' longest request is 14,089 tokens)
+            return 256, 16384
         if self.name == "sglang":  # server_args.py: chunked_prefill_size 2048 below 25 GB, else 8192
             return 4096, (2048 if gpu_memory_bytes < 25e9 else 8192)
         return 2048, 8192  # TensorRT-LLM BuildConfig / trtllm-serve: max_batch_size 2048, max_num_tokens 8192
@@ -51,6 +56,15 @@ PRESETS = {
             host_overhead_s=4e-3,
             sources=("vllm/engine/arg_utils.py get_batch_defaults (PR #17885)",
                      "vLLM docs: block_size 16, gpu_memory_utilization 0.9, V1 preempts the newest request",
+                     "vllm-project/vllm RFC #6854 (multi-step scheduling): ~4 ms GPU bubble per decode step")),
+        EnginePreset(
+            name="vllm-v0", version="0.2-0.5 (V0 engine, the baseline of DistServe, Splitwise and Mooncake)",
+            policy="prefill_first", victim="newest", reserve_full=False, block_size=16, memory_rule="vllm",
+            chunked_prefill=False,
+            host_overhead_s=4e-3,  # vLLM RFC #6854: ~4 ms GPU bubble per decode step, measured on V0
+            sources=("vllm 0.2-0.5 core/scheduler.py: waiting prompts are prefilled whole in a prefill-only step "
+                     "before running decodes continue; preemption recomputes the latest-arrived request",
+                     "vllm 0.2-0.5 config.py: max_num_seqs 256, max_num_batched_tokens = max(max_model_len, 2048)",
                      "vllm-project/vllm RFC #6854 (multi-step scheduling): ~4 ms GPU bubble per decode step")),
         EnginePreset(
             name="sglang", version="0.4.x", policy="prefill_first", victim="fewest_output", reserve_full=False,

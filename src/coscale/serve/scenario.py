@@ -136,7 +136,7 @@ def build(d: Deployment, cost: StepCostModel | None = None, attention_dp: bool =
     sched = SchedulerConfig(
         policy=preset.policy, victim=preset.victim, reserve_full=preset.reserve_full,
         max_num_seqs=d.max_num_seqs or seqs_default, max_batched_tokens=d.max_batched_tokens or tokens_default,
-        prefix_caching=d.prefix_caching,
+        prefix_caching=d.prefix_caching, chunked_prefill=preset.chunked_prefill,
         host_overhead_s=preset.host_overhead_s if d.host_overhead_s is None else d.host_overhead_s)
     block = d.block_size or preset.block_size
     if block < 1:

@@ -19,6 +19,8 @@ from coscale.serve.disagg.saturation import decode_saturated
 from coscale.serve.disagg.screen import decode_rate, prefill_rate
 from coscale.serve.scenario import Deployment, WorkloadSpec, build
 
+MODEL_PREFIX = "validation:"
+
 
 def load_disagg_cases() -> list[dict[str, Any]]:
     text = resources.files("coscale.validation").joinpath("serving_disagg_cases.json").read_text()
@@ -50,17 +52,28 @@ def _pd_ratio(case: dict[str, Any]) -> tuple[float, str]:
                                           + ", ".join(f"{x}P:{caps[x]:.3g}" for x in case["sweep"]))
 
 
+def _model(name: str) -> str:
+    """A `validation:` model names a config shipped in coscale/validation/configs."""
+    if name.startswith(MODEL_PREFIX):
+        return str(resources.files("coscale.validation").joinpath("configs", name[len(MODEL_PREFIX):] + ".json"))
+    return name
+
+
 def _goodput_ratio(case: dict[str, Any]) -> tuple[float, str]:
     c = dict(case["compare"])
     c["tps"] = tuple(c["tps"])
+    c["model"] = _model(c["model"])
     out = compare(CompareSpec(**c), WorkloadSpec(**case["workload"]))
     agg, dis = out["aggregated"], out["disaggregated"]
     if agg is None or dis is None:
         return float("nan"), "one mode met the SLO at no rate"
     ratio = dis["throughput_tok_s_per_gpu"] / agg["throughput_tok_s_per_gpu"]
-    return ratio, (f"disaggregated {dis['deployment']['p_to_d_gpus']} P:D GPUs {dis['capacity_rps']:.3g} req/s vs "
-                   f"aggregated {agg['deployment']['gpus']} GPUs TP{agg['deployment']['tp']} {agg['capacity_rps']:.3g} "
-                   f"req/s")
+    dd = dis["deployment"]
+    return ratio, (f"disaggregated {dd['p_to_d_gpus']} P:D GPUs (TP{dd['prefill']['tp']}/TP{dd['decode']['tp']}) "
+                   f"{dis['capacity_rps']:.3g} req/s (saturated {dis['saturated_rps']:.3g}, SLO attainment "
+                   f"{dis['slo_attainment']:.0%}) vs aggregated {agg['deployment']['gpus']} GPUs TP"
+                   f"{agg['deployment']['tp']} {agg['capacity_rps']:.3g} req/s (saturated {agg['saturated_rps']:.3g}, "
+                   f"attainment {agg['slo_attainment']:.0%})")
 
 
 # Reported beside the aggregated `serving` cases (same `coscale validate` run, `--no-serving` skips both),
