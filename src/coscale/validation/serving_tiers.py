@@ -102,9 +102,12 @@ def predict_tier_case(case: dict[str, Any]) -> tuple[float, str]:
             return 100 * h.token_ratio, f"{h.requests} requests, block-weighted {h.block_ratio:.1%}"
         k, cap = case["caches"], case["capacity_blocks"]
         glob = replay_hit_ratio(reqs, cap * k)
-        local = replay_hit_ratio(reqs, cap, caches=k)
-        return glob.token_ratio / local.token_ratio, (f"global {glob.token_ratio:.1%}, {k} local caches "
-                                                      f"{local.token_ratio:.1%}")
+        local = replay_hit_ratio(reqs, cap, caches=k, placement=case["placement"])
+        other = "round_robin" if case["placement"] == "kv_aware" else "kv_aware"
+        alt = replay_hit_ratio(reqs, cap, caches=k, placement=other)
+        return glob.token_ratio / local.token_ratio, (
+            f"global {glob.token_ratio:.1%}, {k} local caches {local.token_ratio:.1%} ({case['placement']}); placed "
+            f"{other} instead the local caches hit {alt.token_ratio:.1%} (ratio {glob.token_ratio / alt.token_ratio:.3g})")
     if kind == "offload_throughput":
         return _offload_throughput(case)
     if kind == "warm_speedup":

@@ -7,7 +7,9 @@ request's blocks are in the cache before the next request looks (the upper bound
 in-flight requests approaches). Two caches are offered, both the simulator's own: `tier` (the KV
 tiers' LRU store, `TierChain`; a request's blocks are stored tail first, so a prefix outlives its
 suffix) and `pool` (the GPU block pool, `BlockPool`: vLLM's free-block LRU queue). `caches` > 1
-splits the requests round-robin over that many separate caches (Mooncake's local-cache baseline).
+splits the requests over that many separate caches (Mooncake's local-cache baseline): round-robin, or
+`kv_aware` as Mooncake's Conductor places them (lowest predicted TTFT: the node's prefix hit against
+its backlog of prefill work).
 """
 
 from __future__ import annotations
@@ -74,6 +76,9 @@ class _TierCache:
                             write_Bps=1.0, latency_s=0.0, shared=False, source="trace replay")
         self.chain = TierChain(levels=(LruTier(medium=medium),))
 
+    def peek(self, ids: tuple[int, ...]) -> int:
+        return len(self.chain.run(ids))
+
     def lookup_and_insert(self, ids: tuple[int, ...]) -> int:
         hit = len(self.chain.run(ids))
         self.chain.store(reversed(ids))
@@ -83,6 +88,9 @@ class _TierCache:
 class _PoolCache:
     def __init__(self, capacity: int) -> None:
         self.pool = BlockPool(num_blocks=capacity, block_size=1)
+
+    def peek(self, ids: tuple[int, ...]) -> int:
+        return len(self.pool.prompt_hit(PromptKeys(rid=0, shared=ids, n=len(ids)), len(ids)))
 
     def lookup_and_insert(self, ids: tuple[int, ...]) -> int:
         pool = self.pool
@@ -98,21 +106,45 @@ class _PoolCache:
         return len(hit)
 
 
+PLACEMENTS = ("round_robin", "kv_aware")
+
+
+def _kv_aware(stores: list, work: list[float], r: TraceBlocks, block_tokens: int) -> int:
+    """The cache with the lowest predicted TTFT (Mooncake's Conductor): the prefill work the request
+    leaves after that cache's prefix hit, plus that node's queue, taken as the prefill work routed to
+    it beyond the least-loaded node's (every node drains at the same rate, the least loaded has none)."""
+    low = min(work)
+    best, best_cost, best_miss = 0, float("inf"), 0
+    for i, st in enumerate(stores):
+        hit = st.peek(r.ids)
+        miss = r.input_tokens - sum(_block_tokens(r, b, block_tokens) for b in range(hit))
+        cost = miss + work[i] - low
+        if cost < best_cost:
+            best, best_cost, best_miss = i, cost, miss
+    work[best] += best_miss
+    return best
+
+
 def replay_hit_ratio(reqs: Sequence[TraceBlocks], capacity_blocks: int | None = None, block_tokens: int = 512,
-                     cache: str = "tier", caches: int = 1) -> HitRatio:
-    """Prefix-hit ratio of `reqs` replayed in order through `caches` caches of `capacity_blocks` each."""
+                     cache: str = "tier", caches: int = 1, placement: str = "round_robin") -> HitRatio:
+    """Prefix-hit ratio of `reqs` replayed in order through `caches` caches of `capacity_blocks` each,
+    requests placed round-robin or on the cache with the lowest predicted TTFT (`kv_aware`)."""
     if capacity_blocks is not None and capacity_blocks < 1:
         raise CoscaleError(f"the cache must hold >= 1 block, got {capacity_blocks}.")
     if caches < 1:
         raise CoscaleError(f"need >= 1 cache, got {caches}.")
+    if placement not in PLACEMENTS:
+        raise CoscaleError(f"unknown placement '{placement}'; use one of {', '.join(PLACEMENTS)}.")
     kind = {"tier": _TierCache, "pool": _PoolCache}.get(cache)
     if kind is None:
         raise CoscaleError(f"unknown cache '{cache}'; use tier or pool.")
     cap = capacity_blocks or (UNBOUNDED if cache == "tier" else max(sum(len(r.ids) for r in reqs), 1))
     stores = [kind(cap) for _ in range(caches)]
     hit_tok = tot_tok = hit_blk = tot_blk = 0
+    work = [0.0] * caches
     for n, r in enumerate(reqs):
-        k = stores[n % caches].lookup_and_insert(r.ids)
+        i = _kv_aware(stores, work, r, block_tokens) if placement == "kv_aware" and caches > 1 else n % caches
+        k = stores[i].lookup_and_insert(r.ids)
         hit_tok += sum(_block_tokens(r, i, block_tokens) for i in range(k))
         tot_tok += r.input_tokens
         hit_blk += k

@@ -2,7 +2,8 @@
 
 Host DRAM and local NVMe come from the chip's memory tiers (`HardwareSpec.memory.host` / `.nvme`:
 per-GPU capacity, the bandwidth one GPU reaches the tier at, per direction, and access latency); the
-catalog gives one bandwidth per tier, used for both directions. Pod-shared storage comes from
+catalog gives one bandwidth per tier, used for both directions; loads from host DRAM reach
+`HOST_COPY_EFFICIENCY` of it (an offload engine's measured pinned-memory load rate over the link's). Pod-shared storage comes from
 `shared_storage.json` (sourced there). Every GPU of a replica moves its own shard of a block over its
 own path at the same time, so a transfer of n blocks takes `latency + n x block bytes per GPU /
 per-GPU bandwidth`, and a tier holds `per-GPU capacity // block bytes per GPU` blocks (the shared
@@ -20,6 +21,15 @@ from coscale.serve.tiers.config import OffloadConfig
 from coscale.specs.hardware import HardwareSpec
 
 GiB = 2**30
+
+# Achieved share of the host link for KV copies between GPU and pinned host DRAM through an offload
+# engine: LMCache's L1 (pinned DRAM) load measured ~22.1 GB/s on an L20 (PCIe Gen4 x16, 32 GB/s per
+# direction), against 25.07 GB/s for a raw cudaMemcpy (LMCache/LMCache issue #4626): 22.1 / 32 = 0.69.
+# Applied to loads (host -> GPU) only; stores keep the line rate (assumption: no store-direction figure
+# of an offload engine sourced).
+HOST_COPY_EFFICIENCY = 22.1 / 32.0
+HOST_COPY_SOURCE = ("LMCache L1 pinned-DRAM load 22.1 GB/s on PCIe Gen4 x16 (32 GB/s): 0.69 of line rate "
+                    "(LMCache/LMCache issue #4626)")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -69,9 +79,12 @@ def tier_media(cfg: OffloadConfig, hw: HardwareSpec, block_bytes: float, block_s
                 raise CoscaleError(f"{hw.name} has no {name} tier in its hardware data; drop '{name}' from "
                                    f"--kv-offload or give a hardware file with memory.{field}.")
             per = size * GiB if size is not None else tier.capacity_bytes
-            read = write = tier.bandwidth_Bps
+            eff = HOST_COPY_EFFICIENCY if name == "dram" else 1.0
+            read, write = tier.bandwidth_Bps * eff, tier.bandwidth_Bps
             lat = tier.latency_s
             src = hw.source(f"memory.{'host' if name == 'dram' else 'nvme'}.bandwidth_Bps") or hw.name
+            if name == "dram":
+                src = f"{src}; x {eff:.2f}: {HOST_COPY_SOURCE}"
         if per == 0:
             continue
         blocks = int(per // block_bytes)
