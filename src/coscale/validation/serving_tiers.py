@@ -107,7 +107,8 @@ def predict_tier_case(case: dict[str, Any]) -> tuple[float, str]:
         alt = replay_hit_ratio(reqs, cap, caches=k, placement=other)
         return glob.token_ratio / local.token_ratio, (
             f"global {glob.token_ratio:.1%}, {k} local caches {local.token_ratio:.1%} ({case['placement']}); placed "
-            f"{other} instead the local caches hit {alt.token_ratio:.1%} (ratio {glob.token_ratio / alt.token_ratio:.3g})")
+            f"{other} instead the local caches hit {alt.token_ratio:.1%} "
+            f"(ratio {glob.token_ratio / alt.token_ratio:.3g})")
     if kind == "offload_throughput":
         return _offload_throughput(case)
     if kind == "warm_speedup":
