@@ -6,8 +6,8 @@ catalog gives one bandwidth per tier, used for both directions; loads from host 
 `HOST_COPY_EFFICIENCY` of it (an offload engine's measured pinned-memory load rate over the link's).
 Pod-shared storage comes from `shared_storage.json` (sourced there). Every GPU of a replica moves
 its own shard of a block over its own path at the same time, so a transfer of n blocks takes
-`latency + n x block bytes per GPU / per-GPU bandwidth`, and a tier holds `per-GPU capacity // block bytes per GPU` blocks (the shared
-tier: the pod's bytes over the replica's bytes per block).
+`latency + n x block bytes per GPU / per-GPU bandwidth`, and a tier holds `per-GPU capacity //
+block bytes per GPU` blocks (the shared tier: the pod's bytes over the replica's bytes per block).
 """
 
 from __future__ import annotations
