@@ -285,9 +285,11 @@ def test_compare_decides_per_gpu_under_a_gpu_budget_and_per_dollar_under_a_cost_
         CompareSpec(gpus=4, budget_usd_per_hour=12.0)
 
 
-def test_decode_admission_waits_for_free_blocks_after_the_kv_arrives():
-    """A decode pool with room for a few requests: arrivals of KV queue for blocks, the pool is never
-    over-committed, and every request still finishes."""
+def test_the_kv_waits_for_decode_blocks_before_it_moves():
+    """A decode pool with room for a few requests: reservations queue for blocks and the prefilled KV
+    waits on the prefill side until they are granted (decode blocks are allocated before the transfer);
+    the pool is never over-committed, an arrived request is admitted at the next step, and every request
+    still finishes."""
     blocks = 3 * (-(-(512 + 64) // 16))  # three whole requests of 16-token blocks
     d = DisaggDeployment(prefill=Deployment(model="llama-3.1-8b", hardware="h100-sxm"),
                          decode=Deployment(model="llama-3.1-8b", hardware="h100-sxm", num_gpu_blocks=blocks))
@@ -297,6 +299,11 @@ def test_decode_admission_waits_for_free_blocks_after_the_kv_arrives():
     (dec,) = res.decode
     assert dec.log.arrays()["kv_blocks"].max() <= blocks
     waits = np.array(list(res.decode_wait_s.values()))
-    assert (waits >= 0).all() and waits.max() > 0.1  # some waited for blocks, not only for a step
+    held = np.array(list(res.block_wait_s.values()))
+    assert (held >= 0).all() and held.max() > 0.1  # some KV waited for decode blocks, not only for a step
+    step = float(np.max(np.diff(dec.log.arrays()["start_s"])))
+    assert (waits >= 0).all() and waits.max() <= step + 1e-9  # arrived KV sits in granted blocks: next step
+    for t in res.transfers:
+        assert t.start_s >= t.granted_s and t.granted_s >= 0
     # TPOT carries the wait: the gap from the first token to the second includes transfer and queueing
     assert rep["tpot_s"]["p99"] > rep["itl_s"]["p50"]

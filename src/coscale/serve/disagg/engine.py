@@ -5,15 +5,23 @@ Each pool is a list of ordinary engine instances (`coscale.serve.replica.Replica
 `start_step` / `finish_step` / `truncate` as an aggregated deployment, so every forward pass is
 costed by its pool's core step-cost model. A prefill instance runs each request as a one-token
 request (the prefill samples the first token: TTFT) and keeps its blocks until the KV has been sent.
-The decode instance is chosen when the prefill ends (fewest requests assigned, transfers in flight
-included); the request joins its queue when the KV has arrived, with the prompt's KV counted as
-computed (`Sequence.preloaded`), and is admitted when the engine has a batch slot and free blocks
-for its prompt + first token. A decode instance that preempts it recomputes it locally.
+The decode instance is chosen when the request arrives (fewest requests assigned, reservations and
+transfers in flight included) and asked at once for the blocks of the prompt + first token, as
+SGLang's decode pre-allocation and Mooncake's Conductor do: the KV is written into blocks the decode
+side has allocated, so the transfer starts only when they are reserved. A decode instance grants
+reservations in arrival order at its scheduling points (when idle, or at the end of a step), from its
+free blocks less those its already-arrived requests still need. A prefill that ends before its
+reservation keeps its blocks (the KV waits on the prefill side) and sends the whole cache once the
+blocks are granted; a reservation granted before the prefill lets the KV stream layer by layer behind
+it. When the KV has arrived the reserved blocks become the request's: it goes to the head of the
+decode queue with the prompt's KV counted as computed (`Sequence.preloaded`) and is admitted at the
+next step. A decode instance that preempts it recomputes it locally.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -58,6 +66,18 @@ class _InFlight:
     transfer: Transfer
 
 
+@dataclass(kw_only=True, slots=True)
+class _Reservation:
+    """A request's claim on decode blocks: asked at arrival, granted at a decode scheduling point."""
+
+    rid: int
+    dst: int
+    need: int  # blocks of the prompt + first token
+    blocks: list[int] = field(default_factory=list)
+    granted_s: float = -1.0
+    done: tuple[Sequence, int, float, float] | None = None  # prefill ended: (seq, src, first layer ready, end)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class DisaggResult:
     sim: SimResult  # finished requests (decode-side records, prefill facts folded in), all replicas
@@ -66,6 +86,7 @@ class DisaggResult:
     transfers: tuple[Transfer, ...]
     link_busy_s: float
     decode_wait_s: dict[int, float]  # rid -> KV arrival to decode admission
+    block_wait_s: dict[int, float]  # rid -> prefill end to the decode blocks' grant (0: granted before)
     occupancy_s: tuple[float, float]  # time integral of requests in the prefill / decode pool (Little's law)
 
 
@@ -81,7 +102,10 @@ class _State:
     orig: dict[int, Request] = field(default_factory=dict)
     flight: dict[int, _InFlight] = field(default_factory=dict)
     pre_seq: dict[int, tuple[Sequence, float]] = field(default_factory=dict)  # rid -> (prefill seq, KV arrival)
-    inbound: list[int] = field(default_factory=list)  # transfers in flight per decode instance
+    inbound: list[int] = field(default_factory=list)  # requests assigned per decode instance, not yet arrived
+    pending: list[deque] = field(default_factory=list)  # per decode instance: reservations not yet granted
+    reserved: dict[int, _Reservation] = field(default_factory=dict)  # rid -> reservation until the KV arrives
+    block_wait: dict[int, float] = field(default_factory=dict)
     finished: list[Sequence] = field(default_factory=list)
     decode_wait: dict[int, float] = field(default_factory=dict)
     arrivals: int = 0
@@ -101,7 +125,7 @@ def _occupancy(st: _State, now: float) -> None:
     """Accumulate requests present in each pool x time, counted from the instances' own queues."""
     dt = now - st.last_t
     if dt > 0:
-        held = len(st.flight)
+        held = len(st.flight) + sum(1 for r in st.reserved.values() if r.done is not None and r.granted_s < 0)
         st.area[PREFILL] += dt * (sum(len(r.waiting) + len(r.running) for r in st.prefill) + held)
         st.area[DECODE] += dt * sum(len(r.waiting) + len(r.running) for r in st.decode)
     st.last_t = now
@@ -120,6 +144,8 @@ def _on_arrival(st: _State, now: float, ev: Arrive) -> list:
     end = start_step(rep, now) if rep.step is None else truncate(rep, now)
     if end is not None:
         out.append((end, PoolStepEnd(pool=PREFILL, replica=rep.index, token=rep.token)))
+    if req.output_tokens > 1:
+        out.extend(_ask_blocks(st, req, now))
     if st.overload_wait_s is not None:
         _check_overload(st, now)
     return out
@@ -141,16 +167,61 @@ def _on_prefill_end(st: _State, now: float, ev: PoolStepEnd) -> list:
             st.finished.append(s)
             out.extend(_next(st, req, now))
             continue
-        dst = min(range(len(st.decode)), key=lambda j: (st.decode[j].load + st.inbound[j], j))
-        nbytes = b.kv_bytes(req.input_tokens)
-        t = st.links.schedule(rid=req.rid, src=rep.index, dst=dst, nbytes=nbytes,
-                              duration_s=b.path.transfer_time(nbytes), layers=b.layers,
-                              ready_s=s.scheduled_s + (now - step_start) / b.layers, prefill_end_s=now)
-        st.inbound[dst] += 1
-        st.flight[req.rid] = _InFlight(req=req, pre=s, src=rep.index, dst=dst, transfer=t)
-        out.append((t.finish_s, KvArrive(rid=req.rid)))
+        res = st.reserved[req.rid]
+        res.done = (s, rep.index, s.scheduled_s + (now - step_start) / b.layers, now)
+        if res.granted_s >= 0:
+            out.append(_send(st, res))
     out.extend(_restart(rep, PREFILL, now))
     return out
+
+
+def _ask_blocks(st: _State, req: Request, now: float) -> list:
+    """Pick the decode instance (fewest requests assigned) and queue the request's block reservation
+    there; an idle instance grants it now, a busy one at the end of its current step."""
+    dst = min(range(len(st.decode)), key=lambda j: (st.decode[j].load + st.inbound[j], j))
+    dec = st.decode[dst]
+    res = _Reservation(rid=req.rid, dst=dst, need=dec.pool.blocks_for(req.input_tokens + 1))
+    st.reserved[req.rid] = res
+    st.pending[dst].append(res)
+    st.inbound[dst] += 1
+    if dec.step is None:
+        return _grant(st, dst, now)
+    end = truncate(dec, now)
+    return [] if end is None else [(end, PoolStepEnd(pool=DECODE, replica=dst, token=dec.token))]
+
+
+def _grant(st: _State, dst: int, now: float) -> list:
+    """Grant the instance's queued reservations in order while its free blocks, less what its
+    arrived-but-not-admitted requests need, cover them; send the KV of those already prefilled."""
+    dec, queue = st.decode[dst], st.pending[dst]
+    if not queue:
+        return []
+    pool = dec.pool
+    free = pool.free - sum(pool.blocks_for(s.req.input_tokens + 1) for s in dec.waiting if s.preloaded)
+    out = []
+    while queue and queue[0].need <= free:
+        res = queue.popleft()
+        res.blocks = pool.allocate(res.need)
+        res.granted_s = now
+        free -= res.need
+        if res.done is not None:
+            out.append(_send(st, res))
+    return out
+
+
+def _send(st: _State, res: _Reservation) -> tuple[float, KvArrive]:
+    """Start the transfer of a prefilled request into its granted blocks: streamed behind the
+    prefill from the later of the first layer and the grant; after the prefill when granted after it."""
+    assert res.done is not None
+    s, src, layer_ready, end = res.done
+    b = st.b
+    req = st.orig[res.rid]
+    nbytes = b.kv_bytes(req.input_tokens)
+    t = st.links.schedule(rid=req.rid, src=src, dst=res.dst, nbytes=nbytes, duration_s=b.path.transfer_time(nbytes),
+                          layers=b.layers, ready_s=layer_ready, prefill_end_s=end, granted_s=res.granted_s)
+    st.block_wait[req.rid] = max(res.granted_s - end, 0.0)
+    st.flight[req.rid] = _InFlight(req=req, pre=s, src=src, dst=res.dst, transfer=t)
+    return (t.finish_s, KvArrive(rid=req.rid))
 
 
 def _restart(rep: Replica, pool: int, now: float) -> list:
@@ -168,7 +239,9 @@ def _on_kv_arrival(st: _State, now: float, ev: KvArrive) -> list:
     out = _restart(src, PREFILL, now)
     st.inbound[f.dst] -= 1
     dec = st.decode[f.dst]
+    dec.pool.release(st.reserved.pop(f.req.rid).blocks)  # the granted blocks become the request's at admission
     enqueue_preloaded(dec, f.req, f.pre.first_token_s)
+    dec.waiting.rotate(1)  # it holds its blocks already: first in the queue
     st.pre_seq[f.req.rid] = (f.pre, now)
     end = start_step(dec, now) if dec.step is None else truncate(dec, now)
     if end is not None:
@@ -211,6 +284,7 @@ def _on_decode_end(st: _State, now: float, ev: PoolStepEnd) -> list:
         s.rehit_tokens += pre.rehit_tokens
         st.finished.append(s)
         out.extend(_next(st, s.req, now))
+    out.extend(_grant(st, ev.replica, now))
     out.extend(_restart(rep, DECODE, now))
     return out
 
@@ -224,7 +298,7 @@ def _check_overload(st: _State, now: float) -> None:
     """Overloaded when either pool's queue holds more than two full batches per instance or its head
     has waited `overload_wait_s`, and arrivals outpace the completions so far."""
     for reps, name in ((st.prefill, "prefill"), (st.decode, "decode")):
-        waiting = sum(len(r.waiting) for r in reps)
+        waiting = sum(len(r.waiting) for r in reps) + (sum(map(len, st.pending)) if name == "decode" else 0)
         heads = [now - r.waiting[0].req.arrival_s for r in reps if r.waiting]
         if waiting > 2 * sum(r.cfg.max_num_seqs for r in reps) or (heads and max(heads) > st.overload_wait_s):
             done = len(st.finished)
@@ -244,7 +318,7 @@ def simulate_disagg(b: DisaggBuilt, workload: Workload, router: RouterConfig | N
     prefill, decode = make_pool(b.prefill, hold_kv=True), make_pool(b.decode, hold_kv=False)
     st = _State(b=b, prefill=prefill, decode=decode, workload=workload, router=router or RouterConfig(),
                 links=Links.of(len(prefill), len(decode)), overload_wait_s=overload_wait_s,
-                inbound=[0] * len(decode))
+                inbound=[0] * len(decode), pending=[deque() for _ in decode])
     q = EventQueue()
     for req in workload.initial():
         q.push(req.arrival_s, Arrive(request=req))
@@ -265,6 +339,7 @@ def simulate_disagg(b: DisaggBuilt, workload: Workload, router: RouterConfig | N
         if progress is not None and q.handled % 4096 == 0:
             progress(len(st.finished), workload.total)
     stuck = [(n, r) for n, reps in (("prefill", prefill), ("decode", decode)) for r in reps if r.waiting or r.running]
+    stuck += [("decode", decode[j]) for j, q in enumerate(st.pending) if q]
     if stuck:
         n, r = stuck[0]
         raise CoscaleError(f"{n} instance {r.index} stopped with {len(r.waiting)} requests it can never admit; raise "
@@ -273,5 +348,5 @@ def simulate_disagg(b: DisaggBuilt, workload: Workload, router: RouterConfig | N
     sim = SimResult(sequences=tuple(seqs), replicas=tuple(prefill + decode), simulated_s=now,
                     wall_s=time.perf_counter() - wall0, events=q.handled)
     return DisaggResult(sim=sim, prefill=tuple(prefill), decode=tuple(decode), transfers=tuple(st.links.done),
-                        link_busy_s=st.links.busy_s, decode_wait_s=st.decode_wait,
+                        link_busy_s=st.links.busy_s, decode_wait_s=st.decode_wait, block_wait_s=st.block_wait,
                         occupancy_s=(st.area[PREFILL], st.area[DECODE]))

@@ -78,5 +78,7 @@ def disagg_report(res: DisaggResult, b: DisaggBuilt, slo: Slo,
             "link_utilization": res.link_busy_s / span / max(len(res.prefill), 1),
         },
         "decode_admission_wait_s": summary(waits),
+        # prefill end to the grant of the decode blocks the KV is written into (the KV waits on the prefill side)
+        "kv_wait_for_decode_blocks_s": summary(np.array(list(res.block_wait_s.values()))),
         **out,
     }

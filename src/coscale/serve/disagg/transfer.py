@@ -4,7 +4,8 @@ A request's KV leaves its prefill instance layer by layer as the forward pass pr
 layer's share is ready one layer-time after its last prefill step starts, the last at the step's end.
 With a link time `d` for the whole cache (`KvPath.transfer_time`) and `L` layers, the transfer ends at
 the later of (first layer ready + d) and (prefill end + d / L): the stream either keeps pace with the
-prefill and only the last layer is exposed, or the link is the bottleneck. Concurrent transfers share
+prefill and only the last layer is exposed, or the link is the bottleneck. Nothing moves before the
+decode side has granted the blocks the KV is written into (`granted_s`). Concurrent transfers share
 the links: each prefill instance's egress and each decode instance's ingress carry one transfer at a
 time at the full achieved rate, in the order the transfers become ready (the same finishing time for
 the last of a group as an even split of the bandwidth, earlier for the others).
@@ -23,6 +24,7 @@ class Transfer:
     bytes: float
     ready_s: float  # first layer available
     prefill_end_s: float
+    granted_s: float  # the decode blocks it is written into were granted (it cannot start before)
     start_s: float
     finish_s: float
 
@@ -46,12 +48,12 @@ class Links:
         return cls(egress=[0.0] * prefill_instances, ingress=[0.0] * decode_instances)
 
     def schedule(self, *, rid: int, src: int, dst: int, nbytes: float, duration_s: float, layers: int,
-                 ready_s: float, prefill_end_s: float) -> Transfer:
-        start = max(ready_s, self.egress[src], self.ingress[dst])
+                 ready_s: float, prefill_end_s: float, granted_s: float = 0.0) -> Transfer:
+        start = max(ready_s, granted_s, self.egress[src], self.ingress[dst])
         finish = max(start + duration_s, prefill_end_s + duration_s / max(layers, 1))
         self.egress[src] = self.ingress[dst] = finish
         self.busy_s += finish - start
         t = Transfer(rid=rid, src=src, dst=dst, bytes=nbytes, ready_s=ready_s, prefill_end_s=prefill_end_s,
-                     start_s=start, finish_s=finish)
+                     granted_s=granted_s, start_s=start, finish_s=finish)
         self.done.append(t)
         return t
