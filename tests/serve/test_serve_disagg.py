@@ -226,12 +226,16 @@ def test_cli_compare_end_to_end():
     assert agg["deployment"]["gpus"] == 2 and dis["deployment"]["p_to_d_gpus"] == "1:1"
     for o in (agg, dis):
         assert o["capacity_rps"] > 0 and o["ttft_p99_s"] <= 1 and o["tpot_p99_s"] <= 0.04
+        assert o["capacity_rps"] <= o["saturated_rps"]  # never above the saturated completion rate
+        assert o["at_capacity"]["queue_growth"] <= 0.05  # a stable queue at the reported rate
         assert o["usd_per_million_output_tokens"] == pytest.approx(
             2 * 2.5 / 3600 / o["throughput_tok_s"] * 1e6)
     assert d["winner"] in ("aggregated", "disaggregated") and len(d["why"]) >= 3
     assert any("KV transfer over infiniband" in line for line in d["why"])
     bad = _cli("serve", "compare", "--gpus", "2", "--budget-usd-per-hour", "10")
     assert bad.returncode == 2 and "exactly one of" in bad.stderr
+    bad = _cli("serve", "compare", "--gpus", "2", "--attainment", "1.5")
+    assert bad.returncode == 2 and "--attainment" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 
 
 def test_decode_pool_with_expert_parallel_attention_dp_ranks():

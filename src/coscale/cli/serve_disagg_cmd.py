@@ -116,7 +116,8 @@ def compare_cmd(
     prices: str = typer.Option(None, "--prices", help="$/GPU-hour per chip: h100-sxm=2.5,b200=4."),
     precision: str = typer.Option("bf16", "--precision", help="Precision recipe."),
     kv_precision: str = typer.Option(None, "--kv-precision", help="KV-cache format."),
-    engine: str = typer.Option("vllm", "--engine", help="vllm, sglang or trtllm."),
+    engine: str = typer.Option("vllm", "--engine", help="vllm, vllm-v0 (no chunked prefill), sglang or trtllm."),
+    max_batched_tokens: int = typer.Option(None, "--max-batched-tokens", help="Step token budget of every engine."),
     kv_link: str = typer.Option("infiniband", "--kv-link", help=f"Link between the pools: {', '.join(KV_LINKS)}."),
     kv_link_efficiency: float = typer.Option(None, "--kv-link-efficiency", help="Achieved share of line rate."),
     tps: str = typer.Option("1,2,4,8", "--tps", help="Tensor-parallel degrees to search per pool."),
@@ -129,6 +130,8 @@ def compare_cmd(
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     slo_ttft_p99: float = typer.Option(2.0, "--slo-ttft-p99", help="TTFT p99 limit, s."),
     slo_tpot_p99: float = typer.Option(0.2, "--slo-tpot-p99", help="TPOT p99 limit, s."),
+    attainment: float = typer.Option(None, "--attainment", help="Share of requests meeting both limits "
+                                     "(DistServe goodput; default: both p99 limits)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Best aggregated vs best disaggregated deployment for a workload and a GPU or cost budget."""
@@ -145,7 +148,8 @@ def compare_cmd(
                        decode_hardware=decode_hardware, gpus=gpus, budget_usd_per_hour=budget_usd_per_hour,
                        prices=_prices(prices), precision=precision, kv_precision=kv_precision, engine=engine,
                        kv_link=kv_link, kv_link_efficiency=kv_link_efficiency, tps=tp_list, candidates=candidates,
-                       slo_ttft_p99_s=slo_ttft_p99, slo_tpot_p99_s=slo_tpot_p99)
+                       slo_ttft_p99_s=slo_ttft_p99, slo_tpot_p99_s=slo_tpot_p99, attainment=attainment,
+                       max_batched_tokens=max_batched_tokens)
     if kv_link not in KV_LINKS:
         raise CoscaleError(f"unknown --kv-link '{kv_link}'; use one of {', '.join(KV_LINKS)}.")
     w = WorkloadSpec(rate=1.0, input_len=input_len, output_len=output_len, length_dist=length_dist,
