@@ -115,8 +115,13 @@ def _tps(spec: CompareSpec, chip: str, limit: int) -> list[int]:
     return [t for t in spec.tps if t <= limit and t <= dom]
 
 
+# the capacity search bisects to 2 % (`search_rate`'s rel_tol): a capacity within twice that of the
+# saturated completion rate is the saturation cap, not an SLO limit
+SATURATION_BAND = 0.04
+
+
 def _outcome(spec: CompareSpec, best: RatePoint, tried: list[RatePoint], gpus: int,
-             usd_per_hour: float | None) -> dict[str, object]:
+             usd_per_hour: float | None, saturated_rps: float) -> dict[str, object]:
     rep = best.report or {}
     tok = best.rate * rep["throughput_tok_s"] / rep["request_throughput_rps"]  # type: ignore[operator]
     ttft, tpot = rep["ttft_s"]["p99"], rep["tpot_s"]["p99"]  # type: ignore[index]
@@ -125,6 +130,7 @@ def _outcome(spec: CompareSpec, best: RatePoint, tried: list[RatePoint], gpus: i
            "tpot_p99_s": tpot, "gpus": gpus, "usd_per_hour": usd_per_hour,
            "usd_per_million_output_tokens": usd_per_hour / 3600 / tok * 1e6 if usd_per_hour and tok else None,
            "binds": "ttft" if ttft / spec.slo_ttft_p99_s >= tpot / spec.slo_tpot_p99_s else "tpot",
+           "saturated_rps": saturated_rps, "saturation_bound": best.rate * (1 + SATURATION_BAND) >= saturated_rps,
            "runs": len(tried), "at_capacity": rep}
     return out
 
@@ -149,9 +155,8 @@ def best_aggregated(spec: CompareSpec, w: WorkloadSpec, start_rps: float) -> dic
         except CoscaleError as e:
             tried_layouts.append({"tp": tp, "skipped": str(e)})
             continue
-        o = _outcome(spec, cap, tried, d.gpus or tp, spec.usd_per_hour([(chip, d.gpus or tp)]))
+        o = _outcome(spec, cap, tried, d.gpus or tp, spec.usd_per_hour([(chip, d.gpus or tp)]), sat)
         o["deployment"] = {"hardware": chip, "gpus": d.gpus, "tp": tp, "replicas": built.replicas}
-        o["saturated_rps"] = sat
         tried_layouts.append({"tp": tp, "capacity_rps": cap.rate, "saturated_rps": sat})
         if best is None or o["capacity_rps"] > best["capacity_rps"]:  # type: ignore[operator]
             best = o
@@ -261,11 +266,10 @@ def best_disaggregated(spec: CompareSpec, w: WorkloadSpec, rows: list[dict[str, 
             measured.append({**row, "skipped": str(e)})
             continue
         o = _outcome(spec, cap, tried, g_p + g_d,
-                     spec.usd_per_hour([(spec.prefill_chip, g_p), (spec.decode_chip, g_d)]))
+                     spec.usd_per_hour([(spec.prefill_chip, g_p), (spec.decode_chip, g_d)]), sat)
         o["deployment"] = {"prefill": {"hardware": spec.prefill_chip, "gpus": g_p, "tp": tp_p},
                            "decode": {"hardware": spec.decode_chip, "gpus": g_d, "tp": tp_d},
                            "p_to_d_gpus": f"{g_p}:{g_d}", "kv_link": spec.kv_link}
-        o["saturated_rps"] = sat
         measured.append({**row, "capacity_rps": cap.rate, "saturated_rps": sat})
         if best is None or o["capacity_rps"] > best["capacity_rps"]:  # type: ignore[operator]
             best = o
@@ -289,11 +293,12 @@ def why(spec: CompareSpec, agg: dict | None, dis: dict | None) -> list[str]:
                      f"{dis['gpus']} GPUs vs aggregated {agg['capacity_rps']:.3g} req/s on {agg['gpus']} GPUs).")
     if agg is not None:
         at = agg["at_capacity"]
-        lines.append(f"aggregated ({agg['deployment']['gpus']} GPUs, TP{agg['deployment']['tp']}) is "
-                     f"{agg['binds'].upper()}-bound: p99 TTFT {agg['ttft_p99_s']:.3g} s of {spec.slo_ttft_p99_s} s, "
-                     f"p99 TPOT {agg['tpot_p99_s'] * 1e3:.3g} ms of {spec.slo_tpot_p99_s * 1e3:.3g} ms"
-                     + (" (prefill chunks share decode steps, stretching TPOT)" if agg["binds"] == "tpot" else
-                        " (prompts queue behind running batches)") + f"; KV use {at['kv_utilization_mean']:.0%}.")
+        how = (" (prefill chunks share decode steps, stretching TPOT)" if agg["binds"] == "tpot" else
+               " (prompts queue behind running batches)")
+        lines.append(f"aggregated ({agg['deployment']['gpus']} GPUs, TP{agg['deployment']['tp']}) is " + _cap(agg)
+                     + f"{agg['binds'].upper()}-bound: p99 TTFT {agg['ttft_p99_s']:.3g} s of {spec.slo_ttft_p99_s} s, "
+                     f"p99 TPOT {agg['tpot_p99_s'] * 1e3:.3g} ms of {spec.slo_tpot_p99_s * 1e3:.3g} ms" + how
+                     + f"; KV use {at['kv_utilization_mean']:.0%}.")
     if dis is not None:
         at = dis["at_capacity"]
         dep = dis["deployment"]
@@ -301,16 +306,26 @@ def why(spec: CompareSpec, agg: dict | None, dis: dict | None) -> list[str]:
         tr = at["transfer"]
         lines.append(
             f"disaggregated ({dep['p_to_d_gpus']} prefill:decode GPUs, TP{dep['prefill']['tp']}/TP"
-            f"{dep['decode']['tp']}) binds on the {pool} pool: p99 TTFT {dis['ttft_p99_s']:.3g} s, p99 TPOT "
-            f"{dis['tpot_p99_s'] * 1e3:.3g} ms; busy share prefill {at['prefill']['utilization']:.0%}, decode "
-            f"{at['decode']['utilization']:.0%} at a mean decode batch of {at['decode']['batch_seqs_mean']:.3g}.")
+            f"{dep['decode']['tp']}) " + _cap(dis) + f"binds on the {pool} pool: p99 TTFT {dis['ttft_p99_s']:.3g} s, "
+            f"p99 TPOT {dis['tpot_p99_s'] * 1e3:.3g} ms; busy share prefill {at['prefill']['utilization']:.0%}, "
+            f"decode {at['decode']['utilization']:.0%} at a mean decode batch of "
+            f"{at['decode']['batch_seqs_mean']:.3g}.")
         lines.append(
             f"KV transfer over {dep['kv_link']}: {tr['bytes_per_request']['mean'] / 1e6:.3g} MB per request, "
             f"{tr['time_s']['mean'] * 1e3:.3g} ms on the link ({at['kv_link']['achieved_GBps']:.3g} GB/s achieved), "
             f"{tr['exposed_after_prefill_s']['mean'] * 1e3:.3g} ms exposed after the prefill (layer-wise streaming), "
-            f"link busy {tr['link_utilization']:.0%}; decode admission waits "
+            f"link busy {tr['link_utilization']:.0%}; the KV waits "
+            f"{at['kv_wait_for_decode_blocks_s']['mean'] * 1e3:.3g} ms for decode blocks, decode admission "
             f"{at['decode_admission_wait_s']['mean'] * 1e3:.3g} ms.")
     return lines
+
+
+def _cap(o: dict) -> str:
+    """'capped at ... ; otherwise ' when the capacity is the saturated completion rate, not an SLO limit."""
+    if not o["saturation_bound"]:
+        return ""
+    return (f"capped at its saturated completion rate ({o['saturated_rps']:.3g} req/s; the SLO still holds there), "
+            f"nearest limit ")
 
 
 def compare(spec: CompareSpec, w: WorkloadSpec) -> dict[str, object]:
