@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coscale.cost.curves import attention_efficiency, gemm_efficiency
 from coscale.cost.roofline import COMPUTE, LATENCY, MEMORY, _peak_rate, collective_time, kernel_time
@@ -76,3 +78,31 @@ def test_vector_ops_run_at_the_fp32_rate_or_an_eighth_of_bf16() -> None:
         base = rates.get("bf16") or rates.get("fp16") or rates.get("tf32") or max(rates.values())
         assert _peak_rate(groq, VECTOR) == pytest.approx(base / 8)
     assert _peak_rate(H100, "fp4") == H100.compute.peak("fp8")  # no FP4 units: FP8 tensor cores
+
+
+def test_k_fill_by_hand() -> None:
+    """Each 128x128 tile pays 1.3 us its K pipeline does not hide, against a main loop of
+    2 * 128 * 128 * k / (one SM's 989.4/132 TFLOP/s x 0.80) s: K fill k / (k + k_half)."""
+    assert EFF.gemm_tile_fixed_s == 1.3e-6
+    unit = 989.4e12 / 132
+    k_half = 1.3e-6 * unit * 0.80 / (2 * 128 * 128)
+    for k in (512, 8192):  # 4096 tiles: no split-K, so the whole K is one work item
+        with_fill = gemm_efficiency(EFF, "bf16", np.float64(8192), 8192, k, 132, unit)
+        without = gemm_efficiency(EFF, "bf16", np.float64(8192), 8192, k, 132)
+        assert float(with_fill / without) == pytest.approx(k / (k + k_half), rel=1e-12)
+    # split-K: 1 x 32 tiles on 132 SMs split K=4096 four ways, so each work item has K=1024
+    split = gemm_efficiency(EFF, "bf16", np.float64(1), 4096, 4096, 132, unit)
+    plain = gemm_efficiency(EFF, "bf16", np.float64(1), 4096, 4096, 132)
+    assert float(split / plain) == pytest.approx(1024 / (1024 + k_half), rel=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(m=st.integers(1, 20000), n=st.integers(1, 20000), k=st.integers(16, 65536),
+       rate=st.floats(1e12, 1e14))
+def test_k_fill_costs_more_on_a_faster_unit_and_never_helps(m: int, n: int, k: int, rate: float) -> None:
+    """The fixed time is the same in seconds on every chip: a faster compute unit hides less of it,
+    and with it the efficiency is never above the curve without it."""
+    none = float(gemm_efficiency(EFF, "bf16", np.float64(m), n, k, 132))
+    slow = float(gemm_efficiency(EFF, "bf16", np.float64(m), n, k, 132, rate))
+    fast = float(gemm_efficiency(EFF, "bf16", np.float64(m), n, k, 132, 4 * rate))
+    assert fast < slow < none

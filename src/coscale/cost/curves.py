@@ -18,14 +18,22 @@ def _next_pow2(m: Array) -> Array:
 
 
 def gemm_efficiency(eff: EfficiencyModel, compute_class: str, m: Array, n: Array, k: Array,
-                    compute_units: Array) -> Array:
-    """Fraction of peak for y[m,n] = x[m,k] W[k,n]: class peak x tile fill x wave fill.
+                    compute_units: Array, unit_rate: float = 0.0) -> Array:
+    """Fraction of peak for y[m,n] = x[m,k] W[k,n]: class peak x tile fill x wave fill x K fill.
 
     Tiles are `gemm_tile` square; the token-dim tile shrinks to the next power of two >= the
     narrowest tile for skinny GEMMs. With fewer output tiles than compute units, split-K (slices
     of at least `split_k_min`) spreads the reduction over the idle units. `compute_units` 0 means
-    unknown: no wave model."""
+    unknown: no wave model.
+
+    K fill: every work item (an output tile, or one split-K slice of it) pays `gemm_tile_fixed_s`
+    that its K pipeline does not hide (filling the pipeline from HBM, draining the accumulator in
+    the epilogue), against a main loop of 2 tile^2 k_slice / (unit_rate x class peak) seconds on
+    one compute unit. The fixed time is the same in seconds on every chip, so it weighs most
+    where one unit is fastest (Blackwell FP4: ~4x a Hopper SM in FP8) and K is short (small-expert
+    MoE). `unit_rate` is one compute unit's peak FLOP/s in this class; 0 (unknown) leaves it out."""
     tile = float(eff.gemm_tile)
+    peak = eff.gemm_peak.get(compute_class, 0.7)
     tile_m = np.minimum(tile, np.maximum(float(eff.gemm_min_tile_m), _next_pow2(m)))
     tiles_m, tiles_n = np.maximum(np.ceil(m / tile_m), 1.0), np.ceil(n / tile)  # m = 0: an empty step
     tile_fill = (m * n) / (tiles_m * tiles_n * tile_m * tile)
@@ -35,7 +43,10 @@ def gemm_efficiency(eff: EfficiencyModel, compute_class: str, m: Array, n: Array
     work = tiles * splits
     safe_units = np.maximum(units, 1.0)
     wave_fill = np.where(units > 0, work / (np.ceil(work / safe_units) * safe_units), 1.0)
-    return eff.gemm_peak.get(compute_class, 0.7) * tile_fill * wave_fill
+    k_slice = np.maximum(np.asarray(k, dtype=np.float64) / splits, 1.0)
+    k_half = eff.gemm_tile_fixed_s * unit_rate * peak / (2.0 * tile * tile)  # K at which half the time is fixed
+    k_fill = k_slice / (k_slice + k_half)
+    return peak * tile_fill * wave_fill * k_fill
 
 
 def attention_efficiency(eff: EfficiencyModel, compute_class: str, keys_per_query: Array) -> Array:

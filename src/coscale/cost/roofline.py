@@ -52,8 +52,8 @@ def op_cost(op: Op, system: System, eff: EfficiencyModel) -> OpCost:
         return OpCost(op=op, time_s=t, compute_s=zero, memory_s=zero, network_s=t, bound_code=code[()],
                       compute_efficiency=zero, memory_efficiency=0.0)
     hw = system.hardware
-    c_eff = _compute_efficiency(op, eff, hw.compute.compute_units)
     rate = _peak_rate(hw, op.compute_class)
+    c_eff = _compute_efficiency(op, eff, hw.compute.compute_units, rate)
     flops = np.asarray(op.flops, dtype=np.float64)
     compute_s = np.divide(flops, rate * c_eff, out=np.zeros_like(flops * c_eff), where=flops > 0)
     m_eff = eff.memory_gemm if op.kind in ("gemm", "grouped_gemm") else eff.memory_stream
@@ -91,12 +91,13 @@ def _peak_rate(hw: HardwareSpec, compute_class: str) -> float:
     return c.peak(resolve_compute_class(hw, compute_class).used)
 
 
-def _compute_efficiency(op: Op, eff: EfficiencyModel, compute_units: int) -> Array:
+def _compute_efficiency(op: Op, eff: EfficiencyModel, compute_units: int, rate: float) -> Array:
     if op.kind in ("gemm", "grouped_gemm") and op.gemm_mnk:
         m, n, k = op.gemm_mnk
         units = np.floor(compute_units / np.asarray(op.groups, dtype=np.float64))
         units = np.maximum(units, 1.0) if compute_units else 0.0
-        return gemm_efficiency(eff, op.compute_class, np.asarray(m, dtype=np.float64), n, k, units)
+        unit_rate = rate / compute_units if compute_units else 0.0  # one SM / CU of the whole chip
+        return gemm_efficiency(eff, op.compute_class, np.asarray(m, dtype=np.float64), n, k, units, unit_rate)
     if op.kind == "attention":
         return attention_efficiency(eff, op.compute_class, np.asarray(op.attn_len, dtype=np.float64))
     if op.compute_class == VECTOR:

@@ -96,6 +96,7 @@ class EfficiencyModel:
     gemm_tile: int = 128  # output tile edge of Hopper/Blackwell GEMM kernels (CUTLASS/cuBLAS 128x128)
     gemm_min_tile_m: int = 16  # narrowest token-dim tile (skinny GEMMs use 64-row tiles or swap A/B)
     split_k_min: int = 256  # smallest reduction slice a split-K kernel gives one SM
+    gemm_tile_fixed_s: float = 1.3e-6  # per output tile, not hidden by the K pipeline (fill + epilogue)
     attention_peak: AttentionFractions = AttentionFractions()
     attention_ramp_keys: float = 256.0  # keys/query at which FlashAttention reaches half its peak fraction
     vector_peak: float = 0.5  # CUDA-core ops (scans, elementwise) against the FP32 vector rate

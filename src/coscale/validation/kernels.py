@@ -16,9 +16,10 @@ def _system(check: dict[str, Any]) -> System:
 
 
 def predict_gemm(check: dict[str, Any], eff: EfficiencyModel) -> float:
-    """Achieved TFLOP/s of one FP8/BF16 GEMM (1-byte or 2-byte operands, BF16 output)."""
+    """Achieved TFLOP/s of one GEMM: FP4 (NVFP4: half a byte + one E4M3 scale per 16 elements), FP8/INT8
+    (1 byte) or BF16/FP16 (2 bytes) operands, BF16 output."""
     m, n, k = check["m"], check["n"], check["k"]
-    operand = 1.0 if check["compute_class"] in ("fp8", "int8") else 2.0
+    operand = {"fp4": 0.5 + 1.0 / 16.0, "fp8": 1.0, "int8": 1.0}.get(check["compute_class"], 2.0)
     op = Op(name="gemm", kind="gemm", layer="kernel", count=1, flops=2.0 * m * n * k,
             weight_bytes=n * k * operand, act_bytes=m * k * operand + m * n * 2.0,
             compute_class=check["compute_class"], gemm_mnk=(m, n, k))
