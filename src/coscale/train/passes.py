@@ -92,8 +92,9 @@ def _quantize_kernel(op: Op, precision: TrainingPrecision) -> list[Op]:
     _, n, k = op.gemm_mnk
     rows = op.flops / (2.0 * n * k)
     out_bytes = precision.activations.bytes_per_element
+    # a grouped GEMM's input is quantized per expert (TE GroupedLinear: one quantize per split)
     cast = Op(name=op.name + ".cast", kind="elementwise", layer=op.layer, count=op.count,
-              flops=2.0 * rows * k, act_bytes=rows * k * (OUTPUT_BYTES + 2.0 * out_bytes))
+              flops=2.0 * rows * k, act_bytes=rows * k * (OUTPUT_BYTES + 2.0 * out_bytes), groups=op.groups)
     return [cast, op]
 
 
