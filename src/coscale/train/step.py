@@ -107,10 +107,11 @@ def _host_exposed(t: PassTimes, exposed: tuple[float, float, float]) -> float:
 def _free_window(t: PassTimes, tp: int, overlap_tp: bool, overlap_cp: bool) -> float:
     """Compute time of one pass not already spent hiding its TP and CP communication: what is left
     to hide data-parallel traffic behind. One kernel stream hides each second of communication once,
-    so budgeting TP and DP against the same compute would let faster compute un-hide more than it saves."""
-    tp_s, cp_s, _ = _exposed(t, tp, overlap_tp, overlap_cp)
-    hidden = (t.tp_comm_s - tp_s) + (t.cp_comm_s - cp_s)
-    return max(t.compute_s - hidden, 0.0)
+    so budgeting TP and DP against the same compute would let faster compute un-hide more than it saves.
+    Time the compute stream waits for the host is a window too: the communication stream runs then."""
+    ex = _exposed(t, tp, overlap_tp, overlap_cp)
+    hidden = (t.tp_comm_s - ex[0]) + (t.cp_comm_s - ex[1])
+    return max(t.compute_s - hidden, 0.0) + _host_exposed(t, ex)
 
 
 def _overlapped(comm_s: float, window_s: float, bucket_fraction: float, overlap: bool) -> float:
