@@ -81,10 +81,18 @@ def _activation_kernel(op: Op) -> list[Op]:
     return [op, act]
 
 
+def _current_scaling(precision: TrainingPrecision) -> bool:
+    """Per-tensor current scaling (TE Float8CurrentScaling): the scale comes from this tensor's own
+    amax, so each cast first reads the whole tensor in a separate amax reduction and then casts it
+    (delayed scaling reuses past amaxes; block scales are computed inside the cast kernel)."""
+    quant = precision.linears.fprop_input if precision.linears else None
+    return quant is not None and quant.scheme.endswith("_tensor") and quant.amax_history == 0
+
+
 def _quantize_kernel(op: Op, precision: TrainingPrecision) -> list[Op]:
     """Low-precision recipes cast each GEMM input to FP8/FP4 (plus a transposed copy for the weight
     gradient): read 16-bit, write two low-precision copies (scales included); the backward casts dY
-    the same way."""
+    the same way. Per-tensor current scaling reads the input once more for its amax."""
     if not precision.low_precision_gemms or op.kind not in ("gemm", "grouped_gemm"):
         return [op]
     if not op.gemm_mnk:
@@ -92,9 +100,11 @@ def _quantize_kernel(op: Op, precision: TrainingPrecision) -> list[Op]:
     _, n, k = op.gemm_mnk
     rows = op.flops / (2.0 * n * k)
     out_bytes = precision.activations.bytes_per_element
+    amax_read = OUTPUT_BYTES if _current_scaling(precision) else 0.0
     # a grouped GEMM's input is quantized per expert (TE GroupedLinear: one quantize per split)
     cast = Op(name=op.name + ".cast", kind="elementwise", layer=op.layer, count=op.count,
-              flops=2.0 * rows * k, act_bytes=rows * k * (OUTPUT_BYTES + 2.0 * out_bytes), groups=op.groups)
+              flops=2.0 * rows * k, act_bytes=rows * k * (OUTPUT_BYTES + amax_read + 2.0 * out_bytes),
+              groups=op.groups)
     return [cast, op]
 
 
