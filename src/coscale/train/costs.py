@@ -107,7 +107,7 @@ def layer_costs(model: ModelSpec, key: ShardKey, system: System, precision: Trai
                               role="cp") if ring else 0.0
         fwd = _times(fwd_ops, system, eff, groups) + PassTimes(cp_comm_s=cp_fwd)
         bwd = _times(bwd_ops, system, eff, groups) + PassTimes(cp_comm_s=2.0 * cp_fwd)  # K,V and dK,dV
-        if synchronises_host(fwd_ops):
+        if options.moe_host_sync and synchronises_host(fwd_ops):
             fwd, bwd = _host_synchronised(fwd), _host_synchronised(bwd)
         attn = _times([op for op in fwd_ops if op.kind == "attention"], system, eff, groups)
         out.append(LayerCosts(forward=fwd, backward=bwd, attention_forward=attn))
