@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from coscale.cost.compute_class import resolve_compute_class
 from coscale.specs.hardware import HardwareSpec
-from coscale.specs.model import AttentionSpec, LayerSpec, ModelSpec
+from coscale.specs.model import AttentionSpec, LayerSpec, ModelSpec, MoESpec
 from coscale.train.layout import TrainOptions
 from coscale.train.precision import TrainingPrecision
 from coscale.workload.build import forward_ops
@@ -108,11 +108,30 @@ def _quantize_kernel(op: Op, precision: TrainingPrecision) -> list[Op]:
     return [cast, op]
 
 
+def _moe_permutation(layer: LayerSpec, p: ForwardPass, hidden: int) -> list[Op]:
+    """Token permutation around the experts (Megatron's all-to-all dispatcher): gather each token's
+    top_k copies into expert order (read tokens, write routed rows), and with EP re-sort the received
+    chunks by local expert before the GEMMs and back after them (read + write routed rows each);
+    unpermute reads the routed rows and scatter-adds them, weighted by the router probabilities, into
+    the token rows. BF16 rows (the copies the all-to-all moves)."""
+    moe = layer.ffn
+    if not isinstance(moe, MoESpec):
+        return []
+    tokens = p.tokens
+    rows = tokens * moe.top_k  # routed copies this GPU sends (and, balanced, receives)
+    row, tok = rows * hidden * OUTPUT_BYTES, tokens * hidden * OUTPUT_BYTES
+    sort = 2.0 * row if p.ep > 1 and moe.num_experts > p.ep else 0.0  # local experts > 1: chunk sort
+    return [Op(name="moe.permute", kind="elementwise", layer=layer.kind, count=1, act_bytes=tok + row + sort),
+            Op(name="moe.unpermute", kind="elementwise", layer=layer.kind, count=1, flops=2.0 * rows * hidden,
+               act_bytes=sort + row + tok)]
+
+
 def layer_forward_ops(model: ModelSpec, layer: LayerSpec, p: ForwardPass, key: ShardKey,
                       precision: TrainingPrecision, options: TrainOptions) -> list[Op]:
     """Forward operators of one instance of `layer` (embedding and head stripped)."""
     single = replace(model, layers=(layer,))
     ops = [op for op in forward_ops(single, p) if op.layer not in ("embedding", "lm_head")]
+    ops += _moe_permutation(layer, p, model.hidden_size)
     ops = [_full_sequence_attention(op, key, layer, p) for op in ops]
     if not options.flash_attention and isinstance(layer.mixer, AttentionSpec):
         ops = [_unfused_attention(op, key, max(layer.mixer.num_heads // key.tp, 1), options.dropout) for op in ops]
