@@ -19,8 +19,8 @@ drains the GPU's queue, and the layer's kernels form a dependent chain (route ->
 all-to-all -> per-expert quantize and GEMMs -> all-to-all -> unpermute) that the host feeds one
 launch at a time, so host issue and device work serialise. This is the upper bound; the lower
 bound, max(host, device), leaves the four Blackwell Qwen3 rows of the Megatron-Bridge 25.11 table
-(B200 and GB200, micro-batch 1 and 4) 55-126 % too fast with the same constants, the serial form
-10-28 % too fast: the choice of form is checked against that family, no constant is fitted to it.
+(B200 and GB200, micro-batch 1 and 4) 43-117 % too fast with the same constants, the serial form
+2-23 % too fast: the choice of form is checked against that family, no constant is fitted to it.
 Elsewhere the host runs ahead of the GPU and only the excess of a pass's host time over its device
 time shows (never, for the dense validation cases).
 """
