@@ -18,6 +18,8 @@ KEY = ShardKey(tp=2, cp=1, ep=1, micro_batch=2, seq_len=2048)
 # 1x128 activations and 128x128 weights with FP32 scales; per-tensor FP8: 8)
 WEIGHT_BITS = {"fp8": 8.0, "mxfp8": 8.25, "fp8-block": 8 + 32 / 128**2, "nvfp4": 4.5}
 INPUT_BITS = {"fp8": 8.0, "mxfp8": 8.25, "fp8-block": 8 + 32 / 128, "nvfp4": 4.5}
+# per-tensor current scaling (fp8 = fp8-tensor) reads the 16-bit input once more for its amax
+AMAX_READS = {"fp8": 1.0, "mxfp8": 0.0, "fp8-block": 0.0, "nvfp4": 0.0}
 
 
 def _ops(precision: str) -> dict[str, object]:
@@ -36,9 +38,19 @@ def test_gemm_operands_carry_the_recipes_block_scales(precision: str) -> None:
         m, n, k = op.gemm_mnk
         assert op.weight_bytes == pytest.approx(n * k * WEIGHT_BITS[precision] / 8, rel=1e-12)
         assert op.act_bytes == pytest.approx(m * k * INPUT_BITS[precision] / 8 + m * n * OUTPUT_BYTES, rel=1e-12)
-        # the cast kernel before it reads 16-bit and writes row- and column-wise copies with scales
+        # the cast kernel before it reads 16-bit (twice with current scaling: amax, then cast) and writes
+        # row- and column-wise copies with scales
         cast = ops[op.name + ".cast"]
-        assert cast.act_bytes == pytest.approx(m * k * (OUTPUT_BYTES + 2 * INPUT_BITS[precision] / 8), rel=1e-12)
+        reads = (1.0 + AMAX_READS[precision]) * OUTPUT_BYTES
+        assert cast.act_bytes == pytest.approx(m * k * (reads + 2 * INPUT_BITS[precision] / 8), rel=1e-12)
+
+
+def test_delayed_scaling_skips_the_amax_pass_that_current_scaling_pays() -> None:
+    current, delayed = _ops("fp8-tensor"), _ops("fp8-delayed")
+    for name, op in current.items():
+        if name.endswith(".cast"):
+            m_k = delayed[name].act_bytes / (OUTPUT_BYTES + 2.0)
+            assert op.act_bytes - delayed[name].act_bytes == pytest.approx(OUTPUT_BYTES * m_k, rel=1e-12)
 
 
 def test_block_scaled_fp8_moves_more_than_per_tensor_fp8() -> None:

@@ -27,14 +27,14 @@ _PREC = typer.Option("bf16", help="Training recipe: bf16, fp16, fp8 (= fp8-tenso
 
 
 def _context(model: str, hardware: str, gpus: int, precision: str, sequence_parallel: bool,
-             overlap: bool, efficiency: str | None = None) -> TrainingContext:
+             overlap: bool, efficiency: str | None = None, moe_host_sync: bool = True) -> TrainingContext:
     if gpus < 1 or gpus > MAX_COUNT:
         raise CoscaleError(f"--gpus must be a positive integer up to {MAX_COUNT:,}, got {gpus}.")
     return TrainingContext(
         model=resolve_model(model), system=System(hardware=load_hardware(hardware), num_gpus=gpus),
         precision=get_training_precision(precision),
         options=TrainOptions(sequence_parallel=sequence_parallel, tp_comm_overlap=overlap, dp_overlap=overlap,
-                             cp_overlap=overlap),
+                             cp_overlap=overlap, moe_host_sync=moe_host_sync),
         efficiency=load_efficiency_file(efficiency) if efficiency else None,
     )
 
@@ -68,13 +68,16 @@ def predict_train(
     precision: str = _PREC,
     sequence_parallel: bool = typer.Option(True, help="Sequence parallelism with TP."),
     overlap: bool = typer.Option(True, help="Overlap TP/DP/CP communication with compute."),
+    moe_host_sync: bool = typer.Option(True, "--moe-host-sync/--moe-sync-free",
+                                       help="MoE layers wait on the host for per-expert token counts (Megatron "
+                                            "default) or run sync-free (device-side splits: the host runs ahead)."),
     efficiency: str | None = typer.Option(None, help="Efficiency-family JSON (from `coscale calibrate`) "
                                                      "instead of the chip's shipped family."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Step time, tokens/s/GPU, model TFLOP/s, MFU/HFU and memory per GPU of one training layout."""
     defaults = {} if dp is not None else {"dp": "gpus/(tp*pp*cp)"}
-    ctx = _context(model, hardware, gpus, precision, sequence_parallel, overlap, efficiency)
+    ctx = _context(model, hardware, gpus, precision, sequence_parallel, overlap, efficiency, moe_host_sync)
     layout = TrainLayout(gpus=gpus, tp=tp, pp=pp, vp=vp, dp=dp if dp is not None else _derive_dp(gpus, tp, pp, cp),
                          cp=cp, ep=ep, micro_batch=micro_batch, global_batch=global_batch, seq_len=seq_len,
                          recompute=recompute, zero=zero)  # type: ignore[arg-type]

@@ -66,7 +66,7 @@ def print_training(ctx: TrainingContext, p: TrainingPrediction, defaults: dict[s
     t.add_row("model TFLOP/s/GPU", f"{p.model_tflops_per_gpu:.1f}{band_text(band, 'model_tflops_per_gpu', '.1f')}")
     t.add_row(f"MFU / HFU (vs {p.peak_class.upper()} {p.peak_flops / 1e12:.0f})", f"{p.mfu:.1%} / {p.hfu:.1%}")
     d = p.step.as_dict()
-    for k in ("compute", "recompute", "pipeline_bubble", "optimizer"):
+    for k in ("compute", "recompute", "host", "pipeline_bubble", "optimizer"):
         t.add_row(f"  {k.replace('_', ' ')}", f"{d[k]:.3f} s")
     for k, v in d["exposed_comm"].items():
         t.add_row(f"  exposed {k} comm", f"{v:.3f} s")

@@ -4,7 +4,8 @@ A GEMM y[m,n] = x[m,k] W[k,n] has two backward GEMMs of the same FLOPs: the acti
 dX[m,k] = dY W^T (shape m,k,n) and the weight gradient dW[k,n] = X^T dY (shape k,n,m); each is
 costed with its own tile/wave efficiency. FlashAttention's backward recomputes the scores and runs
 five matmuls to the forward's two: 2.5x the forward FLOPs (Dao 2023, FlashAttention-2 Sec. 3.2).
-Elementwise, scan and embedding ops read and write about twice the forward bytes. Collectives are
+Elementwise, scan and embedding ops read and write about twice the forward bytes (MoE token
+permutations the same bytes: their backward is the inverse permutation). Collectives are
 mirrored: the TP all-reduce of the forward becomes one in the backward (with sequence parallelism
 an all-gather + reduce-scatter pair of the same total volume), MoE dispatch/combine run again.
 """
@@ -20,6 +21,9 @@ FLASH_BACKWARD_FLOP_RATIO = 2.5
 # synchronisation, dQ accumulated with atomics): FA3 reports ~1.5-1.75x FA2 backward speed against
 # 740 TFLOP/s forward, ~500-550 TFLOP/s at head dim 128 on H100 (Shah et al. 2024, Fig. 6-7): ~0.7.
 FLASH_BACKWARD_RELATIVE_EFFICIENCY = 0.7
+# a permutation's backward is the inverse permutation: the same bytes (unpermute's backward gathers
+# the token gradients to the routed rows, permute's scatter-adds them back)
+PERMUTATIONS = ("moe.permute", "moe.unpermute")
 
 
 def backward_ops(op: Op) -> list[Op]:
@@ -32,7 +36,7 @@ def backward_ops(op: Op) -> list[Op]:
     if op.kind == "attention":
         return [replace(op, name=op.name + ".bwd", flops=FLASH_BACKWARD_FLOP_RATIO * op.flops,
                         act_bytes=2.0 * op.act_bytes, cache_bytes=2.0 * op.cache_bytes)]
-    if op.kind == "collective":
+    if op.kind == "collective" or op.name in PERMUTATIONS:
         return [replace(op, name=op.name + ".bwd")]
     return [replace(op, name=op.name + ".bwd", flops=2.0 * op.flops, act_bytes=2.0 * op.act_bytes,
                     weight_bytes=op.weight_bytes, cache_bytes=2.0 * op.cache_bytes)]

@@ -9,13 +9,14 @@ attention kernel (which hides the context-parallel ring exchange). Costs depend 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from coscale.cost.efficiency import EfficiencyModel
 from coscale.cost.roofline import op_cost
 from coscale.specs.hardware import System
 from coscale.specs.model import AttentionSpec, LayerSpec, ModelSpec
 from coscale.train.backward import FLASH_BACKWARD_RELATIVE_EFFICIENCY, backward_ops
+from coscale.train.host import host_issue_s, moe_routing_host_s, synchronises_host
 from coscale.train.layout import TrainOptions
 from coscale.train.passes import ShardKey, head_forward_ops, layer_forward_ops, training_pass
 from coscale.train.precision import TrainingPrecision
@@ -32,15 +33,19 @@ class PassTimes:
     ep_comm_s: float = 0.0
     cp_comm_s: float = 0.0
     flops: float = 0.0
+    host_s: float = 0.0  # host time to issue the kernels, where the host may run ahead of the GPU
+    host_exposed_s: float = 0.0  # host time the GPU waits for (layers that synchronise the host)
 
     def __add__(self, other: PassTimes) -> PassTimes:
         return PassTimes(compute_s=self.compute_s + other.compute_s, attention_s=self.attention_s + other.attention_s,
                          tp_comm_s=self.tp_comm_s + other.tp_comm_s, ep_comm_s=self.ep_comm_s + other.ep_comm_s,
-                         cp_comm_s=self.cp_comm_s + other.cp_comm_s, flops=self.flops + other.flops)
+                         cp_comm_s=self.cp_comm_s + other.cp_comm_s, flops=self.flops + other.flops,
+                         host_s=self.host_s + other.host_s, host_exposed_s=self.host_exposed_s + other.host_exposed_s)
 
     def scaled(self, k: float) -> PassTimes:
         return PassTimes(compute_s=self.compute_s * k, attention_s=self.attention_s * k, tp_comm_s=self.tp_comm_s * k,
-                         ep_comm_s=self.ep_comm_s * k, cp_comm_s=self.cp_comm_s * k, flops=self.flops * k)
+                         ep_comm_s=self.ep_comm_s * k, cp_comm_s=self.cp_comm_s * k, flops=self.flops * k,
+                         host_s=self.host_s * k, host_exposed_s=self.host_exposed_s * k)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -51,7 +56,7 @@ class LayerCosts:
 
 
 def _times(ops: list[Op], system: System, eff: EfficiencyModel, groups: GroupPlacement) -> PassTimes:
-    out = PassTimes()
+    out = PassTimes(host_s=host_issue_s(ops))
     for op in ops:
         if op.collective is not None:
             t = float(collective_s(op.collective, groups, system, eff)) * op.count
@@ -66,6 +71,12 @@ def _times(ops: list[Op], system: System, eff: EfficiencyModel, groups: GroupPla
         attn = t if op.kind == "attention" else 0.0
         out = out + PassTimes(compute_s=t, attention_s=attn, flops=float(op.flops) * op.count)
     return out
+
+
+def _host_synchronised(t: PassTimes) -> PassTimes:
+    """A layer pass that waits on the host (dropless MoE, `train.host`): its host issue time (its own
+    kernels plus the routing kernels) is exposed in full, serialised with its device work."""
+    return replace(t, host_s=0.0, host_exposed_s=t.host_s + moe_routing_host_s())
 
 
 def _ring_attention_bytes(layer: LayerSpec, key: ShardKey) -> float:
@@ -96,6 +107,8 @@ def layer_costs(model: ModelSpec, key: ShardKey, system: System, precision: Trai
                               role="cp") if ring else 0.0
         fwd = _times(fwd_ops, system, eff, groups) + PassTimes(cp_comm_s=cp_fwd)
         bwd = _times(bwd_ops, system, eff, groups) + PassTimes(cp_comm_s=2.0 * cp_fwd)  # K,V and dK,dV
+        if options.moe_host_sync and synchronises_host(fwd_ops):
+            fwd, bwd = _host_synchronised(fwd), _host_synchronised(bwd)
         attn = _times([op for op in fwd_ops if op.kind == "attention"], system, eff, groups)
         out.append(LayerCosts(forward=fwd, backward=bwd, attention_forward=attn))
     return tuple(out)

@@ -82,3 +82,7 @@ class TrainOptions:
     tp_comm_overlap: bool = True  # Megatron --tp-comm-overlap (userbuffers pipelining)
     dp_overlap: bool = True  # --overlap-grad-reduce / --overlap-param-gather
     cp_overlap: bool = True  # ring attention P2P hidden behind the attention kernel
+    # dropless MoE waits on the host for its per-expert token counts (Megatron TEGroupedMLP and the
+    # all-to-all dispatcher; train.host); False: a sync-free stack (device-side splits), where the
+    # host runs ahead and only the excess of its issue time over the device time shows
+    moe_host_sync: bool = True

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from coscale.cost.compute_class import resolve_compute_class
 from coscale.specs.hardware import HardwareSpec
-from coscale.specs.model import AttentionSpec, LayerSpec, ModelSpec
+from coscale.specs.model import AttentionSpec, LayerSpec, ModelSpec, MoESpec
 from coscale.train.layout import TrainOptions
 from coscale.train.precision import TrainingPrecision
 from coscale.workload.build import forward_ops
@@ -81,10 +81,18 @@ def _activation_kernel(op: Op) -> list[Op]:
     return [op, act]
 
 
+def _current_scaling(precision: TrainingPrecision) -> bool:
+    """Per-tensor current scaling (TE Float8CurrentScaling): the scale comes from this tensor's own
+    amax, so each cast first reads the whole tensor in a separate amax reduction and then casts it
+    (delayed scaling reuses past amaxes; block scales are computed inside the cast kernel)."""
+    quant = precision.linears.fprop_input if precision.linears else None
+    return quant is not None and quant.scheme.endswith("_tensor") and quant.amax_history == 0
+
+
 def _quantize_kernel(op: Op, precision: TrainingPrecision) -> list[Op]:
     """Low-precision recipes cast each GEMM input to FP8/FP4 (plus a transposed copy for the weight
     gradient): read 16-bit, write two low-precision copies (scales included); the backward casts dY
-    the same way."""
+    the same way. Per-tensor current scaling reads the input once more for its amax."""
     if not precision.low_precision_gemms or op.kind not in ("gemm", "grouped_gemm"):
         return [op]
     if not op.gemm_mnk:
@@ -92,9 +100,30 @@ def _quantize_kernel(op: Op, precision: TrainingPrecision) -> list[Op]:
     _, n, k = op.gemm_mnk
     rows = op.flops / (2.0 * n * k)
     out_bytes = precision.activations.bytes_per_element
+    amax_read = OUTPUT_BYTES if _current_scaling(precision) else 0.0
+    # a grouped GEMM's input is quantized per expert (TE GroupedLinear: one quantize per split)
     cast = Op(name=op.name + ".cast", kind="elementwise", layer=op.layer, count=op.count,
-              flops=2.0 * rows * k, act_bytes=rows * k * (OUTPUT_BYTES + 2.0 * out_bytes))
+              flops=2.0 * rows * k, act_bytes=rows * k * (OUTPUT_BYTES + amax_read + 2.0 * out_bytes),
+              groups=op.groups)
     return [cast, op]
+
+
+def _moe_permutation(layer: LayerSpec, p: ForwardPass, hidden: int) -> list[Op]:
+    """Token permutation around the experts (Megatron's all-to-all dispatcher): gather each token's
+    top_k copies into expert order (read tokens, write routed rows), and with EP re-sort the received
+    chunks by local expert before the GEMMs and back after them (read + write routed rows each);
+    unpermute reads the routed rows and scatter-adds them, weighted by the router probabilities, into
+    the token rows. BF16 rows (the copies the all-to-all moves)."""
+    moe = layer.ffn
+    if not isinstance(moe, MoESpec):
+        return []
+    tokens = p.tokens
+    rows = tokens * moe.top_k  # routed copies this GPU sends (and, balanced, receives)
+    row, tok = rows * hidden * OUTPUT_BYTES, tokens * hidden * OUTPUT_BYTES
+    sort = 2.0 * row if p.ep > 1 and moe.num_experts > p.ep else 0.0  # local experts > 1: chunk sort
+    return [Op(name="moe.permute", kind="elementwise", layer=layer.kind, count=1, act_bytes=tok + row + sort),
+            Op(name="moe.unpermute", kind="elementwise", layer=layer.kind, count=1, flops=2.0 * rows * hidden,
+               act_bytes=sort + row + tok)]
 
 
 def layer_forward_ops(model: ModelSpec, layer: LayerSpec, p: ForwardPass, key: ShardKey,
@@ -102,6 +131,7 @@ def layer_forward_ops(model: ModelSpec, layer: LayerSpec, p: ForwardPass, key: S
     """Forward operators of one instance of `layer` (embedding and head stripped)."""
     single = replace(model, layers=(layer,))
     ops = [op for op in forward_ops(single, p) if op.layer not in ("embedding", "lm_head")]
+    ops += _moe_permutation(layer, p, model.hidden_size)
     ops = [_full_sequence_attention(op, key, layer, p) for op in ops]
     if not options.flash_attention and isinstance(layer.mixer, AttentionSpec):
         ops = [_unfused_attention(op, key, max(layer.mixer.num_heads // key.tp, 1), options.dropout) for op in ops]

@@ -52,7 +52,8 @@ class Plan:
 
 def _terms(p: TrainingPrediction) -> dict[str, float]:
     d = p.step.as_dict()
-    out = {"compute": d["compute"], "recompute": d["recompute"], "pipeline bubble": d["pipeline_bubble"],
+    out = {"compute": d["compute"], "recompute": d["recompute"], "host wait": d["host"],
+           "pipeline bubble": d["pipeline_bubble"],
            "optimizer": d["optimizer"]}
     out.update({f"exposed {k} comm": v for k, v in d["exposed_comm"].items()})
     return out

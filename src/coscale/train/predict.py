@@ -61,7 +61,8 @@ class TrainingPrediction:
     def binding(self) -> str:
         """The largest non-compute term of the step, i.e. what a better layout would attack first."""
         d = self.step.as_dict()
-        terms = {"recompute": d["recompute"], "pipeline bubble": d["pipeline_bubble"], "optimizer": d["optimizer"]}
+        terms = {"recompute": d["recompute"], "host wait": d["host"], "pipeline bubble": d["pipeline_bubble"],
+                 "optimizer": d["optimizer"]}
         terms.update({f"{k} comm": v for k, v in d["exposed_comm"].items()})
         name = max(terms, key=terms.__getitem__)
         share = terms[name] / self.step_time_s

@@ -9,7 +9,8 @@ part being the bubble (Narayanan et al. 2021, Sec. 2.2). Data parallel: gradient
 (all-reduce without ZeRO) overlaps the last micro-batch's backward and the parameter all-gather the
 first forward, down to one bucket, behind the compute that TP/CP overlap has not used already;
 ZeRO-3 gathers weights for every micro-batch's forward and backward. The optimizer is memory-bound
-over the local FP32 state.
+over the local FP32 state. Host issue time the GPU waits for (`train.host`: dropless MoE layers
+synchronise the host) is its own term.
 """
 
 from __future__ import annotations
@@ -38,14 +39,15 @@ class StepBreakdown:
     pp_p2p_s: float
     dp_comm_s: float
     optimizer_s: float
+    host_s: float = 0.0  # GPU idle waiting for the host to issue kernels (train.host)
 
     @property
     def step_time_s(self) -> float:
         return (self.compute_s + self.recompute_s + self.tp_comm_s + self.cp_comm_s + self.ep_comm_s
-                + self.pp_bubble_s + self.pp_p2p_s + self.dp_comm_s + self.optimizer_s)
+                + self.pp_bubble_s + self.pp_p2p_s + self.dp_comm_s + self.optimizer_s + self.host_s)
 
     def as_dict(self) -> dict[str, float]:
-        return {"compute": self.compute_s, "recompute": self.recompute_s,
+        return {"compute": self.compute_s, "recompute": self.recompute_s, "host": self.host_s,
                 "exposed_comm": {"tp": self.tp_comm_s, "cp": self.cp_comm_s, "ep": self.ep_comm_s,
                                  "pp_p2p": self.pp_p2p_s, "dp": self.dp_comm_s},
                 "pipeline_bubble": self.pp_bubble_s, "optimizer": self.optimizer_s}
@@ -95,13 +97,21 @@ def _exposed(t: PassTimes, tp: int, overlap_tp: bool, overlap_cp: bool) -> tuple
     return tp_s, cp_s, t.ep_comm_s
 
 
+def _host_exposed(t: PassTimes, exposed: tuple[float, float, float]) -> float:
+    """Host issue time of one pass the GPU waits for: what synchronising layers expose, plus any
+    excess of the run-ahead part over the pass's device time (compute and exposed communication)."""
+    busy = t.compute_s + sum(exposed)
+    return t.host_exposed_s + max(t.host_s - busy, 0.0)
+
+
 def _free_window(t: PassTimes, tp: int, overlap_tp: bool, overlap_cp: bool) -> float:
     """Compute time of one pass not already spent hiding its TP and CP communication: what is left
     to hide data-parallel traffic behind. One kernel stream hides each second of communication once,
-    so budgeting TP and DP against the same compute would let faster compute un-hide more than it saves."""
-    tp_s, cp_s, _ = _exposed(t, tp, overlap_tp, overlap_cp)
-    hidden = (t.tp_comm_s - tp_s) + (t.cp_comm_s - cp_s)
-    return max(t.compute_s - hidden, 0.0)
+    so budgeting TP and DP against the same compute would let faster compute un-hide more than it saves.
+    Time the compute stream waits for the host is a window too: the communication stream runs then."""
+    ex = _exposed(t, tp, overlap_tp, overlap_cp)
+    hidden = (t.tp_comm_s - ex[0]) + (t.cp_comm_s - ex[1])
+    return max(t.compute_s - hidden, 0.0) + _host_exposed(t, ex)
 
 
 def _overlapped(comm_s: float, window_s: float, bucket_fraction: float, overlap: bool) -> float:
@@ -118,9 +128,11 @@ def step_breakdown(ctx: TrainingContext, layout: TrainLayout) -> StepBreakdown:
     m = layout.num_microbatches
 
     def per_mb(s: _Stage) -> tuple[float, float, float, float, float, float]:
-        ex = [_exposed(t, layout.tp, opts.tp_comm_overlap, opts.cp_overlap) for t in (s.fwd, s.bwd, s.recompute)]
+        passes = (s.fwd, s.bwd, s.recompute)
+        ex = [_exposed(t, layout.tp, opts.tp_comm_overlap, opts.cp_overlap) for t in passes]
+        host = sum(_host_exposed(t, e) for t, e in zip(passes, ex, strict=True))
         return (s.fwd.compute_s + s.bwd.compute_s, s.recompute.compute_s,
-                sum(e[0] for e in ex), sum(e[1] for e in ex), sum(e[2] for e in ex), 0.0)
+                sum(e[0] for e in ex), sum(e[1] for e in ex), sum(e[2] for e in ex), host)
 
     memo: dict[int, tuple[float, float, float, float, float, float]] = {}
     rows = []
@@ -143,7 +155,7 @@ def step_breakdown(ctx: TrainingContext, layout: TrainLayout) -> StepBreakdown:
     dp_s = _dp_exposed(ctx, layout, groups, stages[worst])
     return StepBreakdown(compute_s=m * w[0], recompute_s=m * w[1], tp_comm_s=m * w[2], cp_comm_s=m * w[3],
                          ep_comm_s=m * w[4], pp_bubble_s=bubble, pp_p2p_s=m * p2p, dp_comm_s=dp_s,
-                         optimizer_s=_optimizer_s(ctx, layout))
+                         optimizer_s=_optimizer_s(ctx, layout), host_s=m * w[5])
 
 
 def dp_overlap_span(layout: TrainLayout) -> float:
