@@ -5,8 +5,10 @@ fast-forwarding stable decode batches exactly as `engine.py` / `replica.py` do: 
 the same order, the same float operations, the same events (so the event count agrees too).
 
 State lives in arrays: per request `R` (int columns) and `F` (float columns), per replica `P` (int
-columns; the pool's scalars first), the running list, a ring buffer of waiting requests, and the
-planned step (batch, new tokens, step starts, energies, KV use) of each replica. Outputs: the step
+columns; the pool's scalars first), the running requests' hot counters by running position (`QI`,
+`QF`: contiguous, so a pass over a batch of hundreds reads memory in order; a request's counters go
+back to `R`/`F` when it is preempted or finishes), a ring buffer of waiting requests, and the planned
+step (batch positions, new tokens, step starts, energies, KV use) of each replica. Outputs: the step
 log (one row per forward pass, with its replica) and the inter-token gaps (value, weight, replica),
 in the order the Python replicas append them.
 """
@@ -34,24 +36,51 @@ OK, OUTSIDE_TABLE, STUCK, OVERLOADED = 0, 1, 2, 3
 C_NBLOCKS, C_BS, C_MNS, C_MBT, C_POLICY, C_VICTIM, C_RESERVE, C_CHUNKED, C_CACHING, C_ROUTER, C_CHECK, NC = range(12)
 
 
+# running-position columns of QI[r, column, position] (ints) and QF (floats): a replica's running
+# requests in admission order, each column contiguous, so a pass over the batch reads memory in order
+Q_RID, Q_COMP, Q_KNOWN, Q_GEN, Q_OUT, Q_NBLK, Q_DECD, Q_BOFF, NQ = range(9)
+QF_FIRST, QF_LAST, NQF = range(3)
+
+
 @njit(cache=True)
 def _blocks_for(tokens, bs):
     return -(-tokens // bs)
 
 
 @njit(cache=True)
-def _preempt(r, i, R, P, run, wq, blocks, boff, ref, queue, pushed):
-    """Preempt running[i] of replica r: its blocks go back, it waits at the front to be recomputed."""
-    s = run[r, i]
+def _leave(r, q, QI, QF, R, F, P):
+    """Copy running position q's counters back to its request and close the gap (order kept)."""
+    s = QI[r, Q_RID, q]
+    R[s, KNOWN] = QI[r, Q_KNOWN, q]
+    R[s, GEN] = QI[r, Q_GEN, q]
+    R[s, DECD] = QI[r, Q_DECD, q]
+    F[s, FIRST] = QF[r, QF_FIRST, q]
+    F[s, LAST] = QF[r, QF_LAST, q]
     n = P[r, NRUN]
-    for q in range(i, n - 1):
-        run[r, q] = run[r, q + 1]
+    for c in range(NQ):
+        for j in range(q, n - 1):
+            QI[r, c, j] = QI[r, c, j + 1]
+    for c in range(NQF):
+        for j in range(q, n - 1):
+            QF[r, c, j] = QF[r, c, j + 1]
     P[r, NRUN] = n - 1
-    release(P, r, ref, queue, pushed, blocks, boff[s], R[s, NBLK])
-    R[s, DISC] += R[s, COMP]
-    R[s, NBLK] = 0
+    return s
+
+
+@njit(cache=True)
+def _preempt(r, q, QI, QF, R, F, P, wq, blocks, ref, urid, uidx, own, ooff, queue, pushed, cfg):
+    """Preempt running position q: its blocks go back, it waits at the front to be recomputed."""
+    comp = QI[r, Q_COMP, q]
+    s = QI[r, Q_RID, q]
+    if cfg[C_CACHING] and R[s, PRE] == 0 and R[s, REG] > 0:
+        # a request's prompt blocks are keyed (rid, i) as they fill; only the request itself can hit
+        # them, and only after a preemption, so a first preemption publishes them all at once (what
+        # publishing chunk by chunk would have left: its blocks were fresh and held since)
+        R[s, OWNMAX] = publish(r, urid, uidx, own, ooff[s], R[s, OWNMAX], s, blocks, QI[r, Q_BOFF, q], 0, R[s, REG])
+    release(P, r, ref, queue, pushed, blocks, QI[r, Q_BOFF, q], QI[r, Q_NBLK, q])
+    _leave(r, q, QI, QF, R, F, P)
+    R[s, DISC] += comp
     R[s, REG] = 0
-    R[s, COMP] = 0
     R[s, PRE] += 1
     P[r, PREEMPTIONS] += 1
     P[r, RESERVED] -= R[s, RESV]
@@ -63,63 +92,62 @@ def _preempt(r, i, R, P, run, wq, blocks, boff, ref, queue, pushed):
 
 
 @njit(cache=True)
-def _victim(r, first, R, P, run, inp, cfg):
+def _victim(r, first, QI, R, P, inp, cfg):
+    """`replica._victim`: the running position to preempt among first.. in the engine's order."""
     n = P[r, NRUN]
     if cfg[C_VICTIM] == 0:
         return n - 1
     best = first
     for q in range(first + 1, n):
-        a, b = run[r, q], run[r, best]
-        ka = (R[a, GEN], -inp[a], -R[a, ORDER])
-        kb = (R[b, GEN], -inp[b], -R[b, ORDER])
-        if ka < kb:
+        a, b = QI[r, Q_RID, q], QI[r, Q_RID, best]
+        ga, gb = QI[r, Q_GEN, q], QI[r, Q_GEN, best]
+        if ga < gb or (ga == gb and (-inp[a] < -inp[b] or (inp[a] == inp[b] and -R[a, ORDER] < -R[b, ORDER]))):
             best = q
     return best
 
 
 @njit(cache=True)
-def _grow(r, budget, mode, R, P, run, wq, inp, blocks, boff, ref, urid, queue, pushed, sslot, snew, cfg):
+def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, own, ooff, queue, pushed, sslot, snew,
+          gnew, tmp, cfg):
     """`replica._grow`: running requests (mode -1 all, 0 prefilling only, 1 decoding only) in admission
-    order under the budget, preempting when KV runs out. Writes the batch from sslot[r, 0];
-    returns (count, budget left, preempted)."""
+    order under the budget, preempting when KV runs out. Writes the batch (running positions) from
+    sslot[r, 0]; returns (count, budget left, preempted)."""
     n = P[r, NRUN]
     if n == 0 or budget <= 0:
         return 0, budget, False
     bs, nblocks = cfg[C_BS], cfg[C_NBLOCKS]
+    comp, known, gen, nblk = QI[r, Q_COMP], QI[r, Q_KNOWN], QI[r, Q_GEN], QI[r, Q_NBLK]
     before = 0
     total = 0
     for q in range(n):
-        s = run[r, q]
-        todo = R[s, KNOWN] - R[s, COMP]
-        t = todo
+        t = known[q] - comp[q]
         if mode >= 0:
-            dec = todo == 1 and R[s, GEN] >= 1
+            dec = t == 1 and gen[q] >= 1
             if dec != (mode == 1):
                 t = 0
         new = min(max(budget - before, 0), t)
         before += t
-        if new > 0:
-            total += _blocks_for(R[s, COMP] + new, bs) - R[s, NBLK]
-    if total <= free_blocks(P, r, nblocks):
-        before = 0
+        gnew[q] = new
+        if new > 0 and comp[q] + new > nblk[q] * bs:  # (blocks always cover the computed tokens)
+            total += (comp[q] + new + bs - 1) // bs - nblk[q]
+    if total <= free_blocks(P, r, nblocks):  # nobody runs out: one allocation, handed out in batch order
+        if total > 0:
+            allocate(P, r, nblocks, ref, urid, queue, pushed, total, tmp, 0)
+        at = 0
         used = 0
         count = 0
+        boff = QI[r, Q_BOFF]
         for q in range(n):
-            s = run[r, q]
-            todo = R[s, KNOWN] - R[s, COMP]
-            t = todo
-            if mode >= 0:
-                dec = todo == 1 and R[s, GEN] >= 1
-                if dec != (mode == 1):
-                    t = 0
-            new = min(max(budget - before, 0), t)
-            before += t
+            new = gnew[q]
             if new > 0:
-                need = _blocks_for(R[s, COMP] + new, bs) - R[s, NBLK]
-                if need > 0:
-                    allocate(P, r, nblocks, ref, urid, queue, pushed, need, blocks, boff[s] + R[s, NBLK])
-                    R[s, NBLK] += need
-                sslot[r, count] = s
+                if comp[q] + new > nblk[q] * bs:
+                    need = (comp[q] + new + bs - 1) // bs - nblk[q]
+                    b0 = boff[q] + nblk[q]
+                    for j in range(need):
+                        blocks[b0 + j] = tmp[at + j]
+                    at += need
+                    nblk[q] += need
+                sslot[r, count] = q
                 snew[r, count] = new
                 count += 1
                 used += new
@@ -127,43 +155,42 @@ def _grow(r, budget, mode, R, P, run, wq, inp, blocks, boff, ref, urid, queue, p
     # one request at a time, preempting victims when the pool runs dry
     count = 0
     preempted = False
-    i = 0
-    while i < P[r, NRUN] and budget > 0:
-        s = run[r, i]
-        todo = R[s, KNOWN] - R[s, COMP]
+    q = 0
+    while q < P[r, NRUN] and budget > 0:
+        todo = QI[r, Q_KNOWN, q] - QI[r, Q_COMP, q]
         if mode >= 0:
-            dec = todo == 1 and R[s, GEN] >= 1
+            dec = todo == 1 and QI[r, Q_GEN, q] >= 1
             if dec != (mode == 1):
-                i += 1
+                q += 1
                 continue
         new = todo if todo < budget else budget
-        need = _blocks_for(R[s, COMP] + new, bs) - R[s, NBLK]
+        need = _blocks_for(QI[r, Q_COMP, q] + new, bs) - QI[r, Q_NBLK, q]
         if need > 0:
             lost = False
             while need > free_blocks(P, r, nblocks):
-                v = _victim(r, i, R, P, run, inp, cfg)
-                vs = run[r, v]
-                _preempt(r, v, R, P, run, wq, blocks, boff, ref, queue, pushed)
+                v = _victim(r, q, QI, R, P, inp, cfg)
+                _preempt(r, v, QI, QF, R, F, P, wq, blocks, ref, urid, uidx, own, ooff, queue, pushed, cfg)
                 preempted = True
-                if vs == s:
+                if v == q:
                     lost = True
                     break
             if lost:
                 continue
-            allocate(P, r, nblocks, ref, urid, queue, pushed, need, blocks, boff[s] + R[s, NBLK])
-            R[s, NBLK] += need
-        sslot[r, count] = s
+            allocate(P, r, nblocks, ref, urid, queue, pushed, need, blocks, QI[r, Q_BOFF, q] + QI[r, Q_NBLK, q])
+            QI[r, Q_NBLK, q] += need
+        sslot[r, count] = q
         snew[r, count] = new
         count += 1
         budget -= new
-        i += 1
+        q += 1
     return count, budget, preempted
 
 
 @njit(cache=True)
-def _admit(r, s, budget, now, reserve, R, F, P, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue, pushed,
-           cfg):
-    """`replica._admit`: 0 when `s` does not fit (nothing changed then), else its new tokens."""
+def _admit(r, s, budget, now, reserve, QI, QF, R, F, P, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue,
+           pushed, cfg):
+    """`replica._admit`: 0 when request `s` does not fit (nothing changed then), else its new tokens;
+    an admitted request becomes the last running position."""
     bs, nblocks = cfg[C_BS], cfg[C_NBLOCKS]
     known = R[s, KNOWN]
     limit = (known - 1) // bs
@@ -186,7 +213,7 @@ def _admit(r, s, budget, now, reserve, R, F, P, inp, out, blocks, boff, own, oof
         P[r, RESERVED] += total
         R[s, RESV] = total
     b0 = boff[s]
-    if hit:  # take the hit blocks (they are this request's own, so unshared)
+    if hit:  # take the hit blocks (this request's own, so nobody else holds them)
         o0 = ooff[s]
         for q in range(hit):
             b = own[o0 + q]
@@ -195,34 +222,42 @@ def _admit(r, s, budget, now, reserve, R, F, P, inp, out, blocks, boff, own, oof
             ref[r, b] += 1
             blocks[b0 + q] = b
     allocate(P, r, nblocks, ref, urid, queue, pushed, need, blocks, b0 + hit)
-    R[s, NBLK] = hit + need
     R[s, REG] = hit
-    R[s, COMP] = cached
     if R[s, ORDER] >= 0:
         R[s, REHIT] += cached
     R[s, ORDER] = P[r, ADMITTED]
     P[r, ADMITTED] += 1
     if F[s, SCHED] < 0:
         F[s, SCHED] = now
+    q = P[r, NRUN]
+    QI[r, Q_RID, q] = s
+    QI[r, Q_COMP, q] = cached
+    QI[r, Q_KNOWN, q] = known
+    QI[r, Q_GEN, q] = R[s, GEN]
+    QI[r, Q_OUT, q] = out[s]
+    QI[r, Q_NBLK, q] = hit + need
+    QI[r, Q_DECD, q] = R[s, DECD]
+    QI[r, Q_BOFF, q] = b0
+    QF[r, QF_FIRST, q] = F[s, FIRST]
+    QF[r, QF_LAST, q] = F[s, LAST]
+    P[r, NRUN] = q + 1
     return new
 
 
 @njit(cache=True)
-def _admit_waiting(r, budget, now, reserve, at, R, F, P, wq, run, inp, out, blocks, boff, own, ooff, ref, urid,
+def _admit_waiting(r, budget, now, reserve, at, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid,
                    uidx, queue, pushed, sslot, snew, cfg):
     cap = wq.shape[1]
     count = at
     while P[r, WCOUNT] > 0 and budget > 0 and P[r, NRUN] < cfg[C_MNS]:
         s = wq[r, P[r, WHEAD]]
-        new = _admit(r, s, budget, now, reserve, R, F, P, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue,
-                     pushed, cfg)
+        new = _admit(r, s, budget, now, reserve, QI, QF, R, F, P, inp, out, blocks, boff, own, ooff, ref, urid, uidx,
+                     queue, pushed, cfg)
         if not new:
             break
         P[r, WHEAD] = (P[r, WHEAD] + 1) % cap
         P[r, WCOUNT] -= 1
-        run[r, P[r, NRUN]] = s
-        P[r, NRUN] += 1
-        sslot[r, count] = s
+        sslot[r, count] = P[r, NRUN] - 1
         snew[r, count] = new
         count += 1
         budget -= new
@@ -230,60 +265,66 @@ def _admit_waiting(r, budget, now, reserve, at, R, F, P, wq, run, inp, out, bloc
 
 
 @njit(cache=True)
-def _plan(r, now, R, F, P, run, wq, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue, pushed, sslot, snew,
-          cfg):
+def _plan(r, now, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue, pushed, sslot,
+          snew, gnew, tmp, cfg):
     """`replica._plan` for decode_first (0) and prefill_first (1): (batch size, preempted)."""
     mbt = cfg[C_MBT]
     reserve = cfg[C_RESERVE] != 0
     if cfg[C_POLICY] == 0:
-        count, budget, preempted = _grow(r, mbt, -1, R, P, run, wq, inp, blocks, boff, ref, urid, queue, pushed,
-                                         sslot, snew, cfg)
+        count, budget, preempted = _grow(r, mbt, -1, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, own, ooff,
+                                         queue, pushed, sslot, snew, gnew, tmp, cfg)
         if not preempted:
-            count = _admit_waiting(r, budget, now, reserve, count, R, F, P, wq, run, inp, out, blocks, boff, own, ooff,
-                                   ref, urid, uidx, queue, pushed, sslot, snew, cfg)
+            count = _admit_waiting(r, budget, now, reserve, count, QI, QF, R, F, P, wq, inp, out, blocks, boff, own,
+                                   ooff, ref, urid, uidx, queue, pushed, sslot, snew, cfg)
         return count, preempted
-    count, budget, _ = _grow(r, mbt, 0, R, P, run, wq, inp, blocks, boff, ref, urid, queue, pushed, sslot, snew, cfg)
-    count = _admit_waiting(r, budget, now, reserve, count, R, F, P, wq, run, inp, out, blocks, boff, own, ooff, ref,
+    count, budget, _ = _grow(r, mbt, 0, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, own, ooff, queue, pushed,
+                             sslot, snew, gnew, tmp, cfg)
+    count = _admit_waiting(r, budget, now, reserve, count, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref,
                            urid, uidx, queue, pushed, sslot, snew, cfg)
     if count:
         return count, False
-    count, _, preempted = _grow(r, INF_BUDGET, 1, R, P, run, wq, inp, blocks, boff, ref, urid, queue, pushed, sslot,
-                                snew, cfg)
+    count, _, preempted = _grow(r, INF_BUDGET, 1, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, own, ooff, queue,
+                                pushed, sslot, snew, gnew, tmp, cfg)
     return count, preempted
 
 
 @njit(cache=True)
-def _start_step(r, now, horizon, R, F, P, run, wq, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue, pushed,
-                sslot, snew, sdec, sstart, senergy, skv, cost, cfg, overhead, status, cnew, cpre):
+def _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue,
+                pushed, sslot, snew, sdec, gnew, sstart, senergy, skv, cost, cfg, overhead, status, cnew, cpre, hist,
+                tmp):
     """`replica.start_step`: plan and cost the next pass (or decode run); its end time, or -1 when idle."""
-    count, preempted = _plan(r, now, R, F, P, run, wq, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue,
-                             pushed, sslot, snew, cfg)
+    count, preempted = _plan(r, now, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue,
+                             pushed, sslot, snew, gnew, tmp, cfg)
     if count == 0:
         P[r, ACTIVE] = 0
         return -1.0
     bs = cfg[C_BS]
+    comp, known, gen, qout = QI[r, Q_COMP], QI[r, Q_KNOWN], QI[r, Q_GEN], QI[r, Q_OUT]
     decode = True
     ndec = 0
     dsum = 0
     dmax = 0
     nch = 0
     tokens = 0
-    for q in range(count):
-        s = sslot[r, q]
-        comp = R[s, COMP]
-        new = snew[r, q]
+    left = MAX_RUN_STEPS
+    for i in range(count):
+        q = sslot[r, i]
+        c = comp[q]
+        new = snew[r, i]
         tokens += new
-        dec = new == 1 and R[s, KNOWN] - comp == 1 and R[s, GEN] >= 1
-        sdec[r, q] = dec
+        dec = new == 1 and known[q] - c == 1 and gen[q] >= 1
+        sdec[r, i] = dec
         if dec:
             ndec += 1
-            dsum += comp
-            if comp > dmax:
-                dmax = comp
+            dsum += c
+            if c > dmax:
+                dmax = c
+            if qout[q] - gen[q] < left:
+                left = qout[q] - gen[q]
         else:
             decode = False
             cnew[nch] = new
-            cpre[nch] = comp
+            cpre[nch] = c
             nch += 1
     t, e, ok = step_cost(cost, ndec, float(dsum), dmax, cnew, cpre, nch)
     if not ok:
@@ -297,30 +338,38 @@ def _start_step(r, now, horizon, R, F, P, run, wq, inp, out, blocks, boff, own, 
     skv[r, 0] = used
     P[r, PTOKENS] = 0
     if decode:
-        if not preempted and count == P[r, NRUN] and now + (t + overhead) < horizon:
-            k = _run_length(r, count, R, P, out, sslot, cfg)
-            if k > 1:
-                # block growth per step: sequences with (c + j) % bs == 0 need one at step j >= 1
-                hist = np.zeros(bs, dtype=np.int64)
-                for q in range(count):
-                    hist[(-R[sslot[r, q], COMP]) % bs] += 1
-                got = 1
-                for j in range(1, k):
-                    if not sstart[r, j] < horizon:
-                        break
-                    tj, ej, okj = step_cost(cost, count, float(dsum + count * j), dmax + j, cnew, cpre, 0)
-                    if not okj:
-                        status[0] = OUTSIDE_TABLE
-                        return -1.0
-                    sstart[r, j + 1] = sstart[r, j] + (tj + overhead)
-                    senergy[r, j] = ej
-                    used += hist[j % bs]
-                    skv[r, j] = used
-                    got += 1
-                k = got
+        if not preempted and count == P[r, NRUN] and now + (t + overhead) < horizon and left > 1:
+            # `replica._run_length`: to the first completion, before the first step whose block growth
+            # exceeds the free pool; a sequence with c cached tokens needs a block at steps j with (c + j) % bs == 0
+            for b in range(bs):
+                hist[b] = 0
+            for q in range(count):
+                hist[(-comp[q]) % bs] += 1
+            free = free_blocks(P, r, cfg[C_NBLOCKS])
+            k = left
+            need = 0
+            for j in range(1, left):
+                need += hist[j % bs]
+                if need > free:
+                    k = j
+                    break
+            got = 1
+            for j in range(1, k):  # `_run_costs`: the steps that start before the horizon
+                if not sstart[r, j] < horizon:
+                    break
+                tj, ej, okj = step_cost(cost, count, float(dsum + count * j), dmax + j, cnew, cpre, 0)
+                if not okj:
+                    status[0] = OUTSIDE_TABLE
+                    return -1.0
+                sstart[r, j + 1] = sstart[r, j] + (tj + overhead)
+                senergy[r, j] = ej
+                used += hist[j % bs]
+                skv[r, j] = used
+                got += 1
+            k = got
     else:
-        for q in range(nch):
-            P[r, PTOKENS] += cnew[q]
+        for i in range(nch):
+            P[r, PTOKENS] += cnew[i]
     P[r, STEPS] = k
     P[r, SOFF] = 0
     P[r, DECODE] = decode
@@ -330,31 +379,6 @@ def _start_step(r, now, horizon, R, F, P, run, wq, inp, out, blocks, boff, own, 
     P[r, TOKEN] += 1
     P[r, ACTIVE] = 1
     return sstart[r, k]
-
-
-@njit(cache=True)
-def _run_length(r, count, R, P, out, sslot, cfg):
-    """`replica._run_length`: steps the decode batch runs unchanged (to its first completion, and
-    before the first step whose block growth exceeds the free pool)."""
-    k = MAX_RUN_STEPS
-    for q in range(count):
-        s = sslot[r, q]
-        left = out[s] - R[s, GEN]
-        if left < k:
-            k = left
-    if k <= 1:
-        return 1
-    bs = cfg[C_BS]
-    hist = np.zeros(bs, dtype=np.int64)
-    for q in range(count):
-        hist[(-R[sslot[r, q], COMP]) % bs] += 1
-    free = free_blocks(P, r, cfg[C_NBLOCKS])
-    need = 0
-    for j in range(1, k):
-        need += hist[j % bs]
-        if need > free:
-            return max(j, 1)
-    return k
 
 
 @njit(cache=True)
@@ -376,45 +400,50 @@ def _truncate(r, t, P, sstart):
 
 
 @njit(cache=True)
-def _commit_run(r, k, R, F, P, inp, blocks, boff, ref, urid, queue, pushed, sslot, sstart, cfg, itl_v, itl_i, ni,
-                tmp):
-    """`replica._commit_run`: apply the first k - 1 steps of a decode run; returns the ITL count."""
+def _commit_run(r, k, QI, QF, P, blocks, ref, urid, queue, pushed, sstart, cfg, itl_v, itl_i, ni, tmp, hist,
+                members):
+    """`replica._commit_run`: apply the first k - 1 steps of a decode run (the whole running list, in
+    order); returns the ITL count."""
     bs, nblocks = cfg[C_BS], cfg[C_NBLOCKS]
     n = P[r, NSLOTS]
+    comp, known, gen, nblk, decd, boff = QI[r, Q_COMP], QI[r, Q_KNOWN], QI[r, Q_GEN], QI[r, Q_NBLK], QI[r, Q_DECD], \
+        QI[r, Q_BOFF]
+    last = QF[r, QF_LAST]
     # blocks the steps 1..k-1 allocate: by step, then batch order (one allocation, split in order)
-    hist = np.zeros(bs + 1, dtype=np.int64)
+    for b in range(bs + 1):
+        hist[b] = 0
     for q in range(n):
-        hist[(-R[sslot[r, q], COMP]) % bs + 1] += 1
+        hist[(-comp[q]) % bs + 1] += 1
     for b in range(bs):
         hist[b + 1] += hist[b]
-    members = np.empty(n, dtype=np.int64)
-    fill = hist[:bs].copy()
-    for q in range(n):
-        res = (-R[sslot[r, q], COMP]) % bs
-        members[fill[res]] = q
-        fill[res] += 1
     total = 0
-    for j in range(1, k):
+    for j in range(1, min(k, bs + 1)):
         res = j % bs
-        total += hist[res + 1] - hist[res]
+        total += (hist[res + 1] - hist[res]) * ((k - 1 - j) // bs + 1)
     if total:
+        fill = hist[bs + 1:2 * bs + 1]
+        for b in range(bs):
+            fill[b] = hist[b]
+        for q in range(n):
+            res = (-comp[q]) % bs
+            members[fill[res]] = q
+            fill[res] += 1
         allocate(P, r, nblocks, ref, urid, queue, pushed, total, tmp, 0)
         at = 0
         for j in range(1, k):
             res = j % bs
             for m in range(hist[res], hist[res + 1]):
-                s = sslot[r, members[m]]
-                blocks[boff[s] + R[s, NBLK]] = tmp[at]
-                R[s, NBLK] += 1
+                q = members[m]
+                blocks[boff[q] + nblk[q]] = tmp[at]
+                nblk[q] += 1
                 at += 1
     s0, first_end = sstart[r, 0], sstart[r, 1]
     nsame = 0
     for q in range(n):
-        s = sslot[r, q]
-        if F[s, LAST] == s0:
+        if last[q] == s0:
             nsame += 1
         else:
-            itl_v[ni] = first_end - F[s, LAST]
+            itl_v[ni] = first_end - last[q]
             itl_i[ni, 0] = r
             itl_i[ni, 1] = 1
             ni += 1
@@ -428,24 +457,23 @@ def _commit_run(r, k, R, F, P, inp, blocks, boff, ref, urid, queue, pushed, sslo
         itl_i[ni, 0] = r
         itl_i[ni, 1] = n
         ni += 1
-    last = sstart[r, k - 1]
+    lt = sstart[r, k - 1]
     for q in range(n):
-        s = sslot[r, q]
-        R[s, COMP] += k - 1
-        R[s, KNOWN] += k - 1
-        R[s, GEN] += k - 1
-        R[s, DECD] += k - 1
-        F[s, LAST] = last
+        comp[q] += k - 1
+        known[q] += k - 1
+        gen[q] += k - 1
+        decd[q] += k - 1
+        last[q] = lt
     P[r, SAMPLES] += n * (k - 1)
     P[r, SOFF] = k - 1
     return ni
 
 
 @njit(cache=True)
-def _finish_step(r, R, F, P, run, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue, pushed, sslot, snew,
-                 sdec, sstart, senergy, skv, cfg, log_f, log_i, nl, itl_v, itl_i, ni, tmp, done):
+def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, queue, pushed, sslot, snew, sdec,
+                 sstart, senergy, skv, cfg, log_f, log_i, nl, itl_v, itl_i, ni, tmp, hist, members, sampled):
     """`replica.finish_step`: log the pass(es), apply them, release finished requests.
-    Returns (log rows, ITL entries, finished count) with the finished request ids in done[:count]."""
+    Returns (log rows, ITL entries, finished count)."""
     P[r, ACTIVE] = 0
     k = P[r, STEPS]
     n = P[r, NSLOTS]
@@ -461,82 +489,89 @@ def _finish_step(r, R, F, P, run, inp, out, blocks, boff, own, ooff, ref, urid, 
         log_i[nl, 5] = skv[r, j]
         nl += 1
     if k > 1:
-        ni = _commit_run(r, k, R, F, P, inp, blocks, boff, ref, urid, queue, pushed, sslot, sstart, cfg, itl_v, itl_i,
-                         ni, tmp)
+        ni = _commit_run(r, k, QI, QF, P, blocks, ref, urid, queue, pushed, sstart, cfg, itl_v, itl_i, ni, tmp, hist,
+                         members)
     bs = cfg[C_BS]
     soff = P[r, SOFF]
     start, now = sstart[r, soff], sstart[r, soff + 1]
+    comp, known, gen, decd, qout, rid = QI[r, Q_COMP], QI[r, Q_KNOWN], QI[r, Q_GEN], QI[r, Q_DECD], QI[r, Q_OUT], \
+        QI[r, Q_RID]
+    first, last = QF[r, QF_FIRST], QF[r, QF_LAST]
     ns = 0
     if P[r, DECODE]:
-        for q in range(n):
-            s = sslot[r, q]
-            R[s, DECD] += 1
-            R[s, COMP] += 1
-            tmp[ns] = s
+        for i in range(n):
+            q = sslot[r, i]
+            decd[q] += 1
+            comp[q] += 1
+            sampled[ns] = q
             ns += 1
     else:
-        for q in range(n):
-            s = sslot[r, q]
-            if sdec[r, q]:
-                R[s, DECD] += 1
-            R[s, COMP] += snew[r, q]
-        for q in range(n):
-            if sdec[r, q]:
+        for i in range(n):
+            q = sslot[r, i]
+            if sdec[r, i]:
+                decd[q] += 1
+            comp[q] += snew[r, i]
+        for i in range(n):
+            if sdec[r, i]:
                 continue
-            s = sslot[r, q]  # a prefill chunk: count it, publish newly full prompt blocks
-            R[s, PREF] += snew[r, q]
-            full = min(R[s, COMP] // bs, inp[s] // bs)
+            q = sslot[r, i]  # a prefill chunk: count it, publish newly full prompt blocks
+            s = rid[q]
+            R[s, PREF] += snew[r, i]
+            full = min(comp[q] // bs, inp[s] // bs)
             if full > R[s, REG]:
-                if cfg[C_CACHING]:
-                    R[s, OWNMAX] = publish(r, urid, uidx, own, ooff[s], R[s, OWNMAX], s, blocks, boff[s], R[s, REG],
-                                           full)
+                if cfg[C_CACHING] and R[s, PRE] > 0:  # (never preempted: published when first preempted)
+                    R[s, OWNMAX] = publish(r, urid, uidx, own, ooff[s], R[s, OWNMAX], s, blocks, QI[r, Q_BOFF, q],
+                                           R[s, REG], full)
                 R[s, REG] = full
-        for q in range(n):
-            s = sslot[r, q]
-            if R[s, COMP] == R[s, KNOWN]:
-                tmp[ns] = s
+        for i in range(n):
+            q = sslot[r, i]
+            if comp[q] == known[q]:
+                sampled[ns] = q
                 ns += 1
     nd = 0
     if ns:
         nsame = 0
-        for q in range(ns):
-            s = tmp[q]
-            R[s, GEN] += 1
-            R[s, KNOWN] += 1
-            last = F[s, LAST]
-            if F[s, FIRST] < 0:
-                F[s, FIRST] = now
-                if last == start:
-                    nsame += 1
-            elif last == start:
+        for i in range(ns):
+            q = sampled[i]
+            gen[q] += 1
+            known[q] += 1
+            lq = last[q]
+            if lq == start:
                 nsame += 1
-            else:
-                itl_v[ni] = now - last
+            elif first[q] >= 0:
+                itl_v[ni] = now - lq
                 itl_i[ni, 0] = r
                 itl_i[ni, 1] = 1
                 ni += 1
-            F[s, LAST] = now
+            if first[q] < 0:
+                first[q] = now
+            last[q] = now
+            if gen[q] == qout[q]:
+                nd += 1
         P[r, SAMPLES] += ns
         if nsame:
             itl_v[ni] = now - start
             itl_i[ni, 0] = r
             itl_i[ni, 1] = nsame
             ni += 1
-        for q in range(ns):
-            s = tmp[q]
-            if R[s, GEN] == out[s]:
-                F[s, FINISH] = now
-                release(P, r, ref, queue, pushed, blocks, boff[s], R[s, NBLK])
-                R[s, NBLK] = 0
-                P[r, RESERVED] -= R[s, RESV]
-                done[nd] = s
-                nd += 1
-    if nd:
+    if nd:  # finished requests leave (their blocks back, tail first), the rest keep their order
         m = 0
-        for q in range(P[r, NRUN]):
-            s = run[r, q]
-            if R[s, GEN] < out[s]:
-                run[r, m] = s
+        nrun = P[r, NRUN]
+        for q in range(nrun):
+            if gen[q] == qout[q]:
+                s = rid[q]
+                F[s, FINISH] = now
+                F[s, FIRST] = first[q]
+                R[s, DECD] = decd[q]
+                R[s, GEN] = gen[q]
+                release(P, r, ref, queue, pushed, blocks, QI[r, Q_BOFF, q], QI[r, Q_NBLK, q])
+                P[r, RESERVED] -= R[s, RESV]
+            else:
+                if m != q:
+                    for c in range(NQ):
+                        QI[r, c, m] = QI[r, c, q]
+                    for c in range(NQF):
+                        QF[r, c, m] = QF[r, c, q]
                 m += 1
         P[r, NRUN] = m
     return nl, ni, nd
@@ -611,7 +646,6 @@ def simulate_kernel(arr, inp, out, boff, ooff, nrep, cfg, overhead, wait_s, cost
     R[:, KNOWN] = inp  # tokens that exist: the prompt, then each sampled token
     F = np.full((nreq, NF), -1.0)
     P = np.zeros((nrep, NP), dtype=np.int64)
-    run = np.zeros((nrep, mns), dtype=np.int64)
     wq = np.zeros((nrep, nreq + 1), dtype=np.int64)
     blocks = np.empty(boff[nreq], dtype=np.int64)
     own = np.empty(ooff[nreq], dtype=np.int64)
@@ -620,6 +654,12 @@ def simulate_kernel(arr, inp, out, boff, ooff, nrep, cfg, overhead, wait_s, cost
     uidx = np.full((nrep, nblocks), -1, dtype=np.int64)
     queue = np.zeros((nrep, 2 * nblocks + 64), dtype=np.int64)
     pushed = np.full((nrep, nblocks), -1, dtype=np.int64)
+    QI = np.zeros((nrep, NQ, mns), dtype=np.int64)
+    QF = np.zeros((nrep, NQF, mns))
+    gnew = np.zeros(mns + 1, dtype=np.int64)
+    hist = np.zeros(2 * cfg[C_BS] + 2, dtype=np.int64)
+    members = np.zeros(mns + 1, dtype=np.int64)
+    sampled = np.zeros(mns + 1, dtype=np.int64)
     sslot = np.zeros((nrep, mns), dtype=np.int64)
     snew = np.zeros((nrep, mns), dtype=np.int64)
     sdec = np.zeros((nrep, mns), dtype=np.bool_)
@@ -629,7 +669,6 @@ def simulate_kernel(arr, inp, out, boff, ooff, nrep, cfg, overhead, wait_s, cost
     cnew = np.zeros(mns + 1, dtype=np.int64)
     cpre = np.zeros(mns + 1, dtype=np.int64)
     tmp = np.zeros(max(nblocks, mns) + 1, dtype=np.int64)
-    done = np.zeros(mns + 1, dtype=np.int64)
     status = np.zeros(1, dtype=np.int64)
     log_f = np.empty((1 << 16, 3))
     log_i = np.empty((1 << 16, 6), dtype=np.int64)
@@ -687,9 +726,9 @@ def simulate_kernel(arr, inp, out, boff, ooff, nrep, cfg, overhead, wait_s, cost
             P[r, WCOUNT] += 1
             if P[r, ACTIVE] == 0:
                 horizon = pending if (nrep == 1 or (rr and arrivals % nrep == r)) else inf
-                end = _start_step(r, now, horizon, R, F, P, run, wq, inp, out, blocks, boff, own, ooff, ref, urid,
-                                  uidx, queue, pushed, sslot, snew, sdec, sstart, senergy, skv, cost, cfg, overhead,
-                                  status, cnew, cpre)
+                end = _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid,
+                                  uidx, queue, pushed, sslot, snew, sdec, gnew, sstart, senergy, skv, cost, cfg,
+                                  overhead, status, cnew, cpre, hist, tmp)
             else:
                 end = _truncate(r, now, P, sstart)
             if status[0] != OK:
@@ -711,13 +750,13 @@ def simulate_kernel(arr, inp, out, boff, ooff, nrep, cfg, overhead, wait_s, cost
         else:
             if tok != P[r, TOKEN]:
                 continue  # a run that an arrival truncated
-            nl, ni, _nd = _finish_step(r, R, F, P, run, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue,
-                                      pushed, sslot, snew, sdec, sstart, senergy, skv, cfg, log_f, log_i, nl, itl_v,
-                                      itl_i, ni, tmp, done)
+            nl, ni, _nd = _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, queue, pushed,
+                                       sslot, snew, sdec, sstart, senergy, skv, cfg, log_f, log_i, nl, itl_v, itl_i,
+                                       ni, tmp, hist, members, sampled)
             horizon = pending if (pending < inf and (nrep == 1 or (rr and arrivals % nrep == r))) else inf
-            end = _start_step(r, now, horizon, R, F, P, run, wq, inp, out, blocks, boff, own, ooff, ref, urid, uidx,
-                              queue, pushed, sslot, snew, sdec, sstart, senergy, skv, cost, cfg, overhead, status,
-                              cnew, cpre)
+            end = _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid,
+                              uidx, queue, pushed, sslot, snew, sdec, gnew, sstart, senergy, skv, cost, cfg, overhead,
+                              status, cnew, cpre, hist, tmp)
             if status[0] != OK:
                 break
             if end >= 0:

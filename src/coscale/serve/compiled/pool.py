@@ -13,12 +13,12 @@ NONE = -1
 FRESH, NFREE, QHEAD, QTAIL = 0, 1, 2, 3
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def free_blocks(P, r, nblocks):
     return nblocks - P[r, FRESH] + P[r, NFREE]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def used_blocks(P, r):
     return P[r, FRESH] - P[r, NFREE]
 
