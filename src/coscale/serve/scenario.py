@@ -34,8 +34,8 @@ from coscale.serve.workload import (
     OpenLoop,
     Workload,
     arrival_times,
+    request_columns,
     session_requests,
-    synthetic_requests,
 )
 from coscale.specs.execution import Parallelism
 from coscale.specs.hardware import System
@@ -199,7 +199,7 @@ def make_workload(w: WorkloadSpec, model: ModelSpec | None = None) -> Workload:
     times = arrival_times(w.arrival, w.rate, n, rng, w.burstiness)
     isl, osl = lengths.sample(rng, n)
     _check_context_arrays(isl, osl, model)
-    return OpenLoop(requests=synthetic_requests(times, isl, osl))
+    return OpenLoop(requests=request_columns(times, isl, osl))  # type: ignore[arg-type]
 
 
 def _check_context(reqs: tuple[Request, ...], model: ModelSpec | None) -> None:

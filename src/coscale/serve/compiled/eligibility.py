@@ -20,7 +20,7 @@ import numpy as np
 from coscale.serve.core_cost import CoreStepCost
 from coscale.serve.replica import Replica
 from coscale.serve.router import RouterConfig
-from coscale.serve.workload import OpenLoop, Workload
+from coscale.serve.workload import OpenLoop, RequestColumns, Workload
 
 ENGINES = ("auto", "python", "compiled")
 
@@ -65,13 +65,23 @@ def compiled_ineligible(replicas: list[Replica], workload: Workload, router: Rou
                 or r.pool.published is not None:
             return "replicas are not fresh"
     reqs = workload.requests
-    if any(q.prefix_hashes for q in reqs):
+    if not isinstance(reqs, RequestColumns) and any(q.prefix_hashes for q in reqs):
         return "requests carry prefix hashes (prefix caching across requests)"
-    inp = np.fromiter((q.input_tokens for q in reqs), dtype=np.int64, count=len(reqs))
-    out = np.fromiter((q.output_tokens for q in reqs), dtype=np.int64, count=len(reqs))
+    _, inp, out = request_arrays_of(workload)
     bs = r0.pool.block_size
     if int(((inp + out + bs - 1) // bs).max()) > r0.pool.num_blocks:
         return "a request needs more KV blocks than the pool holds"
     if not r0.cfg.chunked_prefill and int((inp + out).max()) > r0.cfg.max_batched_tokens:
         return "a request cannot be prefilled in one step without chunked prefill"
     return None
+
+
+def request_arrays_of(workload: OpenLoop) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(arrival_s, input_tokens, output_tokens) of an open loop's requests."""
+    reqs = workload.requests
+    if isinstance(reqs, RequestColumns):
+        return reqs.arrival_s, reqs.input_tokens, reqs.output_tokens
+    n = len(reqs)
+    return (np.fromiter((q.arrival_s for q in reqs), dtype=np.float64, count=n),
+            np.fromiter((q.input_tokens for q in reqs), dtype=np.int64, count=n),
+            np.fromiter((q.output_tokens for q in reqs), dtype=np.int64, count=n))

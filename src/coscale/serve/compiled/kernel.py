@@ -116,37 +116,35 @@ def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, ow
     if n == 0 or budget <= 0:
         return 0, budget, False
     bs, nblocks = cfg[C_BS], cfg[C_NBLOCKS]
-    comp, known, gen, nblk = QI[r, Q_COMP], QI[r, Q_KNOWN], QI[r, Q_GEN], QI[r, Q_NBLK]
     before = 0
     total = 0
     for q in range(n):
-        t = known[q] - comp[q]
+        t = QI[r, Q_KNOWN, q] - QI[r, Q_COMP, q]
         if mode >= 0:
-            dec = t == 1 and gen[q] >= 1
+            dec = t == 1 and QI[r, Q_GEN, q] >= 1
             if dec != (mode == 1):
                 t = 0
         new = min(max(budget - before, 0), t)
         before += t
         gnew[q] = new
-        if new > 0 and comp[q] + new > nblk[q] * bs:  # (blocks always cover the computed tokens)
-            total += (comp[q] + new + bs - 1) // bs - nblk[q]
+        if new > 0 and QI[r, Q_COMP, q] + new > QI[r, Q_NBLK, q] * bs:  # (blocks always cover the computed tokens)
+            total += (QI[r, Q_COMP, q] + new + bs - 1) // bs - QI[r, Q_NBLK, q]
     if total <= free_blocks(P, r, nblocks):  # nobody runs out: one allocation, handed out in batch order
         if total > 0:
             allocate(P, r, nblocks, ref, urid, queue, pushed, total, tmp, 0)
         at = 0
         used = 0
         count = 0
-        boff = QI[r, Q_BOFF]
         for q in range(n):
             new = gnew[q]
             if new > 0:
-                if comp[q] + new > nblk[q] * bs:
-                    need = (comp[q] + new + bs - 1) // bs - nblk[q]
-                    b0 = boff[q] + nblk[q]
+                if QI[r, Q_COMP, q] + new > QI[r, Q_NBLK, q] * bs:
+                    need = (QI[r, Q_COMP, q] + new + bs - 1) // bs - QI[r, Q_NBLK, q]
+                    b0 = QI[r, Q_BOFF, q] + QI[r, Q_NBLK, q]
                     for j in range(need):
                         blocks[b0 + j] = tmp[at + j]
                     at += need
-                    nblk[q] += need
+                    QI[r, Q_NBLK, q] += need
                 sslot[r, count] = q
                 snew[r, count] = new
                 count += 1
@@ -299,7 +297,6 @@ def _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, ow
         P[r, ACTIVE] = 0
         return -1.0
     bs = cfg[C_BS]
-    comp, known, gen, qout = QI[r, Q_COMP], QI[r, Q_KNOWN], QI[r, Q_GEN], QI[r, Q_OUT]
     decode = True
     ndec = 0
     dsum = 0
@@ -309,18 +306,18 @@ def _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, ow
     left = MAX_RUN_STEPS
     for i in range(count):
         q = sslot[r, i]
-        c = comp[q]
+        c = QI[r, Q_COMP, q]
         new = snew[r, i]
         tokens += new
-        dec = new == 1 and known[q] - c == 1 and gen[q] >= 1
+        dec = new == 1 and QI[r, Q_KNOWN, q] - c == 1 and QI[r, Q_GEN, q] >= 1
         sdec[r, i] = dec
         if dec:
             ndec += 1
             dsum += c
             if c > dmax:
                 dmax = c
-            if qout[q] - gen[q] < left:
-                left = qout[q] - gen[q]
+            if QI[r, Q_OUT, q] - QI[r, Q_GEN, q] < left:
+                left = QI[r, Q_OUT, q] - QI[r, Q_GEN, q]
         else:
             decode = False
             cnew[nch] = new
@@ -344,7 +341,7 @@ def _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, ow
             for b in range(bs):
                 hist[b] = 0
             for q in range(count):
-                hist[(-comp[q]) % bs] += 1
+                hist[(-QI[r, Q_COMP, q]) % bs] += 1
             free = free_blocks(P, r, cfg[C_NBLOCKS])
             k = left
             need = 0
@@ -406,14 +403,11 @@ def _commit_run(r, k, QI, QF, P, blocks, ref, urid, queue, pushed, sstart, cfg, 
     order); returns the ITL count."""
     bs, nblocks = cfg[C_BS], cfg[C_NBLOCKS]
     n = P[r, NSLOTS]
-    comp, known, gen, nblk, decd, boff = QI[r, Q_COMP], QI[r, Q_KNOWN], QI[r, Q_GEN], QI[r, Q_NBLK], QI[r, Q_DECD], \
-        QI[r, Q_BOFF]
-    last = QF[r, QF_LAST]
     # blocks the steps 1..k-1 allocate: by step, then batch order (one allocation, split in order)
     for b in range(bs + 1):
         hist[b] = 0
     for q in range(n):
-        hist[(-comp[q]) % bs + 1] += 1
+        hist[(-QI[r, Q_COMP, q]) % bs + 1] += 1
     for b in range(bs):
         hist[b + 1] += hist[b]
     total = 0
@@ -425,7 +419,7 @@ def _commit_run(r, k, QI, QF, P, blocks, ref, urid, queue, pushed, sstart, cfg, 
         for b in range(bs):
             fill[b] = hist[b]
         for q in range(n):
-            res = (-comp[q]) % bs
+            res = (-QI[r, Q_COMP, q]) % bs
             members[fill[res]] = q
             fill[res] += 1
         allocate(P, r, nblocks, ref, urid, queue, pushed, total, tmp, 0)
@@ -434,16 +428,16 @@ def _commit_run(r, k, QI, QF, P, blocks, ref, urid, queue, pushed, sstart, cfg, 
             res = j % bs
             for m in range(hist[res], hist[res + 1]):
                 q = members[m]
-                blocks[boff[q] + nblk[q]] = tmp[at]
-                nblk[q] += 1
+                blocks[QI[r, Q_BOFF, q] + QI[r, Q_NBLK, q]] = tmp[at]
+                QI[r, Q_NBLK, q] += 1
                 at += 1
     s0, first_end = sstart[r, 0], sstart[r, 1]
     nsame = 0
     for q in range(n):
-        if last[q] == s0:
+        if QF[r, QF_LAST, q] == s0:
             nsame += 1
         else:
-            itl_v[ni] = first_end - last[q]
+            itl_v[ni] = first_end - QF[r, QF_LAST, q]
             itl_i[ni, 0] = r
             itl_i[ni, 1] = 1
             ni += 1
@@ -459,11 +453,11 @@ def _commit_run(r, k, QI, QF, P, blocks, ref, urid, queue, pushed, sstart, cfg, 
         ni += 1
     lt = sstart[r, k - 1]
     for q in range(n):
-        comp[q] += k - 1
-        known[q] += k - 1
-        gen[q] += k - 1
-        decd[q] += k - 1
-        last[q] = lt
+        QI[r, Q_COMP, q] += k - 1
+        QI[r, Q_KNOWN, q] += k - 1
+        QI[r, Q_GEN, q] += k - 1
+        QI[r, Q_DECD, q] += k - 1
+        QF[r, QF_LAST, q] = lt
     P[r, SAMPLES] += n * (k - 1)
     P[r, SOFF] = k - 1
     return ni
@@ -494,30 +488,27 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, qu
     bs = cfg[C_BS]
     soff = P[r, SOFF]
     start, now = sstart[r, soff], sstart[r, soff + 1]
-    comp, known, gen, decd, qout, rid = QI[r, Q_COMP], QI[r, Q_KNOWN], QI[r, Q_GEN], QI[r, Q_DECD], QI[r, Q_OUT], \
-        QI[r, Q_RID]
-    first, last = QF[r, QF_FIRST], QF[r, QF_LAST]
     ns = 0
     if P[r, DECODE]:
         for i in range(n):
             q = sslot[r, i]
-            decd[q] += 1
-            comp[q] += 1
+            QI[r, Q_DECD, q] += 1
+            QI[r, Q_COMP, q] += 1
             sampled[ns] = q
             ns += 1
     else:
         for i in range(n):
             q = sslot[r, i]
             if sdec[r, i]:
-                decd[q] += 1
-            comp[q] += snew[r, i]
+                QI[r, Q_DECD, q] += 1
+            QI[r, Q_COMP, q] += snew[r, i]
         for i in range(n):
             if sdec[r, i]:
                 continue
             q = sslot[r, i]  # a prefill chunk: count it, publish newly full prompt blocks
-            s = rid[q]
+            s = QI[r, Q_RID, q]
             R[s, PREF] += snew[r, i]
-            full = min(comp[q] // bs, inp[s] // bs)
+            full = min(QI[r, Q_COMP, q] // bs, inp[s] // bs)
             if full > R[s, REG]:
                 if cfg[C_CACHING] and R[s, PRE] > 0:  # (never preempted: published when first preempted)
                     R[s, OWNMAX] = publish(r, urid, uidx, own, ooff[s], R[s, OWNMAX], s, blocks, QI[r, Q_BOFF, q],
@@ -525,7 +516,7 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, qu
                 R[s, REG] = full
         for i in range(n):
             q = sslot[r, i]
-            if comp[q] == known[q]:
+            if QI[r, Q_COMP, q] == QI[r, Q_KNOWN, q]:
                 sampled[ns] = q
                 ns += 1
     nd = 0
@@ -533,20 +524,20 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, qu
         nsame = 0
         for i in range(ns):
             q = sampled[i]
-            gen[q] += 1
-            known[q] += 1
-            lq = last[q]
+            QI[r, Q_GEN, q] += 1
+            QI[r, Q_KNOWN, q] += 1
+            lq = QF[r, QF_LAST, q]
             if lq == start:
                 nsame += 1
-            elif first[q] >= 0:
+            elif QF[r, QF_FIRST, q] >= 0:
                 itl_v[ni] = now - lq
                 itl_i[ni, 0] = r
                 itl_i[ni, 1] = 1
                 ni += 1
-            if first[q] < 0:
-                first[q] = now
-            last[q] = now
-            if gen[q] == qout[q]:
+            if QF[r, QF_FIRST, q] < 0:
+                QF[r, QF_FIRST, q] = now
+            QF[r, QF_LAST, q] = now
+            if QI[r, Q_GEN, q] == QI[r, Q_OUT, q]:
                 nd += 1
         P[r, SAMPLES] += ns
         if nsame:
@@ -558,12 +549,12 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, qu
         m = 0
         nrun = P[r, NRUN]
         for q in range(nrun):
-            if gen[q] == qout[q]:
-                s = rid[q]
+            if QI[r, Q_GEN, q] == QI[r, Q_OUT, q]:
+                s = QI[r, Q_RID, q]
                 F[s, FINISH] = now
-                F[s, FIRST] = first[q]
-                R[s, DECD] = decd[q]
-                R[s, GEN] = gen[q]
+                F[s, FIRST] = QF[r, QF_FIRST, q]
+                R[s, DECD] = QI[r, Q_DECD, q]
+                R[s, GEN] = QI[r, Q_GEN, q]
                 release(P, r, ref, queue, pushed, blocks, QI[r, Q_BOFF, q], QI[r, Q_NBLK, q])
                 P[r, RESERVED] -= R[s, RESV]
             else:

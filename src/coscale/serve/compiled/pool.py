@@ -59,25 +59,23 @@ def allocate(P, r, nblocks, ref, urid, queue, pushed, n, out, at):
 
 @njit(cache=True)
 def release(P, r, ref, queue, pushed, blocks, lo, n):
-    """Drop one reference to each of blocks[lo:lo + n], tail first; freed ones go to the queue's back."""
-    k = 0
-    for q in range(lo + n - 1, lo - 1, -1):
-        ref[r, blocks[q]] -= 1
-        if ref[r, blocks[q]] == 0:
-            k += 1
-    if not k:
+    """Drop one reference to each of blocks[lo:lo + n], tail first; freed ones go to the queue's back.
+    (The queue is compacted before it could overflow; compaction keeps the live entries in order, so
+    when it happens never changes which block an allocation takes.)"""
+    if n <= 0:
         return
-    if P[r, QTAIL] + k > queue.shape[1]:
+    if P[r, QTAIL] + n > queue.shape[1]:
         _compact(P, r, ref, queue, pushed)
     t = P[r, QTAIL]
     for q in range(lo + n - 1, lo - 1, -1):
         b = blocks[q]
+        ref[r, b] -= 1
         if ref[r, b] == 0:
             queue[r, t] = b
             pushed[r, b] = t
             t += 1
+    P[r, NFREE] += t - P[r, QTAIL]
     P[r, QTAIL] = t
-    P[r, NFREE] += k
 
 
 @njit(cache=True)

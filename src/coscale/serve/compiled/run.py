@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from coscale.serve.compiled.cost import cost_arrays
+from coscale.serve.compiled.eligibility import request_arrays_of
 from coscale.serve.compiled.kernel import (
     C_BS,
     C_CACHING,
@@ -52,9 +52,7 @@ def simulate_compiled(replicas: list[Replica], workload: OpenLoop, router: Route
     wall0 = time.perf_counter()
     reqs = workload.requests
     n = len(reqs)
-    arr = np.fromiter((q.arrival_s for q in reqs), dtype=np.float64, count=n)
-    inp = np.fromiter((q.input_tokens for q in reqs), dtype=np.int64, count=n)
-    out = np.fromiter((q.output_tokens for q in reqs), dtype=np.int64, count=n)
+    arr, inp, out = request_arrays_of(workload)
     r0 = replicas[0]
     bs = r0.pool.block_size
     boff = np.zeros(n + 1, dtype=np.int64)
@@ -69,7 +67,7 @@ def simulate_compiled(replicas: list[Replica], workload: OpenLoop, router: Route
     cfg[C_RESERVE], cfg[C_CHUNKED], cfg[C_CACHING] = c.reserve_full, c.chunked_prefill, c.prefix_caching
     cfg[C_ROUTER] = 0 if router.policy == "round_robin" else 1
     cfg[C_CHECK] = overload_wait_s is not None
-    cost = cost_arrays(r0.cost.table)  # type: ignore[attr-defined]
+    cost = r0.cost.compiled_arrays()  # type: ignore[attr-defined]
     wait_s = overload_wait_s if overload_wait_s is not None else np.inf
     nrep = len(replicas)
     got = simulate_kernel(arr, inp, out, boff, ooff, nrep, cfg, float(c.host_overhead_s), float(wait_s), cost)
