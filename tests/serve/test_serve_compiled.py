@@ -110,11 +110,12 @@ def test_compiled_engine_equals_python(built, engine, replicas, router, seed, n,
 def test_generated_scenarios_preempt_and_recompute(built):
     """The equality above covers preemption (and re-admission hitting a preempted request's own cached blocks)."""
     wl = _workload(3, 150, 50.0, 600, 200)
-    reps = _replicas(built["vllm"], 2, 120, 16, max_num_seqs=MAX_SEQS, max_batched_tokens=512)
+    pool = 2 * max(-(-(q.input_tokens + q.output_tokens) // 16) for q in wl.requests)
+    reps = _replicas(built["vllm"], 2, pool, 16, max_num_seqs=MAX_SEQS, max_batched_tokens=512)
     res = simulate_auto(reps, wl, RouterConfig(policy="least_loaded"), engine="compiled")
     r = request_arrays(res)
     assert r.preemptions.sum() > 0 and r.recomputed.sum() > 0
-    py = simulate_auto(_replicas(built["vllm"], 2, 120, 16, max_num_seqs=MAX_SEQS, max_batched_tokens=512), wl,
+    py = simulate_auto(_replicas(built["vllm"], 2, pool, 16, max_num_seqs=MAX_SEQS, max_batched_tokens=512), wl,
                        RouterConfig(policy="least_loaded"), engine="python")
     assert_same(py, res)
 
