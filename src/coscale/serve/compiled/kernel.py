@@ -118,7 +118,10 @@ def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, ow
     bs, nblocks = cfg[C_BS], cfg[C_NBLOCKS]
     before = 0
     total = 0
-    for q in range(n):
+    used = 0
+    count = 0
+    needers = 0
+    for q in range(n):  # the batch and its block needs in one pass (gnew lists who needs blocks)
         t = QI[r, Q_KNOWN, q] - QI[r, Q_COMP, q]
         if mode >= 0:
             dec = t == 1 and QI[r, Q_GEN, q] >= 1
@@ -126,29 +129,29 @@ def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, ow
                 t = 0
         new = min(max(budget - before, 0), t)
         before += t
-        gnew[q] = new
-        if new > 0 and QI[r, Q_COMP, q] + new > QI[r, Q_NBLK, q] * bs:  # (blocks always cover the computed tokens)
-            total += (QI[r, Q_COMP, q] + new + bs - 1) // bs - QI[r, Q_NBLK, q]
+        if new > 0:
+            sslot[r, count] = q
+            snew[r, count] = new
+            count += 1
+            used += new
+            if QI[r, Q_COMP, q] + new > QI[r, Q_NBLK, q] * bs:  # (blocks always cover the computed tokens)
+                total += (QI[r, Q_COMP, q] + new + bs - 1) // bs - QI[r, Q_NBLK, q]
+                gnew[needers] = count - 1  # its place in the batch
+                needers += 1
     if total <= free_blocks(P, r, nblocks):  # nobody runs out: one allocation, handed out in batch order
         if total > 0:
             allocate(P, r, nblocks, ref, urid, queue, pushed, total, tmp, 0)
         at = 0
-        used = 0
-        count = 0
-        for q in range(n):
-            new = gnew[q]
-            if new > 0:
-                if QI[r, Q_COMP, q] + new > QI[r, Q_NBLK, q] * bs:
-                    need = (QI[r, Q_COMP, q] + new + bs - 1) // bs - QI[r, Q_NBLK, q]
-                    b0 = QI[r, Q_BOFF, q] + QI[r, Q_NBLK, q]
-                    for j in range(need):
-                        blocks[b0 + j] = tmp[at + j]
-                    at += need
-                    QI[r, Q_NBLK, q] += need
-                sslot[r, count] = q
-                snew[r, count] = new
-                count += 1
-                used += new
+        for m in range(needers):
+            i = gnew[m]
+            q = sslot[r, i]
+            new = snew[r, i]
+            need = (QI[r, Q_COMP, q] + new + bs - 1) // bs - QI[r, Q_NBLK, q]
+            b0 = QI[r, Q_BOFF, q] + QI[r, Q_NBLK, q]
+            for j in range(need):
+                blocks[b0 + j] = tmp[at + j]
+            at += need
+            QI[r, Q_NBLK, q] += need
         return count, budget - used, False
     # one request at a time, preempting victims when the pool runs dry
     count = 0
