@@ -59,24 +59,38 @@ def _cell(grid, x):
 
 
 @njit(cache=True)
-def _pairwise(v, n):
-    """numpy's pairwise sum of v[:n] for n <= 128 (`coscale.cost.table._numpy_sum`)."""
+def _pairwise(vals, k, o, n):
+    """numpy's pairwise sum of vals[k, o, :n] for n <= 128 (`coscale.cost.table._numpy_sum`)."""
     if n < 8:
         total = -0.0
         for i in range(n):
-            total += v[i]
+            total += vals[k, o, i]
         return total
-    r = v[:8].copy()
+    r0, r1, r2, r3 = vals[k, o, 0], vals[k, o, 1], vals[k, o, 2], vals[k, o, 3]
+    r4, r5, r6, r7 = vals[k, o, 4], vals[k, o, 5], vals[k, o, 6], vals[k, o, 7]
     i = 8
     while i < n - n % 8:
-        for j in range(8):
-            r[j] = r[j] + v[i + j]
+        r0 += vals[k, o, i]
+        r1 += vals[k, o, i + 1]
+        r2 += vals[k, o, i + 2]
+        r3 += vals[k, o, i + 3]
+        r4 += vals[k, o, i + 4]
+        r5 += vals[k, o, i + 5]
+        r6 += vals[k, o, i + 6]
+        r7 += vals[k, o, i + 7]
         i += 8
-    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     while i < n:
-        total += v[i]
+        total += vals[k, o, i]
         i += 1
     return total
+
+
+@njit(cache=True)
+def _bilinear(tab, k, i, j, wi, wj):
+    low = tab[k, i, j] + (tab[k, i, j + 1] - tab[k, i, j]) * wj
+    high = tab[k, i + 1, j] + (tab[k, i + 1, j + 1] - tab[k, i + 1, j]) * wj
+    return low + (high - low) * wi
 
 
 @njit(cache=True)
@@ -118,13 +132,10 @@ def step_cost(c, n, dsum, dmax, cnew, cpre, nch):
         i = _cell(cg, new)
         j = _cell(pg, prefix)
         wi, wj = (new - cg[i]) / (cg[i + 1] - cg[i]), (prefix - pg[j]) / (pg[j + 1] - pg[j])
-        vals = np.empty(3)
-        for k in range(3):
-            tab = c.chunk[k]
-            low = tab[i, j] + (tab[i, j + 1] - tab[i, j]) * wj
-            high = tab[i + 1, j] + (tab[i + 1, j + 1] - tab[i + 1, j]) * wj
-            vals[k] = low + (high - low) * wi
-        time, busy_c, busy_m = time + vals[0], busy_c + vals[1], busy_m + vals[2]
+        v0 = _bilinear(c.chunk, 0, i, j, wi, wj)
+        v1 = _bilinear(c.chunk, 1, i, j, wi, wj)
+        v2 = _bilinear(c.chunk, 2, i, j, wi, wj)
+        time, busy_c, busy_m = time + v0, busy_c + v1, busy_m + v2
     elif nch > 1:
         t, bc, bm = _few_chunks(c, cnew, cpre, nch)
         time, busy_c, busy_m = time + t, busy_c + bc, busy_m + bm
@@ -148,10 +159,10 @@ def _few_chunks(c, cnew, cpre, nch):
         j = _cell(pg, prefix)
         wi = (new - cg[i]) / (cg[i + 1] - cg[i])
         wj = (prefix - pg[j]) / (pg[j + 1] - pg[j])
+        a = c.chunk_ops
         for k in range(3):
             for o in range(nops):
-                a = c.chunk_ops[k, o]
-                a00, a01, a10, a11 = a[i, j], a[i, j + 1], a[i + 1, j], a[i + 1, j + 1]
+                a00, a01, a10, a11 = a[k, o, i, j], a[k, o, i, j + 1], a[k, o, i + 1, j], a[k, o, i + 1, j + 1]
                 low = a00 + (a01 - a00) * wj
                 high = a10 + (a11 - a10) * wj
                 vals[k, o, q] = low + (high - low) * wi
@@ -161,9 +172,9 @@ def _few_chunks(c, cnew, cpre, nch):
     busy_m = 0.0
     for o in range(nops):
         count = c.chunk_op_counts[o]
-        compute = _pairwise(vals[0, o], nch)
-        memory = _pairwise(vals[1, o], nch)
-        network = _pairwise(vals[2, o], nch)
+        compute = _pairwise(vals, 0, o, nch)
+        memory = _pairwise(vals, 1, o, nch)
+        network = _pairwise(vals, 2, o, nch)
         work = max(compute, memory)
         t = max(work, floor) if work > 0 else 0.0
         time += (t + network) * count

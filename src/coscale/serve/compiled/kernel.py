@@ -640,7 +640,7 @@ def simulate_kernel(arr, inp, out, boff, ooff, nrep, cfg, overhead, wait_s, cost
     R[:, KNOWN] = inp  # tokens that exist: the prompt, then each sampled token
     F = np.full((nreq, NF), -1.0)
     P = np.zeros((nrep, NP), dtype=np.int64)
-    wq = np.zeros((nrep, nreq + 1), dtype=np.int64)
+    wq = np.empty((nrep, nreq + 1), dtype=np.int64)  # ring buffers: only written entries are read
     blocks = np.empty(boff[nreq], dtype=np.int64)
     own = np.empty(ooff[nreq], dtype=np.int64)
     ref = np.zeros((nrep, nblocks), dtype=np.int64)
