@@ -15,7 +15,16 @@ line is one JSON object (`speedup_vs_real_time`, `speedup_arrival_window` and `e
 minimum over the issue's settings; `sub_capacity` holds the 80 % runs; `load_average` is the machine's
 1/5/15-minute load when it finished).
 
-    python benchmarks/serve_speed.py [--duration 600] [--no-sub-capacity]
+The aggregated runs go through the compiled engine (`coscale.serve.compiled`, numba) when it covers
+them (it does for every run here except the KV-tiers and disaggregated cases, which stay on Python);
+`--engine python` runs them on the Python engine for comparison. `wall_s` is what `run()` reports:
+the simulation itself (for the compiled engine: turning the workload into arrays, the kernel, and the
+result arrays), not workload generation nor the report; `end_to_end_s` is the whole `run()` call.
+The kernel's first call in a process either compiles it (once per machine; numba caches it beside
+the sources) or loads it from that cache: the benchmark pays it in a warm-up and prints it
+(`compiled_first_call_s`, and whether it compiled), so the figures above exclude it.
+
+    python benchmarks/serve_speed.py [--duration 600] [--no-sub-capacity] [--engine auto|python]
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import time
 from dataclasses import replace
 
 from coscale.serve.capacity_search import queue_growth
@@ -54,9 +64,30 @@ def capacity_rps(d: Deployment, w: WorkloadSpec) -> float:
     return saturated_rate(build(one, cost=built.cost), w, d.router) * built.replicas
 
 
-def measure(label: str, d: Deployment, rate: float, duration: float) -> dict[str, object]:
+def warm_up() -> dict[str, object]:
+    """The compiled kernel's first call in this process: a compile (first use on this machine) or a
+    load from numba's cache; timed on a tiny run."""
+    from coscale.serve.compiled.kernel import simulate_kernel
+
+    d = Deployment(model="llama-3.1-8b", hardware="h100-sxm", max_num_seqs=4, max_batched_tokens=256)
+    built = build(d)
+    t = time.perf_counter()
+    res, _ = run(d, WorkloadSpec(rate=1.0, num_requests=3, input_len=64, output_len=4), Slo(), built=built,
+                 overload=False)
+    first = time.perf_counter() - t
+    compiled = bool(sum(simulate_kernel.stats.cache_misses.values()))
+    out = {"compiled_first_call_s": first, "compiled_at_first_call": compiled, "engine": res.engine}
+    print(f"compiled engine first call: {first:.2f} s ({'compiled' if compiled else 'loaded from the cache'})",
+          flush=True)
+    return out
+
+
+def measure(label: str, d: Deployment, rate: float, duration: float, engine: str = "auto") -> dict[str, object]:
     w = WorkloadSpec(rate=rate, duration_s=duration, length_dist="azure-conv", seed=0)
-    res, rep = run(d, w, Slo(), built=build(d), overload=False)
+    built = build(d)
+    t = time.perf_counter()
+    res, rep = run(d, w, Slo(), built=built, overload=False, engine=engine)
+    end_to_end = time.perf_counter() - t
     r = request_arrays(res)
     last_arrival = float(r.arrival_s.max())
     row = {"scenario": f"{label}, {rate:.4g} req/s", "rate_rps": rate, "requests": rep["completed"],
@@ -67,13 +98,16 @@ def measure(label: str, d: Deployment, rate: float, duration: float) -> dict[str
            "speedup_arrival_window": last_arrival / rep["wall_s"], "events": rep["events"],
            "events_per_s": rep["events"] / rep["wall_s"], "ttft_mean_s": rep["ttft_s"]["mean"],
            "tpot_mean_s": rep["tpot_s"]["mean"], "request_throughput_rps": rep["request_throughput_rps"],
-           "queue_growth": queue_growth(res)}
+           "queue_growth": queue_growth(res), "engine": res.engine, "end_to_end_s": end_to_end,
+           "speedup_end_to_end": rep["simulated_s"] / end_to_end}
     print(f"{row['scenario']}: {row['requests']} requests (mean {row['mean_input_tokens']:.0f} in / "
           f"{row['mean_output_tokens']:.0f} out tokens), {row['simulated_s']:.0f} s simulated "
           f"({last_arrival:.0f} s of arrivals) in {row['wall_s']:.2f} s wall = "
           f"{row['speedup_vs_real_time']:,.0f}x real time ({row['speedup_arrival_window']:,.0f}x over the arrivals), "
           f"{row['events_per_s']:,.0f} events/s (TTFT mean {row['ttft_mean_s']:.3g} s, TPOT mean "
-          f"{row['tpot_mean_s']:.3g} s, queueing delay growth {row['queue_growth']:+.1%} of elapsed time)", flush=True)
+          f"{row['tpot_mean_s']:.3g} s, queueing delay growth {row['queue_growth']:+.1%} of elapsed time; "
+          f"{row['engine']} engine, {end_to_end:.2f} s end to end with workload generation and report = "
+          f"{row['speedup_end_to_end']:,.0f}x)", flush=True)
     return row
 
 
@@ -130,28 +164,35 @@ def main() -> None:
     ap.add_argument("--no-sub-capacity", action="store_true", help="only the issue's rates")
     ap.add_argument("--only-tiered", action="store_true", help="run only the KV-tiers case")
     ap.add_argument("--no-disaggregated", action="store_true", help="skip the disaggregated case")
+    ap.add_argument("--no-tiered", action="store_true", help="skip the KV-tiers case")
+    ap.add_argument("--engine", default="auto", choices=("auto", "python"),
+                    help="auto: the compiled engine where it applies; python: the Python engine throughout")
     args = ap.parse_args()
     if args.only_tiered:
         print(json.dumps({"tiered": measure_tiered(args.duration)}))
         return
     rows, subs = [], []
+    warm = warm_up() if args.engine == "auto" else {}
     for label, d, rate in SCENARIOS:
         cap = capacity_rps(d, WorkloadSpec(rate=rate, duration_s=args.duration, length_dist="azure-conv", seed=0))
         over = rate > cap
         print(f"{label}: saturated capacity {cap:.3g} req/s; the issue's {rate:g} req/s is "
               + ("BEYOND capacity (queues grow for the whole run)" if over else "within capacity"), flush=True)
-        row = measure(label, d, rate, args.duration)
+        row = measure(label, d, rate, args.duration, args.engine)
         row.update(capacity_rps=cap, overloaded=over)
         rows.append(row)
         if not args.no_sub_capacity:
-            sub = measure(label, d, SUB_CAPACITY_SHARE * cap, args.duration)
+            sub = measure(label, d, SUB_CAPACITY_SHARE * cap, args.duration, args.engine)
             sub.update(capacity_rps=cap, overloaded=False, share_of_capacity=SUB_CAPACITY_SHARE)
             subs.append(sub)
     out: dict[str, object] = {"speedup_vs_real_time": min(r["speedup_vs_real_time"] for r in rows),
                               "events_per_s": min(r["events_per_s"] for r in rows),
                               "speedup_arrival_window": min(r["speedup_arrival_window"] for r in rows),
-                              "load_average": os.getloadavg(), "cpus": os.cpu_count(), "scenarios": rows}
-    out["tiered"] = measure_tiered(args.duration)
+                              "speedup_end_to_end": min(r["speedup_end_to_end"] for r in rows),
+                              "load_average": os.getloadavg(), "cpus": os.cpu_count(), "engine": args.engine, **warm,
+                              "scenarios": rows}
+    if not args.no_tiered:
+        out["tiered"] = measure_tiered(args.duration)
     if subs:
         out["sub_capacity"] = subs
         out["speedup_vs_real_time_sub_capacity"] = min(r["speedup_vs_real_time"] for r in subs)

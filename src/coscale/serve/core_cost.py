@@ -28,6 +28,15 @@ class CoreStepCost:
     max_seqs: int
     table: StepCostTable | None = None
     _fallback: dict[tuple, tuple[float, float]] = field(default_factory=dict)
+    _arrays: object | None = None  # the table as the compiled engine's arrays (built on its first run)
+
+    def compiled_arrays(self) -> object:
+        """The table's arrays for the compiled engine (`coscale.serve.compiled.cost.CostArrays`), built once."""
+        if self._arrays is None:
+            from coscale.serve.compiled.cost import cost_arrays
+
+            self._arrays = cost_arrays(self.table)  # type: ignore[arg-type]
+        return self._arrays
 
     def __post_init__(self) -> None:
         if self.table is None:

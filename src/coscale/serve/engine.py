@@ -14,6 +14,7 @@ import numpy as np
 
 from coscale.errors import CoscaleError
 from coscale.serve.events import Arrival, Event, EventQueue, StepEnd
+from coscale.serve.records import RequestArrays
 from coscale.serve.replica import Replica, finish_step, start_step, truncate
 from coscale.serve.request import Request
 from coscale.serve.router import RouterConfig, route
@@ -71,6 +72,8 @@ class SimResult:
     wall_s: float
     events: int
     rejected: tuple[Request, ...] = ()  # turned away by admission control, in arrival order
+    records: RequestArrays | None = None  # the per-request results as arrays (the compiled engine gives them)
+    engine: str = "python"  # which engine ran: python, or compiled (`coscale.serve.compiled`)
 
 
 def on_arrival(st: SimState, now: float, ev: Arrival) -> list[tuple[float, Event]]:

@@ -14,6 +14,7 @@ from coscale.models.registry import load_model
 from coscale.serve.capacity import KvBudget, kv_blocks
 from coscale.serve.core_cost import CoreStepCost
 from coscale.serve.cost_model import StepCostModel
+from coscale.serve.dispatch import simulate_auto
 from coscale.serve.engine import SimResult, simulate
 from coscale.serve.kv import BlockPool
 from coscale.serve.metrics import Slo, report
@@ -33,8 +34,8 @@ from coscale.serve.workload import (
     OpenLoop,
     Workload,
     arrival_times,
+    request_columns,
     session_requests,
-    synthetic_requests,
 )
 from coscale.specs.execution import Parallelism
 from coscale.specs.hardware import System
@@ -198,7 +199,7 @@ def make_workload(w: WorkloadSpec, model: ModelSpec | None = None) -> Workload:
     times = arrival_times(w.arrival, w.rate, n, rng, w.burstiness)
     isl, osl = lengths.sample(rng, n)
     _check_context_arrays(isl, osl, model)
-    return OpenLoop(requests=synthetic_requests(times, isl, osl))
+    return OpenLoop(requests=request_columns(times, isl, osl))  # type: ignore[arg-type]
 
 
 def _check_context(reqs: tuple[Request, ...], model: ModelSpec | None) -> None:
@@ -218,13 +219,17 @@ def _check_context_arrays(isl: np.ndarray, osl: np.ndarray, model: ModelSpec | N
 
 
 def run(d: Deployment, w: WorkloadSpec, slo: Slo, built: Built | None = None, overload: bool = True,
-        progress=None, usd_per_gpu_hour: float | None = None) -> tuple[SimResult, dict[str, object]]:
+        progress=None, usd_per_gpu_hour: float | None = None,
+        engine: str = "auto") -> tuple[SimResult, dict[str, object]]:
+    """`engine`: `python` (the reference engine), `compiled` (the numba kernel; an error when the run
+    is outside its scope) or `auto` (compiled when `compiled_ineligible` allows it, else Python).
+    `SimResult.engine` says which ran."""
     b = built or build(d)
     wl = make_workload(w, b.model)
     open_loop_rate = w.rate is not None
-    res = simulate(make_replicas(b), wl, router_config(d),
-                   overload_wait_s=DEFAULT_OVERLOAD_WAIT_S if (overload and open_loop_rate) else None,
-                   capacity_probe=lambda: saturated_rate(b, w, d.router), progress=progress)
+    res = simulate_auto(make_replicas(b), wl, router_config(d),
+                        overload_wait_s=DEFAULT_OVERLOAD_WAIT_S if (overload and open_loop_rate) else None,
+                        capacity_probe=lambda: saturated_rate(b, w, d.router), progress=progress, engine=engine)
     out = report(res, slo, usd_per_gpu_hour=usd_per_gpu_hour, gpus=b.parallel.gpus)
     if d.admission != "none":
         out["rejected"] = len(res.rejected)

@@ -121,6 +121,46 @@ def synthetic_requests(times: np.ndarray, isl: np.ndarray, osl: np.ndarray) -> t
                  for i, (t, a, b) in enumerate(zip(times, isl, osl, strict=True)))
 
 
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
+class RequestColumns:
+    """Requests 0..n-1 as columns, a sequence of `Request`s built when read (a long synthetic run then
+    allocates no per-request objects unless the Python engine or a report asks for them)."""
+
+    arrival_s: np.ndarray
+    input_tokens: np.ndarray
+    output_tokens: np.ndarray
+
+    def __post_init__(self) -> None:
+        a, i, o = self.arrival_s, self.input_tokens, self.output_tokens
+        if not len(a) == len(i) == len(o):
+            raise CoscaleError("request columns differ in length.")
+        bad = np.flatnonzero(~np.isfinite(a) | (a < 0) | (i < 1) | (o < 1))
+        if len(bad):
+            self[int(bad[0])]  # raises Request's own one-line error
+
+    def __len__(self) -> int:
+        return len(self.arrival_s)
+
+    def __getitem__(self, k):  # type: ignore[no-untyped-def]
+        if isinstance(k, slice):
+            return tuple(self[j] for j in range(*k.indices(len(self))))
+        n = len(self)
+        j = k + n if k < 0 else k
+        if not 0 <= j < n:
+            raise IndexError(k)
+        return Request(rid=j, arrival_s=float(self.arrival_s[j]), input_tokens=int(self.input_tokens[j]),
+                       output_tokens=int(self.output_tokens[j]))
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return (self[j] for j in range(len(self)))
+
+
+def request_columns(times: np.ndarray, isl: np.ndarray, osl: np.ndarray) -> RequestColumns:
+    """`synthetic_requests` as columns."""
+    return RequestColumns(arrival_s=np.asarray(times, dtype=np.float64), input_tokens=np.asarray(isl, dtype=np.int64),
+                          output_tokens=np.asarray(osl, dtype=np.int64))
+
+
 SESSION_HASH_BLOCK = 64  # tokens per content id of a generated session's prompt
 
 
@@ -175,11 +215,17 @@ class Workload:
 class OpenLoop(Workload):
     """Fixed arrival times; request `rid` i is the i-th, so each arrival schedules the next."""
 
-    requests: tuple[Request, ...]
+    requests: tuple[Request, ...]  # or `RequestColumns`
 
     def __post_init__(self) -> None:
-        if not self.requests:
+        if not len(self.requests):
             raise CoscaleError("the workload has no requests; give --num-requests >= 1 or a non-empty trace.")
+        if isinstance(self.requests, RequestColumns):  # numbered by construction: check the order on arrays
+            late = np.flatnonzero(np.diff(self.requests.arrival_s) < 0)
+            if len(late):
+                i = int(late[0]) + 1
+                raise CoscaleError(f"request {i} arrives before request {i - 1}; sort the requests by arrival time.")
+            return
         for i, r in enumerate(self.requests):
             if r.rid != i:
                 raise CoscaleError(f"request {i} has id {r.rid}; open-loop requests are numbered in arrival order.")
