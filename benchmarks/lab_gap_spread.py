@@ -117,7 +117,8 @@ def main() -> None:
             emas = [per[key][s]["ema"] for s in range(args.seeds)]
             jitter = statistics.fmean(sd([c[i + 1] - c[i] for i in range(len(c) - 1)]) for c in curves)
             rows.append({
-                "min_lr_ratio": floor, "what": args.recipe if key == "recipe" else f"null (init x(1+{args.perturb:g}N))",
+                "min_lr_ratio": floor,
+                "what": args.recipe if key == "recipe" else f"null (init x(1+{args.perturb:g}N))",
                 "last": {"mean": statistics.fmean(last), "sd": sd(last), "per_seed": last},
                 "window_mean": {"mean": statistics.fmean(window), "sd": sd(window), "per_seed": window},
                 "ema": {"mean": statistics.fmean(emas), "sd": sd(emas), "per_seed": emas},
