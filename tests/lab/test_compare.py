@@ -35,6 +35,7 @@ def test_gaps_are_paired_per_seed_with_intervals(record):
     assert json.loads((out / "compare.json").read_text()) == json.loads(json.dumps(rec))
     runs = {r["recipe"]: r for r in rec["runs"]}
     assert list(runs) == RECIPES and rec["seeds"] == [0, 1] and rec["tail_steps"] == 1
+    assert "cosine decay to 0 at step 4" in rec["schedule"]
     base = {p["seed"]: p for p in runs["bf16"]["per_seed"]}
     assert runs["bf16"]["gap_pct"] == {"mean": 0.0, "ci95_low": 0.0, "ci95_high": 0.0, "per_seed": [0.0, 0.0]}
     for name in RECIPES[1:]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import pytest
 
@@ -80,3 +81,19 @@ def test_diverged_run_keeps_last_good_checkpoint(tiny_preset, corpus, tmp_path):
         train_run(wild, bf16, corpus, seed=0, out_dir=tmp_path / "wild")
     assert not (tmp_path / "wild" / CHECKPOINT).exists()
     assert (tmp_path / CHECKPOINT).read_bytes() == before
+
+
+@pytest.mark.parametrize("name", ["ci", "default", "gpu"])
+def test_schedule_warms_up_then_decays_to_zero(name):
+    """Every preset's LR rises linearly, then never increases, and the last updates are near zero."""
+    from coscale.lab.config import get_preset
+    from coscale.lab.train import lr_at, schedule_text
+
+    preset = get_preset(name)
+    t = preset.train
+    lrs = [lr_at(s, preset) for s in range(t.steps)]
+    assert lrs[: t.warmup_steps] == pytest.approx([t.lr * (s + 1) / t.warmup_steps for s in range(t.warmup_steps)])
+    tail = lrs[t.warmup_steps - 1:]
+    assert all(b <= a for a, b in itertools.pairwise(tail))
+    assert 0 < lrs[-1] < 0.01 * t.lr and lr_at(t.steps, preset) == 0.0
+    assert "cosine decay to 0 at step" in schedule_text(preset)

@@ -221,7 +221,7 @@ def compare(
     console = make_console()
     for table in compare_tables(record):
         console.print(table)
-    for line in compare_notes(record):
+    for line in [*compare_notes(record), f"schedule: {record['schedule']}"]:
         console.print(line, markup=False, highlight=False)
     console.print(f"wall time {record['wall_seconds']:.1f} s on {record['threads']} thread(s); files: "
                   + ", ".join(files.values()), markup=False, highlight=False)

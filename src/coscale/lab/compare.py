@@ -35,7 +35,7 @@ from coscale.lab.recipes import Recipe
 from coscale.lab.shares import linear_census
 from coscale.lab.stats import PairedStat, gap_pct, paired_stat, separation
 from coscale.lab.tradeoff import TradeoffTarget, predict_recipes
-from coscale.lab.train import StepInfo, build_model, pick_device, sequence_losses, train_run
+from coscale.lab.train import StepInfo, build_model, pick_device, schedule_text, sequence_losses, train_run
 
 BASELINE = "bf16"
 
@@ -233,6 +233,7 @@ def run_compare(
         "seed": seeds[0],
         "steps": t.steps,
         "tail_steps": tail_steps,
+        "schedule": schedule_text(preset),
         "device": str(device),
         "fp8_backend": options.fp8_backend,
         "threads": torch.get_num_threads(),

@@ -79,12 +79,20 @@ def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> to
 
 
 def lr_at(step: int, preset: Preset) -> float:
-    """Linear warm-up, then cosine decay to `min_lr_ratio * lr`."""
+    """Linear warm-up, then cosine decay to `min_lr_ratio * lr` at the end of the run (0 by default:
+    the last updates are near zero, see `TrainConfig.min_lr_ratio`)."""
     t = preset.train
     if step < t.warmup_steps:
         return t.lr * (step + 1) / t.warmup_steps
     progress = (step - t.warmup_steps) / max(1, t.steps - t.warmup_steps)
     return t.lr * (t.min_lr_ratio + (1 - t.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def schedule_text(preset: Preset) -> str:
+    """The learning-rate schedule in words, for the comparison's record."""
+    t = preset.train
+    return (f"linear warm-up over {t.warmup_steps} steps to {t.lr:g}, cosine decay to {t.min_lr_ratio * t.lr:g} "
+            f"at step {t.steps}; validation on the final weights")
 
 
 @torch.no_grad()
