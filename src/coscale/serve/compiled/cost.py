@@ -181,3 +181,45 @@ def _few_chunks(c, cnew, cpre, nch):
         busy_c += compute * count
         busy_m += memory * count
     return time, busy_c, busy_m
+
+
+@njit(cache=True)
+def decode_base(c, n):
+    """A decode-only step of `n` sequences (`n` within the table's limits): the terms of `step_cost`
+    that do not depend on the contexts, (time, busy compute, busy memory), summed in its order, so a
+    decode run costs each of its steps from them with `decode_step`."""
+    time = c.token[0, n] + c.head[0, n] + c.gemm[0, 0] + c.hops[n]
+    busy_c = c.token[1, n] + c.head[1, n] + c.gemm[1, 0]
+    busy_m = c.token[2, n] + c.head[2, n] + c.gemm[2, 0]
+    return time, busy_c, busy_m
+
+
+@njit(cache=True)
+def decode_step(c, n, base_t, base_c, base_m, dsum, cell):
+    """`step_cost(c, n, dsum, dmax, ...)` of a decode-only step whose largest context is within the
+    table (the caller checks): (time_s, energy_j, context cell). `cell` is the previous step's context
+    cell (the mean context only grows along a run, so the cell is found by stepping from it; the same
+    cell as `_cell` finds)."""
+    mean = dsum / n
+    grid = c.context_grid
+    top = len(grid) - 2
+    i = cell
+    while i < top and grid[i + 1] <= mean:
+        i += 1
+    while i > 0 and grid[i] > mean:
+        i -= 1
+    w = (mean - grid[i]) / (grid[i + 1] - grid[i])
+    time, busy_c, busy_m = base_t, base_c, base_m
+    a, b = c.decode[0, n, i], c.decode[0, n, i + 1]
+    time += a + (b - a) * w
+    a, b = c.decode[1, n, i], c.decode[1, n, i + 1]
+    busy_c += a + (b - a) * w
+    a, b = c.decode[2, n, i], c.decode[2, n, i + 1]
+    busy_m += a + (b - a) * w
+    if time <= 0:
+        return 0.0, 0.0, i
+    util = max(busy_c, busy_m) / time
+    if util > 1.0:
+        util = 1.0
+    s = c.scalars
+    return time, (s[0] + s[1] * util) * time * s[2], i

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from coscale.serve.compiled.cost import step_cost
+from coscale.serve.compiled.cost import decode_base, decode_step, step_cost
 from coscale.serve.compiled.pool import NFREE, allocate, free_blocks, own_hit, publish, release, used_blocks
 
 MAX_RUN_STEPS = 4096  # replica.MAX_RUN_STEPS
@@ -354,13 +354,16 @@ def _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, ow
                     k = j
                     break
             got = 1
+            base_t, base_c, base_m = decode_base(cost, count)
+            cell = 0
+            top = cost.limits[2]
             for j in range(1, k):  # `_run_costs`: the steps that start before the horizon
                 if not sstart[r, j] < horizon:
                     break
-                tj, ej, okj = step_cost(cost, count, float(dsum + count * j), dmax + j, cnew, cpre, 0)
-                if not okj:
+                if dmax + j > top:  # (what `step_cost` checks; the batch itself passed at step 0)
                     status[0] = OUTSIDE_TABLE
                     return -1.0
+                tj, ej, cell = decode_step(cost, count, base_t, base_c, base_m, float(dsum + count * j), cell)
                 sstart[r, j + 1] = sstart[r, j] + (tj + overhead)
                 senergy[r, j] = ej
                 used += hist[j % bs]
@@ -492,13 +495,35 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, qu
     soff = P[r, SOFF]
     start, now = sstart[r, soff], sstart[r, soff + 1]
     ns = 0
-    if P[r, DECODE]:
+    nd = 0
+    if P[r, DECODE]:  # every sequence of the batch decodes and samples: one pass
+        nsame = 0
         for i in range(n):
             q = sslot[r, i]
             QI[r, Q_DECD, q] += 1
             QI[r, Q_COMP, q] += 1
-            sampled[ns] = q
-            ns += 1
+            QI[r, Q_GEN, q] += 1
+            QI[r, Q_KNOWN, q] += 1
+            lq = QF[r, QF_LAST, q]
+            if lq == start:
+                nsame += 1
+            elif QF[r, QF_FIRST, q] >= 0:
+                itl_v[ni] = now - lq
+                itl_i[ni, 0] = r
+                itl_i[ni, 1] = 1
+                ni += 1
+            if QF[r, QF_FIRST, q] < 0:
+                QF[r, QF_FIRST, q] = now
+            QF[r, QF_LAST, q] = now
+            if QI[r, Q_GEN, q] == QI[r, Q_OUT, q]:
+                nd += 1
+        if n:
+            P[r, SAMPLES] += n
+            if nsame:
+                itl_v[ni] = now - start
+                itl_i[ni, 0] = r
+                itl_i[ni, 1] = nsame
+                ni += 1
     else:
         for i in range(n):
             q = sslot[r, i]
@@ -522,7 +547,6 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, qu
             if QI[r, Q_COMP, q] == QI[r, Q_KNOWN, q]:
                 sampled[ns] = q
                 ns += 1
-    nd = 0
     if ns:
         nsame = 0
         for i in range(ns):
