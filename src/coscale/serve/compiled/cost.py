@@ -195,13 +195,13 @@ def decode_base(c, n):
 
 
 @njit(cache=True)
-def decode_step(c, n, base_t, base_c, base_m, dsum, cell):
+def decode_step(grid, dec, scalars, n, base_t, base_c, base_m, dsum, cell):
     """`step_cost(c, n, dsum, dmax, ...)` of a decode-only step whose largest context is within the
-    table (the caller checks): (time_s, energy_j, context cell). `cell` is the previous step's context
-    cell (the mean context only grows along a run, so the cell is found by stepping from it; the same
-    cell as `_cell` finds)."""
+    table (the caller checks), given `decode_base(c, n)`, c.context_grid, c.decode and c.scalars (the
+    arrays alone: a call passes no more references than it needs): (time_s, energy_j, context cell).
+    `cell` is the previous step's context cell (the mean context only grows along a run, so the cell
+    is found by stepping from it; the same cell as `_cell` finds)."""
     mean = dsum / n
-    grid = c.context_grid
     top = len(grid) - 2
     i = cell
     while i < top and grid[i + 1] <= mean:
@@ -210,16 +210,15 @@ def decode_step(c, n, base_t, base_c, base_m, dsum, cell):
         i -= 1
     w = (mean - grid[i]) / (grid[i + 1] - grid[i])
     time, busy_c, busy_m = base_t, base_c, base_m
-    a, b = c.decode[0, n, i], c.decode[0, n, i + 1]
+    a, b = dec[0, n, i], dec[0, n, i + 1]
     time += a + (b - a) * w
-    a, b = c.decode[1, n, i], c.decode[1, n, i + 1]
+    a, b = dec[1, n, i], dec[1, n, i + 1]
     busy_c += a + (b - a) * w
-    a, b = c.decode[2, n, i], c.decode[2, n, i + 1]
+    a, b = dec[2, n, i], dec[2, n, i + 1]
     busy_m += a + (b - a) * w
     if time <= 0:
         return 0.0, 0.0, i
     util = max(busy_c, busy_m) / time
     if util > 1.0:
         util = 1.0
-    s = c.scalars
-    return time, (s[0] + s[1] * util) * time * s[2], i
+    return time, (scalars[0] + scalars[1] * util) * time * scalars[2], i
