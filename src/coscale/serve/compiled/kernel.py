@@ -42,12 +42,12 @@ Q_RID, Q_COMP, Q_KNOWN, Q_GEN, Q_OUT, Q_NBLK, Q_DECD, Q_BOFF, NQ = range(9)
 QF_FIRST, QF_LAST, NQF = range(3)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _blocks_for(tokens, bs):
     return -(-tokens // bs)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _leave(r, q, QI, QF, R, F, P):
     """Copy running position q's counters back to its request and close the gap (order kept)."""
     s = QI[r, Q_RID, q]
@@ -67,7 +67,7 @@ def _leave(r, q, QI, QF, R, F, P):
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _preempt(r, q, QI, QF, R, F, P, wq, blocks, ref, urid, uidx, own, ooff, queue, pushed, cfg):
     """Preempt running position q: its blocks go back, it waits at the front to be recomputed."""
     comp = QI[r, Q_COMP, q]
@@ -91,7 +91,7 @@ def _preempt(r, q, QI, QF, R, F, P, wq, blocks, ref, urid, uidx, own, ooff, queu
     P[r, WCOUNT] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _victim(r, first, QI, R, P, inp, cfg):
     """`replica._victim`: the running position to preempt among first.. in the engine's order."""
     n = P[r, NRUN]
@@ -106,7 +106,7 @@ def _victim(r, first, QI, R, P, inp, cfg):
     return best
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, own, ooff, queue, pushed, sslot, snew,
           gnew, tmp, cfg):
     """`replica._grow`: running requests (mode -1 all, 0 prefilling only, 1 decoding only) in admission
@@ -187,7 +187,7 @@ def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, ow
     return count, budget, preempted
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _admit(r, s, budget, now, reserve, QI, QF, R, F, P, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue,
            pushed, cfg):
     """`replica._admit`: 0 when request `s` does not fit (nothing changed then), else its new tokens;
@@ -245,7 +245,7 @@ def _admit(r, s, budget, now, reserve, QI, QF, R, F, P, inp, out, blocks, boff, 
     return new
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _admit_waiting(r, budget, now, reserve, at, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid,
                    uidx, queue, pushed, sslot, snew, cfg):
     cap = wq.shape[1]
@@ -265,7 +265,7 @@ def _admit_waiting(r, budget, now, reserve, at, QI, QF, R, F, P, wq, inp, out, b
     return count
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _plan(r, now, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue, pushed, sslot,
           snew, gnew, tmp, cfg):
     """`replica._plan` for decode_first (0) and prefill_first (1): (batch size, preempted)."""
@@ -289,10 +289,10 @@ def _plan(r, now, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, u
     return count, preempted
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue,
                 pushed, sslot, snew, sdec, gnew, sstart, senergy, skv, cost, cfg, overhead, status, cnew, cpre, hist,
-                tmp):
+                tmp, vals):
     """`replica.start_step`: plan and cost the next pass (or decode run); its end time, or -1 when idle."""
     count, preempted = _plan(r, now, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue,
                              pushed, sslot, snew, gnew, tmp, cfg)
@@ -326,7 +326,7 @@ def _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, ow
             cnew[nch] = new
             cpre[nch] = c
             nch += 1
-    t, e, ok = step_cost(cost, ndec, float(dsum), dmax, cnew, cpre, nch)
+    t, e, ok = step_cost(cost, ndec, float(dsum), dmax, cnew, cpre, nch, vals)
     if not ok:
         status[0] = OUTSIDE_TABLE
         return -1.0
@@ -386,7 +386,7 @@ def _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, ow
     return sstart[r, k]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _truncate(r, t, P, sstart):
     """`replica.truncate`: an arrival at `t` keeps the run's steps that started before it; the new
     end, or -1 when the run is unchanged."""
@@ -404,7 +404,7 @@ def _truncate(r, t, P, sstart):
     return sstart[r, m]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _commit_run(r, k, QI, QF, P, blocks, ref, urid, queue, pushed, sstart, cfg, itl_v, itl_i, ni, tmp, hist,
                 members):
     """`replica._commit_run`: apply the first k - 1 steps of a decode run (the whole running list, in
@@ -471,7 +471,7 @@ def _commit_run(r, k, QI, QF, P, blocks, ref, urid, queue, pushed, sstart, cfg, 
     return ni
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, queue, pushed, sslot, snew, sdec,
                  sstart, senergy, skv, cfg, log_f, log_i, nl, itl_v, itl_i, ni, tmp, hist, members, sampled):
     """`replica.finish_step`: log the pass(es), apply them, release finished requests.
@@ -597,7 +597,7 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, qu
     return nl, ni, nd
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _push(heap_t, heap_i, size, seq, t, kind, rep, tok):
     """Push (t, seq) onto the binary min-heap; returns the new size."""
     i = size
@@ -617,7 +617,7 @@ def _push(heap_t, heap_i, size, seq, t, kind, rep, tok):
     return size + 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _pop(heap_t, heap_i, size):
     """Remove the smallest (t, seq) into position `size - 1`; returns the new size."""
     last = size - 1
@@ -691,6 +691,7 @@ def simulate_kernel(arr, inp, out, boff, ooff, nrep, cfg, overhead, wait_s, cost
     cnew = np.zeros(mns + 1, dtype=np.int64)
     cpre = np.zeros(mns + 1, dtype=np.int64)
     tmp = np.zeros(max(nblocks, mns) + 1, dtype=np.int64)
+    vals = np.zeros((3, len(cost.chunk_op_counts), max(cost.limits[3], 1)))  # `step_cost`'s scratch
     status = np.zeros(1, dtype=np.int64)
     log_f = np.empty((1 << 16, 3))
     log_i = np.empty((1 << 16, 6), dtype=np.int64)
@@ -750,7 +751,7 @@ def simulate_kernel(arr, inp, out, boff, ooff, nrep, cfg, overhead, wait_s, cost
                 horizon = pending if (nrep == 1 or (rr and arrivals % nrep == r)) else inf
                 end = _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid,
                                   uidx, queue, pushed, sslot, snew, sdec, gnew, sstart, senergy, skv, cost, cfg,
-                                  overhead, status, cnew, cpre, hist, tmp)
+                                  overhead, status, cnew, cpre, hist, tmp, vals)
             else:
                 end = _truncate(r, now, P, sstart)
             if status[0] != OK:
@@ -778,7 +779,7 @@ def simulate_kernel(arr, inp, out, boff, ooff, nrep, cfg, overhead, wait_s, cost
             horizon = pending if (pending < inf and (nrep == 1 or (rr and arrivals % nrep == r))) else inf
             end = _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid,
                               uidx, queue, pushed, sslot, snew, sdec, gnew, sstart, senergy, skv, cost, cfg, overhead,
-                              status, cnew, cpre, hist, tmp)
+                              status, cnew, cpre, hist, tmp, vals)
             if status[0] != OK:
                 break
             if end >= 0:
