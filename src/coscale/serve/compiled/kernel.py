@@ -498,76 +498,41 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, qu
     start, now = sstart[r, soff], sstart[r, soff + 1]
     ns = 0
     nd = 0
-    if P[r, DECODE]:  # every sequence of the batch decodes and samples: one pass
-        nsame = 0
-        for i in range(n):
-            q = sslot[r, i]
+    nsame = 0
+    for i in range(n):  # one pass in batch order: apply the pass, count prefill chunks, sample
+        q = sslot[r, i]
+        c = QI[r, Q_COMP, q] + snew[r, i]
+        QI[r, Q_COMP, q] = c
+        if sdec[r, i]:
             QI[r, Q_DECD, q] += 1
-            QI[r, Q_COMP, q] += 1
-            QI[r, Q_GEN, q] += 1
-            QI[r, Q_KNOWN, q] += 1
-            lq = QF[r, QF_LAST, q]
-            if lq == start:
-                nsame += 1
-            elif QF[r, QF_FIRST, q] >= 0:
-                itl_v[ni] = now - lq
-                itl_i[ni, 0] = r
-                itl_i[ni, 1] = 1
-                ni += 1
-            if QF[r, QF_FIRST, q] < 0:
-                QF[r, QF_FIRST, q] = now
-            QF[r, QF_LAST, q] = now
-            if QI[r, Q_GEN, q] == QI[r, Q_OUT, q]:
-                nd += 1
-        if n:
-            P[r, SAMPLES] += n
-            if nsame:
-                itl_v[ni] = now - start
-                itl_i[ni, 0] = r
-                itl_i[ni, 1] = nsame
-                ni += 1
-    else:
-        for i in range(n):
-            q = sslot[r, i]
-            if sdec[r, i]:
-                QI[r, Q_DECD, q] += 1
-            QI[r, Q_COMP, q] += snew[r, i]
-        for i in range(n):
-            if sdec[r, i]:
-                continue
-            q = sslot[r, i]  # a prefill chunk: count it, publish newly full prompt blocks
+        else:  # a prefill chunk: count it, publish newly full prompt blocks
             s = QI[r, Q_RID, q]
             R[s, PREF] += snew[r, i]
-            full = min(QI[r, Q_COMP, q] // bs, inp[s] // bs)
+            full = min(c // bs, inp[s] // bs)
             if full > R[s, REG]:
                 if cfg[C_CACHING] and R[s, PRE] > 0:  # (never preempted: published when first preempted)
                     R[s, OWNMAX] = publish(r, urid, uidx, own, ooff[s], R[s, OWNMAX], s, blocks, QI[r, Q_BOFF, q],
                                            R[s, REG], full)
                 R[s, REG] = full
-        for i in range(n):
-            q = sslot[r, i]
-            if QI[r, Q_COMP, q] == QI[r, Q_KNOWN, q]:
-                sampled[ns] = q
-                ns += 1
+        if c != QI[r, Q_KNOWN, q]:
+            continue
+        ns += 1  # every token it knows is computed: it samples the next
+        QI[r, Q_GEN, q] += 1
+        QI[r, Q_KNOWN, q] += 1
+        lq = QF[r, QF_LAST, q]
+        if lq == start:
+            nsame += 1
+        elif QF[r, QF_FIRST, q] >= 0:
+            itl_v[ni] = now - lq
+            itl_i[ni, 0] = r
+            itl_i[ni, 1] = 1
+            ni += 1
+        if QF[r, QF_FIRST, q] < 0:
+            QF[r, QF_FIRST, q] = now
+        QF[r, QF_LAST, q] = now
+        if QI[r, Q_GEN, q] == QI[r, Q_OUT, q]:
+            nd += 1
     if ns:
-        nsame = 0
-        for i in range(ns):
-            q = sampled[i]
-            QI[r, Q_GEN, q] += 1
-            QI[r, Q_KNOWN, q] += 1
-            lq = QF[r, QF_LAST, q]
-            if lq == start:
-                nsame += 1
-            elif QF[r, QF_FIRST, q] >= 0:
-                itl_v[ni] = now - lq
-                itl_i[ni, 0] = r
-                itl_i[ni, 1] = 1
-                ni += 1
-            if QF[r, QF_FIRST, q] < 0:
-                QF[r, QF_FIRST, q] = now
-            QF[r, QF_LAST, q] = now
-            if QI[r, Q_GEN, q] == QI[r, Q_OUT, q]:
-                nd += 1
         P[r, SAMPLES] += ns
         if nsame:
             itl_v[ni] = now - start
@@ -575,8 +540,9 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, qu
             itl_i[ni, 1] = nsame
             ni += 1
     if nd:  # finished requests leave (their blocks back, tail first), the rest keep their order
-        m = 0
         nrun = P[r, NRUN]
+        first = -1
+        m = 0
         for q in range(nrun):
             if QI[r, Q_GEN, q] == QI[r, Q_OUT, q]:
                 s = QI[r, Q_RID, q]
@@ -586,14 +552,18 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, qu
                 R[s, GEN] = QI[r, Q_GEN, q]
                 release(P, r, ref, queue, pushed, blocks, QI[r, Q_BOFF, q], QI[r, Q_NBLK, q])
                 P[r, RESERVED] -= R[s, RESV]
-            else:
-                if m != q:
-                    for c in range(NQ):
-                        QI[r, c, m] = QI[r, c, q]
-                    for c in range(NQF):
-                        QF[r, c, m] = QF[r, c, q]
+                if first < 0:
+                    first = q
+            elif first >= 0:
+                members[m] = q  # kept, behind a finished one: moves forward
                 m += 1
-        P[r, NRUN] = m
+        for c in range(NQ):  # close the gaps column by column (an entry only moves forward)
+            for t in range(m):
+                QI[r, c, first + t] = QI[r, c, members[t]]
+        for c in range(NQF):
+            for t in range(m):
+                QF[r, c, first + t] = QF[r, c, members[t]]
+        P[r, NRUN] = first + m
     return nl, ni, nd
 
 

@@ -1,9 +1,10 @@
 """`coscale.serve.kv.BlockPool` compiled, for requests without shared prefix hashes: ref counts, the
 LRU free queue with lazy deletion, and the (request, block index) keys of prompt blocks, one row of
 each array per replica. Compiled without reference counting (`_nrt=False`: nothing here allocates),
-as are the kernel's per-step functions: a call then passes its arrays without atomic count updates. The scalars (never-used front `fresh`, live entries `nfree`, queue head and
-tail) are columns of the replica table `P`. The same operations in the same order as the Python pool,
-so the block ids handed out are the same."""
+as are the kernel's per-step functions: a call then passes its arrays without atomic count updates.
+The scalars (never-used front `fresh`, live entries `nfree`, queue head and tail) are columns of the
+replica table `P`. The same operations in the same order as the Python pool, so the block ids handed
+out are the same."""
 
 from __future__ import annotations
 
