@@ -108,13 +108,22 @@ def _victim(r, first, QI, R, P, inp, cfg):
 
 @njit(cache=True, _nrt=False)
 def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, own, ooff, queue, pushed, sslot, snew,
-          gnew, tmp, cfg):
+          gnew, tmp, cfg, sdec, cnew, cpre, agg):
     """`replica._grow`: running requests (mode -1 all, 0 prefilling only, 1 decoding only) in admission
     order under the budget, preempting when KV runs out. Writes the batch (running positions) from
-    sslot[r, 0]; returns (count, budget left, preempted)."""
+    sslot[r, 0]; returns (count, budget left, preempted). In mode -1 without preemption it also sums
+    what `_start_step` costs the batch by (`agg`: entries summed, decoders, their context sum, largest
+    context, fewest tokens left; prefill chunks in cnew/cpre, their count, new tokens; sdec), so that
+    pass covers only the requests admitted after."""
+    agg[0] = 0
     n = P[r, NRUN]
     if n == 0 or budget <= 0:
         return 0, budget, False
+    ndec = 0
+    dsum = 0
+    dmax = 0
+    left = MAX_RUN_STEPS
+    nch = 0
     bs, nblocks = cfg[C_BS], cfg[C_NBLOCKS]
     before = 0
     total = 0
@@ -132,6 +141,22 @@ def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, ow
         if new > 0:
             sslot[r, count] = q
             snew[r, count] = new
+            c = QI[r, Q_COMP, q]
+            if mode < 0:  # what `_start_step` sums (the same tests)
+                dec = new == 1 and t == 1 and QI[r, Q_GEN, q] >= 1
+                sdec[r, count] = dec
+                if dec:
+                    ndec += 1
+                    dsum += c
+                    if c > dmax:
+                        dmax = c
+                    rest = QI[r, Q_OUT, q] - QI[r, Q_GEN, q]
+                    if rest < left:
+                        left = rest
+                else:
+                    cnew[nch] = new
+                    cpre[nch] = c
+                    nch += 1
             count += 1
             used += new
             if QI[r, Q_COMP, q] + new > QI[r, Q_NBLK, q] * bs:  # (blocks always cover the computed tokens)
@@ -152,6 +177,8 @@ def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, ow
                 blocks[b0 + j] = tmp[at + j]
             at += need
             QI[r, Q_NBLK, q] += need
+        if mode < 0:
+            agg[0], agg[1], agg[2], agg[3], agg[4], agg[5], agg[6] = count, ndec, dsum, dmax, left, nch, used
         return count, budget - used, False
     # one request at a time, preempting victims when the pool runs dry
     count = 0
@@ -267,47 +294,45 @@ def _admit_waiting(r, budget, now, reserve, at, QI, QF, R, F, P, wq, inp, out, b
 
 @njit(cache=True, _nrt=False)
 def _plan(r, now, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue, pushed, sslot,
-          snew, gnew, tmp, cfg):
+          snew, gnew, tmp, cfg, sdec, cnew, cpre, agg):
     """`replica._plan` for decode_first (0) and prefill_first (1): (batch size, preempted)."""
     mbt = cfg[C_MBT]
     reserve = cfg[C_RESERVE] != 0
     if cfg[C_POLICY] == 0:
         count, budget, preempted = _grow(r, mbt, -1, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, own, ooff,
-                                         queue, pushed, sslot, snew, gnew, tmp, cfg)
+                                         queue, pushed, sslot, snew, gnew, tmp, cfg, sdec, cnew, cpre,
+                                         agg)
         if not preempted:
             count = _admit_waiting(r, budget, now, reserve, count, QI, QF, R, F, P, wq, inp, out, blocks, boff, own,
                                    ooff, ref, urid, uidx, queue, pushed, sslot, snew, cfg)
         return count, preempted
     count, budget, _ = _grow(r, mbt, 0, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, own, ooff, queue, pushed,
-                             sslot, snew, gnew, tmp, cfg)
+                             sslot, snew, gnew, tmp, cfg, sdec, cnew, cpre, agg)
     count = _admit_waiting(r, budget, now, reserve, count, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref,
                            urid, uidx, queue, pushed, sslot, snew, cfg)
     if count:
         return count, False
     count, _, preempted = _grow(r, INF_BUDGET, 1, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, own, ooff, queue,
-                                pushed, sslot, snew, gnew, tmp, cfg)
+                                pushed, sslot, snew, gnew, tmp, cfg, sdec, cnew, cpre, agg)
     return count, preempted
 
 
 @njit(cache=True, _nrt=False)
 def _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue,
                 pushed, sslot, snew, sdec, gnew, sstart, senergy, skv, cost, cfg, overhead, status, cnew, cpre, hist,
-                tmp, vals):
+                tmp, vals, agg):
     """`replica.start_step`: plan and cost the next pass (or decode run); its end time, or -1 when idle."""
     count, preempted = _plan(r, now, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue,
-                             pushed, sslot, snew, gnew, tmp, cfg)
+                             pushed, sslot, snew, gnew, tmp, cfg, sdec, cnew, cpre, agg)
     if count == 0:
         P[r, ACTIVE] = 0
         return -1.0
     bs = cfg[C_BS]
-    decode = True
-    ndec = 0
-    dsum = 0
-    dmax = 0
-    nch = 0
-    tokens = 0
-    left = MAX_RUN_STEPS
-    for i in range(count):
+    i0, ndec, dsum, dmax, left, nch, tokens = agg[0], agg[1], agg[2], agg[3], agg[4], agg[5], agg[6]
+    if i0 == 0:  # (`_grow` summed nothing)
+        ndec, dsum, dmax, left, nch, tokens = 0, 0, 0, MAX_RUN_STEPS, 0, 0
+    decode = nch == 0
+    for i in range(i0, count):  # the batch entries `_grow` did not sum
         q = sslot[r, i]
         c = QI[r, Q_COMP, q]
         new = snew[r, i]
@@ -661,6 +686,7 @@ def simulate_kernel(arr, inp, out, boff, ooff, nrep, cfg, overhead, wait_s, cost
     cnew = np.zeros(mns + 1, dtype=np.int64)
     cpre = np.zeros(mns + 1, dtype=np.int64)
     tmp = np.zeros(max(nblocks, mns) + 1, dtype=np.int64)
+    agg = np.zeros(8, dtype=np.int64)  # `_grow`'s sums of the batch for `_start_step`
     vals = np.zeros((3, len(cost.chunk_op_counts), max(cost.limits[3], 1)))  # `step_cost`'s scratch
     status = np.zeros(1, dtype=np.int64)
     log_f = np.empty((1 << 16, 3))
@@ -721,7 +747,7 @@ def simulate_kernel(arr, inp, out, boff, ooff, nrep, cfg, overhead, wait_s, cost
                 horizon = pending if (nrep == 1 or (rr and arrivals % nrep == r)) else inf
                 end = _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid,
                                   uidx, queue, pushed, sslot, snew, sdec, gnew, sstart, senergy, skv, cost, cfg,
-                                  overhead, status, cnew, cpre, hist, tmp, vals)
+                                  overhead, status, cnew, cpre, hist, tmp, vals, agg)
             else:
                 end = _truncate(r, now, P, sstart)
             if status[0] != OK:
@@ -749,7 +775,7 @@ def simulate_kernel(arr, inp, out, boff, ooff, nrep, cfg, overhead, wait_s, cost
             horizon = pending if (pending < inf and (nrep == 1 or (rr and arrivals % nrep == r))) else inf
             end = _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid,
                               uidx, queue, pushed, sslot, snew, sdec, gnew, sstart, senergy, skv, cost, cfg, overhead,
-                              status, cnew, cpre, hist, tmp, vals)
+                              status, cnew, cpre, hist, tmp, vals, agg)
             if status[0] != OK:
                 break
             if end >= 0:
