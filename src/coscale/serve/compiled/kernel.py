@@ -130,27 +130,29 @@ def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, ow
     used = 0
     count = 0
     needers = 0
+    known, comp, gen, outn, nblk = QI[r, Q_KNOWN], QI[r, Q_COMP], QI[r, Q_GEN], QI[r, Q_OUT], QI[r, Q_NBLK]
+    slots, news, decs = sslot[r], snew[r], sdec[r]  # (row views: plain 1-d indexing in the pass)
     for q in range(n):  # the batch and its block needs in one pass (gnew lists who needs blocks)
-        t = QI[r, Q_KNOWN, q] - QI[r, Q_COMP, q]
+        c = comp[q]
+        t = known[q] - c
         if mode >= 0:
-            dec = t == 1 and QI[r, Q_GEN, q] >= 1
+            dec = t == 1 and gen[q] >= 1
             if dec != (mode == 1):
                 t = 0
         new = min(max(budget - before, 0), t)
         before += t
         if new > 0:
-            sslot[r, count] = q
-            snew[r, count] = new
-            c = QI[r, Q_COMP, q]
+            slots[count] = q
+            news[count] = new
             if mode < 0:  # what `_start_step` sums (the same tests)
-                dec = new == 1 and t == 1 and QI[r, Q_GEN, q] >= 1
-                sdec[r, count] = dec
+                dec = new == 1 and t == 1 and gen[q] >= 1
+                decs[count] = dec
                 if dec:
                     ndec += 1
                     dsum += c
                     if c > dmax:
                         dmax = c
-                    rest = QI[r, Q_OUT, q] - QI[r, Q_GEN, q]
+                    rest = outn[q] - gen[q]
                     if rest < left:
                         left = rest
                 else:
@@ -159,8 +161,8 @@ def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, ow
                     nch += 1
             count += 1
             used += new
-            if QI[r, Q_COMP, q] + new > QI[r, Q_NBLK, q] * bs:  # (blocks always cover the computed tokens)
-                total += (QI[r, Q_COMP, q] + new + bs - 1) // bs - QI[r, Q_NBLK, q]
+            if c + new > nblk[q] * bs:  # (blocks always cover the computed tokens)
+                total += (c + new + bs - 1) // bs - nblk[q]
                 gnew[needers] = count - 1  # its place in the batch
                 needers += 1
     if total <= free_blocks(P, r, nblocks):  # nobody runs out: one allocation, handed out in batch order
@@ -524,38 +526,42 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, qu
     ns = 0
     nd = 0
     nsame = 0
+    slots, news, decs = sslot[r], snew[r], sdec[r]  # (row views: plain 1-d indexing in the pass)
+    comp, known, gen, outn, decd = QI[r, Q_COMP], QI[r, Q_KNOWN], QI[r, Q_GEN], QI[r, Q_OUT], QI[r, Q_DECD]
+    firsts, lasts = QF[r, QF_FIRST], QF[r, QF_LAST]
     for i in range(n):  # one pass in batch order: apply the pass, count prefill chunks, sample
-        q = sslot[r, i]
-        c = QI[r, Q_COMP, q] + snew[r, i]
-        QI[r, Q_COMP, q] = c
-        if sdec[r, i]:
-            QI[r, Q_DECD, q] += 1
+        q = slots[i]
+        c = comp[q] + news[i]
+        comp[q] = c
+        if decs[i]:
+            decd[q] += 1
         else:  # a prefill chunk: count it, publish newly full prompt blocks
             s = QI[r, Q_RID, q]
-            R[s, PREF] += snew[r, i]
+            R[s, PREF] += news[i]
             full = min(c // bs, inp[s] // bs)
             if full > R[s, REG]:
                 if cfg[C_CACHING] and R[s, PRE] > 0:  # (never preempted: published when first preempted)
                     R[s, OWNMAX] = publish(r, urid, uidx, own, ooff[s], R[s, OWNMAX], s, blocks, QI[r, Q_BOFF, q],
                                            R[s, REG], full)
                 R[s, REG] = full
-        if c != QI[r, Q_KNOWN, q]:
+        if c != known[q]:
             continue
         ns += 1  # every token it knows is computed: it samples the next
-        QI[r, Q_GEN, q] += 1
-        QI[r, Q_KNOWN, q] += 1
-        lq = QF[r, QF_LAST, q]
+        g = gen[q] + 1
+        gen[q] = g
+        known[q] = c + 1
+        lq = lasts[q]
         if lq == start:
             nsame += 1
-        elif QF[r, QF_FIRST, q] >= 0:
+        elif firsts[q] >= 0:
             itl_v[ni] = now - lq
             itl_i[ni, 0] = r
             itl_i[ni, 1] = 1
             ni += 1
-        if QF[r, QF_FIRST, q] < 0:
-            QF[r, QF_FIRST, q] = now
-        QF[r, QF_LAST, q] = now
-        if QI[r, Q_GEN, q] == QI[r, Q_OUT, q]:
+        if firsts[q] < 0:
+            firsts[q] = now
+        lasts[q] = now
+        if g == outn[q]:
             nd += 1
     if ns:
         P[r, SAMPLES] += ns
