@@ -51,14 +51,20 @@ def cost_arrays(table: StepCostTable) -> CostArrays:
         limits=a([table.max_tokens, table.max_seqs, table.max_context, _FLOAT_CHUNKS_MAX], dtype=np.int64))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _cell(grid, x):
     """bisect_right(grid, x) - 1, clipped to a cell of the grid."""
-    i = np.searchsorted(grid, x, side="right") - 1
-    return min(max(i, 0), len(grid) - 2)
+    lo, hi = 0, len(grid)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if x < grid[mid]:
+            hi = mid
+        else:
+            lo = mid + 1
+    return min(max(lo - 1, 0), len(grid) - 2)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _pairwise(vals, k, o, n):
     """numpy's pairwise sum of vals[k, o, :n] for n <= 128 (`coscale.cost.table._numpy_sum`)."""
     if n < 8:
@@ -86,18 +92,19 @@ def _pairwise(vals, k, o, n):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _bilinear(tab, k, i, j, wi, wj):
     low = tab[k, i, j] + (tab[k, i, j + 1] - tab[k, i, j]) * wj
     high = tab[k, i + 1, j] + (tab[k, i + 1, j + 1] - tab[k, i + 1, j]) * wj
     return low + (high - low) * wi
 
 
-@njit(cache=True)
-def step_cost(c, n, dsum, dmax, cnew, cpre, nch):
+@njit(cache=True, _nrt=False)
+def step_cost(c, n, dsum, dmax, cnew, cpre, nch, vals):
     """(time_s, energy_j, ok) of a step of `n` decode sequences whose contexts sum to `dsum` (largest
     `dmax`) and prefill chunks (cnew[:nch] new tokens on cpre[:nch] cached ones), as
-    `CoreStepCost.step` / `decode_run` compute it through the table."""
+    `CoreStepCost.step` / `decode_run` compute it through the table. `vals` is scratch of shape
+    (3, len(c.chunk_op_counts), at least c.limits[3]) for the chunks' per-op values."""
     prefill = 0
     top = float(dmax) if n else 0.0
     for k in range(nch):
@@ -137,7 +144,7 @@ def step_cost(c, n, dsum, dmax, cnew, cpre, nch):
         v2 = _bilinear(c.chunk, 2, i, j, wi, wj)
         time, busy_c, busy_m = time + v0, busy_c + v1, busy_m + v2
     elif nch > 1:
-        t, bc, bm = _few_chunks(c, cnew, cpre, nch)
+        t, bc, bm = _few_chunks(c, cnew, cpre, nch, vals)
         time, busy_c, busy_m = time + t, busy_c + bc, busy_m + bm
     if time <= 0:
         return 0.0, 0.0, True
@@ -148,11 +155,10 @@ def step_cost(c, n, dsum, dmax, cnew, cpre, nch):
     return time, (s[0] + s[1] * util) * time * s[2], True
 
 
-@njit(cache=True)
-def _few_chunks(c, cnew, cpre, nch):
+@njit(cache=True, _nrt=False)
+def _few_chunks(c, cnew, cpre, nch, vals):
     cg, pg = c.chunk_grid, c.prefix_grid
     nops = len(c.chunk_op_counts)
-    vals = np.empty((3, nops, nch))
     for q in range(nch):
         new, prefix = float(cnew[q]), float(cpre[q])
         i = _cell(cg, new)
@@ -181,3 +187,44 @@ def _few_chunks(c, cnew, cpre, nch):
         busy_c += compute * count
         busy_m += memory * count
     return time, busy_c, busy_m
+
+
+@njit(cache=True, _nrt=False)
+def decode_base(c, n):
+    """A decode-only step of `n` sequences (`n` within the table's limits): the terms of `step_cost`
+    that do not depend on the contexts, (time, busy compute, busy memory), summed in its order, so a
+    decode run costs each of its steps from them with `decode_step`."""
+    time = c.token[0, n] + c.head[0, n] + c.gemm[0, 0] + c.hops[n]
+    busy_c = c.token[1, n] + c.head[1, n] + c.gemm[1, 0]
+    busy_m = c.token[2, n] + c.head[2, n] + c.gemm[2, 0]
+    return time, busy_c, busy_m
+
+
+@njit(cache=True, _nrt=False)
+def decode_step(grid, dec, scalars, n, base_t, base_c, base_m, dsum, cell):
+    """`step_cost(c, n, dsum, dmax, ...)` of a decode-only step whose largest context is within the
+    table (the caller checks), given `decode_base(c, n)`, c.context_grid, c.decode and c.scalars (the
+    arrays alone: a call passes no more references than it needs): (time_s, energy_j, context cell).
+    `cell` is the previous step's context cell (the mean context only grows along a run, so the cell
+    is found by stepping from it; the same cell as `_cell` finds)."""
+    mean = dsum / n
+    top = len(grid) - 2
+    i = cell
+    while i < top and grid[i + 1] <= mean:
+        i += 1
+    while i > 0 and grid[i] > mean:
+        i -= 1
+    w = (mean - grid[i]) / (grid[i + 1] - grid[i])
+    time, busy_c, busy_m = base_t, base_c, base_m
+    a, b = dec[0, n, i], dec[0, n, i + 1]
+    time += a + (b - a) * w
+    a, b = dec[1, n, i], dec[1, n, i + 1]
+    busy_c += a + (b - a) * w
+    a, b = dec[2, n, i], dec[2, n, i + 1]
+    busy_m += a + (b - a) * w
+    if time <= 0:
+        return 0.0, 0.0, i
+    util = max(busy_c, busy_m) / time
+    if util > 1.0:
+        util = 1.0
+    return time, (scalars[0] + scalars[1] * util) * time * scalars[2], i

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from coscale.serve.compiled.cost import step_cost
+from coscale.serve.compiled.cost import decode_base, decode_step, step_cost
 from coscale.serve.compiled.pool import NFREE, allocate, free_blocks, own_hit, publish, release, used_blocks
 
 MAX_RUN_STEPS = 4096  # replica.MAX_RUN_STEPS
@@ -42,12 +42,12 @@ Q_RID, Q_COMP, Q_KNOWN, Q_GEN, Q_OUT, Q_NBLK, Q_DECD, Q_BOFF, NQ = range(9)
 QF_FIRST, QF_LAST, NQF = range(3)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _blocks_for(tokens, bs):
     return -(-tokens // bs)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _leave(r, q, QI, QF, R, F, P):
     """Copy running position q's counters back to its request and close the gap (order kept)."""
     s = QI[r, Q_RID, q]
@@ -67,7 +67,7 @@ def _leave(r, q, QI, QF, R, F, P):
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _preempt(r, q, QI, QF, R, F, P, wq, blocks, ref, urid, uidx, own, ooff, queue, pushed, cfg):
     """Preempt running position q: its blocks go back, it waits at the front to be recomputed."""
     comp = QI[r, Q_COMP, q]
@@ -91,7 +91,7 @@ def _preempt(r, q, QI, QF, R, F, P, wq, blocks, ref, urid, uidx, own, ooff, queu
     P[r, WCOUNT] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _victim(r, first, QI, R, P, inp, cfg):
     """`replica._victim`: the running position to preempt among first.. in the engine's order."""
     n = P[r, NRUN]
@@ -106,36 +106,63 @@ def _victim(r, first, QI, R, P, inp, cfg):
     return best
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, own, ooff, queue, pushed, sslot, snew,
-          gnew, tmp, cfg):
+          gnew, tmp, cfg, sdec, cnew, cpre, agg):
     """`replica._grow`: running requests (mode -1 all, 0 prefilling only, 1 decoding only) in admission
     order under the budget, preempting when KV runs out. Writes the batch (running positions) from
-    sslot[r, 0]; returns (count, budget left, preempted)."""
+    sslot[r, 0]; returns (count, budget left, preempted). In mode -1 without preemption it also sums
+    what `_start_step` costs the batch by (`agg`: entries summed, decoders, their context sum, largest
+    context, fewest tokens left; prefill chunks in cnew/cpre, their count, new tokens; sdec), so that
+    pass covers only the requests admitted after."""
+    agg[0] = 0
     n = P[r, NRUN]
     if n == 0 or budget <= 0:
         return 0, budget, False
+    ndec = 0
+    dsum = 0
+    dmax = 0
+    left = MAX_RUN_STEPS
+    nch = 0
     bs, nblocks = cfg[C_BS], cfg[C_NBLOCKS]
     before = 0
     total = 0
     used = 0
     count = 0
     needers = 0
+    known, comp, gen, outn, nblk = QI[r, Q_KNOWN], QI[r, Q_COMP], QI[r, Q_GEN], QI[r, Q_OUT], QI[r, Q_NBLK]
+    slots, news, decs = sslot[r], snew[r], sdec[r]  # (row views: plain 1-d indexing in the pass)
     for q in range(n):  # the batch and its block needs in one pass (gnew lists who needs blocks)
-        t = QI[r, Q_KNOWN, q] - QI[r, Q_COMP, q]
+        c = comp[q]
+        t = known[q] - c
         if mode >= 0:
-            dec = t == 1 and QI[r, Q_GEN, q] >= 1
+            dec = t == 1 and gen[q] >= 1
             if dec != (mode == 1):
                 t = 0
         new = min(max(budget - before, 0), t)
         before += t
         if new > 0:
-            sslot[r, count] = q
-            snew[r, count] = new
+            slots[count] = q
+            news[count] = new
+            if mode < 0:  # what `_start_step` sums (the same tests)
+                dec = new == 1 and t == 1 and gen[q] >= 1
+                decs[count] = dec
+                if dec:
+                    ndec += 1
+                    dsum += c
+                    if c > dmax:
+                        dmax = c
+                    rest = outn[q] - gen[q]
+                    if rest < left:
+                        left = rest
+                else:
+                    cnew[nch] = new
+                    cpre[nch] = c
+                    nch += 1
             count += 1
             used += new
-            if QI[r, Q_COMP, q] + new > QI[r, Q_NBLK, q] * bs:  # (blocks always cover the computed tokens)
-                total += (QI[r, Q_COMP, q] + new + bs - 1) // bs - QI[r, Q_NBLK, q]
+            if c + new > nblk[q] * bs:  # (blocks always cover the computed tokens)
+                total += (c + new + bs - 1) // bs - nblk[q]
                 gnew[needers] = count - 1  # its place in the batch
                 needers += 1
     if total <= free_blocks(P, r, nblocks):  # nobody runs out: one allocation, handed out in batch order
@@ -152,6 +179,8 @@ def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, ow
                 blocks[b0 + j] = tmp[at + j]
             at += need
             QI[r, Q_NBLK, q] += need
+        if mode < 0:
+            agg[0], agg[1], agg[2], agg[3], agg[4], agg[5], agg[6] = count, ndec, dsum, dmax, left, nch, used
         return count, budget - used, False
     # one request at a time, preempting victims when the pool runs dry
     count = 0
@@ -187,7 +216,7 @@ def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, ow
     return count, budget, preempted
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _admit(r, s, budget, now, reserve, QI, QF, R, F, P, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue,
            pushed, cfg):
     """`replica._admit`: 0 when request `s` does not fit (nothing changed then), else its new tokens;
@@ -245,7 +274,7 @@ def _admit(r, s, budget, now, reserve, QI, QF, R, F, P, inp, out, blocks, boff, 
     return new
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _admit_waiting(r, budget, now, reserve, at, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid,
                    uidx, queue, pushed, sslot, snew, cfg):
     cap = wq.shape[1]
@@ -265,49 +294,47 @@ def _admit_waiting(r, budget, now, reserve, at, QI, QF, R, F, P, wq, inp, out, b
     return count
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _plan(r, now, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue, pushed, sslot,
-          snew, gnew, tmp, cfg):
+          snew, gnew, tmp, cfg, sdec, cnew, cpre, agg):
     """`replica._plan` for decode_first (0) and prefill_first (1): (batch size, preempted)."""
     mbt = cfg[C_MBT]
     reserve = cfg[C_RESERVE] != 0
     if cfg[C_POLICY] == 0:
         count, budget, preempted = _grow(r, mbt, -1, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, own, ooff,
-                                         queue, pushed, sslot, snew, gnew, tmp, cfg)
+                                         queue, pushed, sslot, snew, gnew, tmp, cfg, sdec, cnew, cpre,
+                                         agg)
         if not preempted:
             count = _admit_waiting(r, budget, now, reserve, count, QI, QF, R, F, P, wq, inp, out, blocks, boff, own,
                                    ooff, ref, urid, uidx, queue, pushed, sslot, snew, cfg)
         return count, preempted
     count, budget, _ = _grow(r, mbt, 0, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, own, ooff, queue, pushed,
-                             sslot, snew, gnew, tmp, cfg)
+                             sslot, snew, gnew, tmp, cfg, sdec, cnew, cpre, agg)
     count = _admit_waiting(r, budget, now, reserve, count, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref,
                            urid, uidx, queue, pushed, sslot, snew, cfg)
     if count:
         return count, False
     count, _, preempted = _grow(r, INF_BUDGET, 1, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, own, ooff, queue,
-                                pushed, sslot, snew, gnew, tmp, cfg)
+                                pushed, sslot, snew, gnew, tmp, cfg, sdec, cnew, cpre, agg)
     return count, preempted
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue,
                 pushed, sslot, snew, sdec, gnew, sstart, senergy, skv, cost, cfg, overhead, status, cnew, cpre, hist,
-                tmp):
+                tmp, vals, agg):
     """`replica.start_step`: plan and cost the next pass (or decode run); its end time, or -1 when idle."""
     count, preempted = _plan(r, now, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue,
-                             pushed, sslot, snew, gnew, tmp, cfg)
+                             pushed, sslot, snew, gnew, tmp, cfg, sdec, cnew, cpre, agg)
     if count == 0:
         P[r, ACTIVE] = 0
         return -1.0
     bs = cfg[C_BS]
-    decode = True
-    ndec = 0
-    dsum = 0
-    dmax = 0
-    nch = 0
-    tokens = 0
-    left = MAX_RUN_STEPS
-    for i in range(count):
+    i0, ndec, dsum, dmax, left, nch, tokens = agg[0], agg[1], agg[2], agg[3], agg[4], agg[5], agg[6]
+    if i0 == 0:  # (`_grow` summed nothing)
+        ndec, dsum, dmax, left, nch, tokens = 0, 0, 0, MAX_RUN_STEPS, 0, 0
+    decode = nch == 0
+    for i in range(i0, count):  # the batch entries `_grow` did not sum
         q = sslot[r, i]
         c = QI[r, Q_COMP, q]
         new = snew[r, i]
@@ -326,7 +353,7 @@ def _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, ow
             cnew[nch] = new
             cpre[nch] = c
             nch += 1
-    t, e, ok = step_cost(cost, ndec, float(dsum), dmax, cnew, cpre, nch)
+    t, e, ok = step_cost(cost, ndec, float(dsum), dmax, cnew, cpre, nch, vals)
     if not ok:
         status[0] = OUTSIDE_TABLE
         return -1.0
@@ -354,13 +381,18 @@ def _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, ow
                     k = j
                     break
             got = 1
+            base_t, base_c, base_m = decode_base(cost, count)
+            cell = 0
+            top = cost.limits[2]
+            grid, dtab, scal = cost.context_grid, cost.decode, cost.scalars
             for j in range(1, k):  # `_run_costs`: the steps that start before the horizon
                 if not sstart[r, j] < horizon:
                     break
-                tj, ej, okj = step_cost(cost, count, float(dsum + count * j), dmax + j, cnew, cpre, 0)
-                if not okj:
+                if dmax + j > top:  # (what `step_cost` checks; the batch itself passed at step 0)
                     status[0] = OUTSIDE_TABLE
                     return -1.0
+                tj, ej, cell = decode_step(grid, dtab, scal, count, base_t, base_c, base_m, float(dsum + count * j),
+                                          cell)
                 sstart[r, j + 1] = sstart[r, j] + (tj + overhead)
                 senergy[r, j] = ej
                 used += hist[j % bs]
@@ -381,7 +413,7 @@ def _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, ow
     return sstart[r, k]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _truncate(r, t, P, sstart):
     """`replica.truncate`: an arrival at `t` keeps the run's steps that started before it; the new
     end, or -1 when the run is unchanged."""
@@ -399,7 +431,7 @@ def _truncate(r, t, P, sstart):
     return sstart[r, m]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _commit_run(r, k, QI, QF, P, blocks, ref, urid, queue, pushed, sstart, cfg, itl_v, itl_i, ni, tmp, hist,
                 members):
     """`replica._commit_run`: apply the first k - 1 steps of a decode run (the whole running list, in
@@ -466,7 +498,7 @@ def _commit_run(r, k, QI, QF, P, blocks, ref, urid, queue, pushed, sstart, cfg, 
     return ni
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, queue, pushed, sslot, snew, sdec,
                  sstart, senergy, skv, cfg, log_f, log_i, nl, itl_v, itl_i, ni, tmp, hist, members, sampled):
     """`replica.finish_step`: log the pass(es), apply them, release finished requests.
@@ -492,56 +524,46 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, qu
     soff = P[r, SOFF]
     start, now = sstart[r, soff], sstart[r, soff + 1]
     ns = 0
-    if P[r, DECODE]:
-        for i in range(n):
-            q = sslot[r, i]
-            QI[r, Q_DECD, q] += 1
-            QI[r, Q_COMP, q] += 1
-            sampled[ns] = q
-            ns += 1
-    else:
-        for i in range(n):
-            q = sslot[r, i]
-            if sdec[r, i]:
-                QI[r, Q_DECD, q] += 1
-            QI[r, Q_COMP, q] += snew[r, i]
-        for i in range(n):
-            if sdec[r, i]:
-                continue
-            q = sslot[r, i]  # a prefill chunk: count it, publish newly full prompt blocks
+    nd = 0
+    nsame = 0
+    slots, news, decs = sslot[r], snew[r], sdec[r]  # (row views: plain 1-d indexing in the pass)
+    comp, known, gen, outn, decd = QI[r, Q_COMP], QI[r, Q_KNOWN], QI[r, Q_GEN], QI[r, Q_OUT], QI[r, Q_DECD]
+    firsts, lasts = QF[r, QF_FIRST], QF[r, QF_LAST]
+    for i in range(n):  # one pass in batch order: apply the pass, count prefill chunks, sample
+        q = slots[i]
+        c = comp[q] + news[i]
+        comp[q] = c
+        if decs[i]:
+            decd[q] += 1
+        else:  # a prefill chunk: count it, publish newly full prompt blocks
             s = QI[r, Q_RID, q]
-            R[s, PREF] += snew[r, i]
-            full = min(QI[r, Q_COMP, q] // bs, inp[s] // bs)
+            R[s, PREF] += news[i]
+            full = min(c // bs, inp[s] // bs)
             if full > R[s, REG]:
                 if cfg[C_CACHING] and R[s, PRE] > 0:  # (never preempted: published when first preempted)
                     R[s, OWNMAX] = publish(r, urid, uidx, own, ooff[s], R[s, OWNMAX], s, blocks, QI[r, Q_BOFF, q],
                                            R[s, REG], full)
                 R[s, REG] = full
-        for i in range(n):
-            q = sslot[r, i]
-            if QI[r, Q_COMP, q] == QI[r, Q_KNOWN, q]:
-                sampled[ns] = q
-                ns += 1
-    nd = 0
+        if c != known[q]:
+            continue
+        ns += 1  # every token it knows is computed: it samples the next
+        g = gen[q] + 1
+        gen[q] = g
+        known[q] = c + 1
+        lq = lasts[q]
+        if lq == start:
+            nsame += 1
+        elif firsts[q] >= 0:
+            itl_v[ni] = now - lq
+            itl_i[ni, 0] = r
+            itl_i[ni, 1] = 1
+            ni += 1
+        if firsts[q] < 0:
+            firsts[q] = now
+        lasts[q] = now
+        if g == outn[q]:
+            nd += 1
     if ns:
-        nsame = 0
-        for i in range(ns):
-            q = sampled[i]
-            QI[r, Q_GEN, q] += 1
-            QI[r, Q_KNOWN, q] += 1
-            lq = QF[r, QF_LAST, q]
-            if lq == start:
-                nsame += 1
-            elif QF[r, QF_FIRST, q] >= 0:
-                itl_v[ni] = now - lq
-                itl_i[ni, 0] = r
-                itl_i[ni, 1] = 1
-                ni += 1
-            if QF[r, QF_FIRST, q] < 0:
-                QF[r, QF_FIRST, q] = now
-            QF[r, QF_LAST, q] = now
-            if QI[r, Q_GEN, q] == QI[r, Q_OUT, q]:
-                nd += 1
         P[r, SAMPLES] += ns
         if nsame:
             itl_v[ni] = now - start
@@ -549,8 +571,9 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, qu
             itl_i[ni, 1] = nsame
             ni += 1
     if nd:  # finished requests leave (their blocks back, tail first), the rest keep their order
-        m = 0
         nrun = P[r, NRUN]
+        first = -1
+        m = 0
         for q in range(nrun):
             if QI[r, Q_GEN, q] == QI[r, Q_OUT, q]:
                 s = QI[r, Q_RID, q]
@@ -560,18 +583,22 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, qu
                 R[s, GEN] = QI[r, Q_GEN, q]
                 release(P, r, ref, queue, pushed, blocks, QI[r, Q_BOFF, q], QI[r, Q_NBLK, q])
                 P[r, RESERVED] -= R[s, RESV]
-            else:
-                if m != q:
-                    for c in range(NQ):
-                        QI[r, c, m] = QI[r, c, q]
-                    for c in range(NQF):
-                        QF[r, c, m] = QF[r, c, q]
+                if first < 0:
+                    first = q
+            elif first >= 0:
+                members[m] = q  # kept, behind a finished one: moves forward
                 m += 1
-        P[r, NRUN] = m
+        for c in range(NQ):  # close the gaps column by column (an entry only moves forward)
+            for t in range(m):
+                QI[r, c, first + t] = QI[r, c, members[t]]
+        for c in range(NQF):
+            for t in range(m):
+                QF[r, c, first + t] = QF[r, c, members[t]]
+        P[r, NRUN] = first + m
     return nl, ni, nd
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _push(heap_t, heap_i, size, seq, t, kind, rep, tok):
     """Push (t, seq) onto the binary min-heap; returns the new size."""
     i = size
@@ -591,7 +618,7 @@ def _push(heap_t, heap_i, size, seq, t, kind, rep, tok):
     return size + 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _pop(heap_t, heap_i, size):
     """Remove the smallest (t, seq) into position `size - 1`; returns the new size."""
     last = size - 1
@@ -641,13 +668,15 @@ def simulate_kernel(arr, inp, out, boff, ooff, nrep, cfg, overhead, wait_s, cost
     F = np.full((nreq, NF), -1.0)
     P = np.zeros((nrep, NP), dtype=np.int64)
     wq = np.empty((nrep, nreq + 1), dtype=np.int64)  # ring buffers: only written entries are read
-    blocks = np.empty(boff[nreq], dtype=np.int64)
-    own = np.empty(ooff[nreq], dtype=np.int64)
-    ref = np.zeros((nrep, nblocks), dtype=np.int64)
-    urid = np.full((nrep, nblocks), -1, dtype=np.int64)
-    uidx = np.full((nrep, nblocks), -1, dtype=np.int64)
-    queue = np.zeros((nrep, 2 * nblocks + 64), dtype=np.int64)
-    pushed = np.full((nrep, nblocks), -1, dtype=np.int64)
+    # the block pool's tables in 32 bits (block ids, positions, request ids and counts all fit): half
+    # the memory traffic of the ~10 million allocations and frees of a large run
+    blocks = np.empty(boff[nreq], dtype=np.int32)
+    own = np.empty(ooff[nreq], dtype=np.int32)
+    ref = np.zeros((nrep, nblocks), dtype=np.int32)
+    urid = np.full((nrep, nblocks), -1, dtype=np.int32)
+    uidx = np.full((nrep, nblocks), -1, dtype=np.int32)
+    queue = np.zeros((nrep, 2 * nblocks + 64), dtype=np.int32)
+    pushed = np.full((nrep, nblocks), -1, dtype=np.int32)
     QI = np.zeros((nrep, NQ, mns), dtype=np.int64)
     QF = np.zeros((nrep, NQF, mns))
     gnew = np.zeros(mns + 1, dtype=np.int64)
@@ -663,6 +692,8 @@ def simulate_kernel(arr, inp, out, boff, ooff, nrep, cfg, overhead, wait_s, cost
     cnew = np.zeros(mns + 1, dtype=np.int64)
     cpre = np.zeros(mns + 1, dtype=np.int64)
     tmp = np.zeros(max(nblocks, mns) + 1, dtype=np.int64)
+    agg = np.zeros(8, dtype=np.int64)  # `_grow`'s sums of the batch for `_start_step`
+    vals = np.zeros((3, len(cost.chunk_op_counts), max(cost.limits[3], 1)))  # `step_cost`'s scratch
     status = np.zeros(1, dtype=np.int64)
     log_f = np.empty((1 << 16, 3))
     log_i = np.empty((1 << 16, 6), dtype=np.int64)
@@ -722,7 +753,7 @@ def simulate_kernel(arr, inp, out, boff, ooff, nrep, cfg, overhead, wait_s, cost
                 horizon = pending if (nrep == 1 or (rr and arrivals % nrep == r)) else inf
                 end = _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid,
                                   uidx, queue, pushed, sslot, snew, sdec, gnew, sstart, senergy, skv, cost, cfg,
-                                  overhead, status, cnew, cpre, hist, tmp)
+                                  overhead, status, cnew, cpre, hist, tmp, vals, agg)
             else:
                 end = _truncate(r, now, P, sstart)
             if status[0] != OK:
@@ -750,7 +781,7 @@ def simulate_kernel(arr, inp, out, boff, ooff, nrep, cfg, overhead, wait_s, cost
             horizon = pending if (pending < inf and (nrep == 1 or (rr and arrivals % nrep == r))) else inf
             end = _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid,
                               uidx, queue, pushed, sslot, snew, sdec, gnew, sstart, senergy, skv, cost, cfg, overhead,
-                              status, cnew, cpre, hist, tmp)
+                              status, cnew, cpre, hist, tmp, vals, agg)
             if status[0] != OK:
                 break
             if end >= 0:

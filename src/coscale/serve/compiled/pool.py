@@ -1,8 +1,10 @@
 """`coscale.serve.kv.BlockPool` compiled, for requests without shared prefix hashes: ref counts, the
 LRU free queue with lazy deletion, and the (request, block index) keys of prompt blocks, one row of
-each array per replica. The scalars (never-used front `fresh`, live entries `nfree`, queue head and
-tail) are columns of the replica table `P`. The same operations in the same order as the Python pool,
-so the block ids handed out are the same."""
+each array per replica. Compiled without reference counting (`_nrt=False`: nothing here allocates),
+as are the kernel's per-step functions: a call then passes its arrays without atomic count updates.
+The scalars (never-used front `fresh`, live entries `nfree`, queue head and tail) are columns of the
+replica table `P`. The same operations in the same order as the Python pool, so the block ids handed
+out are the same."""
 
 from __future__ import annotations
 
@@ -13,17 +15,17 @@ NONE = -1
 FRESH, NFREE, QHEAD, QTAIL = 0, 1, 2, 3
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", _nrt=False)
 def free_blocks(P, r, nblocks):
     return nblocks - P[r, FRESH] + P[r, NFREE]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", _nrt=False)
 def used_blocks(P, r):
     return P[r, FRESH] - P[r, NFREE]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def allocate(P, r, nblocks, ref, urid, queue, pushed, n, out, at):
     """`n` blocks from the front of the LRU queue into out[at:at + n] (the caller checked `free`)."""
     if n <= 0:
@@ -57,7 +59,7 @@ def allocate(P, r, nblocks, ref, urid, queue, pushed, n, out, at):
     P[r, NFREE] -= n - fresh
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def release(P, r, ref, queue, pushed, blocks, lo, n):
     """Drop one reference to each of blocks[lo:lo + n], tail first; freed ones go to the queue's back.
     (The queue is compacted before it could overflow; compaction keeps the live entries in order, so
@@ -78,27 +80,26 @@ def release(P, r, ref, queue, pushed, blocks, lo, n):
     P[r, QTAIL] = t
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _compact(P, r, ref, queue, pushed):
+    """Move the live entries to the queue's front in order (in place: an entry only moves forward)."""
     head, tail = P[r, QHEAD], P[r, QTAIL]
-    live = queue[r, head:tail].copy()
     keep = 0
     for pos in range(head, tail):
         b = queue[r, pos]
         if pushed[r, b] == pos and ref[r, b] == 0:
-            live[keep] = b
+            queue[r, keep] = b
             keep += 1
     for b in range(pushed.shape[1]):
         if pushed[r, b] >= 0:
             pushed[r, b] = NONE
     for m in range(keep):
-        queue[r, m] = live[m]
-        pushed[r, live[m]] = m
+        pushed[r, queue[r, m]] = m
     P[r, QHEAD] = 0
     P[r, QTAIL] = keep
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def own_hit(r, ref, urid, uidx, own, o0, ownmax, rid, limit):
     """Length of the longest cached prefix of request `rid`'s own prompt blocks (keys (rid, i),
     own[o0 + i] the block that last published key i, valid below `ownmax`), at most `limit` blocks,
@@ -117,7 +118,7 @@ def own_hit(r, ref, urid, uidx, own, o0, ownmax, rid, limit):
     return m, unref
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def publish(r, urid, uidx, own, o0, ownmax, rid, blocks, b0, lo, hi):
     """Prompt blocks lo..hi-1 (blocks[b0 + i]) became full: key them (rid, i), first holder wins.
     Returns the new `ownmax`."""
