@@ -5,24 +5,12 @@ request whose answer is "does not fit / infeasible"."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.cli.entry import one_model_space, run_in_one_interpreter
 
-DRIVER = Path(__file__).with_name("driver.py")
-NOTHING_FITS = """name = "nothing-fits"
-objectives = ["throughput_per_gpu", "tokens_per_s_per_user"]
-[axes]
-model = ["llama-3.1-70b"]
-hardware = ["h100-sxm"]
-precision = ["bf16"]
-"parallel.tp" = [1]
-"workload.input_len" = [1024]
-"workload.output_len" = [128]
-"workload.batch" = [1, 8]
-"""
+NOTHING_FITS = one_model_space("nothing-fits", "llama-3.1-70b")
 SIM = ["serve", "simulate", "--json"]
 # label -> (arguments, exit code, text the stderr line holds)
 CASES: dict[str, tuple[list[str], int, str]] = {
@@ -46,11 +34,7 @@ CASES: dict[str, tuple[list[str], int, str]] = {
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     tmp = tmp_path_factory.mktemp("outcomes")
     (tmp / "none.toml").write_text(NOTHING_FITS)
-    argv = [[a.replace("{tmp}", str(tmp)) for a in args] for args, _, _ in CASES.values()]
-    r = subprocess.run([sys.executable, str(DRIVER)], input=json.dumps(argv), capture_output=True, text=True,
-                       timeout=900, check=False)
-    assert r.returncode == 0, r.stderr
-    return dict(zip(CASES, json.loads(r.stdout), strict=True))
+    return dict(zip(CASES, run_in_one_interpreter([args for args, _, _ in CASES.values()], tmp), strict=True))
 
 
 @pytest.mark.parametrize("label", list(CASES))

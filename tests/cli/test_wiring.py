@@ -10,29 +10,15 @@ too, so those cases match the command's own message, never just the exit code.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import typer.main
+from tests.cli.entry import one_model_space, run_in_one_interpreter
 
 from coscale.cli.app import app
 
-DRIVER = Path(__file__).with_name("driver.py")
-
 WORKLOAD = 'model = "llama-3.1-8b"\nprecision = "bf16"\ninput_len = 1024\noutput_len = 256\nbatch = 32\n'
-SPACE = """name = "wiring"
-objectives = ["throughput_per_gpu", "tokens_per_s_per_user"]
-[axes]
-model = ["llama-3.1-8b"]
-hardware = ["h100-sxm"]
-precision = ["bf16"]
-"parallel.tp" = [1]
-"workload.input_len" = [1024]
-"workload.output_len" = [128]
-"workload.batch" = [1, 8]
-"""
+SPACE = one_model_space("wiring", "llama-3.1-8b")
 TRAIN = ["--model", "llama-3.1-8b", "--hardware", "h100-sxm", "--gpus", "8", "--global-batch", "64",
          "--seq-len", "2048", "--json"]
 
@@ -98,11 +84,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, ...], 
     tmp = tmp_path_factory.mktemp("wiring")
     (tmp / "w.toml").write_text(WORKLOAD)
     (tmp / "space.toml").write_text(SPACE)
-    argv = [[a.replace("{tmp}", str(tmp)) for a in args] for args, _, _ in CASES.values()]
-    r = subprocess.run([sys.executable, str(DRIVER)], input=json.dumps(argv), capture_output=True, text=True,
-                       timeout=900, check=False)
-    assert r.returncode == 0, r.stderr
-    return dict(zip(CASES, json.loads(r.stdout), strict=True))
+    return dict(zip(CASES, run_in_one_interpreter([args for args, _, _ in CASES.values()], tmp), strict=True))
 
 
 @pytest.mark.parametrize("path", list(CASES), ids=" ".join)
