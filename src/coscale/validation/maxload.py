@@ -90,19 +90,16 @@ def trtllm_bench_limits(model: ModelSpec, recipe: PrecisionRecipe, tp: int, pp: 
     requests = available * BENCH_KV_FRACTION / (per_token * (input_len + output_len))
     raw_bs = min(requests, BENCH_MAX_REQUESTS) / pp
     raw_tokens = min(raw_bs * (1 + input_len / output_len), BENCH_MAX_TOKENS)
-    if raw_bs < 256:
-        bs = max(64, 32 * math.ceil(raw_bs / 32))
-    elif raw_bs < 1024:
-        bs = 128 * math.ceil(raw_bs / 128)
-    else:
-        bs = 256 * math.ceil(raw_bs / 256)
-    if raw_tokens < 4096:
-        tokens = max(2048, 256 * math.ceil(raw_tokens / 256))
-    elif raw_tokens < 8192:
-        tokens = 512 * math.ceil(raw_tokens / 512)
-    else:
-        tokens = 1024 * math.ceil(raw_tokens / 1024)
-    return BenchLimits(max_batch=int(bs), max_num_tokens=int(tokens), kv_requests=float(requests))
+    bs = _round_up_ladder(raw_bs, floor=64, ladder=((256, 32), (1024, 128), (math.inf, 256)))
+    tokens = _round_up_ladder(raw_tokens, floor=2048, ladder=((4096, 256), (8192, 512), (math.inf, 1024)))
+    return BenchLimits(max_batch=bs, max_num_tokens=tokens, kv_requests=float(requests))
+
+
+def _round_up_ladder(value: float, *, floor: int, ladder: tuple[tuple[float, int], ...]) -> int:
+    """`value` rounded up to the granularity of the first rung whose limit it is below, at least
+    `floor` (trtllm-bench's rounding of its batch and token limits)."""
+    granularity = next(step for limit, step in ladder if value < limit)
+    return max(floor, granularity * math.ceil(value / granularity))
 
 
 @dataclass(kw_only=True, slots=True)
