@@ -253,13 +253,25 @@ def saturated_rate(b: Built, w: WorkloadSpec, router: str) -> float:
     """Requests/s the deployment completes with every batch slot kept busy: a closed loop of
     max_num_seqs clients per replica over three batches' worth of the workload's lengths."""
     clients = b.sched.max_num_seqs * b.replicas
+    res = simulate(make_replicas(b), saturation_loop(w, clients), RouterConfig(policy=router))
+    return steady_completion_rate([s.finish_s for s in res.sequences], clients)
+
+
+def saturation_loop(w: WorkloadSpec, clients: int) -> ClosedLoop:
+    """The closed loop a saturated rate is measured on: `clients` clients over three batches' worth
+    (at least 300) of the workload's lengths."""
     n = max(3 * clients, 300)
     lengths = Lengths(dist=w.length_dist, input_len=w.input_len, output_len=w.output_len, sigma=w.length_sigma,
                       input_max=w.input_max, output_max=w.output_max)
     isl, osl = lengths.sample(np.random.default_rng(w.seed + 1), n)
-    res = simulate(make_replicas(b), ClosedLoop(concurrency=clients, isl=isl, osl=osl), RouterConfig(policy=router))
-    finish = np.sort([s.finish_s for s in res.sequences])
-    # the steady part: completions between the first and the last batch's worth
+    return ClosedLoop(concurrency=clients, isl=isl, osl=osl)
+
+
+def steady_completion_rate(finish_s: list[float], clients: int) -> float:
+    """Completions per second of a saturation loop's steady part: between the first and the last
+    batch's worth of completions (the whole run when that span is empty)."""
+    finish = np.sort(finish_s)
+    n = len(finish)
     lo, hi = finish[clients // 2], finish[-clients // 2 - 1]
     return float((n - clients) / (hi - lo)) if hi > lo else float(n / finish[-1])
 

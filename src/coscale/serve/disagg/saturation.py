@@ -17,8 +17,7 @@ from coscale.serve.disagg.engine import enqueue_preloaded, make_pool, simulate_d
 from coscale.serve.replica import finish_step, start_step
 from coscale.serve.request import Request
 from coscale.serve.router import RouterConfig
-from coscale.serve.scenario import WorkloadSpec
-from coscale.serve.workload import ClosedLoop, Lengths
+from coscale.serve.scenario import WorkloadSpec, saturation_loop, steady_completion_rate
 
 
 def decode_saturated(b: DisaggBuilt, input_tokens: int, output_tokens: int, requests: int | None = None) -> dict:
@@ -51,11 +50,5 @@ def disagg_saturated_rate(b: DisaggBuilt, w: WorkloadSpec, router: str) -> float
     lengths (the aggregated `scenario.saturated_rate`, run through the disaggregated event loop, so the
     slower of the two pools and the link set it)."""
     clients = b.decode.sched.max_num_seqs * b.decode.replicas
-    n = max(3 * clients, 300)
-    lengths = Lengths(dist=w.length_dist, input_len=w.input_len, output_len=w.output_len, sigma=w.length_sigma,
-                      input_max=w.input_max, output_max=w.output_max)
-    isl, osl = lengths.sample(np.random.default_rng(w.seed + 1), n)
-    res = simulate_disagg(b, ClosedLoop(concurrency=clients, isl=isl, osl=osl), RouterConfig(policy=router))
-    finish = np.sort([s.finish_s for s in res.sim.sequences])
-    lo, hi = finish[clients // 2], finish[-clients // 2 - 1]
-    return float((n - clients) / (hi - lo)) if hi > lo else float(n / finish[-1])
+    res = simulate_disagg(b, saturation_loop(w, clients), RouterConfig(policy=router))
+    return steady_completion_rate([s.finish_s for s in res.sim.sequences], clients)
