@@ -86,3 +86,13 @@ class TrainOptions:
     # all-to-all dispatcher; train.host); False: a sync-free stack (device-side splits), where the
     # host runs ahead and only the excess of its issue time over the device time shows
     moe_host_sync: bool = True
+    # the distributed optimizer keeps FP8 parameters and all-gathers them in FP8 (Megatron
+    # --fp8-param-gather, NeMo fp8_params, TE's FP8 primary weights): the parameter all-gather moves
+    # the recipe's low-precision weight bytes instead of 16-bit ones, and no 16-bit working copy is
+    # held; only meaningful with a low-precision GEMM recipe
+    fp8_param_gather: bool = False
+    # without sequence parallelism, each TP rank sends 1/tp of the activation between pipeline stages
+    # and the next stage all-gathers it over NVLink (Megatron-LM 2021-2023
+    # --scatter-gather-tensors-in-pipeline, on by default; Narayanan et al. 2021 Sec. 4.1: cuts the
+    # inter-node volume by tp). Megatron-Core without sequence parallelism sends the full tensor.
+    p2p_scatter_gather: bool = False

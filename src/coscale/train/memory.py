@@ -169,7 +169,9 @@ def training_memory(model: ModelSpec, layout: TrainLayout, precision: TrainingPr
     dp_expert = layout.expert_dp
     p = precision
     grad_bpp = p.grad_bytes + (p.fp32_grad_accum_bytes if options.fp32_grad_accum else 0.0)
-    weight_bpp = p.working_weight_bytes + p.low_precision_weight_bytes
+    # FP8 parameters (TrainOptions.fp8_param_gather): the low-precision copies are the parameters
+    weight_bpp = (0.0 if options.fp8_param_gather and p.low_precision_gemms else p.working_weight_bytes) \
+        + p.low_precision_weight_bytes
     opt_bpp = p.master_weight_bytes + p.adam_state_bytes
     comps = comps or stage_compositions(model, layout.pp, layout.vp)
     layers_act, head_act = activation_bytes(model, layout, options, comps, unique)

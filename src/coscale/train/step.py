@@ -104,14 +104,21 @@ def _host_exposed(t: PassTimes, exposed: tuple[float, float, float]) -> float:
     return t.host_exposed_s + max(t.host_s - busy, 0.0)
 
 
-def _free_window(t: PassTimes, tp: int, overlap_tp: bool, overlap_cp: bool) -> float:
-    """Compute time of one pass not already spent hiding its TP and CP communication: what is left
-    to hide data-parallel traffic behind. One kernel stream hides each second of communication once,
-    so budgeting TP and DP against the same compute would let faster compute un-hide more than it saves.
-    Time the compute stream waits for the host is a window too: the communication stream runs then."""
+def _free_window(t: PassTimes, tp: int, overlap_tp: bool, overlap_cp: bool,
+                 shares_link: tuple[bool, bool] = (True, True)) -> float:
+    """Time of one pass in which the data-parallel link is free to hide DP traffic.
+
+    Each link hides its own traffic once. TP (CP) traffic on the same link as the DP collective
+    (`shares_link`: (tp, cp)) already uses the compute it hides behind, so that much of the window is
+    taken and faster compute never un-hides more than it saves. TP traffic on another link (TP over
+    NVLink, DP over the NICs) leaves the DP link idle: the whole compute time is a window, and so is
+    the time the compute stream waits on that exposed TP (CP) transfer. Time the compute stream
+    waits for the host is a window too: the communication stream runs then."""
     ex = _exposed(t, tp, overlap_tp, overlap_cp)
-    hidden = (t.tp_comm_s - ex[0]) + (t.cp_comm_s - ex[1])
-    return max(t.compute_s - hidden, 0.0) + _host_exposed(t, ex)
+    window = t.compute_s
+    for shared, comm, exposed in ((shares_link[0], t.tp_comm_s, ex[0]), (shares_link[1], t.cp_comm_s, ex[1])):
+        window += -(comm - exposed) if shared else exposed
+    return max(window, 0.0) + _host_exposed(t, ex)
 
 
 def _overlapped(comm_s: float, window_s: float, bucket_fraction: float, overlap: bool) -> float:
@@ -143,10 +150,11 @@ def step_breakdown(ctx: TrainingContext, layout: TrainLayout) -> StepBreakdown:
     totals = [sum(r) for r in rows]
     worst = max(range(len(rows)), key=totals.__getitem__)
     w = rows[worst]
-    # pipeline p2p: activation (fwd) and its gradient (bwd) per chunk boundary, SP-sharded over TP
+    # pipeline p2p: activation (fwd) and its gradient (bwd) per chunk boundary, split over the TP ranks
+    # when they hold sequence-parallel shards or scatter it (Narayanan et al. 2021 Sec. 4.1)
     p2p = 0.0
     if layout.pp > 1:
-        sp = layout.tp if opts.sequence_parallel else 1
+        sp = layout.tp if opts.sequence_parallel or opts.p2p_scatter_gather else 1
         msg = layout.micro_batch * layout.seq_len / layout.cp * ctx.model.hidden_size * 2.0 / sp
         p2p = 2.0 * layout.vp * collective_s(Collective(kind="p2p", bytes=msg, group=2), groups, ctx.system,
                                              ctx.efficiency, role="pp", links=ctx.links())
@@ -175,9 +183,19 @@ def dp_overlap_span(layout: TrainLayout) -> float:
     return (min(layout.num_microbatches, layout.pp) * (layout.vp - 1) + 1) / layout.vp
 
 
+def gathered_param_bytes(ctx: TrainingContext) -> float:
+    """Bytes per parameter the distributed optimizer all-gathers: the 16-bit working weight, or with
+    FP8 parameters (`TrainOptions.fp8_param_gather`) the recipe's low-precision weight, scales included."""
+    p = ctx.precision
+    if ctx.options.fp8_param_gather and p.low_precision_gemms:
+        return p.weights.bytes_per_element
+    return p.working_weight_bytes
+
+
 def _dp_exposed(ctx: TrainingContext, layout: TrainLayout, groups: GroupPlacement, stage: _Stage) -> float:
     params = max(ctx.stage_params(layout), key=lambda s: s.total)
     grad_bytes = 4.0 if ctx.options.fp32_grad_accum else 2.0
+    param_bytes = gathered_param_bytes(ctx)
     dense_ranks, expert_ranks = layout.dp * layout.cp, layout.expert_dp
     overlap = ctx.options.dp_overlap
 
@@ -191,10 +209,13 @@ def _dp_exposed(ctx: TrainingContext, layout: TrainLayout, groups: GroupPlacemen
 
     bucket = min(1.0, BUCKET_PARAMS / max(params.total, 1.0))
     opts = ctx.options
-    fwd_w = _free_window(stage.fwd, layout.tp, opts.tp_comm_overlap, opts.cp_overlap)
-    bwd_w = _free_window(stage.bwd, layout.tp, opts.tp_comm_overlap, opts.cp_overlap)
+    domain = ctx.system.hardware.links.scaleup.domain_size
+    dp_intra = groups.intra_domain("dp", domain)
+    shares = (groups.intra_domain("tp", domain) == dp_intra, groups.intra_domain("cp", domain) == dp_intra)
+    fwd_w = _free_window(stage.fwd, layout.tp, opts.tp_comm_overlap, opts.cp_overlap, shares)
+    bwd_w = _free_window(stage.bwd, layout.tp, opts.tp_comm_overlap, opts.cp_overlap, shares)
     if layout.zero >= 3:  # gather weights for forward and backward, reduce-scatter grads, every micro-batch
-        per_mb = 2.0 * coll("all_gather", 2.0) + coll("reduce_scatter", grad_bytes)
+        per_mb = 2.0 * coll("all_gather", param_bytes) + coll("reduce_scatter", grad_bytes)
         return layout.num_microbatches * _overlapped(per_mb, fwd_w + bwd_w, bucket, overlap)
     span = dp_overlap_span(layout)  # once per step: the window the schedule leaves after the last gradients
     if layout.zero == 0:
@@ -204,7 +225,7 @@ def _dp_exposed(ctx: TrainingContext, layout: TrainLayout, groups: GroupPlacemen
         grads = layout.num_microbatches * _overlapped(coll("reduce_scatter", grad_bytes), bwd_w, bucket, overlap)
     else:
         grads = _overlapped(coll("reduce_scatter", grad_bytes), span * bwd_w, bucket, overlap)
-    gather = _overlapped(coll("all_gather", 2.0), span * fwd_w, bucket, overlap)
+    gather = _overlapped(coll("all_gather", param_bytes), span * fwd_w, bucket, overlap)
     return grads + gather
 
 
