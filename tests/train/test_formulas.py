@@ -9,10 +9,12 @@ from hypothesis import strategies as st
 from coscale.models.params import count_params
 from coscale.models.registry import load_model
 from coscale.train.activations import ActShape, layer_activation_bytes
-from coscale.train.backward import backward_ops
-from coscale.train.layout import TrainLayout
+from coscale.train.backward import backward_ops, is_flash_backward
+from coscale.train.layout import TrainLayout, TrainOptions
 from coscale.train.memory import inflight_microbatches, stage_layers, state_bytes_per_param
+from coscale.train.passes import ShardKey, layer_forward_ops, training_pass
 from coscale.train.precision import get_training_precision
+from coscale.train.predict import predict_training
 from coscale.workload.ops import Op
 
 from .helpers import context, gpt
@@ -92,3 +94,24 @@ def test_backward_gemms_have_twice_the_forward_flops_with_transposed_shapes() ->
     assert dgrad.flops + wgrad.flops == 2 * op.flops
     attn = Op(name="a", kind="attention", layer="l", count=1, flops=1e9, attn_len=512.0)
     assert backward_ops(attn)[0].flops == 2.5e9
+
+
+def test_unfused_attention_backward_recomputes_nothing_and_is_not_the_flash_kernel() -> None:
+    """Pre-FlashAttention Megatron stores the softmax: its backward runs 2x the forward matmul FLOPs
+    over twice the score bytes, at the GEMM/elementwise rates (no FlashAttention backward discount);
+    with FlashAttention the backward recomputes the scores (2.5x) in the slower backward kernel."""
+    model = gpt(4096, 4, 32)
+    lay = TrainLayout(gpus=8, tp=8, micro_batch=1, global_batch=1, seq_len=2048, recompute="none", zero=0)
+    times = {}
+    for flash in (True, False):
+        ctx = context(model, options=TrainOptions(flash_attention=flash, sequence_parallel=False))
+        key = ShardKey(tp=8, cp=1, ep=1, micro_batch=1, seq_len=2048)
+        p = training_pass(key, ctx.system.hardware, ctx.precision)
+        fwd = [op for op in layer_forward_ops(model, model.layers[0], p, key, ctx.precision, ctx.options)
+               if op.kind == "attention"]
+        (bwd,) = backward_ops(fwd[0])
+        assert is_flash_backward(bwd) is flash
+        assert bwd.flops == (2.5 if flash else 2.0) * fwd[0].flops
+        assert bwd.act_bytes == 2.0 * fwd[0].act_bytes
+        times[flash] = predict_training(ctx, lay).step.compute_s
+    assert times[False] > times[True]  # the stored s x s scores still cost more than FlashAttention

@@ -21,6 +21,16 @@ FLASH_BACKWARD_FLOP_RATIO = 2.5
 # synchronisation, dQ accumulated with atomics): FA3 reports ~1.5-1.75x FA2 backward speed against
 # 740 TFLOP/s forward, ~500-550 TFLOP/s at head dim 128 on H100 (Shah et al. 2024, Fig. 6-7): ~0.7.
 FLASH_BACKWARD_RELATIVE_EFFICIENCY = 0.7
+# pre-FlashAttention Megatron (train.passes._unfused_attention) runs attention as batched GEMMs and a
+# fused softmax kernel that store the probabilities: its backward recomputes nothing and is not the
+# FlashAttention kernel, so neither the 2.5x FLOPs nor the backward-kernel efficiency above applies
+UNFUSED = ".unfused"
+UNFUSED_BACKWARD_FLOP_RATIO = 2.0
+
+
+def is_flash_backward(op: Op) -> bool:
+    """A FlashAttention backward kernel (runs at FLASH_BACKWARD_RELATIVE_EFFICIENCY of the forward's rate)."""
+    return op.kind == "attention" and op.name.endswith(".bwd") and not op.name.endswith(UNFUSED + ".bwd")
 # a permutation's backward is the inverse permutation: the same bytes (unpermute's backward gathers
 # the token gradients to the routed rows, permute's scatter-adds them back)
 PERMUTATIONS = ("moe.permute", "moe.unpermute")
@@ -33,6 +43,12 @@ def backward_ops(op: Op) -> list[Op]:
         dgrad = replace(op, name=op.name + ".dgrad", gemm_mnk=(m, k, n))
         wgrad = replace(op, name=op.name + ".wgrad", gemm_mnk=(k, n, m))
         return [dgrad, wgrad]
+    if op.kind == "attention" and op.name.endswith(UNFUSED):
+        # the stored softmax P gives dV = P^T dO and dP = dO V^T, the softmax backward gives dS, then
+        # dQ = dS K and dK = dS^T Q: four matmuls, nothing recomputed (2x the forward's two), and the
+        # score-sized tensors read and written as in the forward (backward of each unfused kernel)
+        return [replace(op, name=op.name + ".bwd", flops=UNFUSED_BACKWARD_FLOP_RATIO * op.flops,
+                        act_bytes=2.0 * op.act_bytes, cache_bytes=2.0 * op.cache_bytes)]
     if op.kind == "attention":
         return [replace(op, name=op.name + ".bwd", flops=FLASH_BACKWARD_FLOP_RATIO * op.flops,
                         act_bytes=2.0 * op.act_bytes, cache_bytes=2.0 * op.cache_bytes)]

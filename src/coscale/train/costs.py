@@ -15,7 +15,7 @@ from coscale.cost.efficiency import EfficiencyModel
 from coscale.cost.roofline import op_cost
 from coscale.specs.hardware import System
 from coscale.specs.model import AttentionSpec, LayerSpec, ModelSpec
-from coscale.train.backward import FLASH_BACKWARD_RELATIVE_EFFICIENCY, backward_ops
+from coscale.train.backward import FLASH_BACKWARD_RELATIVE_EFFICIENCY, backward_ops, is_flash_backward
 from coscale.train.host import host_issue_s, moe_routing_host_s, synchronises_host
 from coscale.train.layout import TrainOptions
 from coscale.train.passes import ShardKey, head_forward_ops, layer_forward_ops, training_pass
@@ -66,7 +66,7 @@ def _times(ops: list[Op], system: System, eff: EfficiencyModel, groups: GroupPla
                 out = out + PassTimes(tp_comm_s=t)
             continue
         t = float(op_cost(op, system, eff).total_s)  # plain floats through the planner's hot loop
-        if op.name.endswith(".bwd") and op.kind == "attention":
+        if is_flash_backward(op):
             t /= FLASH_BACKWARD_RELATIVE_EFFICIENCY
         attn = t if op.kind == "attention" else 0.0
         out = out + PassTimes(compute_s=t, attention_s=attn, flops=float(op.flops) * op.count)

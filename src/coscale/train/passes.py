@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from coscale.cost.compute_class import resolve_compute_class
 from coscale.specs.hardware import HardwareSpec
 from coscale.specs.model import AttentionSpec, LayerSpec, ModelSpec, MoESpec
+from coscale.train.backward import UNFUSED
 from coscale.train.layout import TrainOptions
 from coscale.train.precision import TrainingPrecision
 from coscale.workload.build import forward_ops
@@ -64,7 +65,7 @@ def _unfused_attention(op: Op, key: ShardKey, heads: int, dropout: bool) -> Op:
     keys = float(key.seq_len)
     scores = heads * key.micro_batch * (key.seq_len / key.cp) * keys
     per_element = 8.0 + (5.0 if dropout else 0.0)
-    return replace(op, flops=op.flops * keys / op.attn_len, attn_len=keys,
+    return replace(op, name=op.name + UNFUSED, flops=op.flops * keys / op.attn_len, attn_len=keys,
                    act_bytes=op.act_bytes + per_element * scores)
 
 
