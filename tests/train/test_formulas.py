@@ -9,10 +9,15 @@ from hypothesis import strategies as st
 from coscale.models.params import count_params
 from coscale.models.registry import load_model
 from coscale.train.activations import ActShape, layer_activation_bytes
-from coscale.train.backward import backward_ops, is_flash_backward
+from coscale.train.backward import (
+    UNFUSED_CE_BACKWARD_BYTES,
+    UNFUSED_CE_FORWARD_BYTES,
+    backward_ops,
+    is_flash_backward,
+)
 from coscale.train.layout import TrainLayout, TrainOptions
 from coscale.train.memory import inflight_microbatches, stage_layers, state_bytes_per_param
-from coscale.train.passes import ShardKey, layer_forward_ops, training_pass
+from coscale.train.passes import ShardKey, head_forward_ops, layer_forward_ops, training_pass
 from coscale.train.precision import get_training_precision
 from coscale.train.predict import predict_training
 from coscale.workload.ops import Op
@@ -115,3 +120,21 @@ def test_unfused_attention_backward_recomputes_nothing_and_is_not_the_flash_kern
         assert bwd.act_bytes == 2.0 * fwd[0].act_bytes
         times[flash] = predict_training(ctx, lay).step.compute_s
     assert times[False] > times[True]  # the stored s x s scores still cost more than FlashAttention
+
+
+def test_unfused_cross_entropy_moves_52_bytes_per_logit_and_leaves_the_flops() -> None:
+    """Megatron's unfused FP32 vocab-parallel cross-entropy: 38 bytes per logit forward, 14 backward;
+    only the last pipeline stage pays it, and the model FLOPs (MFU) do not change."""
+    model = gpt(2048, 4, 16, vocab=131072, seq=4096)
+    key = ShardKey(tp=1, cp=1, ep=1, micro_batch=1, seq_len=4096)
+    ctx = context(model)
+    p = training_pass(key, ctx.system.hardware, ctx.precision)
+    (_, fused), (_, unfused) = (head_forward_ops(model, p, fused_loss=f)[1] for f in (True, False))
+    logits = p.tokens * 131072
+    assert unfused.act_bytes == UNFUSED_CE_FORWARD_BYTES * logits
+    assert sum(b.act_bytes for b in backward_ops(unfused)) == UNFUSED_CE_BACKWARD_BYTES * logits
+    assert unfused.flops == fused.flops
+    lay = TrainLayout(gpus=2, pp=2, micro_batch=1, global_batch=8, seq_len=4096, recompute="none", zero=0)
+    a = predict_training(context(model, gpus=2), lay)
+    b = predict_training(context(model, gpus=2, options=TrainOptions(cross_entropy_fusion=False)), lay)
+    assert b.step_time_s > a.step_time_s and b.model_flops_per_step == a.model_flops_per_step

@@ -28,6 +28,17 @@ UNFUSED = ".unfused"
 UNFUSED_BACKWARD_FLOP_RATIO = 2.0
 
 
+# Megatron's unfused vocab-parallel cross-entropy (tensor_parallel.vocab_parallel_cross_entropy, run
+# when --cross-entropy-loss-fusion is off): the logits are cast to FP32 (read 2, write 4 bytes per
+# logit), reduced to their max (read 4), shifted (read 4, write 4), exponentiated in place (4 + 4),
+# summed (4) and normalised in place (4 + 4): 38 bytes forward; the backward scales the stored softmax
+# by the loss gradient in place (4 + 4) and casts it back to 16 bits for the LM head GEMM (4 + 2): 14.
+# Counted from the code path, not measured.
+UNFUSED_CROSS_ENTROPY = "cross_entropy.unfused"
+UNFUSED_CE_FORWARD_BYTES = 38.0
+UNFUSED_CE_BACKWARD_BYTES = 14.0
+
+
 def is_flash_backward(op: Op) -> bool:
     """A FlashAttention backward kernel (runs at FLASH_BACKWARD_RELATIVE_EFFICIENCY of the forward's rate)."""
     return op.kind == "attention" and op.name.endswith(".bwd") and not op.name.endswith(UNFUSED + ".bwd")
@@ -52,6 +63,9 @@ def backward_ops(op: Op) -> list[Op]:
     if op.kind == "attention":
         return [replace(op, name=op.name + ".bwd", flops=FLASH_BACKWARD_FLOP_RATIO * op.flops,
                         act_bytes=2.0 * op.act_bytes, cache_bytes=2.0 * op.cache_bytes)]
+    if op.name == UNFUSED_CROSS_ENTROPY:
+        return [replace(op, name=op.name + ".bwd", act_bytes=op.act_bytes * UNFUSED_CE_BACKWARD_BYTES
+                        / UNFUSED_CE_FORWARD_BYTES)]
     if op.kind == "collective" or op.name in PERMUTATIONS:
         return [replace(op, name=op.name + ".bwd")]
     return [replace(op, name=op.name + ".bwd", flops=2.0 * op.flops, act_bytes=2.0 * op.act_bytes,

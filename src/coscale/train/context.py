@@ -51,7 +51,7 @@ class TrainingContext:
         cached = self._cache.get((key, links))
         if cached is None:
             args = (self.model, key, self.system, self.precision, self.efficiency, groups)
-            first, last = head_costs(*args)
+            first, last = head_costs(*args, self.options)
             cached = ShardCosts(layers=layer_costs(*args, self.options, self.unique_layers()), first=first, last=last)
             self._cache[(key, links)] = cached
         return cached

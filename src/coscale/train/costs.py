@@ -115,10 +115,11 @@ def layer_costs(model: ModelSpec, key: ShardKey, system: System, precision: Trai
 
 
 def head_costs(model: ModelSpec, key: ShardKey, system: System, precision: TrainingPrecision,
-               eff: EfficiencyModel, groups: GroupPlacement) -> tuple[LayerCosts, LayerCosts]:
+               eff: EfficiencyModel, groups: GroupPlacement,
+               options: TrainOptions | None = None) -> tuple[LayerCosts, LayerCosts]:
     """(first stage: embedding, last stage: LM head + loss) forward and backward."""
     p = training_pass(key, system.hardware, precision)
-    first, last = head_forward_ops(model, p)
+    first, last = head_forward_ops(model, p, fused_loss=options.cross_entropy_fusion if options else True)
     result = []
     for ops in (first, last):
         bwd = [b for op in ops for b in backward_ops(op)]

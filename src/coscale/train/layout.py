@@ -96,3 +96,6 @@ class TrainOptions:
     # --scatter-gather-tensors-in-pipeline, on by default; Narayanan et al. 2021 Sec. 4.1: cuts the
     # inter-node volume by tp). Megatron-Core without sequence parallelism sends the full tensor.
     p2p_scatter_gather: bool = False
+    # the loss as one fused kernel (TE / Megatron --cross-entropy-loss-fusion, NeMo and Megatron-Bridge
+    # recipes); False: Megatron's unfused FP32 vocab-parallel cross-entropy (train.backward)
+    cross_entropy_fusion: bool = True

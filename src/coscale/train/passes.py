@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from coscale.cost.compute_class import resolve_compute_class
 from coscale.specs.hardware import HardwareSpec
 from coscale.specs.model import AttentionSpec, LayerSpec, ModelSpec, MoESpec
-from coscale.train.backward import UNFUSED
+from coscale.train.backward import UNFUSED, UNFUSED_CE_FORWARD_BYTES, UNFUSED_CROSS_ENTROPY
 from coscale.train.layout import TrainOptions
 from coscale.train.precision import TrainingPrecision
 from coscale.workload.build import forward_ops
@@ -140,8 +140,9 @@ def layer_forward_ops(model: ModelSpec, layer: LayerSpec, p: ForwardPass, key: S
     return [q for op in ops for q in _quantize_kernel(op, precision)]
 
 
-def head_forward_ops(model: ModelSpec, p: ForwardPass) -> tuple[list[Op], list[Op]]:
-    """(first-stage ops, last-stage ops): embedding lookup; final norm + LM head over every token."""
+def head_forward_ops(model: ModelSpec, p: ForwardPass, fused_loss: bool = True) -> tuple[list[Op], list[Op]]:
+    """(first-stage ops, last-stage ops): embedding lookup; final norm + LM head over every token, and
+    the loss (`fused_loss` False: Megatron's unfused FP32 vocab-parallel cross-entropy)."""
     single = replace(model, layers=())
     ops = forward_ops(single, p)
     embed = [op for op in ops if op.layer == "embedding"]
@@ -152,4 +153,6 @@ def head_forward_ops(model: ModelSpec, p: ForwardPass) -> tuple[list[Op], list[O
     # softmax cross-entropy over FP32 logits: write them, read for the loss, write the gradient
     loss = Op(name="cross_entropy", kind="elementwise", layer="lm_head", count=1,
               flops=5.0 * p.tokens * vocab, act_bytes=12.0 * p.tokens * vocab)
+    if not fused_loss:
+        loss = replace(loss, name=UNFUSED_CROSS_ENTROPY, act_bytes=UNFUSED_CE_FORWARD_BYTES * p.tokens * vocab)
     return embed, [head, loss]
