@@ -13,7 +13,10 @@ public scenario API (`coscale.serve.scenario.build` / `run`), with:
   a higher KV cache percentage ... 0.95");
 - the PyTorch backend's host work per request per iteration, overlapped with the GPU by its
   overlap scheduler (default on in v1.0): an iteration lasts max(GPU step, host work). See
-  `HOST_S_PER_REQUEST_STEP` for where its one constant comes from.
+  `HOST_S_PER_REQUEST_STEP` for where its one constant comes from;
+- the PyTorch backend's separate activation-quantization kernel before each FP8/NVFP4 linear
+  (`coscale.workload.quantize`), priced through a step-cost model built on a plan that asks for it
+  (`pytorch_backend_cost`, handed to `build`).
 
 Attention-DP + EP rows (`ep > 1`) cannot run in the simulator yet (`serve` refuses `--ep > 1`);
 they stay on the analytic path (`predict inference`), capped by the same host bound per DP rank.
