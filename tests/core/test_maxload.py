@@ -103,3 +103,18 @@ def test_expert_parallel_rows_take_the_analytic_path_under_the_host_bound():
     r = run_case(case, simulate=True)
     assert r.predicted <= host_bound_tok_s(8)
     assert "not simulated yet" in r.note
+
+
+def test_trtllm_bench_rows_price_the_pytorch_backend_casts_and_other_cases_do_not():
+    from coscale.validation.maxload import pytorch_backend_cost
+    from coscale.validation.runner import pytorch_backend
+
+    cases = {c["id"]: c["check"] for c in load_cases()}
+    bench = cases["I-TRT10-llama-31-70b-B200-2048-128"]
+    assert pytorch_backend(bench) and not pytorch_backend(cases["I-MLI41-B200-70B"])
+    assert not pytorch_backend(cases["I-TRT6-H100-7B-128"])  # a v0.6 TensorRT engine fuses the cast
+    model, recipe = load_model(bench["model"]), get_precision(bench["precision"], bench["kv_precision"])
+    lim = trtllm_bench_limits(model, recipe, 1, 1, 180 * GiB, 2048, 128)
+    cost = pytorch_backend_cost(bench, lim)
+    assert cost.plan.gemm_input_casts and cost.max_seqs == lim.max_batch + 1
+    assert cost.max_tokens >= lim.max_num_tokens

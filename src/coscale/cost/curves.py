@@ -29,9 +29,10 @@ def gemm_efficiency(eff: EfficiencyModel, compute_class: str, m: Array, n: Array
     K fill: every work item (an output tile, or one split-K slice of it) pays `gemm_tile_fixed_s`
     that its K pipeline does not hide (filling the pipeline from HBM, draining the accumulator in
     the epilogue), against a main loop of 2 tile^2 k_slice / (unit_rate x class peak) seconds on
-    one compute unit. The fixed time is the same in seconds on every chip, so it weighs most
-    where one unit is fastest (Blackwell FP4: ~4x a Hopper SM in FP8) and K is short (small-expert
-    MoE). `unit_rate` is one compute unit's peak FLOP/s in this class; 0 (unknown) leaves it out."""
+    one compute unit. The fixed time is a family constant in seconds, so it weighs most where one
+    unit is fastest and K is short (small-expert MoE); Blackwell's is ~6x shorter than Hopper's
+    (its accumulators live in tensor memory, drained while the next tile runs: nvidia-blackwell).
+    `unit_rate` is one compute unit's peak FLOP/s in this class; 0 (unknown) leaves it out."""
     tile = float(eff.gemm_tile)
     peak = eff.gemm_peak.get(compute_class, 0.7)
     tile_m = np.minimum(tile, np.maximum(float(eff.gemm_min_tile_m), _next_pow2(m)))

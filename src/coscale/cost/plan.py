@@ -35,6 +35,9 @@ class ExecutionPlan:
     head_class: str  # embedding and LM head (BF16 in quantised checkpoints)
     memory: ServingMemoryModel  # serving memory per GPU as a function of batch and lengths
     notes: tuple[str, ...] = ()
+    # the engine casts each low-precision GEMM's BF16 input in a kernel of its own (TensorRT-LLM's
+    # PyTorch backend, vLLM); False: the cast is fused into the kernel before it (TensorRT engines)
+    gemm_input_casts: bool = False
 
     def forward_pass(self, shape: StepShape) -> ForwardPass:
         """The pass one GPU runs for `shape` (the step of its attention-DP rank)."""
@@ -42,13 +45,15 @@ class ExecutionPlan:
         return ForwardPass(shape=shape, tp=par.tp, ep=par.ep, attention_dp=par.attention_dp, weights=r.weights,
                            activations=r.activations, kv_cache=r.kv_cache, ssm_state=r.ssm_state,
                            gemm_class=self.gemm_class,
-                           attention_class=self.attention_class, head_class=self.head_class)
+                           attention_class=self.attention_class, head_class=self.head_class,
+                           quantize_gemm_inputs=self.gemm_input_casts)
 
 
 def build_plan(model: ModelSpec, system: System, parallel: Parallelism, precision: PrecisionRecipe,
-               efficiency: EfficiencyModel | None = None) -> ExecutionPlan:
+               efficiency: EfficiencyModel | None = None, gemm_input_casts: bool = False) -> ExecutionPlan:
     """Check the layout, resolve compute classes against the chip and collect the notes. The
-    efficiency curves default to the chip's family (`hardware.efficiency`)."""
+    efficiency curves default to the chip's family (`hardware.efficiency`); `gemm_input_casts`:
+    price the engine's separate activation-quantization kernels (`coscale.workload.quantize`)."""
     raise_if_any(layout_violations(model, tp=parallel.tp, pp=parallel.pp, ep=parallel.ep, gpus=parallel.gpus))
     hw = system.hardware
     gemm = resolve_compute_class(hw, precision.activations.compute_class)
@@ -58,7 +63,8 @@ def build_plan(model: ModelSpec, system: System, parallel: Parallelism, precisio
         gemm_class=gemm.used, attention_class=_attention_class(system, precision),
         head_class=resolve_compute_class(hw, "bf16").used,
         memory=ServingMemoryModel.of(model, parallel, precision, hw.memory.hbm.capacity_bytes),
-        notes=tuple(n for n in (gemm.note,) if n) + tuple(_format_notes(system, precision)))
+        notes=tuple(n for n in (gemm.note,) if n) + tuple(_format_notes(system, precision)),
+        gemm_input_casts=gemm_input_casts)
 
 
 def _attention_class(system: System, precision: PrecisionRecipe) -> str:

@@ -41,9 +41,12 @@ class InferenceScenario:
     batch: int | None = None  # None: the largest batch that fits, up to max_batch
     max_batch: int = 256
     efficiency: EfficiencyModel | None = None  # None: the chip family's curves
+    # the engine quantizes GEMM inputs in kernels of their own (TensorRT-LLM PyTorch backend, vLLM)
+    gemm_input_casts: bool = False
 
     def plan(self) -> ExecutionPlan:
-        return build_plan(self.model, self.system, self.parallel, self.precision, self.efficiency)
+        return build_plan(self.model, self.system, self.parallel, self.precision, self.efficiency,
+                          gemm_input_casts=self.gemm_input_casts)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)

@@ -13,6 +13,7 @@ from coscale.workload.forward_pass import EMBEDDING_BYTES, OUTPUT_BYTES, Forward
 from coscale.workload.mamba import mamba_ops
 from coscale.workload.ops import Collective, Op
 from coscale.workload.projections import gemm
+from coscale.workload.quantize import with_input_casts
 
 # Elementwise traffic per residual sub-block, in units of tokens x hidden x BF16: RMSNorm read +
 # write, residual add (two reads, one write), and the activation or RoPE pass (read + write).
@@ -43,7 +44,7 @@ def forward_ops(model: ModelSpec, p: ForwardPass) -> list[Op]:
     head_pass = replace(p, weights=bf16, activations=bf16, gemm_class=p.head_class)
     if vocab:  # an encoder stack feeding a decoder (Whisper's) has no head of its own
         ops.append(gemm("lm_head", "lm_head", 1, head_pass, logits_tokens, vocab, h))
-    return ops
+    return with_input_casts(ops, p)
 
 
 def _block_ops(block: object, p: ForwardPass, kind: str, count: int, hidden: int) -> list[Op]:

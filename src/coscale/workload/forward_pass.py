@@ -35,6 +35,9 @@ class ForwardPass:
     gemm_class: str  # tensor-core class GEMMs run in on this chip (resolved against the hardware)
     attention_class: str
     head_class: str = "bf16"  # the embedding table and LM head stay BF16 in quantised checkpoints
+    # the serving engine casts each GEMM's BF16 input to the activation format in a kernel of its own
+    # (`coscale.workload.quantize`); training passes add their own casts (train.passes)
+    quantize_gemm_inputs: bool = False
 
     @staticmethod
     def single(phase: Phase, seqs: float, new_tokens: float, context: float, **kwargs: object) -> ForwardPass:
