@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -106,7 +107,7 @@ def test_expert_parallel_rows_take_the_analytic_path_under_the_host_bound():
 
 
 def test_trtllm_bench_rows_price_the_pytorch_backend_casts_and_other_cases_do_not():
-    from coscale.validation.maxload import pytorch_backend_cost
+    from coscale.serve.scenario import Deployment, build
     from coscale.validation.runner import pytorch_backend
 
     cases = {c["id"]: c["check"] for c in load_cases()}
@@ -115,6 +116,12 @@ def test_trtllm_bench_rows_price_the_pytorch_backend_casts_and_other_cases_do_no
     assert not pytorch_backend(cases["I-TRT6-H100-7B-128"])  # a v0.6 TensorRT engine fuses the cast
     model, recipe = load_model(bench["model"]), get_precision(bench["precision"], bench["kv_precision"])
     lim = trtllm_bench_limits(model, recipe, 1, 1, 180 * GiB, 2048, 128)
-    cost = pytorch_backend_cost(bench, lim)
-    assert cost.plan.gemm_input_casts and cost.max_seqs == lim.max_batch + 1
-    assert cost.max_tokens >= lim.max_num_tokens
+    d = Deployment(model=bench["model"], hardware=bench["hardware"], precision=bench["precision"],
+                   kv_precision=bench["kv_precision"], engine="trtllm", max_num_seqs=lim.max_batch,
+                   max_batched_tokens=lim.max_num_tokens)
+    with_casts, without = build(replace(d, gemm_input_casts=True)).cost, build(d).cost
+    assert with_casts.plan.gemm_input_casts and not without.plan.gemm_input_casts
+    assert with_casts.max_seqs == lim.max_batch + 1 and with_casts.max_tokens >= lim.max_num_tokens
+    # the casts cost time: a prefill step of the benchmark's token budget is slower with them
+    step = (np.zeros(0), np.array([lim.max_num_tokens]), np.array([0]))
+    assert with_casts.step(*step)[0] > without.step(*step)[0]

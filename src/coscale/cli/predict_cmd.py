@@ -48,6 +48,9 @@ def inference(
     output_len: int = typer.Option(256, help="Generated tokens per request."),
     efficiency: str | None = typer.Option(None, help="Efficiency-family JSON (from `coscale calibrate`) "
                                                      "instead of the chip's shipped family."),
+    gemm_input_casts: bool = typer.Option(False, "--gemm-input-casts/--fused-gemm-input-casts",
+                                          help="The engine casts each FP8/FP4 GEMM input in a kernel of its own "
+                                               "(TensorRT-LLM's PyTorch backend); default fused (TensorRT engines)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Predict TTFT, TPOT, throughput, memory per GPU, energy and the binding resource, per operator."""
@@ -64,6 +67,7 @@ def inference(
         batch=parse_batch(batch),
         max_batch=max_batch,
         efficiency=load_efficiency_file(efficiency) if efficiency else chip.efficiency,
+        gemm_input_casts=gemm_input_casts,
     )
     result = predict_inference(scenario)
     if as_json:

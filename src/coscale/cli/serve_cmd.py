@@ -116,6 +116,9 @@ ROUTER = typer.Option(None, "--router", help="round_robin, least_loaded (default
 OVERLAP_W = typer.Option(None, "--router-overlap-weight", help="kv_aware: weight of blocks to prefill (default 1).")
 ADMISSION = typer.Option(None, "--admission", help="none (default), reject or queue when the TTFT limit is missed.")
 ADMISSION_TTFT = typer.Option(None, "--admission-ttft", help="TTFT limit (s) admission control enforces.")
+GEMM_CASTS = typer.Option(None, "--gemm-input-casts/--fused-gemm-input-casts",
+                          help="The engine casts each FP8/FP4 GEMM input in a kernel of its own (TensorRT-LLM's "
+                               "PyTorch backend); default fused into the kernel before it (TensorRT engines).")
 KV_OFFLOAD = typer.Option(None, "--kv-offload", help="KV tiers below GPU memory, top to bottom: dram[,nvme[,shared]].")
 DRAM_GIB = typer.Option(None, "--dram-kv-gib", help="Host DRAM for KV per GPU, GiB (0: off; default the chip's).")
 NVME_GIB = typer.Option(None, "--nvme-kv-gib", help="Local NVMe for KV per GPU, GiB (0: off; default the chip's).")
@@ -143,7 +146,8 @@ def simulate_cmd(
     max_num_seqs: int = MAX_SEQS, max_batched_tokens: int = MAX_TOKENS, block_size: int = BLOCK,
     gpu_memory_utilization: float = UTIL, num_gpu_blocks: int = BLOCKS, host_overhead: float = OVERHEAD,
     router: str = ROUTER, router_overlap_weight: float = OVERLAP_W, admission: str = ADMISSION,
-    admission_ttft: float = ADMISSION_TTFT, kv_offload: str = KV_OFFLOAD, dram_kv_gib: float = DRAM_GIB,
+    admission_ttft: float = ADMISSION_TTFT, gemm_input_casts: bool = GEMM_CASTS,
+    kv_offload: str = KV_OFFLOAD, dram_kv_gib: float = DRAM_GIB,
     nvme_kv_gib: float = NVME_GIB, shared_kv_gib: float = SHARED_GIB, kv_keep: str = KV_KEEP, kv_store: str = KV_STORE,
     rate: float = typer.Option(None, "--rate", help="Open-loop arrival rate, requests/s."),
     arrival: str = ARRIVAL, burstiness: float = BURST,
@@ -193,7 +197,7 @@ def simulate_cmd(
                     max_batched_tokens=max_batched_tokens, block_size=block_size,
                     gpu_memory_utilization=gpu_memory_utilization, num_gpu_blocks=num_gpu_blocks,
                     host_overhead_s=host_overhead, router=router, router_overlap_weight=router_overlap_weight,
-                    admission=admission, admission_ttft_s=admission_ttft,
+                    admission=admission, admission_ttft_s=admission_ttft, gemm_input_casts=gemm_input_casts,
                     kv_offload=_offload(f, kv_offload, dram_kv_gib, nvme_kv_gib, shared_kv_gib, kv_keep, kv_store))
     w = _workload(f, rate=rate, arrival=arrival, burstiness=burstiness, concurrency=concurrency, trace=trace,
                   input_len=input_len, output_len=output_len, length_dist=length_dist, num_requests=num_requests,
@@ -272,7 +276,8 @@ def capacity_cmd(
     max_num_seqs: int = MAX_SEQS, max_batched_tokens: int = MAX_TOKENS, block_size: int = BLOCK,
     gpu_memory_utilization: float = UTIL, num_gpu_blocks: int = BLOCKS, host_overhead: float = OVERHEAD,
     router: str = ROUTER, router_overlap_weight: float = OVERLAP_W, admission: str = ADMISSION,
-    admission_ttft: float = ADMISSION_TTFT, kv_offload: str = KV_OFFLOAD, dram_kv_gib: float = DRAM_GIB,
+    admission_ttft: float = ADMISSION_TTFT, gemm_input_casts: bool = GEMM_CASTS,
+    kv_offload: str = KV_OFFLOAD, dram_kv_gib: float = DRAM_GIB,
     nvme_kv_gib: float = NVME_GIB, shared_kv_gib: float = SHARED_GIB, kv_keep: str = KV_KEEP, kv_store: str = KV_STORE,
     arrival: str = ARRIVAL, burstiness: float = BURST,
     input_len: int = INPUT, output_len: int = OUTPUT, length_dist: str = DIST,
@@ -291,7 +296,7 @@ def capacity_cmd(
                     max_batched_tokens=max_batched_tokens, block_size=block_size,
                     gpu_memory_utilization=gpu_memory_utilization, num_gpu_blocks=num_gpu_blocks,
                     host_overhead_s=host_overhead, router=router, router_overlap_weight=router_overlap_weight,
-                    admission=admission, admission_ttft_s=admission_ttft,
+                    admission=admission, admission_ttft_s=admission_ttft, gemm_input_casts=gemm_input_casts,
                     kv_offload=_offload(f, kv_offload, dram_kv_gib, nvme_kv_gib, shared_kv_gib, kv_keep, kv_store))
     w = _workload(f, rate=1.0, arrival=arrival, burstiness=burstiness, input_len=input_len, output_len=output_len,
                   length_dist=length_dist, num_requests=num_requests or 1000, seed=seed)
@@ -321,7 +326,8 @@ def sweep_cmd(
     max_num_seqs: int = MAX_SEQS, max_batched_tokens: int = MAX_TOKENS, block_size: int = BLOCK,
     gpu_memory_utilization: float = UTIL, num_gpu_blocks: int = BLOCKS, host_overhead: float = OVERHEAD,
     router: str = ROUTER, router_overlap_weight: float = OVERLAP_W, admission: str = ADMISSION,
-    admission_ttft: float = ADMISSION_TTFT, kv_offload: str = KV_OFFLOAD, dram_kv_gib: float = DRAM_GIB,
+    admission_ttft: float = ADMISSION_TTFT, gemm_input_casts: bool = GEMM_CASTS,
+    kv_offload: str = KV_OFFLOAD, dram_kv_gib: float = DRAM_GIB,
     nvme_kv_gib: float = NVME_GIB, shared_kv_gib: float = SHARED_GIB, kv_keep: str = KV_KEEP, kv_store: str = KV_STORE,
     arrival: str = ARRIVAL, burstiness: float = BURST,
     rates: str = typer.Option(None, "--rates", help="Comma-separated arrival rates (requests/s)."),
@@ -336,7 +342,7 @@ def sweep_cmd(
                     max_batched_tokens=max_batched_tokens, block_size=block_size,
                     gpu_memory_utilization=gpu_memory_utilization, num_gpu_blocks=num_gpu_blocks,
                     host_overhead_s=host_overhead, router=router, router_overlap_weight=router_overlap_weight,
-                    admission=admission, admission_ttft_s=admission_ttft,
+                    admission=admission, admission_ttft_s=admission_ttft, gemm_input_casts=gemm_input_casts,
                     kv_offload=_offload(f, kv_offload, dram_kv_gib, nvme_kv_gib, shared_kv_gib, kv_keep, kv_store))
     if (rates is None) == (concurrency_levels is None):
         raise CoscaleError("give exactly one of --rates or --concurrency-levels.")

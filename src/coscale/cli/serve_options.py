@@ -26,6 +26,7 @@ FLOAT_KEYS = ("gpu_memory_utilization", "host_overhead_s", "rate", "burstiness",
               "slo_ttft", "slo_tpot", "usd_per_gpu_hour")
 STR_KEYS = ("model", "hardware", "precision", "kv_precision", "engine", "router", "arrival", "trace", "length_dist",
             "mode", "kv_link", "admission")
+BOOL_KEYS = ("gemm_input_casts",)
 # disaggregated pools: `prefill_<field>` / `decode_<field>` keys (or `prefill` / `decode` objects)
 POOL_KEYS = tuple(f"{pool}_{k}" for pool in ("prefill", "decode") for k in ("gpus", "tp", "pp", "ep"))
 INT_KEYS += POOL_KEYS
@@ -33,7 +34,7 @@ FLOAT_KEYS += ("kv_link_efficiency", "router_overlap_weight", "admission_ttft_s"
 STR_KEYS += ("prefill_hardware", "decode_hardware")
 # objects checked by their own readers (serve.tiers.config.offload_config, cli.serve_disagg_cmd)
 SECTION_KEYS = ("kv_offload", "prefill", "decode")
-KEYS = INT_KEYS + FLOAT_KEYS + STR_KEYS + SECTION_KEYS
+KEYS = INT_KEYS + FLOAT_KEYS + STR_KEYS + BOOL_KEYS + SECTION_KEYS
 # the flag that sets each key, for messages (a file key and its flag name the same option)
 FLAG = {**{k: "--" + k.replace("_", "-") for k in KEYS}, "host_overhead_s": "--host-overhead",
         "duration_s": "--duration", "think_s": "--think-time", "admission_ttft_s": "--admission-ttft"}
@@ -66,6 +67,10 @@ def check_value(key: str, value: Any, where: str) -> None:
     if key in SECTION_KEYS:
         if not isinstance(value, dict):
             raise CoscaleError(f"{where} must be an object (its own keys and values), got {value!r}.")
+        return
+    if key in BOOL_KEYS:
+        if not isinstance(value, bool):
+            raise CoscaleError(f"{where} must be true or false, got {value!r}.")
         return
     if key in STR_KEYS:
         if not isinstance(value, str):

@@ -68,6 +68,9 @@ class Deployment:
     router_overlap_weight: float = 1.0  # kv_aware: weight of blocks to prefill against decode blocks
     admission: str = "none"  # none | reject | queue (when the router predicts a TTFT above admission_ttft_s)
     admission_ttft_s: float | None = None
+    # the engine quantizes each low-precision GEMM input in a kernel of its own (TensorRT-LLM's PyTorch
+    # backend; TensorRT engines fuse the cast into the kernel before it): priced by `workload.quantize`
+    gemm_input_casts: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kv_offload", offload_config(self.kv_offload))
@@ -152,8 +155,8 @@ def build(d: Deployment, cost: StepCostModel | None = None, attention_dp: bool =
     if cost is None:
         # one step holds at most the token budget (decode-first) or a full decode batch (prefill-first)
         tokens = sched.max_batched_tokens + (sched.max_num_seqs if sched.policy != "decode_first" else 0)
-        cost = CoreStepCost(plan=build_plan(model, system, par, recipe), max_tokens=tokens,
-                            max_seqs=sched.max_num_seqs + 1)
+        cost = CoreStepCost(plan=build_plan(model, system, par, recipe, gemm_input_casts=d.gemm_input_casts),
+                            max_tokens=tokens, max_seqs=sched.max_num_seqs + 1)
     return Built(model=model, system=system, parallel=par, precision=recipe, preset=preset, sched=sched,
                  block_size=block, budget=budget, num_blocks=d.num_gpu_blocks or budget.blocks, cost=cost,
                  offload=d.kv_offload)

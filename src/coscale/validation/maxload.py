@@ -15,8 +15,7 @@ public scenario API (`coscale.serve.scenario.build` / `run`), with:
   overlap scheduler (default on in v1.0): an iteration lasts max(GPU step, host work). See
   `HOST_S_PER_REQUEST_STEP` for where its one constant comes from;
 - the PyTorch backend's separate activation-quantization kernel before each FP8/NVFP4 linear
-  (`coscale.workload.quantize`), priced through a step-cost model built on a plan that asks for it
-  (`pytorch_backend_cost`, handed to `build`).
+  (`coscale.workload.quantize`), priced by the deployment's `gemm_input_casts`.
 
 Attention-DP + EP rows (`ep > 1`) cannot run in the simulator yet (`serve` refuses `--ep > 1`);
 they stay on the analytic path (`predict inference`), capped by the same host bound per DP rank.
@@ -29,16 +28,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from coscale.cost.plan import build_plan
 from coscale.hardware.catalog import load_hardware
 from coscale.models.params import count_params
 from coscale.models.registry import load_model
-from coscale.serve.core_cost import CoreStepCost
 from coscale.serve.metrics import Slo
-from coscale.serve.presets import get_preset
 from coscale.serve.scenario import Deployment, WorkloadSpec, build, run
-from coscale.specs.execution import Parallelism
-from coscale.specs.hardware import System
 from coscale.specs.model import AttentionSpec, ModelSpec
 from coscale.specs.precision import get_precision
 from coscale.specs.precision.recipe import PrecisionRecipe
@@ -142,12 +136,13 @@ def simulate_trtllm_bench(check: dict) -> tuple[float, str]:
     tp, pp = check.get("tp", 1), check.get("pp", 1)
     base = Deployment(model=check["model"], hardware=check["hardware"], gpus=tp * pp, tp=tp, pp=pp,
                       precision=check["precision"], kv_precision=check.get("kv_precision"), engine="trtllm",
-                      gpu_memory_utilization=KV_FRACTION, prefix_caching=False, host_overhead_s=0.0)
+                      gpu_memory_utilization=KV_FRACTION, prefix_caching=False, host_overhead_s=0.0,
+                      gemm_input_casts=True)
     lim = trtllm_bench_limits(load_model(check["model"]), get_precision(check["precision"], check.get("kv_precision")),
                               tp, pp, load_hardware(check["hardware"]).memory.hbm.capacity_bytes,
                               check["input_len"], check["output_len"])
     d = replace(base, max_num_seqs=lim.max_batch, max_batched_tokens=lim.max_num_tokens)
-    built = build(d, cost=pytorch_backend_cost(check, lim))
+    built = build(d)
     built = replace(built, cost=HostBoundStepCost(inner=built.cost, host_s_per_request=HOST_S_PER_REQUEST_STEP))
     w = WorkloadSpec(concurrency=n, num_requests=n, input_len=check["input_len"], output_len=check["output_len"])
     _, rep = run(d, w, Slo(), built=built, overload=False)
@@ -156,19 +151,6 @@ def simulate_trtllm_bench(check: dict) -> tuple[float, str]:
             f"{lim.max_num_tokens}, {rep['num_gpu_blocks']} KV blocks; TTFT mean {rep['ttft_s']['mean']:.3g} s, "
             f"TPOT mean {rep['tpot_s']['mean']:.3g} s")
     return float(rep["throughput_tok_s"]) * instances, note
-
-
-def pytorch_backend_cost(check: dict, lim: BenchLimits) -> CoreStepCost:
-    """The step costs of TensorRT-LLM's PyTorch backend: the core step contract on a plan that prices
-    each quantized linear's separate input cast (`coscale.workload.quantize`), tabulated for the
-    largest step the engine's limits allow (as `serve.scenario.build` sizes its own)."""
-    tp, pp = check.get("tp", 1), check.get("pp", 1)
-    plan = build_plan(load_model(check["model"]), System(hardware=load_hardware(check["hardware"]), num_gpus=tp * pp),
-                      Parallelism(gpus=tp * pp, tp=tp, pp=pp),
-                      get_precision(check["precision"], check.get("kv_precision")), gemm_input_casts=True)
-    prefill_first = get_preset("trtllm").policy != "decode_first"
-    tokens = lim.max_num_tokens + (lim.max_batch if prefill_first else 0)
-    return CoreStepCost(plan=plan, max_tokens=tokens, max_seqs=lim.max_batch + 1)
 
 
 def host_bound_tok_s(dp_ranks: int) -> float:
