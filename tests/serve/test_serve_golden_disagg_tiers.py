@@ -49,6 +49,17 @@ DISAGG = {
         DisaggDeployment(prefill=Deployment(model="llama-3.1-8b", gpus=2),
                          decode=Deployment(model="llama-3.1-8b", num_gpu_blocks=900), kv_link="roce"),
         WorkloadSpec(rate=12.0, num_requests=200, length_dist="azure-conv", seed=3)),
+    "disagg-8b-prefill-tiers-kv-aware-mooncake": (
+        DisaggDeployment(prefill=Deployment(model="llama-3.1-8b", gpus=2, router="kv_aware", num_gpu_blocks=9000,
+                                            kv_offload=TIERS),
+                         decode=Deployment(model="llama-3.1-8b", gpus=2), kv_link="infiniband"),
+        WorkloadSpec(trace=MOONCAKE, num_requests=200)),
+    "disagg-8b-prefill-tiers-sessions-write-through": (
+        DisaggDeployment(prefill=Deployment(model="llama-3.1-8b", num_gpu_blocks=1200,
+                                            kv_offload=replace(TIERS, store="write_through")),
+                         decode=Deployment(model="llama-3.1-8b"), kv_link="infiniband"),
+        WorkloadSpec(rate=3.0, num_requests=160, turns=4, think_s=2.0, input_len=900, output_len=60,
+                     length_dist="lognormal", input_max=4000, output_max=300, seed=5)),
 }
 
 

@@ -106,7 +106,8 @@ class Replica:
             self._slots = np.fromiter((s.slot for s in self.running), dtype=np.int64, count=len(self.running))
         return self._slots
 
-    def enqueue(self, req: Request) -> None:
+    def enqueue(self, req: Request, shared: tuple[int, ...] | None = None) -> None:
+        """`shared`: the prompt's shared block hashes at this pool's block size, when the caller has them."""
         need = self.pool.blocks_for(req.input_tokens + req.output_tokens)
         if need > self.pool.num_blocks:  # fits the context, not this pool: "does not fit", exit 3
             raise DoesNotFitError(
@@ -119,7 +120,7 @@ class Replica:
                 f"request {req.rid} ({req.input_tokens} + {req.output_tokens} tokens) cannot be prefilled in one "
                 f"step of --max-batched-tokens {self.cfg.max_batched_tokens} without chunked prefill; raise it.")
         slot = self.tab.add(req.input_tokens, req.output_tokens)
-        s = Sequence(req=req, keys=prompt_keys(req, self.pool.block_size), tab=self.tab, slot=slot)
+        s = Sequence(req=req, keys=prompt_keys(req, self.pool.block_size, shared), tab=self.tab, slot=slot)
         self.by_slot.append(s)
         self.waiting.append(s)
 
