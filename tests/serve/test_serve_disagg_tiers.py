@@ -5,6 +5,9 @@ tiers; tiers on the decode pool are a one-line error; the KV-aware router reads 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -84,3 +87,24 @@ def test_tiers_on_the_decode_pool_are_a_one_line_error():
     with pytest.raises(CoscaleError, match="decode pool") as e:
         build_disagg(d)
     assert "\n" not in str(e.value)
+
+
+def test_cli_scenario_file_gives_the_prefill_pool_tiers(tmp_path):
+    scen = tmp_path / "s.json"
+    scen.write_text(json.dumps({"mode": "disaggregated", "model": "llama-3.1-8b", "router": "kv_aware",
+                                "prefill": {"gpus": 1, "kv_offload": "dram,nvme"}, "decode": {"gpus": 1},
+                                "rate": 3, "num_requests": 60, "turns": 3, "think_s": 2, "input_len": 900,
+                                "output_len": 40}))
+    r = subprocess.run([sys.executable, "-m", "coscale", "serve", "simulate", "--scenario", str(scen), "--json"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["mode"] == "disaggregated" and d["completed"] == 60
+    assert [t["tier"] for t in d["kv_tiers"]["tiers"]] == ["dram", "nvme"]
+    assert d["kv_tiers"]["lookup_blocks"] > 0
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"mode": "disaggregated", "model": "llama-3.1-8b", "prefill": {"gpus": 1},
+                               "decode": {"gpus": 1, "kv_offload": "dram"}, "rate": 3, "num_requests": 5}))
+    r = subprocess.run([sys.executable, "-m", "coscale", "serve", "simulate", "--scenario", str(bad)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "decode pool" in r.stderr and len(r.stderr.strip().splitlines()) == 1
