@@ -356,18 +356,17 @@ def start_step(rep: Replica, now: float, horizon: float = float("inf")) -> float
     overhead = rep.cfg.host_overhead_s
     tier_wait = rep.tiers.settle(rep.pool) if rep.tiers is not None else 0.0
     k = 1
-    grown = _EMPTY  # blocks a decode run allocates by each of its steps, cumulated (from `_run_length`)
     if decode:
         run = rep.fast_forward and not preempted and len(slots) == len(rep.running)
         if run and horizon == INF_S:  # no arrival known to cut the run: cost its k steps in one call
-            k, grown = _run_length(rep, slots, comp)
+            k = _run_length(rep, slots, comp)
             times, energies = rep.cost.decode_run(comp, k)
             durations = times + overhead
         else:
             times, energies = rep.cost.decode_run(comp, 1)
             durations = times + overhead
             if run and now + durations[0] < horizon:
-                k, grown = _run_length(rep, slots, comp)
+                k = _run_length(rep, slots, comp)
                 if k > 1:
                     durations, energies = _run_costs(rep, comp, now, durations, energies, k, horizon)
                     k = len(durations)
@@ -383,7 +382,7 @@ def start_step(rep: Replica, now: float, horizon: float = float("inf")) -> float
     starts = np.cumsum(np.concatenate(([now], durations)))
     kv_used = np.full(k, rep.pool.used, dtype=np.int64)
     if k > 1:
-        kv_used += grown[:k]
+        kv_used += np.cumsum(_allocs_per_step(comp, k, rep.pool.block_size))
     rep.step = Step(slots=slots, new=new, dec=dec, starts=starts, energies=energies, decode=decode, kv_used=kv_used,
                     waiting=len(rep.waiting), prefill_tokens=prefill_tokens, tokens=int(new.sum()))
     rep.token += 1
@@ -428,19 +427,18 @@ def _allocs_per_step(comp: np.ndarray, k: int, bs: int) -> np.ndarray:
     return counts
 
 
-def _run_length(rep: Replica, slots: np.ndarray, comp: np.ndarray) -> tuple[int, np.ndarray]:
+def _run_length(rep: Replica, slots: np.ndarray, comp: np.ndarray) -> int:
     """Steps the decode batch runs unchanged: up to and including the first completion, and before
-    the first step whose block growth exceeds the free pool (where a step-by-step run would preempt);
-    and the blocks allocated by each step, cumulated (at least the run's length of them)."""
+    the first step whose block growth exceeds the free pool (where a step-by-step run would preempt)."""
     tab = rep.tab
     k = min(int((tab.out[slots] - tab.generated[slots]).min()), MAX_RUN_STEPS)
     if k <= 1:
-        return 1, _EMPTY
+        return 1
     need = np.cumsum(_allocs_per_step(comp, k, rep.pool.block_size))
     over = np.flatnonzero(need > rep.pool.free)
     if over.size:
         k = int(over[0])
-    return max(k, 1), need
+    return max(k, 1)
 
 
 def truncate(rep: Replica, t: float) -> float | None:
