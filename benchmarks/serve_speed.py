@@ -15,6 +15,12 @@ line is one JSON object (`speedup_vs_real_time`, `speedup_arrival_window` and `e
 minimum over the issue's settings; `sub_capacity` holds the 80 % runs; `load_average` is the machine's
 1/5/15-minute load when it finished).
 
+Three cases run on the Python engine beside them: the KV-tiers case (8 replicas of Llama-3.1-8B with
+DRAM + NVMe tiers replaying the Mooncake conversation trace), the disaggregated case (Llama-3.1-70B,
+prefill TP4 + decode TP4) and the issue's disaggregated deployment with tiers (the same 8 H100s and
+trace as the tiers case, split 4 prefill instances with DRAM + NVMe tiers and KV-aware routing + 4
+decode instances; `--only-disaggregated` runs the two disaggregated cases alone).
+
 The aggregated runs go through the compiled engine (`coscale.serve.compiled`, numba) when it covers
 them (it does for every run here except the KV-tiers and disaggregated cases, which stay on Python);
 `--engine python` runs them on the Python engine for comparison. `wall_s` is what `run()` reports:
@@ -25,6 +31,7 @@ the sources) or loads it from that cache: the benchmark pays it in a warm-up and
 (`compiled_first_call_s`, and whether it compiled), so the figures above exclude it.
 
     python benchmarks/serve_speed.py [--duration 600] [--no-sub-capacity] [--engine auto|python]
+                                     [--only-tiered | --only-disaggregated]
 """
 
 from __future__ import annotations
@@ -137,6 +144,42 @@ DISAGG = ("llama-3.1-70b, prefill TP4 on 4x H100 + decode TP4 on 4x H100, KV ove
                            kv_link="infiniband"), 4.0)
 
 
+# The issue's case: ONE disaggregated deployment WITH KV tiers. The tiered case's 8 H100s and trace, split
+# into a prefill pool of 4 Llama-3.1-8B instances with host DRAM + NVMe tiers (prefix reuse on the prefill
+# side) and the KV-aware router, and a decode pool of 4 instances, the KV over InfiniBand.
+DISAGG_TIERED = ("llama-3.1-8b, prefill 4x H100 with KV tiers dram+nvme and kv_aware router + decode 4x H100, "
+                 "KV over InfiniBand",
+                 DisaggDeployment(prefill=Deployment(model="llama-3.1-8b", hardware="h100-sxm", gpus=4,
+                                                     router="kv_aware",
+                                                     kv_offload=OffloadConfig(tiers=("dram", "nvme"))),
+                                  decode=Deployment(model="llama-3.1-8b", hardware="h100-sxm", gpus=4),
+                                  kv_link="infiniband"))
+
+
+def measure_disagg_tiered(duration: float) -> dict[str, object]:
+    """The disaggregated deployment with KV tiers on the first `duration` s of the Mooncake conversation trace."""
+    label, d = DISAGG_TIERED
+    w = WorkloadSpec(trace=str(shipped_trace(TIERED_TRACE)), duration_s=duration)
+    _, rep = run_disagg(d, w, Slo(), overload=False)
+    kt = rep.get("kv_tiers") or {}
+    row = {"scenario": f"{label}, Mooncake conversation trace {duration:g} s", "requests": rep["completed"],
+           "simulated_s": rep["simulated_s"], "wall_s": rep["wall_s"],
+           "speedup_vs_real_time": rep["speedup_vs_real_time"], "events": rep["events"],
+           "events_per_s": rep["events"] / rep["wall_s"], "ttft_mean_s": rep["ttft_s"]["mean"],
+           "ttft_p99_s": rep["ttft_s"]["p99"], "tpot_mean_s": rep["tpot_s"]["mean"],
+           "prefix_hit_rate": rep["prefix_hit_rate"], "tier_load_rate": kt.get("tier_load_rate", 0.0),
+           "kv_transfer_mean_s": rep["transfer"]["time_s"]["mean"],
+           "prefill_utilization": rep["prefill"]["utilization"],
+           "request_throughput_rps": rep["request_throughput_rps"]}
+    print(f"{row['scenario']}: {row['requests']} requests, {row['simulated_s']:.0f} s simulated in "
+          f"{row['wall_s']:.2f} s wall = {row['speedup_vs_real_time']:,.0f}x real time, "
+          f"{row['events_per_s']:,.0f} events/s (TTFT mean {row['ttft_mean_s']:.3g} s, p99 {row['ttft_p99_s']:.3g} s, "
+          f"TPOT mean {row['tpot_mean_s']:.3g} s, prefix hits {row['prefix_hit_rate']:.1%} of prompt tokens; loaded "
+          f"from the tiers {row['tier_load_rate']:.1%} of prompt blocks; prefill pool busy "
+          f"{row['prefill_utilization']:.0%})", flush=True)
+    return row
+
+
 def measure_disaggregated(duration: float) -> dict[str, object]:
     """The disaggregated deployment (a separate case of this benchmark): one prefill and one decode
     instance at a rate they sustain."""
@@ -165,11 +208,18 @@ def main() -> None:
     ap.add_argument("--only-tiered", action="store_true", help="run only the KV-tiers case")
     ap.add_argument("--no-disaggregated", action="store_true", help="skip the disaggregated case")
     ap.add_argument("--no-tiered", action="store_true", help="skip the KV-tiers case")
+    ap.add_argument("--only-disaggregated", action="store_true",
+                    help="run only the disaggregated cases (without and with KV tiers)")
     ap.add_argument("--engine", default="auto", choices=("auto", "python"),
                     help="auto: the compiled engine where it applies; python: the Python engine throughout")
     args = ap.parse_args()
     if args.only_tiered:
-        print(json.dumps({"tiered": measure_tiered(args.duration)}))
+        print(json.dumps({"tiered": measure_tiered(args.duration), "load_average": os.getloadavg()}))
+        return
+    if args.only_disaggregated:
+        print(json.dumps({"disaggregated": measure_disaggregated(args.duration),
+                          "disaggregated_tiered": measure_disagg_tiered(args.duration),
+                          "load_average": os.getloadavg()}))
         return
     rows, subs = [], []
     warm = warm_up() if args.engine == "auto" else {}
@@ -198,6 +248,7 @@ def main() -> None:
         out["speedup_vs_real_time_sub_capacity"] = min(r["speedup_vs_real_time"] for r in subs)
     if not args.no_disaggregated:
         out["disaggregated"] = measure_disaggregated(args.duration)
+        out["disaggregated_tiered"] = measure_disagg_tiered(args.duration)
     print(json.dumps(out))
 
 

@@ -16,7 +16,7 @@ from coscale.serve.metrics import Slo
 from coscale.serve.scenario import Deployment, WorkloadSpec
 
 MODES = ("aggregated", "disaggregated")
-POOL_FIELDS = ("hardware", "gpus", "tp", "pp", "ep")
+POOL_FIELDS = ("hardware", "gpus", "tp", "pp", "ep", "kv_offload")
 SHARED_FIELDS = ("model", "precision", "kv_precision", "engine", "max_num_seqs", "max_batched_tokens", "block_size",
                  "gpu_memory_utilization", "host_overhead_s", "router")
 

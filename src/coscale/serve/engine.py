@@ -16,8 +16,8 @@ from coscale.errors import CoscaleError
 from coscale.serve.events import Arrival, Event, EventQueue, StepEnd
 from coscale.serve.records import RequestArrays
 from coscale.serve.replica import Replica, finish_step, start_step, truncate
-from coscale.serve.request import Request
-from coscale.serve.router import RouterConfig, route
+from coscale.serve.request import Request, prompt_keys
+from coscale.serve.router import PREFIX_ROUTERS, RouterConfig, route
 from coscale.serve.sequence import Sequence
 from coscale.serve.workload import Workload
 
@@ -83,20 +83,25 @@ def on_arrival(st: SimState, now: float, ev: Arrival) -> list[tuple[float, Event
     nxt = st.workload.after_arrival(ev.request)
     if nxt is not None:
         st.arrival(out, nxt)
-    rep = route(st.router, st.replicas, st.arrivals, ev.request)
+    req = ev.request
+    # a prefix-reading router hashes the prompt: the replica's queue reuses those hashes
+    keys = prompt_keys(req, st.replicas[0].pool.block_size) \
+        if req.prefix_hashes and st.router.policy in PREFIX_ROUTERS else None
+    rep = route(st.router, st.replicas, st.arrivals, req, keys=keys)
     st.arrivals += 1
-    st.output_tokens += ev.request.output_tokens
+    st.output_tokens += req.output_tokens
     if rep is None:
-        out += _turn_away(st, now, ev.request)
+        out += _turn_away(st, now, req)
     else:
-        out += _dispatch(st, rep, now, ev.request)
+        out += _dispatch(st, rep, now, req, None if keys is None else keys.shared)
     if st.overload_wait_s is not None:
         _check_overload(st, now)
     return out
 
 
-def _dispatch(st: SimState, rep: Replica, now: float, req: Request) -> list[tuple[float, Event]]:
-    rep.enqueue(req)
+def _dispatch(st: SimState, rep: Replica, now: float, req: Request,
+              shared: tuple[int, ...] | None = None) -> list[tuple[float, Event]]:
+    rep.enqueue(req, shared)
     end = start_step(rep, now, st.horizon(rep)) if rep.step is None else truncate(rep, now)
     return [] if end is None else [(end, StepEnd(replica=rep.index, token=rep.token))]
 

@@ -160,32 +160,42 @@ class BlockPool:
         taken = popped[fresh:]
         self._nfree -= n - fresh
         self._pushed[taken] = _NONE
+        named = self._has_hash[taken]
         if self.evicted is not None:
-            self._journal_evictions(taken)
+            self._evict_journaled(taken, named)
+        else:
+            bhash, cached = self._hash, self._cached
+            for b in taken[named].tolist():  # evict shared content
+                h = bhash[b]
+                if cached.get(h) == b:
+                    del cached[h]
+                bhash[b] = None
         self._urid[taken] = _NONE  # evict unique content
-        shared = taken[self._has_hash[taken]]
-        for b in shared.tolist():  # evict shared content
-            h = self._hash[b]
-            if self._cached.get(h) == b:
-                del self._cached[h]
-            self._hash[b] = None
-        if len(shared):
-            self._has_hash[shared] = False
+        self._has_hash[taken] = False
         self._ref[popped] = 1
         return popped.tolist()
 
-    def _journal_evictions(self, taken: np.ndarray) -> None:
-        """Record the content keys of cached blocks about to be reused: a shared hash, or (request, index)."""
+    def _evict_journaled(self, taken: np.ndarray, named: np.ndarray) -> None:
+        """Evict the shared content of cached blocks about to be reused, recording the content keys of
+        all of them in order (for the KV tiers): a shared hash, or (request, index)."""
         out = self.evicted
         assert out is not None
+        if not named.any():  # unique content only: the keys of the blocks that hold some, in order
+            rid = self._urid[taken]
+            held = rid != _NONE
+            out.extend(zip(rid[held].tolist(), self._uidx[taken][held].tolist(), strict=True))
+            return
+        bhash, cached, append = self._hash, self._cached, out.append
         for b, r, i, h in zip(taken.tolist(), self._urid[taken].tolist(), self._uidx[taken].tolist(),
-                              self._has_hash[taken].tolist(), strict=True):
+                              named.tolist(), strict=True):
             if h:
-                key = self._hash[b]
-                if self._cached.get(key) == b:
-                    out.append(key)
+                key = bhash[b]
+                if cached.get(key) == b:
+                    append(key)
+                    del cached[key]
+                bhash[b] = None
             elif r != _NONE:
-                out.append((r, i))
+                append((r, i))
 
     def release(self, blocks: list[int]) -> None:
         """Drop one reference to each block (distinct blocks of one sequence), tail first."""
@@ -224,9 +234,29 @@ class BlockPool:
             self._cached[h] = block
 
     def register_run(self, blocks: list[int], hashes: tuple[int, ...]) -> None:
-        """`register` for consecutive blocks of one prompt."""
-        for b, h in zip(blocks, hashes, strict=True):
-            self.register(b, h)
+        """`register` for consecutive (distinct) blocks of one prompt, in order: the unique-content test
+        read once as an array, the content flags set once."""
+        if len(blocks) != len(hashes):
+            raise ValueError("register_run: one hash per block")  # engine invariant, not user input
+        if not self.caching or not blocks:
+            return
+        bhash, cached = self._hash, self._cached
+        blk = np.asarray(blocks, dtype=np.int64)
+        if not (self._has_hash[blk].any() or (self._urid[blk] != _NONE).any()) and cached.keys().isdisjoint(hashes) \
+                and len(set(hashes)) == len(hashes):  # the common case, each block registered: set-level tests
+            cached.update(zip(hashes, blocks, strict=True))
+            for b, h in zip(blocks, hashes, strict=True):
+                bhash[b] = h
+            self._has_hash[blk] = True
+            return
+        named: list[int] = []
+        for b, h, free in zip(blocks, hashes, (self._urid[blk] == _NONE).tolist(), strict=True):
+            if free and bhash[b] is None and h not in cached:
+                bhash[b] = h
+                cached[h] = b
+                named.append(b)
+        if named:
+            self._has_hash[named] = True
 
     def publish(self, blocks: list[int], keys: PromptKeys, lo: int, hi: int) -> None:
         """Blocks `lo..hi-1` of a prompt became full (`blocks` are the sequence's): publish their keys."""

@@ -23,6 +23,7 @@ from coscale.serve.tiers.replica_tiers import ReplicaTiers
 
 MAX_RUN_STEPS = 4096  # longest fast-forward run (bounds the arrays of one run)
 INF = 1 << 62
+INF_S = float("inf")
 
 
 @dataclass(kw_only=True, slots=True)
@@ -106,7 +107,8 @@ class Replica:
             self._slots = np.fromiter((s.slot for s in self.running), dtype=np.int64, count=len(self.running))
         return self._slots
 
-    def enqueue(self, req: Request) -> None:
+    def enqueue(self, req: Request, shared: tuple[int, ...] | None = None) -> None:
+        """`shared`: the prompt's shared block hashes at this pool's block size, when the caller has them."""
         need = self.pool.blocks_for(req.input_tokens + req.output_tokens)
         if need > self.pool.num_blocks:  # fits the context, not this pool: "does not fit", exit 3
             raise DoesNotFitError(
@@ -119,7 +121,7 @@ class Replica:
                 f"request {req.rid} ({req.input_tokens} + {req.output_tokens} tokens) cannot be prefilled in one "
                 f"step of --max-batched-tokens {self.cfg.max_batched_tokens} without chunked prefill; raise it.")
         slot = self.tab.add(req.input_tokens, req.output_tokens)
-        s = Sequence(req=req, keys=prompt_keys(req, self.pool.block_size), tab=self.tab, slot=slot)
+        s = Sequence(req=req, keys=prompt_keys(req, self.pool.block_size, shared), tab=self.tab, slot=slot)
         self.by_slot.append(s)
         self.waiting.append(s)
 
@@ -355,13 +357,19 @@ def start_step(rep: Replica, now: float, horizon: float = float("inf")) -> float
     tier_wait = rep.tiers.settle(rep.pool) if rep.tiers is not None else 0.0
     k = 1
     if decode:
-        times, energies = rep.cost.decode_run(comp, 1)
-        durations = times + overhead
-        if rep.fast_forward and not preempted and len(slots) == len(rep.running) and now + durations[0] < horizon:
+        run = rep.fast_forward and not preempted and len(slots) == len(rep.running)
+        if run and horizon == INF_S:  # no arrival known to cut the run: cost its k steps in one call
             k = _run_length(rep, slots, comp)
-            if k > 1:
-                durations, energies = _run_costs(rep, comp, now, durations, energies, k, horizon)
-                k = len(durations)
+            times, energies = rep.cost.decode_run(comp, k)
+            durations = times + overhead
+        else:
+            times, energies = rep.cost.decode_run(comp, 1)
+            durations = times + overhead
+            if run and now + durations[0] < horizon:
+                k = _run_length(rep, slots, comp)
+                if k > 1:
+                    durations, energies = _run_costs(rep, comp, now, durations, energies, k, horizon)
+                    k = len(durations)
         prefill_tokens = 0
     else:
         pre_new, pre_prefix = new[~dec], comp[~dec]

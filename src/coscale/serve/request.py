@@ -32,12 +32,14 @@ class Request:
             raise CoscaleError(f"request {self.rid}: arrival time must be finite and >= 0, got {self.arrival_s}.")
 
 
-def prompt_keys(req: Request, block_size: int) -> PromptKeys:
+def prompt_keys(req: Request, block_size: int, shared: tuple[int, ...] | None = None) -> PromptKeys:
     """Content keys of the prompt's full `block_size`-token blocks: the chained hashes of
     `block_hashes` where the trace names the content, then keys unique to the request (two prompts
-    share block i's key exactly when they share all tokens up to it)."""
+    share block i's key exactly when they share all tokens up to it). `shared`: those hashes when the
+    caller has them already (another pool's keys of the same prompt at the same block size)."""
     n = req.input_tokens // block_size
-    shared = block_hashes(req, block_size, shared_only=True) if req.prefix_hashes else ()
+    if shared is None:
+        shared = block_hashes(req, block_size, shared_only=True) if req.prefix_hashes else ()
     return PromptKeys(rid=req.rid, shared=shared, n=n)
 
 
@@ -46,6 +48,13 @@ def block_hashes(req: Request, block_size: int, shared_only: bool = False) -> tu
     every token up to its end (hash of the previous block's hash and this block's content), so two
     prompts share block i's hash exactly when they share all tokens up to it. A block's content is
     (the trace block id it lies in, its offset there) where the trace knows it, else unique to the request."""
+    if req.hash_block % block_size == 0:  # each block lies in one trace block: no index arithmetic per block
+        return _aligned_hashes(req, block_size, shared_only)
+    return _general_hashes(req, block_size, shared_only)
+
+
+def _general_hashes(req: Request, block_size: int, shared_only: bool) -> tuple[int, ...]:
+    """`block_hashes` for any block size (a block may straddle trace blocks)."""
     out: list[int] = []
     prev = 0
     known = len(req.prefix_hashes)
@@ -61,4 +70,32 @@ def block_hashes(req: Request, block_size: int, shared_only: bool = False) -> tu
             content = ("unique", req.rid, i)
         prev = hash((prev, content))
         out.append(prev)
+    return tuple(out)
+
+
+def _aligned_hashes(req: Request, block_size: int, shared_only: bool) -> tuple[int, ...]:
+    """`block_hashes` when `block_size` divides the trace's block: block i's content is (the trace
+    block id it lies in, its offset there), hashed onto the previous block's hash in the same order."""
+    ph, hb = req.prefix_hashes, req.hash_block
+    total = req.input_tokens // block_size
+    per = hb // block_size
+    n = min(total, len(ph) * per)
+    full, rest = divmod(n, per)
+    offsets = range(0, hb, block_size)
+    out: list[int] = []
+    append = out.append
+    prev = 0
+    for hid in ph[:full]:
+        for off in offsets:
+            prev = hash((prev, (hid, off)))
+            append(prev)
+    if rest:
+        hid = ph[full]
+        for off in offsets[:rest]:
+            prev = hash((prev, (hid, off)))
+            append(prev)
+    if not shared_only:
+        for i in range(n, total):
+            prev = hash((prev, ("unique", req.rid, i)))
+            append(prev)
     return tuple(out)

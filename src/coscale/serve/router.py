@@ -27,6 +27,7 @@ from coscale.serve.request import Request, prompt_keys
 from coscale.serve.tiers.replica_tiers import block_key
 
 ROUTERS = ("round_robin", "least_loaded", "kv_aware", "kv_ttft")
+PREFIX_ROUTERS = ("kv_aware", "kv_ttft")  # the policies that read the prompt's keys
 ADMISSIONS = ("none", "reject", "queue")
 _NONE = np.zeros(0, dtype=np.int64)
 
@@ -97,15 +98,18 @@ def _kv_cost(cfg: RouterConfig, rep: Replica, req: Request, cached: int) -> floa
     return cfg.overlap_weight * (blocks - cached) + rep.pool.used + queued + blocks
 
 
-def choose(cfg: RouterConfig, replicas: list[Replica], arrivals_so_far: int, req: Request) -> tuple[Replica, float]:
-    """The replica for `req` and its predicted TTFT (computed only when admission control needs it)."""
+def choose(cfg: RouterConfig, replicas: list[Replica], arrivals_so_far: int, req: Request,
+           keys: PromptKeys | None = None) -> tuple[Replica, float]:
+    """The replica for `req` and its predicted TTFT (computed only when admission control needs it);
+    `keys`: the prompt's keys at the replicas' block size, when the caller has them."""
     need_ttft = cfg.admission != "none"
     if cfg.policy == "round_robin":
         rep = replicas[arrivals_so_far % len(replicas)]
     elif cfg.policy == "least_loaded":
         rep = min(replicas, key=lambda r: (r.load, r.index))
     else:
-        keys = prompt_keys(req, replicas[0].pool.block_size) if req.prefix_hashes else None
+        if keys is None and req.prefix_hashes:
+            keys = prompt_keys(req, replicas[0].pool.block_size)
         hits = [cached_blocks(r, req, keys) for r in replicas]
         if cfg.policy == "kv_aware":
             rep = min(replicas, key=lambda r: (_kv_cost(cfg, r, req, hits[r.index]), r.index))
@@ -118,13 +122,13 @@ def choose(cfg: RouterConfig, replicas: list[Replica], arrivals_so_far: int, req
 
 
 def route(cfg: RouterConfig, replicas: list[Replica], arrivals_so_far: int, req: Request | None = None,
-          waited_s: float = 0.0) -> Replica | None:
+          waited_s: float = 0.0, keys: PromptKeys | None = None) -> Replica | None:
     """The replica for `req`, or None when admission control turns it away (or holds it, `queue`)."""
     if req is None:  # the plain policies need no request
         if cfg.policy == "round_robin":
             return replicas[arrivals_so_far % len(replicas)]
         return min(replicas, key=lambda r: (r.load, r.index))
-    rep, ttft = choose(cfg, replicas, arrivals_so_far, req)
+    rep, ttft = choose(cfg, replicas, arrivals_so_far, req, keys)
     if cfg.admission != "none" and ttft + waited_s > cfg.ttft_limit_s:  # type: ignore[operator]
         return None
     return rep

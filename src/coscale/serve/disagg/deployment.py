@@ -62,6 +62,9 @@ def build_disagg(d: DisaggDeployment) -> DisaggBuilt:
     if d.prefill.model != d.decode.model:
         raise CoscaleError(f"the prefill pool serves '{d.prefill.model}' but the decode pool '{d.decode.model}'; "
                            f"both pools must serve one model.")
+    if d.decode.kv_offload is not None and d.decode.kv_offload.tiers:
+        raise CoscaleError("KV tiers on the decode pool are not simulated (it receives each prompt's KV over the "
+                           "link and never prefills from a prefix); give kv_offload to the prefill pool.")
     if d.prefill.ep > 1:
         raise CoscaleError("--prefill-ep > 1 is not simulated; give the prefill pool --prefill-tp/--prefill-pp.")
     p, dec = _pool(d.prefill, "prefill"), _pool(d.decode, "decode")

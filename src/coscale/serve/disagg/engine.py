@@ -33,8 +33,10 @@ from coscale.serve.events import EventQueue
 from coscale.serve.kv import BlockPool
 from coscale.serve.replica import Replica, finish_step, start_step, truncate
 from coscale.serve.request import Request, prompt_keys
-from coscale.serve.router import RouterConfig, route
+from coscale.serve.router import PREFIX_ROUTERS, RouterConfig, route
+from coscale.serve.scenario import Built
 from coscale.serve.sequence import Sequence
+from coscale.serve.tiers.setup import attach_tiers
 from coscale.serve.workload import Workload
 
 PREFILL, DECODE = 0, 1
@@ -100,6 +102,7 @@ class _State:
     links: Links
     overload_wait_s: float | None
     orig: dict[int, Request] = field(default_factory=dict)
+    shared: dict[int, tuple[int, ...]] = field(default_factory=dict)  # rid -> prompt block hashes until decoded
     flight: dict[int, _InFlight] = field(default_factory=dict)
     pre_seq: dict[int, tuple[Sequence, float]] = field(default_factory=dict)  # rid -> (prefill seq, KV arrival)
     inbound: list[int] = field(default_factory=list)  # requests assigned per decode instance, not yet arrived
@@ -113,12 +116,17 @@ class _State:
     last_t: float = 0.0
 
 
-def make_pool(b, hold_kv: bool, fast_forward: bool = True, count: int | None = None) -> list[Replica]:
-    """The pool's engine instances (the first `count` of them when given)."""
-    return [Replica(index=i, cfg=b.sched, pool=BlockPool(num_blocks=b.num_blocks, block_size=b.block_size,
+def make_pool(b: Built, hold_kv: bool, fast_forward: bool = True, count: int | None = None) -> list[Replica]:
+    """The pool's engine instances (the first `count` of them when given), with the pool's KV tiers
+    (`Deployment.kv_offload`) attached as an aggregated deployment's replicas get theirs."""
+    reps = [Replica(index=i, cfg=b.sched, pool=BlockPool(num_blocks=b.num_blocks, block_size=b.block_size,
                                                          caching=b.sched.prefix_caching),
                     cost=b.cost, fast_forward=fast_forward, hold_kv=hold_kv)
             for i in range(b.replicas if count is None else count)]
+    if b.offload is not None and b.offload.tiers and b.budget is not None:
+        attach_tiers(reps, b.offload, b.system.hardware, b.budget.block_bytes, b.parallel.gpus // b.replicas,
+                     b.parallel.gpus)
+    return reps
 
 
 def _occupancy(st: _State, now: float) -> None:
@@ -137,10 +145,16 @@ def _on_arrival(st: _State, now: float, ev: Arrive) -> list:
     nxt = st.workload.after_arrival(req)
     if nxt is not None:
         out.append((nxt.arrival_s, Arrive(request=nxt)))
-    rep = route(st.router, st.prefill, st.arrivals)
+    pre = replace(req, output_tokens=1) if req.output_tokens > 1 else req
+    # the prompt's block hashes, once: for a prefix-reading router, the prefill queue and the decode queue
+    keys = prompt_keys(req, st.prefill[0].pool.block_size)
+    shared = keys.shared
+    rep = route(st.router, st.prefill, st.arrivals, pre if st.router.policy in PREFIX_ROUTERS else None, keys=keys)
+    assert rep is not None  # no admission control on the prefill pool
     st.arrivals += 1
     st.orig[req.rid] = req
-    rep.enqueue(replace(req, output_tokens=1) if req.output_tokens > 1 else req)
+    st.shared[req.rid] = shared
+    rep.enqueue(pre, shared)
     end = start_step(rep, now) if rep.step is None else truncate(rep, now)
     if end is not None:
         out.append((end, PoolStepEnd(pool=PREFILL, replica=rep.index, token=rep.token)))
@@ -162,6 +176,7 @@ def _on_prefill_end(st: _State, now: float, ev: PoolStepEnd) -> list:
     for s in finish_step(rep):
         req = st.orig[s.req.rid]
         if req.output_tokens == 1:  # done at its first token: nothing to send
+            st.shared.pop(req.rid)
             rep.pool.release(s.blocks)
             s.set_blocks([])
             st.finished.append(s)
@@ -240,7 +255,8 @@ def _on_kv_arrival(st: _State, now: float, ev: KvArrive) -> list:
     st.inbound[f.dst] -= 1
     dec = st.decode[f.dst]
     dec.pool.release(st.reserved.pop(f.req.rid).blocks)  # the granted blocks become the request's at admission
-    enqueue_preloaded(dec, f.req, f.pre.first_token_s)
+    shared = st.shared.pop(f.req.rid)
+    enqueue_preloaded(dec, f.req, f.pre.first_token_s, shared if dec.pool.block_size == src.pool.block_size else None)
     dec.waiting.rotate(1)  # it holds its blocks already: first in the queue
     st.pre_seq[f.req.rid] = (f.pre, now)
     end = start_step(dec, now) if dec.step is None else truncate(dec, now)
@@ -249,8 +265,9 @@ def _on_kv_arrival(st: _State, now: float, ev: KvArrive) -> list:
     return out
 
 
-def enqueue_preloaded(rep: Replica, req: Request, first_token_s: float) -> None:
-    """The request joins the decode queue with its prompt's KV present and its first token sampled."""
+def enqueue_preloaded(rep: Replica, req: Request, first_token_s: float, shared: tuple[int, ...] | None = None) -> None:
+    """The request joins the decode queue with its prompt's KV present and its first token sampled
+    (`shared`: the prompt's shared block hashes at this pool's block size, when known)."""
     need = rep.pool.blocks_for(req.input_tokens + req.output_tokens)
     if need > rep.pool.num_blocks:
         raise CoscaleError(
@@ -261,7 +278,7 @@ def enqueue_preloaded(rep: Replica, req: Request, first_token_s: float) -> None:
     slot = tab.add(req.input_tokens + 1, req.output_tokens)
     tab.generated[slot] = 1
     tab.first[slot] = tab.last[slot] = first_token_s
-    s = Sequence(req=req, keys=prompt_keys(req, rep.pool.block_size), tab=tab, slot=slot,
+    s = Sequence(req=req, keys=prompt_keys(req, rep.pool.block_size, shared), tab=tab, slot=slot,
                  preloaded=req.input_tokens)
     rep.by_slot.append(s)
     rep.waiting.append(s)

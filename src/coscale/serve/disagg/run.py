@@ -10,6 +10,7 @@ from coscale.serve.metrics import Slo, report, summary
 from coscale.serve.replica import Replica
 from coscale.serve.router import RouterConfig
 from coscale.serve.scenario import DEFAULT_OVERLOAD_WAIT_S, Built, WorkloadSpec, make_workload
+from coscale.serve.tiers.report import tier_report
 
 
 def run_disagg(d: DisaggDeployment, w: WorkloadSpec, slo: Slo, built: DisaggBuilt | None = None,
@@ -17,7 +18,7 @@ def run_disagg(d: DisaggDeployment, w: WorkloadSpec, slo: Slo, built: DisaggBuil
                track_occupancy: bool = False) -> tuple[DisaggResult, dict[str, object]]:
     b = built or build_disagg(d)
     wl = make_workload(w, b.prefill.model)
-    res = simulate_disagg(b, wl, RouterConfig(policy=d.prefill.router),
+    res = simulate_disagg(b, wl, RouterConfig(policy=d.prefill.router, overlap_weight=d.prefill.router_overlap_weight),
                           overload_wait_s=DEFAULT_OVERLOAD_WAIT_S if (overload and w.rate is not None) else None,
                           track_occupancy=track_occupancy, progress=progress)
     return res, disagg_report(res, b, slo, usd_per_gpu_hour)
@@ -66,6 +67,7 @@ def disagg_report(res: DisaggResult, b: DisaggBuilt, slo: Slo,
     dur = np.array([t.finish_s - t.start_s for t in tr])
     exposed = np.array([t.exposed_s for t in tr])
     waits = np.array(list(res.decode_wait_s.values()))
+    tiers = tier_report([r.tiers for r in res.prefill])  # prefix reuse from the prefill pool's tiers
     return {
         "mode": "disaggregated", "gpus": b.gpus,
         "prefill": _pool(res.prefill, b.prefill, _window(res)),
@@ -81,4 +83,5 @@ def disagg_report(res: DisaggResult, b: DisaggBuilt, slo: Slo,
         # prefill end to the grant of the decode blocks the KV is written into (the KV waits on the prefill side)
         "kv_wait_for_decode_blocks_s": summary(np.array(list(res.block_wait_s.values()))),
         **out,
+        **({"kv_tiers": tiers} if tiers is not None else {}),
     }
