@@ -497,6 +497,13 @@ def _commit_run(r, k, QI, QF, P, blocks, urid, queue, pushed, sstart, cfg, itl_v
 
 
 @njit(cache=True, _nrt=False)
+def _shift(col, dst, src, size):
+    """col[dst:dst + size] = col[src:src + size] for dst < src (forward, in place)."""
+    for j in range(size):
+        col[dst + j] = col[src + j]
+
+
+@njit(cache=True, _nrt=False)
 def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, urid, uidx, queue, pushed, sslot, snew, sdec,
                  sstart, senergy, skv, cfg, log_f, log_i, nl, itl_v, itl_i, ni, tmp, hist, members, sampled):
     """`replica.finish_step`: log the pass(es), apply them, release finished requests.
@@ -582,16 +589,14 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, urid, uidx, queue, 
             P[r, RESERVED] -= R[s, RESV]
         nrun = P[r, NRUN]
         sampled[nd] = nrun
-        for c in range(NQ):  # close the gaps column by column: each kept stretch moves forward whole
-            col = QI[r, c]
-            for m in range(nd):
-                for t in range(sampled[m] + 1, sampled[m + 1]):
-                    col[t - m - 1] = col[t]
-        for c in range(NQF):
-            col = QF[r, c]
-            for m in range(nd):
-                for t in range(sampled[m] + 1, sampled[m + 1]):
-                    col[t - m - 1] = col[t]
+        for m in range(nd):  # close the gaps: each kept stretch moves forward whole, column by column
+            src = np.uint64(sampled[m] + 1)  # (unsigned positions: plain loads and stores, no index wrap)
+            dst = np.uint64(sampled[m] - m)
+            size = np.uint64(sampled[m + 1]) - src
+            for c in range(NQ):
+                _shift(QI[r, c], dst, src, size)
+            for c in range(NQF):
+                _shift(QF[r, c], dst, src, size)
         P[r, NRUN] = nrun - nd
     return nl, ni, nd
 
