@@ -115,6 +115,7 @@ def test_generated_scenarios_preempt_and_recompute(built):
     res = simulate_auto(reps, wl, RouterConfig(policy="least_loaded"), engine="compiled")
     r = request_arrays(res)
     assert r.preemptions.sum() > 0 and r.recomputed.sum() > 0
+    assert res.sequences.rehit.sum() > 0  # re-admissions took their own keyed blocks back out of the free queue
     py = simulate_auto(_replicas(built["vllm"], 2, pool, 16, max_num_seqs=MAX_SEQS, max_batched_tokens=512), wl,
                        RouterConfig(policy="least_loaded"), engine="python")
     assert_same(py, res)

@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from coscale.serve.compiled.cost import decode_base, decode_step, step_cost
-from coscale.serve.compiled.pool import NFREE, allocate, free_blocks, own_hit, publish, release, used_blocks
+from coscale.serve.compiled.pool import allocate, free_blocks, own_hit, publish, release, take, used_blocks
 
 MAX_RUN_STEPS = 4096  # replica.MAX_RUN_STEPS
 INF_BUDGET = 1 << 62  # replica.INF
@@ -68,7 +68,7 @@ def _leave(r, q, QI, QF, R, F, P):
 
 
 @njit(cache=True, _nrt=False)
-def _preempt(r, q, QI, QF, R, F, P, wq, blocks, ref, urid, uidx, own, ooff, queue, pushed, cfg):
+def _preempt(r, q, QI, QF, R, F, P, wq, blocks, urid, uidx, own, ooff, queue, pushed, cfg):
     """Preempt running position q: its blocks go back, it waits at the front to be recomputed."""
     comp = QI[r, Q_COMP, q]
     s = QI[r, Q_RID, q]
@@ -77,7 +77,7 @@ def _preempt(r, q, QI, QF, R, F, P, wq, blocks, ref, urid, uidx, own, ooff, queu
         # them, and only after a preemption, so a first preemption publishes them all at once (what
         # publishing chunk by chunk would have left: its blocks were fresh and held since)
         R[s, OWNMAX] = publish(r, urid, uidx, own, ooff[s], R[s, OWNMAX], s, blocks, QI[r, Q_BOFF, q], 0, R[s, REG])
-    release(P, r, ref, queue, pushed, blocks, QI[r, Q_BOFF, q], QI[r, Q_NBLK, q])
+    release(P, r, queue, pushed, blocks, QI[r, Q_BOFF, q], QI[r, Q_NBLK, q], cfg[C_CACHING] != 0)
     _leave(r, q, QI, QF, R, F, P)
     R[s, DISC] += comp
     R[s, REG] = 0
@@ -107,7 +107,7 @@ def _victim(r, first, QI, R, P, inp, cfg):
 
 
 @njit(cache=True, _nrt=False)
-def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, own, ooff, queue, pushed, sslot, snew,
+def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, urid, uidx, own, ooff, queue, pushed, sslot, snew,
           gnew, tmp, cfg, sdec, cnew, cpre, agg):
     """`replica._grow`: running requests (mode -1 all, 0 prefilling only, 1 decoding only) in admission
     order under the budget, preempting when KV runs out. Writes the batch (running positions) from
@@ -167,7 +167,7 @@ def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, ow
                 needers += 1
     if total <= free_blocks(P, r, nblocks):  # nobody runs out: one allocation, handed out in batch order
         if total > 0:
-            allocate(P, r, nblocks, ref, urid, queue, pushed, total, tmp, 0)
+            allocate(P, r, nblocks, urid, queue, pushed, total, tmp, 0)
         at = 0
         for m in range(needers):
             i = gnew[m]
@@ -199,14 +199,14 @@ def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, ow
             lost = False
             while need > free_blocks(P, r, nblocks):
                 v = _victim(r, q, QI, R, P, inp, cfg)
-                _preempt(r, v, QI, QF, R, F, P, wq, blocks, ref, urid, uidx, own, ooff, queue, pushed, cfg)
+                _preempt(r, v, QI, QF, R, F, P, wq, blocks, urid, uidx, own, ooff, queue, pushed, cfg)
                 preempted = True
                 if v == q:
                     lost = True
                     break
             if lost:
                 continue
-            allocate(P, r, nblocks, ref, urid, queue, pushed, need, blocks, QI[r, Q_BOFF, q] + QI[r, Q_NBLK, q])
+            allocate(P, r, nblocks, urid, queue, pushed, need, blocks, QI[r, Q_BOFF, q] + QI[r, Q_NBLK, q])
             QI[r, Q_NBLK, q] += need
         sslot[r, count] = q
         snew[r, count] = new
@@ -217,16 +217,16 @@ def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, ow
 
 
 @njit(cache=True, _nrt=False)
-def _admit(r, s, budget, now, reserve, QI, QF, R, F, P, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue,
+def _admit(r, s, budget, now, reserve, QI, QF, R, F, P, inp, out, blocks, boff, own, ooff, urid, uidx, queue,
            pushed, cfg):
     """`replica._admit`: 0 when request `s` does not fit (nothing changed then), else its new tokens;
     an admitted request becomes the last running position."""
     bs, nblocks = cfg[C_BS], cfg[C_NBLOCKS]
     known = R[s, KNOWN]
     limit = (known - 1) // bs
-    hit, unref = 0, 0
+    hit = 0
     if cfg[C_CACHING] and limit > 0:
-        hit, unref = own_hit(r, ref, urid, uidx, own, ooff[s], R[s, OWNMAX], s, min(limit, inp[s] // bs))
+        hit = own_hit(r, urid, uidx, own, ooff[s], R[s, OWNMAX], s, min(limit, inp[s] // bs))
     cached = hit * bs
     new = known - cached
     if new > budget:
@@ -234,7 +234,7 @@ def _admit(r, s, budget, now, reserve, QI, QF, R, F, P, inp, out, blocks, boff, 
             return 0
         new = budget
     need = _blocks_for(cached + new, bs) - hit
-    if need + unref > free_blocks(P, r, nblocks):
+    if need + hit > free_blocks(P, r, nblocks):  # (its hit blocks are free ones)
         return 0
     if reserve:
         total = _blocks_for(inp[s] + out[s], bs)
@@ -243,15 +243,13 @@ def _admit(r, s, budget, now, reserve, QI, QF, R, F, P, inp, out, blocks, boff, 
         P[r, RESERVED] += total
         R[s, RESV] = total
     b0 = boff[s]
-    if hit:  # take the hit blocks (this request's own, so nobody else holds them)
+    if hit:  # take the hit blocks (this request's own, free: nobody else can hold them)
         o0 = ooff[s]
         for q in range(hit):
             b = own[o0 + q]
-            if ref[r, b] == 0:
-                P[r, NFREE] -= 1
-            ref[r, b] += 1
+            take(P, r, pushed, b)
             blocks[b0 + q] = b
-    allocate(P, r, nblocks, ref, urid, queue, pushed, need, blocks, b0 + hit)
+    allocate(P, r, nblocks, urid, queue, pushed, need, blocks, b0 + hit)
     R[s, REG] = hit
     if R[s, ORDER] >= 0:
         R[s, REHIT] += cached
@@ -275,13 +273,13 @@ def _admit(r, s, budget, now, reserve, QI, QF, R, F, P, inp, out, blocks, boff, 
 
 
 @njit(cache=True, _nrt=False)
-def _admit_waiting(r, budget, now, reserve, at, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid,
+def _admit_waiting(r, budget, now, reserve, at, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, urid,
                    uidx, queue, pushed, sslot, snew, cfg):
     cap = wq.shape[1]
     count = at
     while P[r, WCOUNT] > 0 and budget > 0 and P[r, NRUN] < cfg[C_MNS]:
         s = wq[r, P[r, WHEAD]]
-        new = _admit(r, s, budget, now, reserve, QI, QF, R, F, P, inp, out, blocks, boff, own, ooff, ref, urid, uidx,
+        new = _admit(r, s, budget, now, reserve, QI, QF, R, F, P, inp, out, blocks, boff, own, ooff, urid, uidx,
                      queue, pushed, cfg)
         if not new:
             break
@@ -295,36 +293,36 @@ def _admit_waiting(r, budget, now, reserve, at, QI, QF, R, F, P, wq, inp, out, b
 
 
 @njit(cache=True, _nrt=False)
-def _plan(r, now, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue, pushed, sslot,
+def _plan(r, now, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, urid, uidx, queue, pushed, sslot,
           snew, gnew, tmp, cfg, sdec, cnew, cpre, agg):
     """`replica._plan` for decode_first (0) and prefill_first (1): (batch size, preempted)."""
     mbt = cfg[C_MBT]
     reserve = cfg[C_RESERVE] != 0
     if cfg[C_POLICY] == 0:
-        count, budget, preempted = _grow(r, mbt, -1, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, own, ooff,
+        count, budget, preempted = _grow(r, mbt, -1, QI, QF, R, F, P, wq, inp, blocks, urid, uidx, own, ooff,
                                          queue, pushed, sslot, snew, gnew, tmp, cfg, sdec, cnew, cpre,
                                          agg)
         if not preempted:
             count = _admit_waiting(r, budget, now, reserve, count, QI, QF, R, F, P, wq, inp, out, blocks, boff, own,
-                                   ooff, ref, urid, uidx, queue, pushed, sslot, snew, cfg)
+                                   ooff, urid, uidx, queue, pushed, sslot, snew, cfg)
         return count, preempted
-    count, budget, _ = _grow(r, mbt, 0, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, own, ooff, queue, pushed,
+    count, budget, _ = _grow(r, mbt, 0, QI, QF, R, F, P, wq, inp, blocks, urid, uidx, own, ooff, queue, pushed,
                              sslot, snew, gnew, tmp, cfg, sdec, cnew, cpre, agg)
-    count = _admit_waiting(r, budget, now, reserve, count, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref,
+    count = _admit_waiting(r, budget, now, reserve, count, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff,
                            urid, uidx, queue, pushed, sslot, snew, cfg)
     if count:
         return count, False
-    count, _, preempted = _grow(r, INF_BUDGET, 1, QI, QF, R, F, P, wq, inp, blocks, ref, urid, uidx, own, ooff, queue,
+    count, _, preempted = _grow(r, INF_BUDGET, 1, QI, QF, R, F, P, wq, inp, blocks, urid, uidx, own, ooff, queue,
                                 pushed, sslot, snew, gnew, tmp, cfg, sdec, cnew, cpre, agg)
     return count, preempted
 
 
 @njit(cache=True, _nrt=False)
-def _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue,
+def _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, urid, uidx, queue,
                 pushed, sslot, snew, sdec, gnew, sstart, senergy, skv, cost, cfg, overhead, status, cnew, cpre, hist,
                 tmp, vals, agg):
     """`replica.start_step`: plan and cost the next pass (or decode run); its end time, or -1 when idle."""
-    count, preempted = _plan(r, now, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid, uidx, queue,
+    count, preempted = _plan(r, now, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, urid, uidx, queue,
                              pushed, sslot, snew, gnew, tmp, cfg, sdec, cnew, cpre, agg)
     if count == 0:
         P[r, ACTIVE] = 0
@@ -432,7 +430,7 @@ def _truncate(r, t, P, sstart):
 
 
 @njit(cache=True, _nrt=False)
-def _commit_run(r, k, QI, QF, P, blocks, ref, urid, queue, pushed, sstart, cfg, itl_v, itl_i, ni, tmp, hist,
+def _commit_run(r, k, QI, QF, P, blocks, urid, queue, pushed, sstart, cfg, itl_v, itl_i, ni, tmp, hist,
                 members):
     """`replica._commit_run`: apply the first k - 1 steps of a decode run (the whole running list, in
     order); returns the ITL count."""
@@ -457,7 +455,7 @@ def _commit_run(r, k, QI, QF, P, blocks, ref, urid, queue, pushed, sstart, cfg, 
             res = (-QI[r, Q_COMP, q]) % bs
             members[fill[res]] = q
             fill[res] += 1
-        allocate(P, r, nblocks, ref, urid, queue, pushed, total, tmp, 0)
+        allocate(P, r, nblocks, urid, queue, pushed, total, tmp, 0)
         at = 0
         for j in range(1, k):
             res = j % bs
@@ -499,7 +497,14 @@ def _commit_run(r, k, QI, QF, P, blocks, ref, urid, queue, pushed, sstart, cfg, 
 
 
 @njit(cache=True, _nrt=False)
-def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, queue, pushed, sslot, snew, sdec,
+def _shift(col, dst, src, size):
+    """col[dst:dst + size] = col[src:src + size] for dst < src (forward, in place)."""
+    for j in range(size):
+        col[dst + j] = col[src + j]
+
+
+@njit(cache=True, _nrt=False)
+def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, urid, uidx, queue, pushed, sslot, snew, sdec,
                  sstart, senergy, skv, cfg, log_f, log_i, nl, itl_v, itl_i, ni, tmp, hist, members, sampled):
     """`replica.finish_step`: log the pass(es), apply them, release finished requests.
     Returns (log rows, ITL entries, finished count)."""
@@ -518,7 +523,7 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, qu
         log_i[nl, 5] = skv[r, j]
         nl += 1
     if k > 1:
-        ni = _commit_run(r, k, QI, QF, P, blocks, ref, urid, queue, pushed, sstart, cfg, itl_v, itl_i, ni, tmp, hist,
+        ni = _commit_run(r, k, QI, QF, P, blocks, urid, queue, pushed, sstart, cfg, itl_v, itl_i, ni, tmp, hist,
                          members)
     bs = cfg[C_BS]
     soff = P[r, SOFF]
@@ -562,6 +567,7 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, qu
             firsts[q] = now
         lasts[q] = now
         if g == outn[q]:
+            sampled[nd] = q  # (batch order is running order: the finished positions come in order)
             nd += 1
     if ns:
         P[r, SAMPLES] += ns
@@ -571,30 +577,27 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, qu
             itl_i[ni, 1] = nsame
             ni += 1
     if nd:  # finished requests leave (their blocks back, tail first), the rest keep their order
+        for m in range(nd):
+            q = sampled[m]
+            s = QI[r, Q_RID, q]
+            F[s, FINISH] = now
+            F[s, FIRST] = firsts[q]
+            R[s, DECD] = decd[q]
+            R[s, GEN] = gen[q]
+            keyed = cfg[C_CACHING] != 0 and R[s, PRE] > 0  # (only a preempted request's blocks carry keys)
+            release(P, r, queue, pushed, blocks, QI[r, Q_BOFF, q], QI[r, Q_NBLK, q], keyed)
+            P[r, RESERVED] -= R[s, RESV]
         nrun = P[r, NRUN]
-        first = -1
-        m = 0
-        for q in range(nrun):
-            if QI[r, Q_GEN, q] == QI[r, Q_OUT, q]:
-                s = QI[r, Q_RID, q]
-                F[s, FINISH] = now
-                F[s, FIRST] = QF[r, QF_FIRST, q]
-                R[s, DECD] = QI[r, Q_DECD, q]
-                R[s, GEN] = QI[r, Q_GEN, q]
-                release(P, r, ref, queue, pushed, blocks, QI[r, Q_BOFF, q], QI[r, Q_NBLK, q])
-                P[r, RESERVED] -= R[s, RESV]
-                if first < 0:
-                    first = q
-            elif first >= 0:
-                members[m] = q  # kept, behind a finished one: moves forward
-                m += 1
-        for c in range(NQ):  # close the gaps column by column (an entry only moves forward)
-            for t in range(m):
-                QI[r, c, first + t] = QI[r, c, members[t]]
-        for c in range(NQF):
-            for t in range(m):
-                QF[r, c, first + t] = QF[r, c, members[t]]
-        P[r, NRUN] = first + m
+        sampled[nd] = nrun
+        for m in range(nd):  # close the gaps: each kept stretch moves forward whole, column by column
+            src = np.uint64(sampled[m] + 1)  # (unsigned positions: plain loads and stores, no index wrap)
+            dst = np.uint64(sampled[m] - m)
+            size = np.uint64(sampled[m + 1]) - src
+            for c in range(NQ):
+                _shift(QI[r, c], dst, src, size)
+            for c in range(NQF):
+                _shift(QF[r, c], dst, src, size)
+        P[r, NRUN] = nrun - nd
     return nl, ni, nd
 
 
@@ -672,7 +675,6 @@ def simulate_kernel(arr, inp, out, boff, ooff, nrep, cfg, overhead, wait_s, cost
     # the memory traffic of the ~10 million allocations and frees of a large run
     blocks = np.empty(boff[nreq], dtype=np.int32)
     own = np.empty(ooff[nreq], dtype=np.int32)
-    ref = np.zeros((nrep, nblocks), dtype=np.int32)
     urid = np.full((nrep, nblocks), -1, dtype=np.int32)
     uidx = np.full((nrep, nblocks), -1, dtype=np.int32)
     queue = np.zeros((nrep, 2 * nblocks + 64), dtype=np.int32)
@@ -751,7 +753,7 @@ def simulate_kernel(arr, inp, out, boff, ooff, nrep, cfg, overhead, wait_s, cost
             P[r, WCOUNT] += 1
             if P[r, ACTIVE] == 0:
                 horizon = pending if (nrep == 1 or (rr and arrivals % nrep == r)) else inf
-                end = _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid,
+                end = _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, urid,
                                   uidx, queue, pushed, sslot, snew, sdec, gnew, sstart, senergy, skv, cost, cfg,
                                   overhead, status, cnew, cpre, hist, tmp, vals, agg)
             else:
@@ -775,11 +777,11 @@ def simulate_kernel(arr, inp, out, boff, ooff, nrep, cfg, overhead, wait_s, cost
         else:
             if tok != P[r, TOKEN]:
                 continue  # a run that an arrival truncated
-            nl, ni, _nd = _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, ref, urid, uidx, queue, pushed,
+            nl, ni, _nd = _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, urid, uidx, queue, pushed,
                                        sslot, snew, sdec, sstart, senergy, skv, cfg, log_f, log_i, nl, itl_v, itl_i,
                                        ni, tmp, hist, members, sampled)
             horizon = pending if (pending < inf and (nrep == 1 or (rr and arrivals % nrep == r))) else inf
-            end = _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, ref, urid,
+            end = _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, own, ooff, urid,
                               uidx, queue, pushed, sslot, snew, sdec, gnew, sstart, senergy, skv, cost, cfg, overhead,
                               status, cnew, cpre, hist, tmp, vals, agg)
             if status[0] != OK:

@@ -1,10 +1,13 @@
-"""`coscale.serve.kv.BlockPool` compiled, for requests without shared prefix hashes: ref counts, the
-LRU free queue with lazy deletion, and the (request, block index) keys of prompt blocks, one row of
-each array per replica. Compiled without reference counting (`_nrt=False`: nothing here allocates),
-as are the kernel's per-step functions: a call then passes its arrays without atomic count updates.
-The scalars (never-used front `fresh`, live entries `nfree`, queue head and tail) are columns of the
-replica table `P`. The same operations in the same order as the Python pool, so the block ids handed
-out are the same."""
+"""`coscale.serve.kv.BlockPool` compiled, for requests without shared prefix hashes: the LRU free
+queue with lazy deletion and the (request, block index) keys of prompt blocks, one row of each array
+per replica. Without shared prefixes a block has at most one holder, so no block needs a count of
+its holders: it is free while its live entry is in the queue (or before its first use), and freeing
+and allocating a block nobody can take out of turn reads and writes the queue alone. Compiled
+without numba's reference counting (`_nrt=False`: nothing here allocates), as are the kernel's
+per-step functions: a call then passes its arrays without atomic count updates. The scalars
+(never-used front `fresh`, live entries `nfree`, queue head and tail) are columns of the replica
+table `P`. The same operations in the same order as the Python pool, so the block ids handed out
+are the same."""
 
 from __future__ import annotations
 
@@ -26,16 +29,16 @@ def used_blocks(P, r):
 
 
 @njit(cache=True, _nrt=False)
-def allocate(P, r, nblocks, ref, urid, queue, pushed, n, out, at):
-    """`n` blocks from the front of the LRU queue into out[at:at + n] (the caller checked `free`)."""
+def allocate(P, r, nblocks, urid, queue, pushed, n, out, at):
+    """`n` blocks from the front of the LRU queue into out[at:at + n] (the caller checked `free`).
+    A plain entry is taken as it is; a keyed one only if it is still its block's live entry (then
+    the block's content is evicted)."""
     if n <= 0:
         return
     fresh = min(n, nblocks - P[r, FRESH])
     f0 = P[r, FRESH]
     for k in range(fresh):
-        b = f0 + k
-        out[at + k] = b
-        ref[r, b] = 1
+        out[at + k] = f0 + k
     P[r, FRESH] = f0 + fresh
     need = n - fresh
     if need == 0:
@@ -46,64 +49,82 @@ def allocate(P, r, nblocks, ref, urid, queue, pushed, n, out, at):
     while need:
         if pos >= tail:
             raise AssertionError("free-queue count out of step with its entries")
-        b = queue[r, pos]
-        if pushed[r, b] == pos and ref[r, b] == 0:
-            out[k] = b
+        e = queue[r, pos]
+        if e >= 0:
+            out[k] = e
             k += 1
             need -= 1
-            pushed[r, b] = NONE
-            urid[r, b] = NONE  # evict its content
-            ref[r, b] = 1
+        else:
+            b = -e - 1
+            if pushed[r, b] == pos:
+                out[k] = b
+                k += 1
+                need -= 1
+                pushed[r, b] = NONE
+                urid[r, b] = NONE  # evict its content
         pos += 1
     P[r, QHEAD] = pos
     P[r, NFREE] -= n - fresh
 
 
 @njit(cache=True, _nrt=False)
-def release(P, r, ref, queue, pushed, blocks, lo, n):
-    """Drop one reference to each of blocks[lo:lo + n], tail first; freed ones go to the queue's back.
+def release(P, r, queue, pushed, blocks, lo, n, keyed):
+    """Free blocks[lo:lo + n] (their holder's only reference), tail first, to the queue's back.
+    `keyed`: some of them may carry a prompt key (their holder was preempted), so one may later
+    leave the queue out of turn (`take`): each gets a keyed entry (-(b + 1)) and its position in
+    `pushed`. The others are plain entries (b), touched again only when an allocation reaches them.
     (The queue is compacted before it could overflow; compaction keeps the live entries in order, so
     when it happens never changes which block an allocation takes.)"""
     if n <= 0:
         return
     if P[r, QTAIL] + n > queue.shape[1]:
-        _compact(P, r, ref, queue, pushed)
+        _compact(P, r, queue, pushed)
     t = P[r, QTAIL]
-    for q in range(lo + n - 1, lo - 1, -1):
-        b = blocks[q]
-        ref[r, b] -= 1
-        if ref[r, b] == 0:
-            queue[r, t] = b
+    if keyed:
+        for q in range(lo + n - 1, lo - 1, -1):
+            b = blocks[q]
+            queue[r, t] = -b - 1
             pushed[r, b] = t
             t += 1
-    P[r, NFREE] += t - P[r, QTAIL]
+    else:
+        for q in range(lo + n - 1, lo - 1, -1):
+            queue[r, t] = blocks[q]
+            t += 1
+    P[r, NFREE] += n
     P[r, QTAIL] = t
 
 
+@njit(cache=True, inline="always", _nrt=False)
+def take(P, r, pushed, b):
+    """Take free block `b` (a keyed one a request hits) out of the queue: its entry goes stale."""
+    pushed[r, b] = NONE
+    P[r, NFREE] -= 1
+
+
 @njit(cache=True, _nrt=False)
-def _compact(P, r, ref, queue, pushed):
+def _compact(P, r, queue, pushed):
     """Move the live entries to the queue's front in order (in place: an entry only moves forward)."""
     head, tail = P[r, QHEAD], P[r, QTAIL]
     keep = 0
     for pos in range(head, tail):
-        b = queue[r, pos]
-        if pushed[r, b] == pos and ref[r, b] == 0:
-            queue[r, keep] = b
+        e = queue[r, pos]
+        if e >= 0:
+            queue[r, keep] = e
             keep += 1
-    for b in range(pushed.shape[1]):
-        if pushed[r, b] >= 0:
-            pushed[r, b] = NONE
-    for m in range(keep):
-        pushed[r, queue[r, m]] = m
+        elif pushed[r, -e - 1] == pos:
+            queue[r, keep] = e
+            pushed[r, -e - 1] = keep
+            keep += 1
     P[r, QHEAD] = 0
     P[r, QTAIL] = keep
 
 
 @njit(cache=True, _nrt=False)
-def own_hit(r, ref, urid, uidx, own, o0, ownmax, rid, limit):
+def own_hit(r, urid, uidx, own, o0, ownmax, rid, limit):
     """Length of the longest cached prefix of request `rid`'s own prompt blocks (keys (rid, i),
-    own[o0 + i] the block that last published key i, valid below `ownmax`), at most `limit` blocks,
-    and how many of them are unreferenced."""
+    own[o0 + i] the block that last published key i, valid below `ownmax`), at most `limit` blocks.
+    All of them are free: a key is evicted when its block is handed out, and only its own request
+    (waiting now, holding nothing) takes a keyed block back."""
     m = 0
     top = min(limit, ownmax)
     while m < top:
@@ -111,11 +132,7 @@ def own_hit(r, ref, urid, uidx, own, o0, ownmax, rid, limit):
         if b < 0 or urid[r, b] != rid or uidx[r, b] != m:
             break
         m += 1
-    unref = 0
-    for q in range(m):
-        if ref[r, own[o0 + q]] == 0:
-            unref += 1
-    return m, unref
+    return m
 
 
 @njit(cache=True, _nrt=False)
