@@ -11,6 +11,12 @@ same for the null control (trajectory divergence alone). The validation set's ow
 error is printed beside them.
 
     python benchmarks/lab_gap_spread.py --preset ci --seeds 6 --recipe fp8-tensor --min-lr 0.1,0.0
+
+`--recipe` takes a comma-separated list (BF16 and the null control then train once per seed for
+all of them); `NAME:hN` is recipe NAME with every delayed-scaling amax history set to N steps, e.g.
+`fp8-delayed:h16`. `--first-seed` starts the seeds elsewhere than 0 (seeds are never picked: a
+range is run whole). Beside each sd the expected 3-seed 95 % half-width t(0.975, 2) sd / sqrt(3)
+is printed.
 """
 
 from __future__ import annotations
@@ -27,7 +33,10 @@ import torch
 from coscale.lab.config import get_preset
 from coscale.lab.data import load_corpus, train_batch, val_batches
 from coscale.lab.recipes import get_recipe
+from coscale.lab.stats import t975
 from coscale.lab.train import build_model, lr_at, make_optimizer, sequence_losses
+
+T3 = t975(2)  # the 3-seed interval's t quantile, 4.303
 
 
 def trajectory(preset, recipe, corpus, seed, val_set, eval_steps, ema_decay, perturb):
@@ -66,6 +75,19 @@ def trajectory(preset, recipe, corpus, seed, val_set, eval_steps, ema_decay, per
     return out
 
 
+def recipe_from(spec: str):
+    """A registry recipe, or `NAME:hN`: NAME with every delayed-scaling amax history set to N."""
+    name, _, hist = spec.partition(":")
+    recipe = get_recipe(name)
+    if not hist:
+        return recipe
+    n = int(hist.removeprefix("h"))
+    ops = {f.name: getattr(recipe.linears, f.name) for f in dataclasses.fields(recipe.linears)}
+    ops = {k: dataclasses.replace(v, amax_history=n) if v is not None and v.amax_history else v
+           for k, v in ops.items()}
+    return dataclasses.replace(recipe, name=spec, linears=type(recipe.linears)(**ops))
+
+
 def gap(a, b):
     return 100.0 * (float(a.mean()) - float(b.mean())) / float(b.mean())
 
@@ -78,6 +100,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--preset", default="ci")
     ap.add_argument("--seeds", type=int, default=6)
+    ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--recipe", default="fp8-tensor")
     ap.add_argument("--min-lr", default="0.1,0.0")
     ap.add_argument("--steps", type=int, default=None)
@@ -85,8 +108,9 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=2)
     ap.add_argument("--ema", type=float, default=0.9)
     ap.add_argument("--perturb", type=float, default=1e-6)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 on a shared machine)")
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     base_preset = get_preset(args.preset, steps=args.steps)
     t0 = base_preset.train
     corpus = load_corpus(data_dir=None, max_bytes=t0.data_bytes, val_fraction=t0.val_fraction)
@@ -96,39 +120,45 @@ def main() -> None:
     for floor in (float(v) for v in args.min_lr.split(",")):
         preset = dataclasses.replace(base_preset, train=dataclasses.replace(t0, min_lr_ratio=floor))
         tic = time.perf_counter()
-        per = {"recipe": {}, "null": {}}
-        se = []
-        for seed in range(args.seeds):
+        specs = args.recipe.split(",")
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        per = {key: {} for key in (*specs, "null")}
+        se = {spec: [] for spec in specs}
+        for seed in seeds:
             b = trajectory(preset, get_recipe("bf16"), corpus, seed, val_set, eval_steps, args.ema, 0.0)
-            q = trajectory(preset, get_recipe(args.recipe), corpus, seed, val_set, eval_steps, args.ema, 0.0)
             n = trajectory(preset, get_recipe("bf16"), corpus, seed, val_set, eval_steps, args.ema, args.perturb)
+            runs = {"null": n}
+            for spec in specs:
+                q = runs[spec] = trajectory(preset, recipe_from(spec), corpus, seed, val_set, eval_steps, args.ema, 0.0)
+                d = (q[t0.steps] - b[t0.steps]).double()
+                se[spec].append(100 * float(d.std() / math.sqrt(d.numel())) / float(b[t0.steps].mean()))
             steps = sorted(eval_steps)
-            for key, run in (("recipe", q), ("null", n)):
-                per[key][seed] = {
-                    "curve": [gap(run[s], b[s]) for s in steps],
-                    "ema": gap(run["ema"], b["ema"]),
-                }
-            d = (q[t0.steps] - b[t0.steps]).double()
-            se.append(100 * float(d.std() / math.sqrt(d.numel())) / float(b[t0.steps].mean()))
-        for key in ("recipe", "null"):
-            curves = [per[key][s]["curve"] for s in range(args.seeds)]
+            for key, run in runs.items():
+                per[key][seed] = {"curve": [gap(run[s], b[s]) for s in steps], "ema": gap(run["ema"], b["ema"])}
+                print(f"  seed {seed} {key}: last gap {per[key][seed]['curve'][-1]:+.3f} %", flush=True)
+        for key in (*specs, "null"):
+            curves = [per[key][s]["curve"] for s in seeds]
             last = [c[-1] for c in curves]
             window = [statistics.fmean(c) for c in curves]
-            emas = [per[key][s]["ema"] for s in range(args.seeds)]
-            jitter = statistics.fmean(sd([c[i + 1] - c[i] for i in range(len(c) - 1)]) for c in curves)
+            emas = [per[key][s]["ema"] for s in seeds]
+            jitter = statistics.fmean(sd([c[i + 1] - c[i] for i in range(len(c) - 1)]) if len(c) > 2 else math.nan
+                                      for c in curves)
             rows.append({
                 "min_lr_ratio": floor,
-                "what": args.recipe if key == "recipe" else f"null (init x(1+{args.perturb:g}N))",
-                "last": {"mean": statistics.fmean(last), "sd": sd(last), "per_seed": last},
+                "what": key if key != "null" else f"null (init x(1+{args.perturb:g}N))",
+                "seeds": list(seeds),
+                "last": {"mean": statistics.fmean(last), "sd": sd(last), "per_seed": last,
+                         "half_width_3_seeds": T3 * sd(last) / math.sqrt(3)},
                 "window_mean": {"mean": statistics.fmean(window), "sd": sd(window), "per_seed": window},
                 "ema": {"mean": statistics.fmean(emas), "sd": sd(emas), "per_seed": emas},
                 "step_to_step_sd": jitter,
-                "val_sampling_se": statistics.fmean(se) if key == "recipe" else None,
+                "val_sampling_se": statistics.fmean(se[key]) if key in se else None,
                 "seconds": time.perf_counter() - tic,
             })
             r = rows[-1]
             print(f"min_lr {floor:g} {r['what']:>28}: sd over {args.seeds} seeds of gap % - last {r['last']['sd']:.3f}"
-                  f" (mean {r['last']['mean']:+.3f}), mean of evals in last {args.window} steps "
+                  f" (mean {r['last']['mean']:+.3f}; 3-seed half-width {r['last']['half_width_3_seeds']:.2f}), "
+                  f"mean of evals in last {args.window} steps "
                   f"{r['window_mean']['sd']:.3f} (mean {r['window_mean']['mean']:+.3f}), "
                   f"EMA {r['ema']['sd']:.3f} (mean {r['ema']['mean']:+.3f}); step-to-step sd {jitter:.3f}"
                   + (f"; val sampling se {r['val_sampling_se']:.3f}" if r["val_sampling_se"] else ""), flush=True)

@@ -28,6 +28,30 @@ def test_every_recipe_builds_a_valid_numerics_config():
         get_recipe("fp3")
 
 
+def test_fp8_delayed_follows_transformer_engine_defaults():
+    """TE DelayedScaling defaults (reference/numerics.md 1.3): HYBRID format (E4M3 forward operands,
+    E5M2 gradients), amax history 1024 with 'max', margin 0: the scale of a step is the max amax of
+    up to 1024 previous training steps, so one large early amax still sets the scale 20 steps on."""
+    gemms = get_recipe("fp8-delayed").linears
+    fwd = (gemms.fprop_input, gemms.fprop_weight, gemms.dgrad_weight, gemms.wgrad_input)
+    grads = (gemms.dgrad_grad_output, gemms.wgrad_grad_output)
+    assert {op.scheme for op in fwd} == {"fp8_e4m3_tensor"} and {op.scheme for op in grads} == {"fp8_e5m2_tensor"}
+    assert {op.amax_history for op in fwd + grads} == {1024}
+    torch.manual_seed(0)
+    layer = QuantLinear.from_linear(torch.nn.Linear(16, 8, bias=False), gemms).train()
+    big = torch.randn(4, 16)
+    big[0, 0] = 100.0
+    layer(big).sum().backward()
+    for _ in range(20):  # twenty steps with amax < 5 after the step with amax 100
+        layer(torch.randn(4, 16).clamp(-4.0, 4.0)).sum().backward()
+    x = torch.randn(4, 16).clamp(-4.0, 4.0)
+    scale = layer._delayed_scale(x, "fprop_input", gemms.fprop_input, update=False)
+    assert float(scale) == pytest.approx(100.0 / 448.0)  # 'max' over the whole history, E4M3 max 448
+    # the 21 rolled amaxes sit in the first 21 slots, newest first; the rest of the window is still empty
+    hist = layer.amax_history_fprop_input
+    assert float(hist[20]) == 100.0 and float(hist[:20].max()) <= 4.0 and not hist[21:].any()
+
+
 def test_nvfp4_ingredients_are_switchable():
     full = nvfp4_recipe()
     gemms = full.linears

@@ -92,9 +92,9 @@ def _recipes() -> list[PrecisionRecipe]:
                         uses=ALL, weights=fp8, activations=fp8, grad_outputs=f["fp8-e5m2"], weight_copies=1,
                         linears=_uniform("fp8_e4m3_tensor", "fp8_e5m2_tensor")),
         PrecisionRecipe(name="fp8-delayed",
-                        description="FP8 delayed scaling (TE, amax history 16): E4M3 forward, E5M2 gradients",
+                        description="FP8 delayed scaling (TE default amax history 1024): E4M3 forward, E5M2 gradients",
                         uses=("training", "lab"), weights=fp8, activations=fp8, grad_outputs=f["fp8-e5m2"],
-                        weight_copies=1, linears=_uniform("fp8_e4m3_tensor", "fp8_e5m2_tensor", amax_history=16)),
+                        weight_copies=1, linears=_uniform("fp8_e4m3_tensor", "fp8_e5m2_tensor", amax_history=1024)),
         PrecisionRecipe(name="fp8-block",
                         description="DeepSeek-V3 FP8: E4M3 1x128 activations and gradients, 128x128 weights, "
                                     "FP32 scales; FP8 weight copy + transpose",
