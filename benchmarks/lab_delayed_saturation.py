@@ -30,7 +30,7 @@ import torch
 from coscale.lab.config import get_preset
 from coscale.lab.data import load_corpus, train_batch, val_batches
 from coscale.lab.recipes import get_recipe
-from coscale.lab.train import build_model, lr_at, make_optimizer, sequence_losses
+from coscale.lab.train import build_model, make_optimizer, sequence_losses, train_step
 from coscale.numerics import QuantLinear
 from coscale.numerics.formats import get_format
 from coscale.numerics.qlinear_config import OperandQuant, QuantLinearConfig
@@ -93,13 +93,7 @@ def train(preset, recipe, corpus, seed, val_set, te_first_step=False):
     model.train()
     for step in range(t.steps):
         x, y = train_batch(corpus, seed=seed, step=step, batch_size=t.batch_size, seq_len=t.seq_len)
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, preset)
-        loss, _ = model.loss(x, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
-        opt.step()
+        train_step(model, opt, preset, step, x, y, recipe.name)
     return float(sequence_losses(model, val_set, device).mean()), log
 
 

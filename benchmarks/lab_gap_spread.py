@@ -34,7 +34,7 @@ from coscale.lab.config import get_preset
 from coscale.lab.data import load_corpus, train_batch, val_batches
 from coscale.lab.recipes import get_recipe
 from coscale.lab.stats import t975
-from coscale.lab.train import build_model, lr_at, make_optimizer, sequence_losses
+from coscale.lab.train import build_model, make_optimizer, sequence_losses, train_step
 
 T3 = t975(2)  # the 3-seed interval's t quantile, 4.303
 
@@ -56,13 +56,7 @@ def trajectory(preset, recipe, corpus, seed, val_set, eval_steps, ema_decay, per
     out = {}
     for step in range(t.steps):
         x, y = train_batch(corpus, seed=seed, step=step, batch_size=t.batch_size, seq_len=t.seq_len)
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, preset)
-        loss, _ = model.loss(x, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
-        opt.step()
+        train_step(model, opt, preset, step, x, y, recipe.name)
         with torch.no_grad():
             for e, p in zip(ema, model.parameters(), strict=True):
                 e.lerp_(p.detach(), 1 - ema_decay)

@@ -88,6 +88,24 @@ def lr_at(step: int, preset: Preset) -> float:
     return t.lr * (t.min_lr_ratio + (1 - t.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
+def train_step(model: LabLM, opt: torch.optim.Optimizer, preset: Preset, step: int, x: torch.Tensor,
+               y: torch.Tensor, recipe_name: str) -> torch.Tensor:
+    """One optimizer step at the schedule's learning rate, gradients clipped; returns the batch's
+    cross-entropy (before the update). A non-finite loss stops the run."""
+    for group in opt.param_groups:
+        group["lr"] = lr_at(step, preset)
+    loss, ce = model.loss(x, y)
+    if not torch.isfinite(loss):
+        raise CoscaleError(
+            f"recipe {recipe_name!r} diverged at step {step} (loss {loss.item()}); the last good checkpoint was kept"
+        )
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), preset.train.grad_clip)
+    opt.step()
+    return ce
+
+
 def schedule_text(preset: Preset) -> str:
     """The learning-rate schedule in words, for the comparison's record."""
     t = preset.train
@@ -211,18 +229,7 @@ def train_run(
     while step < t.steps:
         x, y = train_batch(corpus, seed=seed, step=step, batch_size=t.batch_size, seq_len=t.seq_len)
         tic = time.perf_counter()
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, preset)
-        loss, ce = model.loss(x.to(device), y.to(device))
-        if not torch.isfinite(loss):
-            raise CoscaleError(
-                f"recipe {recipe.name!r} diverged at step {step} (loss {loss.item()}); "
-                "the last good checkpoint was kept"
-            )
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
-        opt.step()
+        ce = train_step(model, opt, preset, step, x.to(device), y.to(device), recipe.name)
         ce_value = ce.item()  # synchronises the device, so the timing below is honest
         history["train_seconds"] += time.perf_counter() - tic
         history["tokens"] += x.numel()
