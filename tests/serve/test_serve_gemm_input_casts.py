@@ -4,22 +4,11 @@
 from __future__ import annotations
 
 import json
-import sys
 
-import pytest
-
-from coscale.cli.app import main
+from .cli_run import run_cli as cli
 
 BASE = ("serve", "simulate", "--engine", "trtllm", "--rate", "4", "--num-requests", "60", "--input-len", "2048",
         "--output-len", "32", "--seed", "1", "--json")
-
-
-def cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["coscale", *args])
-    with pytest.raises(SystemExit) as e:
-        main()
-    out = capsys.readouterr()
-    return int(e.value.code or 0), out.out, out.err
 
 
 def ttft_and_tpot(monkeypatch, capsys, *args: str) -> tuple[float, float]:

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
-from coscale.cli.app import main
+from .cli_run import run_cli as cli
 
 BASE = ("serve", "simulate", "--rate", "2", "--turns", "4", "--think-time", "5", "--input-len", "1500",
         "--output-len", "60", "--num-requests", "80", "--num-gpu-blocks", "1200", "--seed", "2")
-
-
-def cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["coscale", *args])
-    with pytest.raises(SystemExit) as e:
-        main()
-    out = capsys.readouterr()
-    return int(e.value.code or 0), out.out, out.err
 
 
 def test_tiers_report_hit_rates_bytes_and_the_change_against_no_offload(monkeypatch, capsys):
