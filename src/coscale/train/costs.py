@@ -21,6 +21,7 @@ from coscale.train.host import host_issue_s, moe_routing_host_s, synchronises_ho
 from coscale.train.layout import TrainOptions
 from coscale.train.passes import ShardKey, head_forward_ops, layer_forward_ops, training_pass
 from coscale.train.precision import TrainingPrecision
+from coscale.train.recompute_modules import recomputed_ops
 from coscale.train.topology import GroupPlacement, collective_s
 from coscale.workload.forward_pass import OUTPUT_BYTES
 from coscale.workload.ops import Collective, Op
@@ -54,6 +55,7 @@ class LayerCosts:
     forward: PassTimes
     backward: PassTimes
     attention_forward: PassTimes  # what selective recompute re-runs (the core attention)
+    modules_forward: PassTimes = PassTimes()  # what TrainOptions.recompute_modules re-runs, core attention aside
 
 
 def _times(ops: list[Op], system: System, eff: EfficiencyModel, groups: GroupPlacement,
@@ -129,7 +131,10 @@ def layer_costs(model: ModelSpec, key: ShardKey, system: System, precision: Trai
         if options.moe_host_sync and synchronises_host(fwd_ops):
             fwd, bwd = _host_synchronised(fwd), _host_synchronised(bwd)
         attn = _times([op for op in fwd_ops if op.kind == "attention"], system, eff, groups, slow)
-        out.append(LayerCosts(forward=fwd, backward=bwd, attention_forward=attn))
+        others = tuple(m for m in options.recompute_modules if m != "core_attn")
+        mods = _times(recomputed_ops(fwd_ops, others), system, eff, groups, slow)
+        out.append(LayerCosts(forward=fwd, backward=bwd, attention_forward=attn,
+                              modules_forward=replace(mods, host_s=0.0)))
     return tuple(out)
 
 
