@@ -15,11 +15,13 @@ from coscale.cost.efficiency import EfficiencyModel
 from coscale.cost.roofline import op_cost
 from coscale.specs.hardware import System
 from coscale.specs.model import AttentionSpec, LayerSpec, ModelSpec
-from coscale.train.backward import FLASH_BACKWARD_RELATIVE_EFFICIENCY, backward_ops, is_flash_backward
+from coscale.train.attention_kernel import special_function_slowdown
+from coscale.train.backward import FLASH_BACKWARD_RELATIVE_EFFICIENCY, UNFUSED, backward_ops, is_flash_backward
 from coscale.train.host import host_issue_s, moe_routing_host_s, synchronises_host
 from coscale.train.layout import TrainOptions
 from coscale.train.passes import ShardKey, head_forward_ops, layer_forward_ops, training_pass
 from coscale.train.precision import TrainingPrecision
+from coscale.train.recompute_modules import recomputed_ops
 from coscale.train.topology import GroupPlacement, collective_s
 from coscale.workload.forward_pass import OUTPUT_BYTES
 from coscale.workload.ops import Collective, Op
@@ -53,9 +55,13 @@ class LayerCosts:
     forward: PassTimes
     backward: PassTimes
     attention_forward: PassTimes  # what selective recompute re-runs (the core attention)
+    modules_forward: PassTimes = PassTimes()  # what TrainOptions.recompute_modules re-runs, core attention aside
 
 
-def _times(ops: list[Op], system: System, eff: EfficiencyModel, groups: GroupPlacement) -> PassTimes:
+def _times(ops: list[Op], system: System, eff: EfficiencyModel, groups: GroupPlacement,
+           attention_slowdown: tuple[float, float] = (1.0, 1.0)) -> PassTimes:
+    """Times of `ops`; fused attention kernels run `attention_slowdown` (forward, backward) times
+    longer than the calibrated curve gives (`train.attention_kernel`: narrow heads)."""
     out = PassTimes(host_s=host_issue_s(ops))
     for op in ops:
         if op.collective is not None:
@@ -67,7 +73,9 @@ def _times(ops: list[Op], system: System, eff: EfficiencyModel, groups: GroupPla
             continue
         t = float(op_cost(op, system, eff).total_s)  # plain floats through the planner's hot loop
         if is_flash_backward(op):
-            t /= FLASH_BACKWARD_RELATIVE_EFFICIENCY
+            t *= attention_slowdown[1] / FLASH_BACKWARD_RELATIVE_EFFICIENCY
+        elif op.kind == "attention" and not op.name.endswith(UNFUSED):
+            t *= attention_slowdown[0]
         attn = t if op.kind == "attention" else 0.0
         out = out + PassTimes(compute_s=t, attention_s=attn, flops=float(op.flops) * op.count)
     return out
@@ -77,6 +85,18 @@ def _host_synchronised(t: PassTimes) -> PassTimes:
     """A layer pass that waits on the host (dropless MoE, `train.host`): its host issue time (its own
     kernels plus the routing kernels) is exposed in full, serialised with its device work."""
     return replace(t, host_s=0.0, host_exposed_s=t.host_s + moe_routing_host_s())
+
+
+def _attention_slowdown(layer: LayerSpec, system: System, options: TrainOptions) -> tuple[float, float]:
+    """(forward, backward) slowdown of the fused attention kernels at this layer's query-key head
+    dimension (`train.attention_kernel`)."""
+    mixer = layer.mixer
+    if not options.flash_attention or not isinstance(mixer, AttentionSpec):
+        return 1.0, 1.0
+    head_dim = mixer.mla.qk_nope_head_dim + mixer.mla.qk_rope_head_dim if mixer.mla else mixer.head_dim
+    family = system.hardware.efficiency.family
+    return (special_function_slowdown(head_dim, family, "forward"),
+            special_function_slowdown(head_dim, family, "backward"))
 
 
 def _ring_attention_bytes(layer: LayerSpec, key: ShardKey) -> float:
@@ -105,12 +125,16 @@ def layer_costs(model: ModelSpec, key: ShardKey, system: System, precision: Trai
         ring = _ring_attention_bytes(layer, key)
         cp_fwd = collective_s(Collective(kind="p2p", bytes=ring, group=key.cp), groups, system, eff,
                               role="cp") if ring else 0.0
-        fwd = _times(fwd_ops, system, eff, groups) + PassTimes(cp_comm_s=cp_fwd)
-        bwd = _times(bwd_ops, system, eff, groups) + PassTimes(cp_comm_s=2.0 * cp_fwd)  # K,V and dK,dV
+        slow = _attention_slowdown(layer, system, options)
+        fwd = _times(fwd_ops, system, eff, groups, slow) + PassTimes(cp_comm_s=cp_fwd)
+        bwd = _times(bwd_ops, system, eff, groups, slow) + PassTimes(cp_comm_s=2.0 * cp_fwd)  # K,V and dK,dV
         if options.moe_host_sync and synchronises_host(fwd_ops):
             fwd, bwd = _host_synchronised(fwd), _host_synchronised(bwd)
-        attn = _times([op for op in fwd_ops if op.kind == "attention"], system, eff, groups)
-        out.append(LayerCosts(forward=fwd, backward=bwd, attention_forward=attn))
+        attn = _times([op for op in fwd_ops if op.kind == "attention"], system, eff, groups, slow)
+        others = tuple(m for m in options.recompute_modules if m != "core_attn")
+        mods = _times(recomputed_ops(fwd_ops, others), system, eff, groups, slow)
+        out.append(LayerCosts(forward=fwd, backward=bwd, attention_forward=attn,
+                              modules_forward=replace(mods, host_s=0.0)))
     return tuple(out)
 
 

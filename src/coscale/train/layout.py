@@ -99,3 +99,12 @@ class TrainOptions:
     # the loss as one fused kernel (TE / Megatron --cross-entropy-loss-fusion, NeMo and Megatron-Bridge
     # recipes); False: Megatron's unfused FP32 vocab-parallel cross-entropy (train.backward)
     cross_entropy_fusion: bool = True
+    # Megatron-Core selective recompute of named modules besides (or instead of) the core attention
+    # (--recompute-modules; Megatron-Bridge performance recipes set e.g. ["layernorm", "moe_act"] for
+    # GPT-OSS, ["mla_up_proj"] for DeepSeek-V3): their forward operators run again in the backward.
+    # Names: train.recompute_modules.RECOMPUTE_MODULES
+    recompute_modules: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        from coscale.train.recompute_modules import check_modules  # layout stays import-light
+        object.__setattr__(self, "recompute_modules", check_modules(self.recompute_modules))

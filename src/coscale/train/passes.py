@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from coscale.cost.compute_class import resolve_compute_class
 from coscale.specs.hardware import HardwareSpec
 from coscale.specs.model import AttentionSpec, LayerSpec, ModelSpec, MoESpec
+from coscale.train.attention_kernel import windowed_tiles
 from coscale.train.backward import UNFUSED, UNFUSED_CE_FORWARD_BYTES, UNFUSED_CROSS_ENTROPY
 from coscale.train.layout import TrainOptions
 from coscale.train.precision import TrainingPrecision
@@ -136,6 +137,8 @@ def layer_forward_ops(model: ModelSpec, layer: LayerSpec, p: ForwardPass, key: S
     ops = [_full_sequence_attention(op, key, layer, p) for op in ops]
     if not options.flash_attention and isinstance(layer.mixer, AttentionSpec):
         ops = [_unfused_attention(op, key, max(layer.mixer.num_heads // key.tp, 1), options.dropout) for op in ops]
+    elif isinstance(layer.mixer, AttentionSpec):  # the fused kernel multiplies whole key tiles
+        ops = [windowed_tiles(op, layer.mixer.sliding_window, key.seq_len) for op in ops]
     ops = [a for op in ops for a in _activation_kernel(op)]
     return [q for op in ops for q in _quantize_kernel(op, precision)]
 

@@ -73,10 +73,13 @@ def _stage_passes(ctx: TrainingContext, costs: ShardCosts, layout: TrainLayout) 
         for code, n in comp:
             c = costs.layers[code]
             fwd, bwd = fwd + c.forward.scaled(n), bwd + c.backward.scaled(n)
-            if layout.recompute == "selective":
+            if layout.recompute == "selective" or (layout.recompute == "none"
+                                                   and "core_attn" in ctx.options.recompute_modules):
                 rec = rec + c.attention_forward.scaled(n)
-            elif layout.recompute == "full":
+            if layout.recompute == "full":
                 rec = rec + c.forward.scaled(n)
+            else:  # named modules (--recompute-modules) besides the core attention
+                rec = rec + c.modules_forward.scaled(n)
         if i == 0:
             fwd, bwd = fwd + costs.first.forward, bwd + costs.first.backward
         if i == len(stages) - 1:
