@@ -47,6 +47,20 @@ def _blocks_for(tokens, bs):
     return -(-tokens // bs)
 
 
+@njit(cache=True, inline="always", _nrt=False)
+def _mask_of(bs):
+    """bs - 1 when the block size is a power of two (then x % bs is x & (bs - 1), no division), else -1."""
+    return bs - 1 if bs & (bs - 1) == 0 else -1
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _mod(x, bs, mask):
+    """x % bs (Python's: never negative) without an integer division when `mask` is bs - 1."""
+    if mask >= 0:
+        return x & mask
+    return x % bs
+
+
 @njit(cache=True, _nrt=False)
 def _leave(r, q, QI, QF, R, F, P):
     """Copy running position q's counters back to its request and close the gap (order kept)."""
@@ -366,15 +380,16 @@ def _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, ow
         if not preempted and count == P[r, NRUN] and now + (t + overhead) < horizon and left > 1:
             # `replica._run_length`: to the first completion, before the first step whose block growth
             # exceeds the free pool; a sequence with c cached tokens needs a block at steps j with (c + j) % bs == 0
+            mask = _mask_of(bs)
             for b in range(bs):
                 hist[b] = 0
             for q in range(count):
-                hist[(-QI[r, Q_COMP, q]) % bs] += 1
+                hist[_mod(-QI[r, Q_COMP, q], bs, mask)] += 1
             free = free_blocks(P, r, cfg[C_NBLOCKS])
             k = left
             need = 0
             for j in range(1, left):
-                need += hist[j % bs]
+                need += hist[_mod(j, bs, mask)]
                 if need > free:
                     k = j
                     break
@@ -393,7 +408,7 @@ def _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, ow
                                           cell)
                 sstart[r, j + 1] = sstart[r, j] + (tj + overhead)
                 senergy[r, j] = ej
-                used += hist[j % bs]
+                used += hist[_mod(j, bs, mask)]
                 skv[r, j] = used
                 got += 1
             k = got
@@ -435,30 +450,31 @@ def _commit_run(r, k, QI, QF, P, blocks, urid, queue, pushed, sstart, cfg, itl_v
     """`replica._commit_run`: apply the first k - 1 steps of a decode run (the whole running list, in
     order); returns the ITL count."""
     bs, nblocks = cfg[C_BS], cfg[C_NBLOCKS]
+    mask = _mask_of(bs)
     n = P[r, NSLOTS]
     # blocks the steps 1..k-1 allocate: by step, then batch order (one allocation, split in order)
     for b in range(bs + 1):
         hist[b] = 0
     for q in range(n):
-        hist[(-QI[r, Q_COMP, q]) % bs + 1] += 1
+        hist[_mod(-QI[r, Q_COMP, q], bs, mask) + 1] += 1
     for b in range(bs):
         hist[b + 1] += hist[b]
     total = 0
     for j in range(1, min(k, bs + 1)):
-        res = j % bs
+        res = _mod(j, bs, mask)
         total += (hist[res + 1] - hist[res]) * ((k - 1 - j) // bs + 1)
     if total:
         fill = hist[bs + 1:2 * bs + 1]
         for b in range(bs):
             fill[b] = hist[b]
         for q in range(n):
-            res = (-QI[r, Q_COMP, q]) % bs
+            res = _mod(-QI[r, Q_COMP, q], bs, mask)
             members[fill[res]] = q
             fill[res] += 1
         allocate(P, r, nblocks, urid, queue, pushed, total, tmp, 0)
         at = 0
         for j in range(1, k):
-            res = j % bs
+            res = _mod(j, bs, mask)
             for m in range(hist[res], hist[res + 1]):
                 q = members[m]
                 blocks[QI[r, Q_BOFF, q] + QI[r, Q_NBLK, q]] = tmp[at]
