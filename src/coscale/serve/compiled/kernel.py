@@ -28,8 +28,9 @@ COMP, KNOWN, GEN, DECD, NBLK, REG, ORDER, PRE, PREF, RESV, DISC, REHIT, OWNMAX, 
 # request float columns
 SCHED, FIRST, LAST, FINISH, NF = range(5)
 # replica int columns after the pool's four
+# (ALLDEC: every running request decodes next, as after a pass in which the whole running list sampled)
 NRUN, WHEAD, WCOUNT, ADMITTED, RESERVED, PREEMPTIONS, SAMPLES, TOKEN, ACTIVE, STEPS, DECODE, NSLOTS, TOKENS, \
-    PTOKENS, WAITING, SOFF, NP = range(4, 21)
+    PTOKENS, WAITING, SOFF, ALLDEC, NP = range(4, 22)
 # kernel status
 OK, OUTSIDE_TABLE, STUCK, OVERLOADED = 0, 1, 2, 3
 # config ints
@@ -146,6 +147,28 @@ def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, urid, uidx, own, oo
     needers = 0
     known, comp, gen, outn, nblk = QI[r, Q_KNOWN], QI[r, Q_COMP], QI[r, Q_GEN], QI[r, Q_OUT], QI[r, Q_NBLK]
     slots, news, decs = sslot[r], snew[r], sdec[r]  # (row views: plain 1-d indexing in the pass)
+    if mode < 0 and P[r, ALLDEC] and n <= budget:
+        # every running request decodes one token (what the pass below finds, without its tests): the
+        # batch is the running list; the sums are plain reductions; a block is needed where c % bs == 0
+        for q in range(n):
+            slots[q] = q
+            news[q] = 1
+            decs[q] = True
+        for q in range(n):
+            c = comp[q]
+            dsum += c
+            dmax = max(dmax, c)
+            left = min(left, outn[q] - gen[q])
+        for q in range(n):
+            c = comp[q]
+            if c + 1 > nblk[q] * bs:
+                total += (c + 1 + bs - 1) // bs - nblk[q]
+                gnew[needers] = q
+                needers += 1
+        count = n
+        ndec = n
+        used = n
+        n = 0  # (the pass below has nothing left to do)
     for q in range(n):  # the batch and its block needs in one pass (gnew lists who needs blocks)
         c = comp[q]
         t = known[q] - c
@@ -283,6 +306,7 @@ def _admit(r, s, budget, now, reserve, QI, QF, R, F, P, inp, out, blocks, boff, 
     QF[r, QF_FIRST, q] = F[s, FIRST]
     QF[r, QF_LAST, q] = F[s, LAST]
     P[r, NRUN] = q + 1
+    P[r, ALLDEC] = 0
     return new
 
 
@@ -550,6 +574,30 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, urid, uidx, queue, 
     slots, news, decs = sslot[r], snew[r], sdec[r]  # (row views: plain 1-d indexing in the pass)
     comp, known, gen, outn, decd = QI[r, Q_COMP], QI[r, Q_KNOWN], QI[r, Q_GEN], QI[r, Q_OUT], QI[r, Q_DECD]
     firsts, lasts = QF[r, QF_FIRST], QF[r, QF_LAST]
+    n0 = n
+    if P[r, DECODE] and n == P[r, NRUN]:  # a decode pass of the whole running list: batch entry i is position i
+        for q in range(n):  # (each decodes one token: every token it knows is computed, it samples the next)
+            comp[q] += 1
+            known[q] += 1
+            gen[q] += 1
+            decd[q] += 1
+        ns = n
+        for q in range(n):
+            lq = lasts[q]
+            if lq == start:
+                nsame += 1
+            elif firsts[q] >= 0:
+                itl_v[ni] = now - lq
+                itl_i[ni, 0] = r
+                itl_i[ni, 1] = 1
+                ni += 1
+            if firsts[q] < 0:
+                firsts[q] = now
+            lasts[q] = now
+            if gen[q] == outn[q]:
+                sampled[nd] = q
+                nd += 1
+        n = 0  # (the general pass below has nothing left to do)
     for i in range(n):  # one pass in batch order: apply the pass, count prefill chunks, sample
         q = slots[i]
         c = comp[q] + news[i]
@@ -585,6 +633,7 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, urid, uidx, queue, 
         if g == outn[q]:
             sampled[nd] = q  # (batch order is running order: the finished positions come in order)
             nd += 1
+    P[r, ALLDEC] = 1 if ns == n0 and n0 == P[r, NRUN] else 0  # (leaving keeps it: the rest are unchanged)
     if ns:
         P[r, SAMPLES] += ns
         if nsame:
