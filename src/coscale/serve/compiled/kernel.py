@@ -28,9 +28,10 @@ COMP, KNOWN, GEN, DECD, NBLK, REG, ORDER, PRE, PREF, RESV, DISC, REHIT, OWNMAX, 
 # request float columns
 SCHED, FIRST, LAST, FINISH, NF = range(5)
 # replica int columns after the pool's four
-# (ALLDEC: every running request decodes next, as after a pass in which the whole running list sampled)
+# (ALLDEC: every running request decodes next, as after a pass in which the whole running list sampled;
+# DHEAD: the planned batch starts with that many running positions 0.. each decoding one token)
 NRUN, WHEAD, WCOUNT, ADMITTED, RESERVED, PREEMPTIONS, SAMPLES, TOKEN, ACTIVE, STEPS, DECODE, NSLOTS, TOKENS, \
-    PTOKENS, WAITING, SOFF, ALLDEC, NP = range(4, 22)
+    PTOKENS, WAITING, SOFF, ALLDEC, DHEAD, NP = range(4, 23)
 # kernel status
 OK, OUTSIDE_TABLE, STUCK, OVERLOADED = 0, 1, 2, 3
 # config ints
@@ -131,6 +132,7 @@ def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, urid, uidx, own, oo
     context, fewest tokens left; prefill chunks in cnew/cpre, their count, new tokens; sdec), so that
     pass covers only the requests admitted after."""
     agg[0] = 0
+    P[r, DHEAD] = 0
     n = P[r, NRUN]
     if n == 0 or budget <= 0:
         return 0, budget, False
@@ -147,7 +149,8 @@ def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, urid, uidx, own, oo
     needers = 0
     known, comp, gen, outn, nblk = QI[r, Q_KNOWN], QI[r, Q_COMP], QI[r, Q_GEN], QI[r, Q_OUT], QI[r, Q_NBLK]
     slots, news, decs = sslot[r], snew[r], sdec[r]  # (row views: plain 1-d indexing in the pass)
-    if mode < 0 and P[r, ALLDEC] and n <= budget:
+    fast = mode < 0 and P[r, ALLDEC] and n <= budget
+    if fast:
         # every running request decodes one token (what the pass below finds, without its tests): the
         # batch is the running list; the sums are plain reductions; a block is needed where c % bs == 0
         for q in range(n):
@@ -218,6 +221,8 @@ def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, urid, uidx, own, oo
             QI[r, Q_NBLK, q] += need
         if mode < 0:
             agg[0], agg[1], agg[2], agg[3], agg[4], agg[5], agg[6] = count, ndec, dsum, dmax, left, nch, used
+        if fast:
+            P[r, DHEAD] = count
         return count, budget - used, False
     # one request at a time, preempting victims when the pool runs dry
     count = 0
@@ -575,14 +580,15 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, urid, uidx, queue, 
     comp, known, gen, outn, decd = QI[r, Q_COMP], QI[r, Q_KNOWN], QI[r, Q_GEN], QI[r, Q_OUT], QI[r, Q_DECD]
     firsts, lasts = QF[r, QF_FIRST], QF[r, QF_LAST]
     n0 = n
-    if P[r, DECODE] and n == P[r, NRUN]:  # a decode pass of the whole running list: batch entry i is position i
-        for q in range(n):  # (each decodes one token: every token it knows is computed, it samples the next)
+    h = n if P[r, DECODE] and n == P[r, NRUN] else P[r, DHEAD]
+    if h:  # the batch's head decodes the running positions 0..h-1 in order: batch entry i is position i
+        for q in range(h):  # (each decodes one token: every token it knows is computed, it samples the next)
             comp[q] += 1
             known[q] += 1
             gen[q] += 1
             decd[q] += 1
-        ns = n
-        for q in range(n):
+        ns = h
+        for q in range(h):
             lq = lasts[q]
             if lq == start:
                 nsame += 1
@@ -597,8 +603,7 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, urid, uidx, queue, 
             if gen[q] == outn[q]:
                 sampled[nd] = q
                 nd += 1
-        n = 0  # (the general pass below has nothing left to do)
-    for i in range(n):  # one pass in batch order: apply the pass, count prefill chunks, sample
+    for i in range(h, n):  # one pass in batch order (the rest): apply the pass, count prefill chunks, sample
         q = slots[i]
         c = comp[q] + news[i]
         comp[q] = c
