@@ -84,7 +84,7 @@ def _nan_equal(x, y):
        router=st.sampled_from(("round_robin", "least_loaded")), seed=st.integers(0, 10**6),
        n=st.integers(1, 120), rate=st.floats(0.5, 200.0), input_mean=st.integers(1, 1500),
        output_mean=st.integers(1, 300), max_num_seqs=st.integers(1, MAX_SEQS),
-       max_batched_tokens=st.integers(64, MAX_TOKENS), block_size=st.sampled_from((1, 4, 16, 32)),
+       max_batched_tokens=st.integers(64, MAX_TOKENS), block_size=st.sampled_from((1, 4, 12, 16, 32)),
        pool_share=st.floats(0.0, 1.0), caching=st.booleans(), overhead=st.sampled_from((0.0, 0.004)),
        arrival=st.sampled_from(("poisson", "gamma", "constant")), victim=st.sampled_from(("newest", "fewest_output")))
 def test_compiled_engine_equals_python(built, engine, replicas, router, seed, n, rate, input_mean, output_mean,

@@ -28,8 +28,10 @@ COMP, KNOWN, GEN, DECD, NBLK, REG, ORDER, PRE, PREF, RESV, DISC, REHIT, OWNMAX, 
 # request float columns
 SCHED, FIRST, LAST, FINISH, NF = range(5)
 # replica int columns after the pool's four
+# (ALLDEC: every running request decodes next, as after a pass in which the whole running list sampled;
+# DHEAD: the planned batch starts with that many running positions 0.. each decoding one token)
 NRUN, WHEAD, WCOUNT, ADMITTED, RESERVED, PREEMPTIONS, SAMPLES, TOKEN, ACTIVE, STEPS, DECODE, NSLOTS, TOKENS, \
-    PTOKENS, WAITING, SOFF, NP = range(4, 21)
+    PTOKENS, WAITING, SOFF, ALLDEC, DHEAD, NP = range(4, 23)
 # kernel status
 OK, OUTSIDE_TABLE, STUCK, OVERLOADED = 0, 1, 2, 3
 # config ints
@@ -45,6 +47,20 @@ QF_FIRST, QF_LAST, NQF = range(3)
 @njit(cache=True, _nrt=False)
 def _blocks_for(tokens, bs):
     return -(-tokens // bs)
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _mask_of(bs):
+    """bs - 1 when the block size is a power of two (then x % bs is x & (bs - 1), no division), else -1."""
+    return bs - 1 if bs & (bs - 1) == 0 else -1
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _mod(x, bs, mask):
+    """x % bs (Python's: never negative) without an integer division when `mask` is bs - 1."""
+    if mask >= 0:
+        return x & mask
+    return x % bs
 
 
 @njit(cache=True, _nrt=False)
@@ -116,6 +132,7 @@ def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, urid, uidx, own, oo
     context, fewest tokens left; prefill chunks in cnew/cpre, their count, new tokens; sdec), so that
     pass covers only the requests admitted after."""
     agg[0] = 0
+    P[r, DHEAD] = 0
     n = P[r, NRUN]
     if n == 0 or budget <= 0:
         return 0, budget, False
@@ -132,6 +149,29 @@ def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, urid, uidx, own, oo
     needers = 0
     known, comp, gen, outn, nblk = QI[r, Q_KNOWN], QI[r, Q_COMP], QI[r, Q_GEN], QI[r, Q_OUT], QI[r, Q_NBLK]
     slots, news, decs = sslot[r], snew[r], sdec[r]  # (row views: plain 1-d indexing in the pass)
+    fast = mode < 0 and P[r, ALLDEC] and n <= budget
+    if fast:
+        # every running request decodes one token (what the pass below finds, without its tests): the
+        # batch is the running list; the sums are plain reductions; a block is needed where c % bs == 0
+        for q in range(n):
+            slots[q] = q
+            news[q] = 1
+            decs[q] = True
+        for q in range(n):
+            c = comp[q]
+            dsum += c
+            dmax = max(dmax, c)
+            left = min(left, outn[q] - gen[q])
+        for q in range(n):
+            c = comp[q]
+            if c + 1 > nblk[q] * bs:
+                total += (c + 1 + bs - 1) // bs - nblk[q]
+                gnew[needers] = q
+                needers += 1
+        count = n
+        ndec = n
+        used = n
+        n = 0  # (the pass below has nothing left to do)
     for q in range(n):  # the batch and its block needs in one pass (gnew lists who needs blocks)
         c = comp[q]
         t = known[q] - c
@@ -181,6 +221,8 @@ def _grow(r, budget, mode, QI, QF, R, F, P, wq, inp, blocks, urid, uidx, own, oo
             QI[r, Q_NBLK, q] += need
         if mode < 0:
             agg[0], agg[1], agg[2], agg[3], agg[4], agg[5], agg[6] = count, ndec, dsum, dmax, left, nch, used
+        if fast:
+            P[r, DHEAD] = count
         return count, budget - used, False
     # one request at a time, preempting victims when the pool runs dry
     count = 0
@@ -269,6 +311,7 @@ def _admit(r, s, budget, now, reserve, QI, QF, R, F, P, inp, out, blocks, boff, 
     QF[r, QF_FIRST, q] = F[s, FIRST]
     QF[r, QF_LAST, q] = F[s, LAST]
     P[r, NRUN] = q + 1
+    P[r, ALLDEC] = 0
     return new
 
 
@@ -366,15 +409,16 @@ def _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, ow
         if not preempted and count == P[r, NRUN] and now + (t + overhead) < horizon and left > 1:
             # `replica._run_length`: to the first completion, before the first step whose block growth
             # exceeds the free pool; a sequence with c cached tokens needs a block at steps j with (c + j) % bs == 0
+            mask = _mask_of(bs)
             for b in range(bs):
                 hist[b] = 0
             for q in range(count):
-                hist[(-QI[r, Q_COMP, q]) % bs] += 1
+                hist[_mod(-QI[r, Q_COMP, q], bs, mask)] += 1
             free = free_blocks(P, r, cfg[C_NBLOCKS])
             k = left
             need = 0
             for j in range(1, left):
-                need += hist[j % bs]
+                need += hist[_mod(j, bs, mask)]
                 if need > free:
                     k = j
                     break
@@ -393,7 +437,7 @@ def _start_step(r, now, horizon, QI, QF, R, F, P, wq, inp, out, blocks, boff, ow
                                           cell)
                 sstart[r, j + 1] = sstart[r, j] + (tj + overhead)
                 senergy[r, j] = ej
-                used += hist[j % bs]
+                used += hist[_mod(j, bs, mask)]
                 skv[r, j] = used
                 got += 1
             k = got
@@ -435,30 +479,31 @@ def _commit_run(r, k, QI, QF, P, blocks, urid, queue, pushed, sstart, cfg, itl_v
     """`replica._commit_run`: apply the first k - 1 steps of a decode run (the whole running list, in
     order); returns the ITL count."""
     bs, nblocks = cfg[C_BS], cfg[C_NBLOCKS]
+    mask = _mask_of(bs)
     n = P[r, NSLOTS]
     # blocks the steps 1..k-1 allocate: by step, then batch order (one allocation, split in order)
     for b in range(bs + 1):
         hist[b] = 0
     for q in range(n):
-        hist[(-QI[r, Q_COMP, q]) % bs + 1] += 1
+        hist[_mod(-QI[r, Q_COMP, q], bs, mask) + 1] += 1
     for b in range(bs):
         hist[b + 1] += hist[b]
     total = 0
     for j in range(1, min(k, bs + 1)):
-        res = j % bs
+        res = _mod(j, bs, mask)
         total += (hist[res + 1] - hist[res]) * ((k - 1 - j) // bs + 1)
     if total:
         fill = hist[bs + 1:2 * bs + 1]
         for b in range(bs):
             fill[b] = hist[b]
         for q in range(n):
-            res = (-QI[r, Q_COMP, q]) % bs
+            res = _mod(-QI[r, Q_COMP, q], bs, mask)
             members[fill[res]] = q
             fill[res] += 1
         allocate(P, r, nblocks, urid, queue, pushed, total, tmp, 0)
         at = 0
         for j in range(1, k):
-            res = j % bs
+            res = _mod(j, bs, mask)
             for m in range(hist[res], hist[res + 1]):
                 q = members[m]
                 blocks[QI[r, Q_BOFF, q] + QI[r, Q_NBLK, q]] = tmp[at]
@@ -534,7 +579,31 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, urid, uidx, queue, 
     slots, news, decs = sslot[r], snew[r], sdec[r]  # (row views: plain 1-d indexing in the pass)
     comp, known, gen, outn, decd = QI[r, Q_COMP], QI[r, Q_KNOWN], QI[r, Q_GEN], QI[r, Q_OUT], QI[r, Q_DECD]
     firsts, lasts = QF[r, QF_FIRST], QF[r, QF_LAST]
-    for i in range(n):  # one pass in batch order: apply the pass, count prefill chunks, sample
+    n0 = n
+    h = n if P[r, DECODE] and n == P[r, NRUN] else P[r, DHEAD]
+    if h:  # the batch's head decodes the running positions 0..h-1 in order: batch entry i is position i
+        for q in range(h):  # (each decodes one token: every token it knows is computed, it samples the next)
+            comp[q] += 1
+            known[q] += 1
+            gen[q] += 1
+            decd[q] += 1
+        ns = h
+        for q in range(h):
+            lq = lasts[q]
+            if lq == start:
+                nsame += 1
+            elif firsts[q] >= 0:
+                itl_v[ni] = now - lq
+                itl_i[ni, 0] = r
+                itl_i[ni, 1] = 1
+                ni += 1
+            if firsts[q] < 0:
+                firsts[q] = now
+            lasts[q] = now
+            if gen[q] == outn[q]:
+                sampled[nd] = q
+                nd += 1
+    for i in range(h, n):  # one pass in batch order (the rest): apply the pass, count prefill chunks, sample
         q = slots[i]
         c = comp[q] + news[i]
         comp[q] = c
@@ -569,6 +638,7 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, urid, uidx, queue, 
         if g == outn[q]:
             sampled[nd] = q  # (batch order is running order: the finished positions come in order)
             nd += 1
+    P[r, ALLDEC] = 1 if ns == n0 and n0 == P[r, NRUN] else 0  # (leaving keeps it: the rest are unchanged)
     if ns:
         P[r, SAMPLES] += ns
         if nsame:
