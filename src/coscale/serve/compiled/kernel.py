@@ -548,6 +548,24 @@ def _shift(col, dst, src, size):
         col[dst + j] = col[src + j]
 
 
+@njit(cache=True, inline="always", _nrt=False)
+def _stamp_sample(q, r, now, start, firsts, lasts, itl_v, itl_i, ni, nsame):
+    """Running position q samples a token at `now`: its inter-token gap (logged, or counted in `nsame`
+    when it also sampled at the pass's start), first and last token times. Returns (ni, nsame)."""
+    lq = lasts[q]
+    if lq == start:
+        nsame += 1
+    elif firsts[q] >= 0:
+        itl_v[ni] = now - lq
+        itl_i[ni, 0] = r
+        itl_i[ni, 1] = 1
+        ni += 1
+    if firsts[q] < 0:
+        firsts[q] = now
+    lasts[q] = now
+    return ni, nsame
+
+
 @njit(cache=True, _nrt=False)
 def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, urid, uidx, queue, pushed, sslot, snew, sdec,
                  sstart, senergy, skv, cfg, log_f, log_i, nl, itl_v, itl_i, ni, tmp, hist, members, sampled):
@@ -589,17 +607,7 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, urid, uidx, queue, 
             decd[q] += 1
         ns = h
         for q in range(h):
-            lq = lasts[q]
-            if lq == start:
-                nsame += 1
-            elif firsts[q] >= 0:
-                itl_v[ni] = now - lq
-                itl_i[ni, 0] = r
-                itl_i[ni, 1] = 1
-                ni += 1
-            if firsts[q] < 0:
-                firsts[q] = now
-            lasts[q] = now
+            ni, nsame = _stamp_sample(q, r, now, start, firsts, lasts, itl_v, itl_i, ni, nsame)
             if gen[q] == outn[q]:
                 sampled[nd] = q
                 nd += 1
@@ -624,17 +632,7 @@ def _finish_step(r, QI, QF, R, F, P, inp, blocks, own, ooff, urid, uidx, queue, 
         g = gen[q] + 1
         gen[q] = g
         known[q] = c + 1
-        lq = lasts[q]
-        if lq == start:
-            nsame += 1
-        elif firsts[q] >= 0:
-            itl_v[ni] = now - lq
-            itl_i[ni, 0] = r
-            itl_i[ni, 1] = 1
-            ni += 1
-        if firsts[q] < 0:
-            firsts[q] = now
-        lasts[q] = now
+        ni, nsame = _stamp_sample(q, r, now, start, firsts, lasts, itl_v, itl_i, ni, nsame)
         if g == outn[q]:
             sampled[nd] = q  # (batch order is running order: the finished positions come in order)
             nd += 1
