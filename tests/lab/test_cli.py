@@ -109,6 +109,26 @@ def test_bad_compare_options_are_exit_2(run, tmp_path, args, message):
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(("args", "message"), [(("--widths", "40,64"), "use a multiple of 64"),
+                                               (("--widths", "64"), "at least two widths"),
+                                               (("--seeds", "1"), "--seeds must be between 2"),
+                                               (("--recipes", "bf16"), "at least one recipe besides bf16"),
+                                               (("--recipes", "bf16,fp3"), "unknown recipe")])
+def test_bad_scaling_options_are_exit_2(run, tmp_path, args, message):
+    result = run("scaling", "--steps", "2", *args, "--out", str(tmp_path / "s"))
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_scaling_cli_runs_a_small_grid(run, tmp_path):
+    result = run("scaling", "--widths", "64,128", "--steps", "2", "--seeds", "2", "--recipes", "fp8-tensor",
+                 "--out", str(tmp_path / "s"), "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "expected duration" in result.stderr
+    record = json.loads(result.stdout)
+    assert [p["width"] for p in record["points"]] == [64, 128] and record["trends"][0]["along"] == "width"
+    assert json.loads((tmp_path / "s" / "scaling.json").read_text())["points"] == record["points"]
+
+
 @pytest.mark.slow
 def test_compare_ci_end_to_end(tmp_path):
     """The ci comparison with 3 seeds: real properties, no wall-clock limit (a loaded machine is slow)."""

@@ -27,6 +27,7 @@ from coscale.report.lab import (
     recipes_to_dict,
     run_table,
     run_to_dict,
+    scaling_tables,
 )
 
 app = typer.Typer(
@@ -225,6 +226,87 @@ def compare(
         console.print(line, markup=False, highlight=False)
     console.print(f"wall time {record['wall_seconds']:.1f} s on {record['threads']} thread(s); files: "
                   + ", ".join(files.values()), markup=False, highlight=False)
+
+
+def _int_list(text: str, flag: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise CoscaleError(f"{flag} takes comma-separated whole numbers, got {text!r}; pass e.g. {flag} 64,128") \
+            from None
+
+
+@app.command()
+def scaling(
+    preset: str = typer.Option("ci", help=PRESET_HELP + " (the base the widths and steps change)"),
+    widths: str = typer.Option("64,128,256", help="comma-separated model widths (d_model; heads, hidden sizes scale)"),
+    steps: str = typer.Option("60,120", help="comma-separated training steps (the token budgets)"),
+    recipes: str = typer.Option("fp8-tensor,nvfp4", help="comma-separated recipes (bf16 is added)"),
+    seeds: int = typer.Option(3, help="seeds 0..N-1 at every point (paired gaps and trends, 95 % intervals)"),
+    fp8_backend: str = typer.Option("emulated", help=BACKEND_HELP),
+    out: Annotated[Path | None, typer.Option(help="output folder; default lab-runs/scaling-<preset>")] = None,
+    data: Annotated[Path | None, typer.Option(help=DATA_HELP)] = None,
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+) -> None:
+    """Sweep model width and token budget: does each recipe's gap to BF16 grow or shrink, with intervals."""
+    require_torch("lab scaling")
+    from coscale.lab.compare import CompareEvents, CompareOptions
+    from coscale.lab.config import get_preset
+    from coscale.lab.estimate import estimate_compare
+    from coscale.lab.interrupt import GracefulStop
+    from coscale.lab.recipes import get_recipe
+    from coscale.lab.scaling import ScalingGrid, run_scaling, scaled_preset
+
+    if seeds < 2 or seeds > 100:
+        raise CoscaleError(f"--seeds must be between 2 and 100 for the intervals, got {seeds}; pass --seeds 3")
+    grid = ScalingGrid(widths=_int_list(widths, "--widths"), steps=_int_list(steps, "--steps"),
+                       seeds=tuple(range(seeds)))
+    base = _with_threads(get_preset(preset))
+    names = [n.strip() for n in recipes.split(",") if n.strip()]
+    chosen = [get_recipe(n) for n in (["bf16"] + [n for n in names if n != "bf16"])]
+    if len(chosen) < 2:
+        raise CoscaleError("--recipes needs at least one recipe besides bf16; pass e.g. --recipes fp8-tensor,nvfp4")
+    presets = [scaled_preset(base, w, s) for w, s in grid.points()]  # a bad width fails now, before training
+    _backend_note(base, fp8_backend)
+    out = _output_folder(out or Path("lab-runs") / f"scaling-{base.name}")
+    corpus = _corpus(base, data, "byte", 256, out)
+    err = Console(stderr=True, soft_wrap=True)
+    options = CompareOptions(seeds=grid.seeds, fp8_backend=fp8_backend, ptq_schemes=(), target=None)
+    seconds = sum(estimate_compare(p, chosen, corpus, options).seconds for p in presets)
+    err.print(f"expected duration about {seconds / 60:.1f} min: {len(presets)} points x {len(chosen)} recipes x "
+              f"{seeds} seeds on {base.train.threads} thread(s) (measured steps at every point); more if the machine "
+              "gets busier", markup=False, highlight=False)
+    with _progress() as bar, GracefulStop() as stop:
+        state: dict = {}
+
+        def start(recipe, total: int, seed: int) -> None:
+            state["task"] = bar.add_task(f"{state['point']} {recipe.name} s{seed}", total=total, loss=math.nan,
+                                         tps=0.0)
+
+        def step(s) -> None:
+            bar.update(state["task"], completed=s.step, loss=s.loss, tps=s.tokens_per_s)
+
+        def point(width: int, n: int) -> None:
+            state["point"] = f"d{width} {n} steps"
+
+        try:
+            record = run_scaling(base, chosen, corpus, grid, out_dir=out, fp8_backend=fp8_backend, should_stop=stop,
+                                 events=CompareEvents(on_run_start=start, on_step=step), on_point=point)
+        except RunInterrupted as exc:
+            err.print(f"{exc}; checkpoints kept, rerun the same command to resume", markup=False)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+    record["expected_seconds"] = seconds
+    record["threads"] = base.train.threads
+    write_json_atomic(out / "scaling.json", record)
+    if as_json:
+        print_json(record)
+        return
+    console = make_console()
+    for table in scaling_tables(record):
+        console.print(table)
+    console.print(record["reach"]["reading"], markup=False, highlight=False)
+    console.print(f"wall time {record['wall_seconds']:.1f} s on {record['threads']} thread(s); file: "
+                  f"{out / 'scaling.json'}", markup=False, highlight=False)
 
 
 @app.command("recipes")

@@ -164,6 +164,29 @@ def compare_notes(record: dict) -> list[str]:
     return lines
 
 
+def scaling_tables(record: dict) -> tuple[Table, Table]:
+    """(points table, trends table) of a `run_scaling` record."""
+    recipes = record["recipes"]
+    points = Table(title=f"lab scaling: preset {record['preset']} by width and steps, seeds "
+                   f"{', '.join(map(str, record['seeds']))}; validation gap to bf16: mean [95 % interval], "
+                   "paired per seed")
+    for col in ("width", "params", "steps", "tokens", "tokens/param", "bf16 val loss", *recipes):
+        points.add_column(col, justify="right")
+    for p in record["points"]:
+        points.add_row(str(p["width"]), f"{p['params'] / 1e6:.2f}M", str(p["steps"]), f"{p['tokens']:,}",
+                       f"{p['tokens_per_param']:.3f}", f"{p['bf16_val_loss']:.4f}",
+                       *[_interval(p["recipes"][r]["gap_pct"]) for r in recipes])
+    trends = Table(title="how each gap moves: per-seed paired change between two points (percentage points)")
+    for col in ("recipe", "along", "held at", "from -> to", "change", "verdict"):
+        trends.add_column(col)
+    for t in record["trends"]:
+        held = f"{t['at_steps']} steps" if t["along"] == "width" else f"width {t['at_width']}"
+        ratio = f"{t['params_ratio']:.1f}x params" if t["along"] == "width" else f"{t['tokens_ratio']:.1f}x tokens"
+        trends.add_row(t["recipe"], t["along"], held, f"{t['from']} -> {t['to']} ({ratio})",
+                       _interval(t["change_pct_points"]).replace(" %", ""), t["verdict"])
+    return points, trends
+
+
 def recipes_to_dict(recipes: list[Recipe]) -> dict[str, Any]:
     """`lab recipes --json`: every recipe with each operand role's quantization."""
     return {"recipes": [asdict(r) for r in recipes]}
