@@ -98,6 +98,8 @@ def main() -> None:
     ap.add_argument("--recipe", default="fp8-tensor")
     ap.add_argument("--min-lr", default="0.1,0.0")
     ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the preset's)")
+    ap.add_argument("--batch-size", type=int, default=None, help="sequences per step (default: the preset's)")
     ap.add_argument("--window", type=int, default=10)
     ap.add_argument("--every", type=int, default=2)
     ap.add_argument("--ema", type=float, default=0.9)
@@ -106,6 +108,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     base_preset = get_preset(args.preset, steps=args.steps)
+    sizes = {k: v for k, v in (("lr", args.lr), ("batch_size", args.batch_size)) if v is not None}
+    base_preset = dataclasses.replace(base_preset, train=dataclasses.replace(base_preset.train, **sizes))
     t0 = base_preset.train
     corpus = load_corpus(data_dir=None, max_bytes=t0.data_bytes, val_fraction=t0.val_fraction)
     val_set = val_batches(corpus, n_batches=t0.compare_val_batches, batch_size=t0.batch_size, seq_len=t0.seq_len)

@@ -6,12 +6,14 @@ The lab modules (and torch) are imported inside the commands, so other coscale c
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from coscale.cli.extras import require_torch
 from coscale.errors import CoscaleError
@@ -100,6 +102,42 @@ def _progress() -> Progress:
     )
 
 
+@dataclass(kw_only=True, slots=True)
+class _RunBar:
+    """Progress callbacks of a comparison: one bar per (recipe, seed) run, after an optional label."""
+
+    bar: Progress
+    label: str = ""
+    task: TaskID | None = None
+
+    def start(self, recipe, total: int, seed: int) -> None:
+        self.task = self.bar.add_task(f"{self.label}{recipe.name} s{seed}", total=total, loss=math.nan, tps=0.0)
+
+    def step(self, s) -> None:
+        if self.task is not None:
+            self.bar.update(self.task, completed=s.step, loss=s.loss, tps=s.tokens_per_s)
+
+    def ptq(self, scheme, seed: int) -> None:
+        self.bar.console.print(f"PTQ {scheme.name} ({scheme.label}), seed {seed}")
+
+    def events(self):
+        from coscale.lab.compare import CompareEvents
+
+        return CompareEvents(on_run_start=self.start, on_step=self.step, on_ptq=self.ptq)
+
+
+def _train_with_bar(err: Console, job: Callable[[_RunBar, Callable[[int], bool]], dict]) -> dict:
+    """Run `job(bar, should_stop)` under a progress display; Ctrl-C checkpoints and exits 130."""
+    from coscale.lab.interrupt import GracefulStop
+
+    with _progress() as bar, GracefulStop() as stop:
+        try:
+            return job(_RunBar(bar=bar), stop)
+        except RunInterrupted as exc:
+            err.print(f"{exc}; checkpoints kept, rerun the same command to resume", markup=False)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
 @app.command()
 def train(
     preset: str = typer.Option("ci", help=PRESET_HELP),
@@ -164,10 +202,9 @@ def compare(
 ) -> None:
     """Train every recipe on the same seeds and data, run PTQ, print paired gaps with 95 % intervals."""
     require_torch("lab compare")
-    from coscale.lab.compare import CompareEvents, CompareOptions, run_compare
+    from coscale.lab.compare import CompareOptions, run_compare
     from coscale.lab.config import get_preset
     from coscale.lab.estimate import estimate_compare
-    from coscale.lab.interrupt import GracefulStop
     from coscale.lab.recipes import get_recipe, list_recipes
     from coscale.lab.tradeoff import TradeoffTarget, predict_recipes
 
@@ -185,26 +222,8 @@ def compare(
     err = Console(stderr=True, soft_wrap=True)
     estimate = estimate_compare(p, chosen, corpus, options)
     err.print(estimate.describe(), markup=False, highlight=False)
-    with _progress() as bar, GracefulStop() as stop:
-        state: dict = {}
-
-        def start(recipe, total: int, seed: int) -> None:
-            state["task"] = bar.add_task(f"{recipe.name} s{seed}", total=total, loss=math.nan, tps=0.0)
-
-        def step(s) -> None:
-            bar.update(state["task"], completed=s.step, loss=s.loss, tps=s.tokens_per_s)
-
-        def ptq(scheme, seed: int) -> None:
-            bar.console.print(f"PTQ {scheme.name} ({scheme.label}), seed {seed}")
-
-        try:
-            record = run_compare(
-                p, chosen, corpus, out_dir=out, options=options, should_stop=stop,
-                events=CompareEvents(on_run_start=start, on_step=step, on_ptq=ptq),
-            )
-        except RunInterrupted as exc:
-            err.print(f"{exc}; checkpoints kept, rerun the same command to resume", markup=False)
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+    record = _train_with_bar(err, lambda bar, stop: run_compare(p, chosen, corpus, out_dir=out, options=options,
+                                                                 should_stop=stop, events=bar.events()))
     record["estimate"] = estimate.as_dict()
     files = {"json": str(out / "compare.json")}
     try:
@@ -250,10 +269,9 @@ def scaling(
 ) -> None:
     """Sweep model width and token budget: does each recipe's gap to BF16 grow or shrink, with intervals."""
     require_torch("lab scaling")
-    from coscale.lab.compare import CompareEvents, CompareOptions
+    from coscale.lab.compare import CompareOptions
     from coscale.lab.config import get_preset
     from coscale.lab.estimate import estimate_compare
-    from coscale.lab.interrupt import GracefulStop
     from coscale.lab.recipes import get_recipe
     from coscale.lab.scaling import ScalingGrid, run_scaling, scaled_preset
 
@@ -276,25 +294,12 @@ def scaling(
     err.print(f"expected duration about {seconds / 60:.1f} min: {len(presets)} points x {len(chosen)} recipes x "
               f"{seeds} seeds on {base.train.threads} thread(s) (measured steps at every point); more if the machine "
               "gets busier", markup=False, highlight=False)
-    with _progress() as bar, GracefulStop() as stop:
-        state: dict = {}
 
-        def start(recipe, total: int, seed: int) -> None:
-            state["task"] = bar.add_task(f"{state['point']} {recipe.name} s{seed}", total=total, loss=math.nan,
-                                         tps=0.0)
+    def sweep(bar: _RunBar, stop) -> dict:
+        return run_scaling(base, chosen, corpus, grid, out_dir=out, fp8_backend=fp8_backend, should_stop=stop,
+                           events=bar.events(), on_point=lambda w, n: setattr(bar, "label", f"d{w} {n} steps "))
 
-        def step(s) -> None:
-            bar.update(state["task"], completed=s.step, loss=s.loss, tps=s.tokens_per_s)
-
-        def point(width: int, n: int) -> None:
-            state["point"] = f"d{width} {n} steps"
-
-        try:
-            record = run_scaling(base, chosen, corpus, grid, out_dir=out, fp8_backend=fp8_backend, should_stop=stop,
-                                 events=CompareEvents(on_run_start=start, on_step=step), on_point=point)
-        except RunInterrupted as exc:
-            err.print(f"{exc}; checkpoints kept, rerun the same command to resume", markup=False)
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+    record = _train_with_bar(err, sweep)
     record["expected_seconds"] = seconds
     record["threads"] = base.train.threads
     write_json_atomic(out / "scaling.json", record)
