@@ -8,7 +8,7 @@ from pathlib import Path
 
 from coscale.report.html.readings import levers_ranked
 
-SECTIONS = ("summary", "anatomy", "roofline", "memory", "serving", "pareto",
+SECTIONS = ("summary", "anatomy", "roofline", "memory", "serving", "disaggregated", "pareto",
             "hardware-feedback", "model-feedback", "answers",
             "validation", "provenance")
 

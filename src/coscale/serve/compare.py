@@ -222,7 +222,21 @@ def screen_disaggregated(spec: CompareSpec, mean_in: float, mean_out: float) -> 
             dec[tp] = decode_rate(build(_pool(spec, dc, tp, tp)), mean_in, mean_out, spec.slo_tpot_p99_s)[0]
         except CoscaleError:
             continue
-    rows = []
+    rows = matched_layouts(spec, pre, dec)
+    if not rows:
+        raise CoscaleError(f"no disaggregated layout of {spec.model} fits the budget on {pc} + {dc}; raise the "
+                           f"budget or relax --slo-tpot-p99.")
+    rows.sort(key=lambda r: (-r["estimate_rps"], r["gpus"]))  # type: ignore[operator]
+    return rows
+
+
+def matched_layouts(spec: CompareSpec, pre: dict[int, float], dec: dict[int, float]) -> list[dict[str, object]]:
+    """Every (prefill TP, decode TP, prefill instances, decode instances) within the budget, from the
+    per-instance prefill and decode rates by TP (`disagg.screen`): the pair's estimate is the smaller of
+    the two pools' rates (rate matching). Unsorted; a decode rate of 0 (no batch meets the TPOT limit)
+    gives no layout."""
+    pc, dc = spec.prefill_chip, spec.decode_chip
+    rows: list[dict[str, object]] = []
     for tp_p, rp in pre.items():
         for tp_d, rd in dec.items():
             if rd <= 0:
@@ -234,10 +248,6 @@ def screen_disaggregated(spec: CompareSpec, mean_in: float, mean_out: float) -> 
                                      "decode_instances": n_d, "prefill_rps": n_p * rp, "decode_rps": n_d * rd,
                                      "estimate_rps": min(n_p * rp, n_d * rd),
                                      "gpus": n_p * tp_p + n_d * tp_d})
-    if not rows:
-        raise CoscaleError(f"no disaggregated layout of {spec.model} fits the budget on {pc} + {dc}; raise the "
-                           f"budget or relax --slo-tpot-p99.")
-    rows.sort(key=lambda r: (-r["estimate_rps"], r["gpus"]))  # type: ignore[operator]
     return rows
 
 

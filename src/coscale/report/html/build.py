@@ -2,7 +2,8 @@
 
 Nothing here prices anything its own way: configurations go through `predict_inference` /
 `predict_inference_sweep`, memory through `serving_memory`, levers and cost per answer through
-`run_feedback`, validation through `run_validation`; this module only chooses which to call and keeps
+`run_feedback`, the prefill/decode chip pairs through `serve.disagg.screen` and `serve.compare`, validation
+through `run_validation`; this module only chooses which to call and keeps
 their outputs (the same dicts the `--json` commands print).
 """
 
@@ -21,6 +22,7 @@ from coscale.predict.capacity import serving_memory
 from coscale.predict.inference import InferenceScenario, predict_inference
 from coscale.predict.sweep import REASONS, predict_inference_sweep
 from coscale.report.feedback import feedback_to_dict
+from coscale.report.html.disagg import disagg_section
 from coscale.report.html.lab import lab_section, load_lab_result
 from coscale.report.html.provenance import provenance_rows
 from coscale.report.html.scenario import ReportScenario
@@ -142,6 +144,8 @@ def build_report(sc: ReportScenario) -> dict[str, Any]:
                                        sc.objective))
     serving = (serving_section(rec, sc.kv_precision, sc.input_len, sc.output_len, sc.slo.ttft_s, sc.slo.tpot_s,
                                sc.length_dist) if sc.serve else None)
+    disaggregated = disagg_section(rec, list(sc.hardware), sc.kv_precision, sc.input_len, sc.output_len,
+                                   sc.slo.ttft_s, sc.slo.tpot_s, sc.length_dist, sc.usd_per_gpu_hour)
     results = run_validation(serving=True)  # every shipped case, as `coscale validate` prints them
     return {
         "title": sc.title,
@@ -162,6 +166,7 @@ def build_report(sc: ReportScenario) -> dict[str, Any]:
         "feedback_workload": workload,
         "feedback": fb,
         "serving": serving,
+        "disaggregated": disaggregated,
         "training": None if sc.train is None else training_section(sc.train),
         "lab": None if sc.lab_result is None else lab_section(load_lab_result(sc.lab_result), str(sc.lab_result)),
         "validation": validation_to_dict(results, summarize(results)),

@@ -19,6 +19,7 @@ from coscale.report.html import figures as f
 from coscale.report.html.lab import LAB_RUN_COLUMNS, lab_reading
 from coscale.report.html.readings import (
     anatomy_rows,
+    disagg_reading,
     levers_ranked,
     memory_reading,
     pareto_reading,
@@ -115,6 +116,9 @@ def _sections(d: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     chart(f.serving_figure(d, "ttft_s"), "c-serve-ttft") + chart(f.serving_figure(d, "tpot_s"),
                                                                                  "c-serve-tpot")
                     + csv_link([f.flatten(p) for p in d["serving"]["points"]], "serving_curve")))
+    if d.get("disaggregated"):
+        out.append(("disaggregated", "Disaggregated prefill/decode: which chip for each phase",
+                    disagg_reading(d["disaggregated"]), _disagg_body(d["disaggregated"], d.get("serving"))))
     if d.get("training"):
         t = d["training"]
         best = t["ranked"][0] if t["ranked"] else None
@@ -167,6 +171,52 @@ def _sections(d: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 csv_link(prov, "provenance") + table(prov)))
     return out
 
+
+
+DISAGG_COLUMNS = {"rank": "rank", "mode": "mode", "prefill_hardware": "prefill chip", "decode_hardware": "decode chip",
+                  "prefill_rps_per_gpu": "prefill req/s per GPU", "decode_rps_per_gpu": "decode req/s per GPU",
+                  "p_to_d": "P:D GPUs", "rps_per_gpu": "req/s per GPU", "rps_per_gpu_ideal": "at the exact ratio",
+                  "binds": "binds", "vs_best_aggregated": "vs best aggregated",
+                  "usd_per_million_output_tokens": "$ per M output tokens", "skipped": "skipped because"}
+
+
+def _disagg_body(s: dict[str, Any], serving: dict[str, Any] | None = None) -> str:
+    """The ranked pair table (percentages and $ formatted), the method, the command that simulates the top pair."""
+    cols = [c for c in DISAGG_COLUMNS if c != "usd_per_million_output_tokens" or s["usd_per_gpu_hour"]]
+    rows = []
+    for r in s["rows"]:
+        row = {DISAGG_COLUMNS[c]: r.get(c) for c in cols if r.get(c) is not None}
+        if r.get("vs_best_aggregated") is not None:
+            row[DISAGG_COLUMNS["vs_best_aggregated"]] = f"{r['vs_best_aggregated']:+.1%}"
+        if r.get("usd_per_million_output_tokens") is not None:
+            row[DISAGG_COLUMNS["usd_per_million_output_tokens"]] = f"{r['usd_per_million_output_tokens']:.3g}"
+        rows.append(row)
+    cmd = s["compare_command"]
+    return (table(rows, [DISAGG_COLUMNS[c] for c in cols])
+            + f'<p class="small">Method: {html.escape(s["method"])}. Every pool is one GPU (TP1, the '
+            f"{s['deployment']['engine']} engine preset); a pair's P:D is the split of at most {s['max_gpus']} "
+            f"GPUs with the most requests/s per GPU (the smaller pool's rate over all the GPUs; that pool "
+            f"binds), within rounding of 1/(1/prefill + 1/decode) at the exact ratio; aggregated time-shares one "
+            f"GPU between the same prefill and decode work, 1/(1/prefill + 1/decode), so under the screen a "
+            f"same-chip split can only tie it: what a split buys (decode steps free of prefill chunks) and costs "
+            f"(KV transfer, queueing) is for the simulator to measure.{_scale(s, serving)}</p>"
+            + (f'<p class="small">Simulate the top pair against aggregated: <code>{html.escape(cmd)}</code></p>'
+               if cmd else "")
+            + csv_link(s["rows"], "disaggregated_pairs"))
+
+
+def _scale(s: dict[str, Any], serving: dict[str, Any] | None) -> str:
+    """The simulated aggregated capacity of the serving section beside the screen's rate for the same chip."""
+    if not serving:
+        return ""
+    chip = serving["deployment"]["hardware"]
+    agg = next((r for r in s["rows"] if r["mode"] == "aggregated" and r["prefill_hardware"] == chip
+                and r["skipped"] is None), None)
+    if agg is None:
+        return ""
+    return (f" For scale: the simulator completes up to {serving['saturated_rate_rps']:.3g} requests/s on one "
+            f"{chip} (serving section, several prompts and the decode batch in one step) where this screen gives "
+            f"{agg['rps_per_gpu']:.3g}; the screen ranks the pairs, the simulator measures them.")
 
 
 def _hw_reading(fb: dict[str, Any]) -> str:

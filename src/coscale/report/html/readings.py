@@ -103,4 +103,30 @@ def serving_reading(s: dict[str, Any]) -> str:
                  f"{knee['rate_rps']:.3g} requests/s of the {s['saturated_rate_rps']:.3g} it can complete")
     return (f"Simulated request by request ({dep['engine']}, {s['workload']['length_dist']} lengths, "
             f"{s['workload']['num_requests']} requests per rate), {dep['model']} on one {dep['hardware']} in "
-            f"{dep['precision']}: {where}; disaggregated serving is not modelled yet.")
+            f"{dep['precision']}: {where} (aggregated replicas; the next section screens prefill and decode on "
+            f"separate chips).")
+
+
+def disagg_reading(s: dict[str, Any]) -> str:
+    dep = s["deployment"]
+    head = (f"Static rate-matching screen (no queueing, no KV-transfer time) of {dep['model']} in {dep['precision']} "
+            f"at {s['mean_input_tokens']:.0f} tokens in, {s['mean_output_tokens']:.0f} out, TPOT ≤ "
+            f"{s['tpot_s'] * 1e3:g} ms: ")
+    skipped = [p["hardware"] for p in s["pools"] if p["prefill_rps_per_gpu"] is None]
+    tail = f"; skipped (does not fit): {', '.join(skipped)}" if skipped else ""
+    top, agg = s["best_pair"], s["best_aggregated"]
+    if top is None:
+        return f"{head}no chip of the scenario can serve it as a prefill/decode pair (reasons in the table){tail}."
+    pair = (f"prefill on {top['prefill_hardware']} and decode on {top['decode_hardware']} at {top['p_to_d']} P:D "
+            f"GPUs ({top['rps_per_gpu']:.3g} requests/s per GPU, "
+            f"{top['binds'] + ' binds' if top['binds'] in ('prefill', 'decode') else 'both pools matched'})")
+    if agg is None:
+        verdict = f"the best split is {pair}; no chip serves both phases under the TPOT limit"
+    elif top["vs_best_aggregated"] > 0:
+        verdict = (f"the best split, {pair}, beats aggregated on {agg['prefill_hardware']} "
+                   f"({agg['rps_per_gpu']:.3g} per GPU) by {top['vs_best_aggregated']:+.1%}")
+    else:
+        verdict = (f"no split beats aggregated on {agg['prefill_hardware']} ({agg['rps_per_gpu']:.3g} requests/s "
+                   f"per GPU); the best split is {pair}, {top['vs_best_aggregated']:+.1%}")
+    return (head + verdict + tail + "; the request-level simulator measures what the screen leaves out "
+            "(prefill chunks stretching aggregated decode steps, KV transfer, queueing): " + s["compare_command"] + ".")

@@ -51,4 +51,6 @@ def serving_section(rec: dict[str, Any], kv_precision: str | None, input_len: in
                          "num_requests": NUM_REQUESTS, "arrival": w.arrival, "seed": w.seed},
             "saturated_rate_rps": capacity, "points": points, "slo_p99": {"ttft_s": ttft_s, "tpot_s": tpot_s},
             "knee": knee_out, "knee_note": knee_note,
-            "not_modelled": "disaggregated prefill/decode (the simulator serves aggregated replicas only)"}
+            "disaggregated": ("this section simulates aggregated replicas; prefill and decode on separate chips "
+                              "are screened in the 'disaggregated' section and measured request by request "
+                              "by `coscale serve compare` (or `coscale serve simulate --mode disaggregated`)")}
