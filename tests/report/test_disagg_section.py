@@ -50,7 +50,8 @@ def test_matched_pair_rate_is_the_harmonic_combination(default_report):
         assert n_p + n_d <= MAX_GPUS and r["p_to_d"] == f"{n_p}:{n_d}"
         # the integer split: the smaller pool's rate over all its GPUs, within rounding of the exact ratio
         assert r["rps_per_gpu"] == pytest.approx(min(n_p * rp, n_d * rd) / (n_p + n_d), rel=1e-12)
-        assert harmonic * 0.97 <= r["rps_per_gpu"] <= harmonic * (1 + 1e-12)
+        best = max(min(a * rp, b * rd) / (a + b) for a in range(1, MAX_GPUS) for b in range(1, MAX_GPUS + 1 - a))
+        assert r["rps_per_gpu"] == pytest.approx(best, rel=1e-12) and r["rps_per_gpu"] <= harmonic * (1 + 1e-12)
         assert n_p / n_d == pytest.approx(rd / rp, rel=0.35) and r["ideal_p_per_d"] == pytest.approx(rd / rp)
         assert r["binds"] == ("prefill" if n_p * rp < n_d * rd else "decode" if n_d * rd < n_p * rp
                               else "neither (matched)")

@@ -8,8 +8,8 @@ costed by the pool's own step-cost model; `serve.compare.matched_layouts`: the P
 pool rate is the pair's rate). Aggregated serving on each chip is the same two rates time-shared on one
 GPU, 1 / (1/prefill + 1/decode) requests/s, so a same-chip pair equals it at the exact P:D ratio. The
 screen ranks; it does not measure: it has no queueing, no KV-transfer time, no prefill chunks stretching
-decode steps, and it prefills one mean prompt per step (`prefill_rate`), so its rates sit below the
-simulator's capacity, where one step packs several prompts and decode tokens. `coscale serve compare`
+decode steps, and no decode tokens sharing a prefill step, so its rates differ from the simulator's
+capacity. `coscale serve compare`
 measures a pair with the request-level simulator. Every pool is one GPU (TP1), as the report's
 deployment is.
 """
@@ -26,8 +26,8 @@ from coscale.serve.scenario import Deployment, build
 MAX_GPUS = 16  # the largest prefill + decode GPU count searched for the best integer P:D ratio
 ENGINE = "vllm"  # the engine preset of the report's serving section and of `serve compare`'s default
 SCREEN = ("static rate-matching screen (no queueing, no KV-transfer time, no interference between prefill "
-          "and decode; one mean prompt per prefill step): per-GPU request rates from the step-cost model that "
-          "rank the pairs, not a simulation and not a capacity")
+          "and decode; prefill steps filled with whole mean prompts): per-GPU request rates from the step-cost "
+          "model that rank the pairs, not a simulation and not a capacity")
 
 
 def _pool_rates(model: str, chip: str, precision: str, kv_precision: str | None, mean_in: float,

@@ -1,10 +1,11 @@
 """Rate matching from the step-cost contract: what one prefill or decode instance sustains.
 
 Used only to rank candidate pool layouts and P:D ratios before the simulator measures the best
-few. A prefill instance's rate is its chunked-prefill token throughput (a full `max_batched_tokens`
-chunk per step) over the mean prompt; a decode instance's is the largest batch whose step (at the
-mean mid-generation context, host overhead included) stays under the TPOT limit and whose KV fits,
-divided by the step time and the mean output length. Steps are costed by the pool's own
+few. A prefill instance's rate is its token throughput with every step filled to `max_batched_tokens`
+(several mean prompts per step, or a long prompt in chunks) over the mean prompt; a decode
+instance's is the largest batch whose step (at the mean mid-generation context, host overhead
+included) stays under the TPOT limit and whose KV fits, divided by the step time and the mean
+output length. Steps are costed by the pool's own
 `StepCostModel` (the core step contract); nothing here re-derives a cost.
 """
 
@@ -18,10 +19,24 @@ _EMPTY = np.zeros(0, dtype=np.int64)
 
 
 def prefill_rate(b: Built, mean_input: float) -> float:
-    """Requests/s one prefill instance sustains with every step a full chunk."""
-    chunk = int(min(b.sched.max_batched_tokens, max(mean_input, 1)))
-    t, _ = b.cost.step(_EMPTY, np.array([chunk]), np.array([0]))
-    return chunk / (t + b.sched.host_overhead_s) / mean_input
+    """Requests/s one prefill instance sustains with every step full. A prompt no longer than the step
+    token budget shares its step with others: whole mean prompts (at most `max_num_seqs`) and the first
+    piece of the next fill the budget, each from an empty context. A longer prompt is prefilled in
+    budget-sized chunks, each attending to the chunks before it."""
+    budget, n = b.sched.max_batched_tokens, max(round(mean_input), 1)
+    overhead = b.sched.host_overhead_s
+    if n >= budget:
+        total, done = 0.0, 0
+        while done < n:
+            c = min(budget, n - done)
+            t, _ = b.cost.step(_EMPTY, np.array([c]), np.array([done]))
+            total, done = total + t + overhead, done + c
+        return 1.0 / total
+    k = min(budget // n, b.sched.max_num_seqs)
+    rest = budget - k * n if k < b.sched.max_num_seqs else 0
+    lens = np.array([n] * k + ([rest] if rest else []), dtype=np.int64)
+    t, _ = b.cost.step(_EMPTY, lens, np.zeros(len(lens), dtype=np.int64))
+    return int(lens.sum()) / (t + overhead) / n
 
 
 def decode_rate(b: Built, mean_input: float, mean_output: float, tpot_s: float) -> tuple[float, int]:
