@@ -17,9 +17,9 @@ RESULT = Path(__file__).parent / "data" / "compare_ci_3seeds.json"
 BASE = {"models": ["llama-3.1-8b"], "precisions": ["fp8"], "serve": {"enabled": False}}
 
 
-def test_report_shows_means_intervals_shares_and_predictions():
+def test_report_shows_means_intervals_shares_and_predictions(validation_results):
     record = json.loads(RESULT.read_text())
-    report = build_report(parse_scenario({**BASE, "lab_result": str(RESULT)}))
+    report = build_report(parse_scenario({**BASE, "lab_result": str(RESULT)}), validation_results)
     lab = report["lab"]
     assert lab["seeds"] == [0, 1, 2]
     for row, r in zip(lab["runs"], record["runs"], strict=True):

@@ -10,8 +10,8 @@ from coscale.report.html.scenario import load_scenario
 
 
 @pytest.fixture(scope="session")
-def default_report() -> dict:
-    return build_report(load_scenario())
+def default_report(validation_results) -> dict:
+    return build_report(load_scenario(), validation_results)
 
 
 @pytest.fixture(scope="session")

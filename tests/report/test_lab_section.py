@@ -21,9 +21,9 @@ RESULT = Path(__file__).parent / "data" / "lab_compare_ci.json"
 BASE = {"models": ["llama-3.1-8b"], "precisions": ["fp8"], "serve": {"enabled": False}}
 
 
-def test_lab_section_copies_the_compare_record_and_renders():
+def test_lab_section_copies_the_compare_record_and_renders(validation_results):
     record = json.loads(RESULT.read_text())
-    d = build_report(parse_scenario({**BASE, "lab_result": str(RESULT)}))
+    d = build_report(parse_scenario({**BASE, "lab_result": str(RESULT)}), validation_results)
     lab = d["lab"]
     assert [r["recipe"] for r in lab["runs"]] == [r["recipe"] for r in record["runs"]]
     for ours, theirs in zip(lab["runs"], record["runs"], strict=True):

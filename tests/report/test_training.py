@@ -17,10 +17,10 @@ from coscale.report.html.training import RUN_TIME_KEYS
 TRAIN = {"model": "llama-3.1-8b", "hardware": "h100-sxm", "gpus": 8, "seq_len": 4096, "global_batch": 64, "top": 3}
 
 
-def test_training_section_equals_plan_train_json():
+def test_training_section_equals_plan_train_json(validation_results):
     sc = parse_scenario({"models": ["llama-3.1-8b"], "precisions": ["fp8"], "serve": {"enabled": False},
                          "train": TRAIN})
-    d = build_report(sc)
+    d = build_report(sc, validation_results)
     r = CliRunner().invoke(app, ["plan", "train", "--json", "--model", TRAIN["model"], "--hardware", TRAIN["hardware"],
                                  "--gpus", "8", "--seq-len", "4096", "--global-batch", "64", "--top", "3"])
     assert r.exit_code == 0, r.output

@@ -35,7 +35,7 @@ from coscale.resolve import resolve_model
 from coscale.specs.execution import InferenceRequest, Parallelism
 from coscale.specs.hardware import System
 from coscale.specs.precision import get_precision
-from coscale.validation.runner import run_validation, summarize
+from coscale.validation.runner import CaseResult, run_validation, summarize
 
 
 def _scenario(sc: ReportScenario, model: str, chip: str, precision: str, batch: int | None) -> InferenceScenario:
@@ -130,7 +130,9 @@ def _chip(chip: str, pred: dict[str, Any]) -> dict[str, Any]:
     return {"id": hw.id, "name": hw.name, "hbm_bandwidth_Bps": hw.memory.hbm.bandwidth_Bps, "peaks": peaks}
 
 
-def build_report(sc: ReportScenario) -> dict[str, Any]:
+def build_report(sc: ReportScenario, validation: list[CaseResult] | None = None) -> dict[str, Any]:
+    """The report's data. `validation`: the shipped cases' results when the caller already holds them
+    (they do not depend on the scenario); by default they are computed here, as `coscale validate` does."""
     configs = [_config(sc, m, c, p) for m in sc.models for c in sc.hardware for p in sc.precisions]
     points = _pareto(configs, sc.usd_per_gpu_hour)
     if not points:
@@ -146,7 +148,7 @@ def build_report(sc: ReportScenario) -> dict[str, Any]:
                                sc.length_dist) if sc.serve else None)
     disaggregated = disagg_section(rec, list(sc.hardware), sc.kv_precision, sc.input_len, sc.output_len,
                                    sc.slo.ttft_s, sc.slo.tpot_s, sc.length_dist, sc.usd_per_gpu_hour)
-    results = run_validation(serving=True)  # every shipped case, as `coscale validate` prints them
+    results = run_validation(serving=True) if validation is None else validation
     return {
         "title": sc.title,
         "scenario": {"source": sc.source, "models": list(sc.models), "hardware": list(sc.hardware),
