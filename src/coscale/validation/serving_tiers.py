@@ -8,6 +8,9 @@
   over that without (the whole serving simulator, tiers' store and load on the critical path).
 - `warm_speedup`: a store run fills the tier, the engine restarts (cold GPU prefix cache, same
   tier), a retrieve run repeats the prompts; the run time without tiers over the retrieve run's.
+- `prefix_ttft_reduction`: one long prompt whose leading `prefix_share` a store run has put in the
+  tier; the TTFT reduction (%) of the retrieve run (tier load + prefill of the rest, after a restart)
+  against prefilling the whole prompt.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from coscale.serve.request import Request
 from coscale.serve.scenario import Deployment, build, make_replicas
 from coscale.serve.tiers.config import offload_config
 from coscale.serve.tiers.hit_ratio import read_block_ids, replay_hit_ratio
+from coscale.serve.tiers.replica_tiers import ReplicaTiers
 from coscale.serve.traces import shipped_trace
 from coscale.serve.workload import OpenLoop
 
@@ -73,24 +77,53 @@ def _offload_throughput(case: dict[str, Any]) -> tuple[float, str]:
     return rates[1] / rates[0], f"{b.num_blocks} GPU KV blocks of {b.block_size}; " + "; ".join(notes)
 
 
-def _warm_speedup(case: dict[str, Any]) -> tuple[float, str]:
-    n, isl = case["requests"], case["input_tokens"]
-    reqs = tuple(Request(rid=i, arrival_s=0.0, input_tokens=isl, output_tokens=1, prefix_hashes=_ids("doc", i, isl))
-                 for i in range(n))
-    cold = simulate(make_replicas(build(_deployment(case, False))), OpenLoop(requests=reqs))
+def _retrieve(case: dict[str, Any], store_reqs: tuple[Request, ...],
+              reqs: tuple[Request, ...]) -> tuple[SimResult, ReplicaTiers]:
+    """A store run of `store_reqs` fills the tier; the engine restarts (cold GPU prefix cache, the same
+    tier store) and runs `reqs`."""
     b = build(_deployment(case, True))
     store = make_replicas(b)
-    simulate(store, OpenLoop(requests=reqs))
-    warm = make_replicas(replace(b, offload=None))  # restarted engine: cold GPU cache, the same tier store
+    simulate(store, OpenLoop(requests=store_reqs))
+    warm = make_replicas(replace(b, offload=None))
     for old, new in zip(store, warm, strict=True):
         new.tiers, new.pool.evicted = old.tiers, []
         new.pool.published = [] if old.pool.published is not None else None
     res = simulate(warm, OpenLoop(requests=reqs))
     t = warm[0].tiers
     assert t is not None
+    return res, t
+
+
+def _warm_speedup(case: dict[str, Any]) -> tuple[float, str]:
+    n, isl = case["requests"], case["input_tokens"]
+    reqs = tuple(Request(rid=i, arrival_s=0.0, input_tokens=isl, output_tokens=1, prefix_hashes=_ids("doc", i, isl))
+                 for i in range(n))
+    cold = simulate(make_replicas(build(_deployment(case, False))), OpenLoop(requests=reqs))
+    res, t = _retrieve(case, reqs, reqs)
     note = (f"recompute {_span(cold):.2f} s, warm {_span(res):.2f} s ({t.loaded_blocks} blocks loaded in "
             f"{t.chain.load_s:.2f} s, {t.recomputed_hit_blocks} tier hits recomputed)")
     return _span(cold) / _span(res), note
+
+
+def _prefix_ttft_reduction(case: dict[str, Any]) -> tuple[float, str]:
+    isl = case["input_tokens"]
+    prefix = int(isl * case["prefix_share"]) // 512 * 512  # whole 512-token blocks of the trace format
+    doc = _ids("doc", 0, prefix)
+    stored = Request(rid=0, arrival_s=0.0, input_tokens=prefix, output_tokens=1, prefix_hashes=doc)
+    full = Request(rid=0, arrival_s=0.0, input_tokens=isl, output_tokens=case["output_tokens"],
+                   prefix_hashes=doc + _ids("rest", 0, isl - prefix))
+
+    def ttft(res: SimResult) -> float:
+        (s,) = res.sequences
+        return s.first_token_s - s.req.arrival_s
+
+    cold = ttft(simulate(make_replicas(build(_deployment(case, False))), OpenLoop(requests=(full,))))
+    res, t = _retrieve(case, (stored,), (full,))
+    warm, load = ttft(res), t.chain.load_s
+    return 100 * (1 - warm / cold), (
+        f"TTFT {cold:.2f} s prefilling all {isl:,} tokens, {warm:.2f} s with {prefix:,} loaded from the tier "
+        f"({t.loaded_blocks} blocks in {load:.2f} s) and {isl - prefix:,} prefilled; prefill time alone "
+        f"-{100 * (1 - (warm - load) / cold):.1f} %")
 
 
 def predict_tier_case(case: dict[str, Any]) -> tuple[float, str]:
@@ -113,6 +146,8 @@ def predict_tier_case(case: dict[str, Any]) -> tuple[float, str]:
         return _offload_throughput(case)
     if kind == "warm_speedup":
         return _warm_speedup(case)
+    if kind == "prefix_ttft_reduction":
+        return _prefix_ttft_reduction(case)
     raise ValueError(f"unknown tier case kind {kind!r}")  # a bug in the shipped case file
 
 
