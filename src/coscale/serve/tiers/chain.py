@@ -56,48 +56,58 @@ class TierChain:
     def held(self) -> int:
         return sum(len(lv) for lv in self.levels)
 
-    def _put(self, i: int, key: Hashable) -> None:
-        """`key` enters tier i; a full tier pushes its LRU key down (or out of the bottom)."""
-        while True:
-            lv = self.levels[i]
-            if key in lv.keys:  # another replica already put this content into the shared tier
-                lv.keys.move_to_end(key)
-                self.dropped += 1
-                return
-            lv.keys[key] = None
-            lv.written += 1
-            if len(lv.keys) <= lv.medium.capacity_blocks:
-                return
-            key, _ = lv.keys.popitem(last=False)
-            lv.moved_out += 1
-            i += 1
-            if i == len(self.levels):
-                self.dropped += 1
-                return
-
     def store(self, keys: Iterable[Hashable]) -> float:
         """Copy blocks from GPU memory into the top tier (keys already held anywhere are refreshed, not
-        copied again). Returns the seconds the GPU waits: the top tier's write of the new blocks; moving
-        keys further down is the host's work and stays off the GPU's critical path."""
+        copied again); a full tier pushes its least recently used key down one tier, out of the bottom
+        one it is dropped, and a key pushed into a tier that already holds it (the pod-shared tier,
+        filled by another replica) is refreshed there and dropped. Returns the seconds the GPU waits:
+        the top tier's write of the new blocks; moving keys further down is the host's work and stays
+        off the GPU's critical path. One loop with local counters: it runs once per stored block."""
         levels = self.levels
         if not levels:
             return 0.0
-        top = levels[0]
-        new = 0
+        dicts = [lv.keys for lv in levels]
+        caps = [lv.medium.capacity_blocks for lv in levels]
+        written = [0] * len(levels)
+        moved_out = [0] * len(levels)
+        top, top_cap, depth = dicts[0], caps[0], len(levels)
+        new = dropped = 0
         for key in keys:
-            for lv in levels:
-                if key in lv.keys:
-                    lv.keys.move_to_end(key)
+            for d in dicts:
+                if key in d:
+                    d.move_to_end(key)
                     break
             else:
                 new += 1
-                if len(top.keys) < top.medium.capacity_blocks:  # room at the top: the common case
-                    top.keys[key] = None
-                    top.written += 1
-                else:
-                    self._put(0, key)
+                top[key] = None
+                written[0] += 1
+                if len(top) <= top_cap:  # room at the top: the common case
+                    continue
+                moving, _ = top.popitem(last=False)
+                moved_out[0] += 1
+                i = 1
+                while True:
+                    if i == depth:
+                        dropped += 1
+                        break
+                    d = dicts[i]
+                    if moving in d:
+                        d.move_to_end(moving)
+                        dropped += 1
+                        break
+                    d[moving] = None
+                    written[i] += 1
+                    if len(d) <= caps[i]:
+                        break
+                    moving, _ = d.popitem(last=False)
+                    moved_out[i] += 1
+                    i += 1
+        for lv, w, m in zip(levels, written, moved_out, strict=True):
+            lv.written += w
+            lv.moved_out += m
         self.stored += new
-        t = top.medium.write_s(new)
+        self.dropped += dropped
+        t = levels[0].medium.write_s(new)
         self.store_s += t
         return t
 
