@@ -64,6 +64,18 @@ def test_all_to_all_time_by_hand() -> None:
     assert float(collective_time(Collective(kind="all_reduce", bytes=size, group=1), link, EFF)) == 0.0
 
 
+@pytest.mark.parametrize("size", [2.0**20, 7 * 2.0**20, 2.0**30])
+def test_deepep_all_to_all_has_no_size_ramp(size: float) -> None:
+    """DeepEP's kernels reach their bandwidth from a few MB: latency + bytes over the all-to-all fraction of
+    the link, at every size; NCCL's curve is slower below its half-bandwidth size and equal far above it."""
+    link = System(hardware=H100, num_gpus=64).link_for(64)
+    deepep = float(collective_time(Collective(kind="all_to_all", bytes=size, group=64, backend="deepep"), link, EFF))
+    assert deepep == pytest.approx(link.latency_s + 63 / 64 * size / (link.bandwidth_Bps * 0.78))
+    nccl = float(collective_time(Collective(kind="all_to_all", bytes=size, group=64), link, EFF))
+    assert nccl > deepep
+    assert nccl - link.latency_s == pytest.approx((deepep - link.latency_s) * (size + 10 * MIB) / size)
+
+
 def test_kernel_time_is_the_slower_engine_above_the_launch_floor() -> None:
     t, code = kernel_time(np.array([0.0, 1e-6, 2e-3, 1e-3]), np.array([0.0, 5e-7, 1e-3, 2e-3]), 2.5e-6)
     assert t.tolist() == [0.0, 2.5e-6, 2e-3, 2e-3]

@@ -104,6 +104,25 @@ def test_expert_parallel_adds_all_to_all():
     assert kinds == {"all_to_all"}
 
 
+@pytest.mark.parametrize("fmt", ["bf16", "fp8", "nvfp4"])
+def test_deepep_dispatches_rows_in_the_activation_format(fmt):
+    model = load_model("qwen3-30b-a3b")
+    f = STORAGE_FORMATS
+
+    def a2a(backend: str) -> dict[str, float]:
+        p = ForwardPass.single("decode", 64, 1, 10, ep=8, attention_dp=8, weights=f[fmt], activations=f[fmt],
+                               kv_cache=f["bf16"], gemm_class="bf16", attention_class="bf16", moe_a2a=backend)
+        ops = [o for o in forward_ops(model, p) if o.collective]
+        assert {o.collective.backend for o in ops} == {backend}
+        return {o.name: o.collective.bytes * o.count for o in ops}
+
+    bf16, quantized = a2a("nccl"), a2a("deepep")
+    assert bf16["moe.dispatch"] == pytest.approx(bf16["moe.combine"])  # BF16 both ways by default
+    assert quantized["moe.combine"] == pytest.approx(bf16["moe.combine"])  # the experts' outputs return in BF16
+    ratio = f[fmt].bytes_per_element / 2.0  # FP8 1 byte, NVFP4 0.5 + one E4M3 scale per 16 values
+    assert quantized["moe.dispatch"] == pytest.approx(bf16["moe.dispatch"] * ratio)
+
+
 @given(st.integers(0, 600), st.integers(1, 300), st.one_of(st.none(), st.integers(1, 400)))
 def test_keys_per_query_matches_brute_force(context, new, window):
     spec = AttentionSpec(num_heads=8, num_kv_heads=8, head_dim=64, v_head_dim=64, sliding_window=window)

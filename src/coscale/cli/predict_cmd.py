@@ -51,6 +51,10 @@ def inference(
     gemm_input_casts: bool = typer.Option(False, "--gemm-input-casts/--fused-gemm-input-casts",
                                           help="The engine casts each FP8/FP4 GEMM input in a kernel of its own "
                                                "(TensorRT-LLM's PyTorch backend); default fused (TensorRT engines)."),
+    moe_a2a_backend: str = typer.Option("nccl", "--moe-a2a-backend",
+                                        help="MoE with --ep > 1: who runs the all-to-all: nccl (BF16 rows, NCCL's "
+                                             "size curve) or deepep (FP8/FP4 dispatch, BF16 combine, DeepEP's "
+                                             "bandwidth)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Predict TTFT, TPOT, throughput, memory per GPU, energy and the binding resource, per operator."""
@@ -68,6 +72,7 @@ def inference(
         max_batch=max_batch,
         efficiency=load_efficiency_file(efficiency) if efficiency else chip.efficiency,
         gemm_input_casts=gemm_input_casts,
+        moe_a2a=moe_a2a_backend,
     )
     result = predict_inference(scenario)
     if as_json:

@@ -119,6 +119,10 @@ ADMISSION_TTFT = typer.Option(None, "--admission-ttft", help="TTFT limit (s) adm
 GEMM_CASTS = typer.Option(None, "--gemm-input-casts/--fused-gemm-input-casts",
                           help="The engine casts each FP8/FP4 GEMM input in a kernel of its own (TensorRT-LLM's "
                                "PyTorch backend); default fused into the kernel before it (TensorRT engines).")
+A2A_BACKEND = typer.Option(None, "--moe-a2a-backend",
+                           help="MoE expert parallelism (in `serve`: the disaggregated decode pool's --decode-ep): "
+                                "who runs the all-to-all: nccl (default; BF16 rows) or deepep (FP8/FP4 dispatch, "
+                                "BF16 combine, DeepEP's bandwidth).")
 KV_OFFLOAD = typer.Option(None, "--kv-offload", help="KV tiers below GPU memory, top to bottom: dram[,nvme[,shared]].")
 DRAM_GIB = typer.Option(None, "--dram-kv-gib", help="Host DRAM for KV per GPU, GiB (0: off; default the chip's).")
 NVME_GIB = typer.Option(None, "--nvme-kv-gib", help="Local NVMe for KV per GPU, GiB (0: off; default the chip's).")
@@ -147,6 +151,7 @@ def simulate_cmd(
     gpu_memory_utilization: float = UTIL, num_gpu_blocks: int = BLOCKS, host_overhead: float = OVERHEAD,
     router: str = ROUTER, router_overlap_weight: float = OVERLAP_W, admission: str = ADMISSION,
     admission_ttft: float = ADMISSION_TTFT, gemm_input_casts: bool = GEMM_CASTS,
+    moe_a2a_backend: str = A2A_BACKEND,
     kv_offload: str = KV_OFFLOAD, dram_kv_gib: float = DRAM_GIB,
     nvme_kv_gib: float = NVME_GIB, shared_kv_gib: float = SHARED_GIB, kv_keep: str = KV_KEEP, kv_store: str = KV_STORE,
     rate: float = typer.Option(None, "--rate", help="Open-loop arrival rate, requests/s."),
@@ -182,7 +187,8 @@ def simulate_cmd(
         dd = disagg_deployment(
             f, dict(model=model, hardware=hardware, precision=precision, kv_precision=kv_precision, engine=engine,
                     max_num_seqs=max_num_seqs, max_batched_tokens=max_batched_tokens, block_size=block_size,
-                    gpu_memory_utilization=gpu_memory_utilization, host_overhead_s=host_overhead, router=router),
+                    gpu_memory_utilization=gpu_memory_utilization, host_overhead_s=host_overhead, router=router,
+                    gemm_input_casts=gemm_input_casts, moe_a2a_backend=moe_a2a_backend),
             dict(prefill_hardware=prefill_hardware, prefill_gpus=prefill_gpus, prefill_tp=prefill_tp,
                  prefill_pp=prefill_pp, decode_hardware=decode_hardware, decode_gpus=decode_gpus, decode_tp=decode_tp,
                  decode_pp=decode_pp, decode_ep=decode_ep), kv_link, kv_link_efficiency)
@@ -198,6 +204,7 @@ def simulate_cmd(
                     gpu_memory_utilization=gpu_memory_utilization, num_gpu_blocks=num_gpu_blocks,
                     host_overhead_s=host_overhead, router=router, router_overlap_weight=router_overlap_weight,
                     admission=admission, admission_ttft_s=admission_ttft, gemm_input_casts=gemm_input_casts,
+                    moe_a2a_backend=moe_a2a_backend,
                     kv_offload=_offload(f, kv_offload, dram_kv_gib, nvme_kv_gib, shared_kv_gib, kv_keep, kv_store))
     w = _workload(f, rate=rate, arrival=arrival, burstiness=burstiness, concurrency=concurrency, trace=trace,
                   input_len=input_len, output_len=output_len, length_dist=length_dist, num_requests=num_requests,
@@ -277,6 +284,7 @@ def capacity_cmd(
     gpu_memory_utilization: float = UTIL, num_gpu_blocks: int = BLOCKS, host_overhead: float = OVERHEAD,
     router: str = ROUTER, router_overlap_weight: float = OVERLAP_W, admission: str = ADMISSION,
     admission_ttft: float = ADMISSION_TTFT, gemm_input_casts: bool = GEMM_CASTS,
+    moe_a2a_backend: str = A2A_BACKEND,
     kv_offload: str = KV_OFFLOAD, dram_kv_gib: float = DRAM_GIB,
     nvme_kv_gib: float = NVME_GIB, shared_kv_gib: float = SHARED_GIB, kv_keep: str = KV_KEEP, kv_store: str = KV_STORE,
     arrival: str = ARRIVAL, burstiness: float = BURST,
@@ -297,6 +305,7 @@ def capacity_cmd(
                     gpu_memory_utilization=gpu_memory_utilization, num_gpu_blocks=num_gpu_blocks,
                     host_overhead_s=host_overhead, router=router, router_overlap_weight=router_overlap_weight,
                     admission=admission, admission_ttft_s=admission_ttft, gemm_input_casts=gemm_input_casts,
+                    moe_a2a_backend=moe_a2a_backend,
                     kv_offload=_offload(f, kv_offload, dram_kv_gib, nvme_kv_gib, shared_kv_gib, kv_keep, kv_store))
     w = _workload(f, rate=1.0, arrival=arrival, burstiness=burstiness, input_len=input_len, output_len=output_len,
                   length_dist=length_dist, num_requests=num_requests or 1000, seed=seed)
@@ -327,6 +336,7 @@ def sweep_cmd(
     gpu_memory_utilization: float = UTIL, num_gpu_blocks: int = BLOCKS, host_overhead: float = OVERHEAD,
     router: str = ROUTER, router_overlap_weight: float = OVERLAP_W, admission: str = ADMISSION,
     admission_ttft: float = ADMISSION_TTFT, gemm_input_casts: bool = GEMM_CASTS,
+    moe_a2a_backend: str = A2A_BACKEND,
     kv_offload: str = KV_OFFLOAD, dram_kv_gib: float = DRAM_GIB,
     nvme_kv_gib: float = NVME_GIB, shared_kv_gib: float = SHARED_GIB, kv_keep: str = KV_KEEP, kv_store: str = KV_STORE,
     arrival: str = ARRIVAL, burstiness: float = BURST,
@@ -343,6 +353,7 @@ def sweep_cmd(
                     gpu_memory_utilization=gpu_memory_utilization, num_gpu_blocks=num_gpu_blocks,
                     host_overhead_s=host_overhead, router=router, router_overlap_weight=router_overlap_weight,
                     admission=admission, admission_ttft_s=admission_ttft, gemm_input_casts=gemm_input_casts,
+                    moe_a2a_backend=moe_a2a_backend,
                     kv_offload=_offload(f, kv_offload, dram_kv_gib, nvme_kv_gib, shared_kv_gib, kv_keep, kv_store))
     if (rates is None) == (concurrency_levels is None):
         raise CoscaleError("give exactly one of --rates or --concurrency-levels.")

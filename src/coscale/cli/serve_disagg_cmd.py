@@ -18,7 +18,7 @@ from coscale.serve.scenario import Deployment, WorkloadSpec
 MODES = ("aggregated", "disaggregated")
 POOL_FIELDS = ("hardware", "gpus", "tp", "pp", "ep", "kv_offload")
 SHARED_FIELDS = ("model", "precision", "kv_precision", "engine", "max_num_seqs", "max_batched_tokens", "block_size",
-                 "gpu_memory_utilization", "host_overhead_s", "router")
+                 "gpu_memory_utilization", "host_overhead_s", "router", "gemm_input_casts", "moe_a2a_backend")
 
 
 def check_mode(mode: str | None) -> str:
@@ -33,14 +33,15 @@ def disagg_deployment(f: dict, shared: dict, pools: dict, kv_link: str | None,
     """Shared engine settings (flags win over the scenario file) plus per-pool chip and layout from
     `--prefill-*` / `--decode-*` flags or the scenario file's `prefill_*` / `decode_*` keys (or its
     `prefill` / `decode` objects); a pool's chip defaults to --hardware."""
-    base = {k: v for k, v in shared.items() if k in SHARED_FIELDS and v is not None}
+    picked = {k: shared.get(k) if shared.get(k) is not None else f.get(k) for k in SHARED_FIELDS}  # flags win
+    base = {k: v for k, v in picked.items() if v is not None}
     out = {}
     for pool in ("prefill", "decode"):
         section = f.get(pool, {})
         if not isinstance(section, dict):
             raise CoscaleError(f"the scenario file's '{pool}' must be an object of {', '.join(POOL_FIELDS)}.")
         fields = dict(base)
-        hw = shared.get("hardware")
+        hw = shared.get("hardware") if shared.get("hardware") is not None else f.get("hardware")
         if hw is not None:
             fields["hardware"] = hw
         for k in POOL_FIELDS:

@@ -25,7 +25,7 @@ INT_KEYS = ("gpus", "tp", "pp", "ep", "max_num_seqs", "max_batched_tokens", "blo
 FLOAT_KEYS = ("gpu_memory_utilization", "host_overhead_s", "rate", "burstiness", "duration_s", "think_s",
               "slo_ttft", "slo_tpot", "usd_per_gpu_hour")
 STR_KEYS = ("model", "hardware", "precision", "kv_precision", "engine", "router", "arrival", "trace", "length_dist",
-            "mode", "kv_link", "admission")
+            "mode", "kv_link", "admission", "moe_a2a_backend")
 BOOL_KEYS = ("gemm_input_casts",)
 # disaggregated pools: `prefill_<field>` / `decode_<field>` keys (or `prefill` / `decode` objects)
 POOL_KEYS = tuple(f"{pool}_{k}" for pool in ("prefill", "decode") for k in ("gpus", "tp", "pp", "ep"))

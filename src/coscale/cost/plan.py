@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from coscale.cost.compute_class import resolve_compute_class
 from coscale.cost.efficiency import EfficiencyModel
 from coscale.cost.inference_memory import ServingMemoryModel
+from coscale.errors import CoscaleError
 from coscale.feasibility import raise_if_any
 from coscale.feasibility.scalar import layout_violations
 from coscale.specs.execution import Parallelism
@@ -20,6 +21,7 @@ from coscale.specs.hardware import System
 from coscale.specs.model import ModelSpec
 from coscale.specs.precision import PrecisionRecipe
 from coscale.workload.forward_pass import ForwardPass
+from coscale.workload.ops import COLLECTIVE_BACKENDS, CollectiveBackend
 from coscale.workload.shape import StepShape
 
 
@@ -38,6 +40,7 @@ class ExecutionPlan:
     # the engine casts each low-precision GEMM's BF16 input in a kernel of its own (TensorRT-LLM's
     # PyTorch backend, vLLM); False: the cast is fused into the kernel before it (TensorRT engines)
     gemm_input_casts: bool = False
+    moe_a2a: CollectiveBackend = "nccl"  # who runs the MoE all-to-all (ForwardPass.moe_a2a)
 
     def forward_pass(self, shape: StepShape) -> ForwardPass:
         """The pass one GPU runs for `shape` (the step of its attention-DP rank)."""
@@ -46,14 +49,20 @@ class ExecutionPlan:
                            activations=r.activations, kv_cache=r.kv_cache, ssm_state=r.ssm_state,
                            gemm_class=self.gemm_class,
                            attention_class=self.attention_class, head_class=self.head_class,
-                           quantize_gemm_inputs=self.gemm_input_casts)
+                           quantize_gemm_inputs=self.gemm_input_casts,
+                           moe_a2a=self.moe_a2a)
 
 
 def build_plan(model: ModelSpec, system: System, parallel: Parallelism, precision: PrecisionRecipe,
-               efficiency: EfficiencyModel | None = None, gemm_input_casts: bool = False) -> ExecutionPlan:
+               efficiency: EfficiencyModel | None = None, gemm_input_casts: bool = False,
+               moe_a2a: str = "nccl") -> ExecutionPlan:
     """Check the layout, resolve compute classes against the chip and collect the notes. The
     efficiency curves default to the chip's family (`hardware.efficiency`); `gemm_input_casts`:
-    price the engine's separate activation-quantization kernels (`coscale.workload.quantize`)."""
+    price the engine's separate activation-quantization kernels (`coscale.workload.quantize`);
+    `moe_a2a`: who runs the MoE all-to-all, "nccl" or "deepep" (FP8/FP4 dispatch, DeepEP's bandwidth)."""
+    if moe_a2a not in COLLECTIVE_BACKENDS:
+        raise CoscaleError(f"unknown MoE all-to-all backend {moe_a2a!r}; use --moe-a2a-backend "
+                           f"{' or '.join(COLLECTIVE_BACKENDS)}.")
     raise_if_any(layout_violations(model, tp=parallel.tp, pp=parallel.pp, ep=parallel.ep, gpus=parallel.gpus))
     hw = system.hardware
     gemm = resolve_compute_class(hw, precision.activations.compute_class)
@@ -64,7 +73,7 @@ def build_plan(model: ModelSpec, system: System, parallel: Parallelism, precisio
         head_class=resolve_compute_class(hw, "bf16").used,
         memory=ServingMemoryModel.of(model, parallel, precision, hw.memory.hbm.capacity_bytes),
         notes=tuple(n for n in (gemm.note,) if n) + tuple(_format_notes(system, precision)),
-        gemm_input_casts=gemm_input_casts)
+        gemm_input_casts=gemm_input_casts, moe_a2a=moe_a2a)  # type: ignore[arg-type]
 
 
 def _attention_class(system: System, precision: PrecisionRecipe) -> str:

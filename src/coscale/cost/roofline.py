@@ -120,7 +120,7 @@ def collective_time(c: Collective, link: Link, eff: EfficiencyModel) -> Array:
         wire = (n - 1) / n * size
     else:  # p2p
         wire = size
-    link_eff = collective_link_fraction(eff, size)
+    link_eff = collective_link_fraction(eff, size) if c.backend == "nccl" else 1.0
     if c.kind == "all_to_all":
         link_eff = link_eff * eff.all_to_all_peak
     if not isinstance(size, np.ndarray):  # plain numbers (the planner's inner loop): no array round trip

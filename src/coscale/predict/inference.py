@@ -43,10 +43,11 @@ class InferenceScenario:
     efficiency: EfficiencyModel | None = None  # None: the chip family's curves
     # the engine quantizes GEMM inputs in kernels of their own (TensorRT-LLM PyTorch backend, vLLM)
     gemm_input_casts: bool = False
+    moe_a2a: str = "nccl"  # who runs the MoE all-to-all: nccl (BF16 rows) or deepep (FP8/FP4 dispatch)
 
     def plan(self) -> ExecutionPlan:
         return build_plan(self.model, self.system, self.parallel, self.precision, self.efficiency,
-                          gemm_input_casts=self.gemm_input_casts)
+                          gemm_input_casts=self.gemm_input_casts, moe_a2a=self.moe_a2a)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)

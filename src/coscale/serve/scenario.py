@@ -71,6 +71,8 @@ class Deployment:
     # the engine quantizes each low-precision GEMM input in a kernel of its own (TensorRT-LLM's PyTorch
     # backend; TensorRT engines fuse the cast into the kernel before it): priced by `workload.quantize`
     gemm_input_casts: bool = False
+    # who runs the MoE all-to-all of an EP pool: nccl (BF16 rows) or deepep (FP8/FP4 dispatch, DeepEP's bandwidth)
+    moe_a2a_backend: str = "nccl"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kv_offload", offload_config(self.kv_offload))
@@ -155,7 +157,8 @@ def build(d: Deployment, cost: StepCostModel | None = None, attention_dp: bool =
     if cost is None:
         # one step holds at most the token budget (decode-first) or a full decode batch (prefill-first)
         tokens = sched.max_batched_tokens + (sched.max_num_seqs if sched.policy != "decode_first" else 0)
-        cost = CoreStepCost(plan=build_plan(model, system, par, recipe, gemm_input_casts=d.gemm_input_casts),
+        cost = CoreStepCost(plan=build_plan(model, system, par, recipe, gemm_input_casts=d.gemm_input_casts,
+                                                moe_a2a=d.moe_a2a_backend),
                             max_tokens=tokens, max_seqs=sched.max_num_seqs + 1)
     return Built(model=model, system=system, parallel=par, precision=recipe, preset=preset, sched=sched,
                  block_size=block, budget=budget, num_blocks=d.num_gpu_blocks or budget.blocks, cost=cost,

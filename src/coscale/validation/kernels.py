@@ -64,11 +64,22 @@ def predict_all_reduce_busbw(check: dict[str, Any], eff: EfficiencyModel) -> flo
     return size / t * 2.0 * (n - 1) / n / 1e9
 
 
+def _deepep_all_to_all_s(check: dict[str, Any], eff: EfficiencyModel) -> float:
+    """Seconds of one all-to-all of `bytes` per rank over `gpus` ranks on DeepEP's kernels (the K-DEP cases)."""
+    n, size = check["gpus"], check["bytes"]
+    c = Collective(kind="all_to_all", bytes=size, group=n, backend="deepep")
+    return float(collective_time(c, _system(check).link_for(n), eff))
+
+
 def predict_all_to_all_bw(check: dict[str, Any], eff: EfficiencyModel) -> float:
     """Bytes each rank sends to other ranks per second (DeepEP's 'bottleneck bandwidth')."""
     n, size = check["gpus"], check["bytes"]
-    t = collective_time(Collective(kind="all_to_all", bytes=size, group=n), _system(check).link_for(n), eff)
-    return size * (n - 1) / n / t / 1e9
+    return size * (n - 1) / n / _deepep_all_to_all_s(check, eff) / 1e9
+
+
+def predict_all_to_all_us(check: dict[str, Any], eff: EfficiencyModel) -> float:
+    """Microseconds of one all-to-all (DeepEP's low-latency tables)."""
+    return _deepep_all_to_all_s(check, eff) * 1e6
 
 
 KERNEL_PREDICTORS = {
@@ -78,4 +89,5 @@ KERNEL_PREDICTORS = {
     "copy": predict_copy,
     "all_reduce": predict_all_reduce_busbw,
     "all_to_all": predict_all_to_all_bw,
+    "all_to_all_us": predict_all_to_all_us,
 }

@@ -99,9 +99,10 @@ def moe_ops(spec: MoESpec, p: ForwardPass, layer: str, count: int, hidden: int) 
         for op in mlp_ops(shared, p, layer, count, hidden):
             ops.append(replace(op, name="moe.shared_" + op.name.split(".")[1]))
     if p.ep > 1:
-        # dispatch and combine: each rank's share of its group's tokens goes to top_k experts
-        message = t / p.tp * spec.top_k * hidden * OUTPUT_BYTES * imbalance  # the busiest receiver
-        for name in ("moe.dispatch", "moe.combine"):
+        # dispatch and combine: each rank's share of its group's tokens goes to top_k experts (the busiest
+        # receiver's rows); dispatch in the pass's dispatch format, combine in BF16
+        rows = t / p.tp * spec.top_k * hidden * imbalance
+        for name, bpe in (("moe.dispatch", p.dispatch_bpe), ("moe.combine", OUTPUT_BYTES)):
             ops.append(Op(name=name, kind="collective", layer=layer, count=count,
-                          collective=Collective(kind="all_to_all", bytes=message, group=p.ep)))
+                          collective=Collective(kind="all_to_all", bytes=rows * bpe, group=p.ep, backend=p.moe_a2a)))
     return ops

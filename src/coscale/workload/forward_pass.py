@@ -8,6 +8,7 @@ from typing import Literal
 import numpy as np
 
 from coscale.specs.precision import STORAGE_FORMATS, StorageFormat
+from coscale.workload.ops import CollectiveBackend
 from coscale.workload.shape import Array, StepShape, TokenGroup
 
 Phase = Literal["prefill", "decode"]
@@ -38,6 +39,11 @@ class ForwardPass:
     # the serving engine casts each GEMM's BF16 input to the activation format in a kernel of its own
     # (`coscale.workload.quantize`); training passes add their own casts (train.passes)
     quantize_gemm_inputs: bool = False
+    # who runs the MoE all-to-all (`workload.ops.CollectiveBackend`): "nccl" moves BF16 rows both ways
+    # (Megatron's all-to-all dispatcher; engines that quantize after the exchange); "deepep" dispatches
+    # each routed token in the expert GEMMs' input format, quantized once before it, and combines BF16
+    # rows ("FP8 dispatch / BF16 combine", DeepEP's measured setting)
+    moe_a2a: CollectiveBackend = "nccl"
 
     @staticmethod
     def single(phase: Phase, seqs: float, new_tokens: float, context: float, **kwargs: object) -> ForwardPass:
@@ -72,6 +78,11 @@ class ForwardPass:
     @property
     def act_bpe(self) -> float:
         return self.activations.bytes_per_element
+
+    @property
+    def dispatch_bpe(self) -> float:
+        """Bytes per element of the rows the MoE dispatch all-to-all moves."""
+        return self.act_bpe if self.moe_a2a == "deepep" else OUTPUT_BYTES
 
     @property
     def kv_bpe(self) -> float:

@@ -7,6 +7,11 @@ from typing import Literal
 
 OpKind = Literal["gemm", "grouped_gemm", "attention", "ssm", "elementwise", "embedding", "collective"]
 CollectiveKind = Literal["all_reduce", "all_gather", "reduce_scatter", "all_to_all", "p2p"]
+# who runs a collective: NCCL's ring / pairwise algorithms, whose achieved bandwidth ramps up with the
+# message size; or DeepEP's MoE all-to-all kernels (SGLang's and vLLM's `deepep` backend), which reach
+# their bandwidth from a few MB (DeepEP's measured tables: 7 MB low-latency to 235 MB normal batches)
+CollectiveBackend = Literal["nccl", "deepep"]
+COLLECTIVE_BACKENDS: tuple[CollectiveBackend, ...] = ("nccl", "deepep")
 VECTOR = "vector"  # compute class of ops that run on CUDA cores / vector units, not tensor cores
 
 
@@ -15,6 +20,7 @@ class Collective:
     kind: CollectiveKind
     bytes: float  # message size per GPU (the buffer each rank contributes)
     group: int  # ranks taking part
+    backend: CollectiveBackend = "nccl"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
