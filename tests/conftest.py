@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from coscale.validation.runner import CaseResult, run_validation
+from coscale.validation.runner import CaseResult, default_workers, run_validation
 
 
 @pytest.fixture(scope="session")
 def validation_results() -> list[CaseResult]:
-    """Every shipped validation case, as `build_report` and `coscale validate` compute them; run once per
-    session (about a minute) for the report tests, which differ only in their scenarios."""
-    return run_validation(serving=True)
+    """Every shipped validation case, as `build_report` and `coscale validate` compute them (in two
+    processes on a 2-core machine); run once per session (about 45 s) for the report tests, which differ
+    only in their scenarios."""
+    return run_validation(serving=True, workers=default_workers())

@@ -2,4 +2,5 @@
 
 from coscale.cli.app import main
 
-main()
+if __name__ == "__main__":  # a spawned worker process imports this module without running the CLI
+    main()

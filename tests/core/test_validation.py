@@ -49,3 +49,15 @@ def test_error_bands_cover_at_least_80_percent_of_out_of_sample_cases(results):
     band = summarize(results)["error_band_calibration"]
     assert 100 <= band["cases"] <= len(residuals(results))  # a case in a group of one has no band
     assert band["share_inside"] >= 0.80
+
+
+@pytest.mark.slow
+def test_serving_validation_in_two_processes_equals_one(validation_results):
+    """`workers=2` runs the serving simulations in a spawned process beside the shipped cases: the same
+    cases, in the same order, with the same predictions as one process."""
+    from coscale.validation.runner import run_validation
+
+    serial = run_validation(serving=True, workers=1)
+    parallel = run_validation(serving=True, workers=2)
+    assert [(r.id, r.predicted, r.note) for r in parallel] == [(r.id, r.predicted, r.note) for r in serial]
+    assert [r.id for r in validation_results] == [r.id for r in serial]

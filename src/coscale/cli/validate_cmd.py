@@ -9,7 +9,7 @@ import typer
 from coscale.report.console import make_console, print_json
 from coscale.report.validation import print_validation, validation_to_dict
 from coscale.validation.bands import residuals_to_json
-from coscale.validation.runner import residuals, run_all, run_validation, summarize
+from coscale.validation.runner import default_workers, residuals, run_all, run_validation, summarize
 
 
 def validate(
@@ -26,7 +26,7 @@ def validate(
     if write_residuals:
         path = resources.files("coscale.validation").joinpath("residuals.json")
         path.write_text(residuals_to_json(residuals(run_all())))  # type: ignore[attr-defined]
-    results = run_validation(serving=serving)
+    results = run_validation(serving=serving, workers=default_workers())
     data = validation_to_dict(results, summarize(results))
     if as_json:
         print_json(data)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import statistics
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -148,27 +151,48 @@ def residuals(results: list[CaseResult]) -> list[Residual]:
     return out
 
 
-def run_all(eff: EfficiencyModel | None = None, serving: bool = False) -> list[CaseResult]:
+def _shipped_cases(eff: EfficiencyModel | None, simulate: bool) -> list[CaseResult]:
+    return [run_case(case, eff, simulate=simulate) for case in load_cases()]
+
+
+def _serving_simulations() -> list[CaseResult]:
+    """The request-level serving cases: aggregated, KV-tier and disaggregated."""
+    from coscale.validation.serving import run_serving_cases
+    from coscale.validation.serving_disagg import run_disagg_cases
+
+    return run_serving_cases() + run_disagg_cases()
+
+
+def run_all(eff: EfficiencyModel | None = None, serving: bool = False, workers: int = 1) -> list[CaseResult]:
     """Every shipped case; each uses its chip's efficiency family unless `eff` overrides them all.
     `serving` adds the request-level serving simulations and runs the max-load benchmark rows through
-    the simulator (`coscale.validation.maxload`; slower: about two minutes). Without it every
-    inference case takes the analytic path of `predict inference`, whose residuals are the ones the
-    error bands of `predict` ship with (`residuals.json`)."""
-    results = [run_case(case, eff, simulate=serving) for case in load_cases()]
-    if serving:
-        from coscale.validation.serving import run_serving_cases
-        from coscale.validation.serving_disagg import run_disagg_cases
-        results += run_serving_cases() + run_disagg_cases()
-    return results
+    the simulator (`coscale.validation.maxload`; slower: about a minute and a half on 2 cores). Without
+    it every inference case takes the analytic path of `predict inference`, whose residuals are the ones
+    the error bands of `predict` ship with (`residuals.json`). `workers` >= 2 with `serving`: the
+    serving simulations run in a second (spawned) process while this one runs the shipped cases; the
+    results are the same, in the same order (tested)."""
+    if not serving:
+        return _shipped_cases(eff, simulate=False)
+    if workers < 2:
+        return _shipped_cases(eff, simulate=True) + _serving_simulations()
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        simulations = pool.submit(_serving_simulations)
+        shipped = _shipped_cases(eff, simulate=True)
+        return shipped + simulations.result()
 
 
-def run_validation(eff: EfficiencyModel | None = None, serving: bool = False) -> list[CaseResult]:
+def run_validation(eff: EfficiencyModel | None = None, serving: bool = False, workers: int = 1) -> list[CaseResult]:
     """What `coscale validate` prints: the published measurements (`run_all`, with the serving
-    simulations and the simulated max-load rows when `serving`: the CLI's default, about a minute
-    more), then the `codesign` ratios of validation/codesign.py (published comparisons as ratios of two predictions)."""
+    simulations and the simulated max-load rows when `serving`: the CLI's default), then the `codesign`
+    ratios of validation/codesign.py (published comparisons as ratios of two predictions)."""
     from coscale.validation.codesign import run_codesign  # codesign builds on CaseResult defined here
 
-    return run_all(eff, serving=serving) + run_codesign()
+    return run_all(eff, serving=serving, workers=workers) + run_codesign()
+
+
+def default_workers() -> int:
+    """Processes for a serving validation run: two where the machine has two cores or more."""
+    return min(2, os.cpu_count() or 1)
 
 
 def _by_group(results: list[CaseResult]) -> list[dict[str, Any]]:

@@ -35,7 +35,7 @@ from coscale.resolve import resolve_model
 from coscale.specs.execution import InferenceRequest, Parallelism
 from coscale.specs.hardware import System
 from coscale.specs.precision import get_precision
-from coscale.validation.runner import CaseResult, run_validation, summarize
+from coscale.validation.runner import CaseResult, default_workers, run_validation, summarize
 
 
 def _scenario(sc: ReportScenario, model: str, chip: str, precision: str, batch: int | None) -> InferenceScenario:
@@ -148,7 +148,7 @@ def build_report(sc: ReportScenario, validation: list[CaseResult] | None = None)
                                sc.length_dist) if sc.serve else None)
     disaggregated = disagg_section(rec, list(sc.hardware), sc.kv_precision, sc.input_len, sc.output_len,
                                    sc.slo.ttft_s, sc.slo.tpot_s, sc.length_dist, sc.usd_per_gpu_hour)
-    results = run_validation(serving=True) if validation is None else validation
+    results = run_validation(serving=True, workers=default_workers()) if validation is None else validation
     return {
         "title": sc.title,
         "scenario": {"source": sc.source, "models": list(sc.models), "hardware": list(sc.hardware),
