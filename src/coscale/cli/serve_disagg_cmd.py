@@ -33,7 +33,8 @@ def disagg_deployment(f: dict, shared: dict, pools: dict, kv_link: str | None,
     """Shared engine settings (flags win over the scenario file) plus per-pool chip and layout from
     `--prefill-*` / `--decode-*` flags or the scenario file's `prefill_*` / `decode_*` keys (or its
     `prefill` / `decode` objects); a pool's chip defaults to --hardware."""
-    picked = {k: shared.get(k) if shared.get(k) is not None else f.get(k) for k in SHARED_FIELDS}  # flags win
+    # the shared settings and the pools' default chip: a flag wins over the scenario file
+    picked = {k: shared.get(k) if shared.get(k) is not None else f.get(k) for k in (*SHARED_FIELDS, "hardware")}
     base = {k: v for k, v in picked.items() if v is not None}
     out = {}
     for pool in ("prefill", "decode"):
@@ -41,9 +42,6 @@ def disagg_deployment(f: dict, shared: dict, pools: dict, kv_link: str | None,
         if not isinstance(section, dict):
             raise CoscaleError(f"the scenario file's '{pool}' must be an object of {', '.join(POOL_FIELDS)}.")
         fields = dict(base)
-        hw = shared.get("hardware") if shared.get("hardware") is not None else f.get("hardware")
-        if hw is not None:
-            fields["hardware"] = hw
         for k in POOL_FIELDS:
             v = pools.get(f"{pool}_{k}")
             v = v if v is not None else f.get(f"{pool}_{k}", section.get(k))
