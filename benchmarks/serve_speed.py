@@ -19,7 +19,8 @@ Three cases run on the Python engine beside them: the KV-tiers case (8 replicas 
 DRAM + NVMe tiers replaying the Mooncake conversation trace), the disaggregated case (Llama-3.1-70B,
 prefill TP4 + decode TP4) and the issue's disaggregated deployment with tiers (the same 8 H100s and
 trace as the tiers case, split 4 prefill instances with DRAM + NVMe tiers and KV-aware routing + 4
-decode instances; `--only-disaggregated` runs the two disaggregated cases alone).
+decode instances; the same again with decode prefix reuse, the decode side pulling only the prompt
+blocks it does not cache; `--only-disaggregated` runs the disaggregated cases alone).
 
 The aggregated runs go through the compiled engine (`coscale.serve.compiled`, numba) when it covers
 them (it does for every run here except the KV-tiers and disaggregated cases, which stay on Python);
@@ -156,12 +157,16 @@ DISAGG_TIERED = ("llama-3.1-8b, prefill 4x H100 with KV tiers dram+nvme and kv_a
                                   kv_link="infiniband"))
 
 
-def measure_disagg_tiered(duration: float) -> dict[str, object]:
-    """The disaggregated deployment with KV tiers on the first `duration` s of the Mooncake conversation trace."""
+def measure_disagg_tiered(duration: float, decode_prefix_reuse: bool = False) -> dict[str, object]:
+    """The disaggregated deployment with KV tiers on the first `duration` s of the Mooncake conversation trace
+    (with `decode_prefix_reuse`: the decode side pulls only the prompt blocks it does not cache)."""
     label, d = DISAGG_TIERED
+    if decode_prefix_reuse:
+        label, d = label + ", decode prefix reuse", replace(d, decode_prefix_reuse=True)
     w = WorkloadSpec(trace=str(shipped_trace(TIERED_TRACE)), duration_s=duration)
     _, rep = run_disagg(d, w, Slo(), overload=False)
     kt = rep.get("kv_tiers") or {}
+    reuse = rep["transfer"]["decode_prefix_reuse"]
     row = {"scenario": f"{label}, Mooncake conversation trace {duration:g} s", "requests": rep["completed"],
            "simulated_s": rep["simulated_s"], "wall_s": rep["wall_s"],
            "speedup_vs_real_time": rep["speedup_vs_real_time"], "events": rep["events"],
@@ -169,6 +174,7 @@ def measure_disagg_tiered(duration: float) -> dict[str, object]:
            "ttft_p99_s": rep["ttft_s"]["p99"], "tpot_mean_s": rep["tpot_s"]["mean"],
            "prefix_hit_rate": rep["prefix_hit_rate"], "tier_load_rate": kt.get("tier_load_rate", 0.0),
            "kv_transfer_mean_s": rep["transfer"]["time_s"]["mean"],
+           "kv_bytes_total": rep["transfer"]["bytes_total"], "kv_share_not_sent": reuse["share_of_bytes_saved"],
            "prefill_utilization": rep["prefill"]["utilization"],
            "request_throughput_rps": rep["request_throughput_rps"]}
     print(f"{row['scenario']}: {row['requests']} requests, {row['simulated_s']:.0f} s simulated in "
@@ -176,7 +182,8 @@ def measure_disagg_tiered(duration: float) -> dict[str, object]:
           f"{row['events_per_s']:,.0f} events/s (TTFT mean {row['ttft_mean_s']:.3g} s, p99 {row['ttft_p99_s']:.3g} s, "
           f"TPOT mean {row['tpot_mean_s']:.3g} s, prefix hits {row['prefix_hit_rate']:.1%} of prompt tokens; loaded "
           f"from the tiers {row['tier_load_rate']:.1%} of prompt blocks; prefill pool busy "
-          f"{row['prefill_utilization']:.0%})", flush=True)
+          f"{row['prefill_utilization']:.0%}; KV sent {row['kv_bytes_total'] / 1e9:,.0f} GB, "
+          f"{row['kv_share_not_sent']:.1%} not sent)", flush=True)
     return row
 
 
@@ -219,6 +226,7 @@ def main() -> None:
     if args.only_disaggregated:
         print(json.dumps({"disaggregated": measure_disaggregated(args.duration),
                           "disaggregated_tiered": measure_disagg_tiered(args.duration),
+                          "disaggregated_tiered_decode_reuse": measure_disagg_tiered(args.duration, True),
                           "load_average": os.getloadavg()}))
         return
     rows, subs = [], []
@@ -249,6 +257,7 @@ def main() -> None:
     if not args.no_disaggregated:
         out["disaggregated"] = measure_disaggregated(args.duration)
         out["disaggregated_tiered"] = measure_disagg_tiered(args.duration)
+        out["disaggregated_tiered_decode_reuse"] = measure_disagg_tiered(args.duration, True)
     print(json.dumps(out))
 
 

@@ -60,6 +60,13 @@ DISAGG = {
                          decode=Deployment(model="llama-3.1-8b"), kv_link="infiniband"),
         WorkloadSpec(rate=3.0, num_requests=160, turns=4, think_s=2.0, input_len=900, output_len=60,
                      length_dist="lognormal", input_max=4000, output_max=300, seed=5)),
+    # decode prefix reuse: two decode instances picked by the KV-router cost, a tight decode pool
+    "disagg-8b-decode-prefix-reuse-sessions": (
+        DisaggDeployment(prefill=Deployment(model="llama-3.1-8b", num_gpu_blocks=1200),
+                         decode=Deployment(model="llama-3.1-8b", gpus=2, num_gpu_blocks=700), kv_link="ethernet",
+                         decode_prefix_reuse=True),
+        WorkloadSpec(rate=3.0, num_requests=160, turns=4, think_s=2.0, input_len=900, output_len=60,
+                     length_dist="lognormal", input_max=4000, output_max=300, seed=5)),
 }
 
 

@@ -19,7 +19,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from coscale.cli.serve_disagg_cmd import check_mode, compare_cmd, disagg_deployment, simulate_disaggregated
+from coscale.cli.serve_disagg_cmd import (
+    check_aggregated,
+    check_mode,
+    compare_cmd,
+    disagg_deployment,
+    simulate_disaggregated,
+)
 from coscale.cli.serve_options import check_options, read_scenario
 from coscale.cli.serve_system_cmd import system_cmd
 from coscale.errors import CoscaleError, DoesNotFitError
@@ -178,6 +184,10 @@ def simulate_cmd(
     decode_ep: int = typer.Option(None, "--decode-ep", help="Disaggregated: decode EP (attention-DP ranks)."),
     kv_link: str = typer.Option(None, "--kv-link", help="nvlink, infiniband (default), roce, ethernet or pcie."),
     kv_link_efficiency: float = typer.Option(None, "--kv-link-efficiency", help="Achieved share of line rate."),
+    decode_prefix_reuse: bool = typer.Option(
+        None, "--decode-prefix-reuse/--no-decode-prefix-reuse",
+        help="Disaggregated: the decode side pulls only the prompt blocks it does not cache (vLLM NixlConnector); "
+             "decode instances picked by Dynamo's KV-router cost."),
 ) -> None:
     """Simulate one workload on one deployment: latency percentiles, throughput, goodput, KV use."""
     f = _scenario_file(scenario)
@@ -188,16 +198,22 @@ def simulate_cmd(
             f, dict(model=model, hardware=hardware, precision=precision, kv_precision=kv_precision, engine=engine,
                     max_num_seqs=max_num_seqs, max_batched_tokens=max_batched_tokens, block_size=block_size,
                     gpu_memory_utilization=gpu_memory_utilization, host_overhead_s=host_overhead, router=router,
-                    gemm_input_casts=gemm_input_casts, moe_a2a_backend=moe_a2a_backend),
+                    gemm_input_casts=gemm_input_casts, moe_a2a_backend=moe_a2a_backend,
+                    router_overlap_weight=router_overlap_weight),
             dict(prefill_hardware=prefill_hardware, prefill_gpus=prefill_gpus, prefill_tp=prefill_tp,
                  prefill_pp=prefill_pp, decode_hardware=decode_hardware, decode_gpus=decode_gpus, decode_tp=decode_tp,
-                 decode_pp=decode_pp, decode_ep=decode_ep), kv_link, kv_link_efficiency)
+                 decode_pp=decode_pp, decode_ep=decode_ep), kv_link, kv_link_efficiency, decode_prefix_reuse)
         w = _workload(f, rate=rate, arrival=arrival, burstiness=burstiness, concurrency=concurrency, trace=trace,
                       input_len=input_len, output_len=output_len, length_dist=length_dist,
                       num_requests=num_requests, duration_s=duration, seed=seed, turns=turns, think_s=think_time)
         slo = Slo(ttft_s=_pick(f, "slo_ttft", slo_ttft), tpot_s=_pick(f, "slo_tpot", slo_tpot))
         simulate_disaggregated(dd, w, slo, as_json, usd_per_gpu_hour=_pick(f, "usd_per_gpu_hour", usd_per_gpu_hour))
         return
+    pool_flags = dict(prefill_hardware=prefill_hardware, prefill_gpus=prefill_gpus, prefill_tp=prefill_tp,
+                      prefill_pp=prefill_pp, decode_hardware=decode_hardware, decode_gpus=decode_gpus,
+                      decode_tp=decode_tp, decode_pp=decode_pp, decode_ep=decode_ep, kv_link=kv_link,
+                      kv_link_efficiency=kv_link_efficiency, decode_prefix_reuse=decode_prefix_reuse)
+    check_aggregated(f, pool_flags)
     d = _deployment(f, model=model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep, precision=precision,
                     kv_precision=kv_precision, engine=engine, max_num_seqs=max_num_seqs,
                     max_batched_tokens=max_batched_tokens, block_size=block_size,

@@ -18,7 +18,8 @@ from coscale.serve.scenario import Deployment, WorkloadSpec
 MODES = ("aggregated", "disaggregated")
 POOL_FIELDS = ("hardware", "gpus", "tp", "pp", "ep", "kv_offload")
 SHARED_FIELDS = ("model", "precision", "kv_precision", "engine", "max_num_seqs", "max_batched_tokens", "block_size",
-                 "gpu_memory_utilization", "host_overhead_s", "router", "gemm_input_casts", "moe_a2a_backend")
+                 "gpu_memory_utilization", "host_overhead_s", "router", "router_overlap_weight", "gemm_input_casts",
+                 "moe_a2a_backend")
 
 
 def check_mode(mode: str | None) -> str:
@@ -28,8 +29,19 @@ def check_mode(mode: str | None) -> str:
     return m
 
 
+def check_aggregated(f: dict, disagg_only: dict) -> None:
+    """An aggregated run refuses the options that only a disaggregated deployment reads (flag or file key)."""
+    given = [k for k, v in disagg_only.items() if v is not None or k in f]
+    given += [k for k in ("prefill", "decode") if k in f]
+    if given:
+        name = given[0]
+        raise CoscaleError(f"{'--' + name.replace('_', '-') if name in disagg_only else repr(name)} applies to "
+                           f"disaggregated serving only; add --mode disaggregated (or mode in the scenario file) or "
+                           f"drop it.")
+
+
 def disagg_deployment(f: dict, shared: dict, pools: dict, kv_link: str | None,
-                      kv_link_efficiency: float | None) -> DisaggDeployment:
+                      kv_link_efficiency: float | None, decode_prefix_reuse: bool | None = None) -> DisaggDeployment:
     """Shared engine settings (flags win over the scenario file) plus per-pool chip and layout from
     `--prefill-*` / `--decode-*` flags or the scenario file's `prefill_*` / `decode_*` keys (or its
     `prefill` / `decode` objects); a pool's chip defaults to --hardware."""
@@ -50,7 +62,9 @@ def disagg_deployment(f: dict, shared: dict, pools: dict, kv_link: str | None,
         out[pool] = Deployment(**fields)
     link = kv_link if kv_link is not None else f.get("kv_link", "infiniband")
     eff = kv_link_efficiency if kv_link_efficiency is not None else f.get("kv_link_efficiency")
-    return DisaggDeployment(prefill=out["prefill"], decode=out["decode"], kv_link=link, kv_link_efficiency=eff)
+    reuse = decode_prefix_reuse if decode_prefix_reuse is not None else f.get("decode_prefix_reuse", False)
+    return DisaggDeployment(prefill=out["prefill"], decode=out["decode"], kv_link=link, kv_link_efficiency=eff,
+                            decode_prefix_reuse=reuse)
 
 
 def simulate_disaggregated(d: DisaggDeployment, w: WorkloadSpec, slo: Slo, as_json: bool, progress=None,
@@ -84,6 +98,11 @@ def print_disagg(rep: dict) -> None:
     c.print(f"KV: {tr['bytes_per_request']['mean'] / 1e6:,.1f} MB per request, link {link['achieved_GBps']:.3g} GB/s "
             f"achieved ({link['paths']} x {link['per_gpu_line_rate_GBps']:.3g} GB/s x {link['efficiency']:.2f}), "
             f"busy {tr['link_utilization']:.1%}")
+    reuse = tr["decode_prefix_reuse"]
+    if reuse["enabled"]:
+        c.print(f"decode prefix reuse: {reuse['requests_with_hit']} requests found {reuse['tokens_reused']:,} prompt "
+                f"tokens cached on their decode instance; {reuse['bytes_saved'] / 1e9:,.3g} GB not sent "
+                f"({reuse['share_of_bytes_saved']:.1%} of the prompts' KV)")
     c.print(f"utilisation: prefill {p['utilization']:.1%} (KV {p['kv_utilization_mean']:.1%}), decode "
             f"{dc['utilization']:.1%} (KV {dc['kv_utilization_mean']:.1%}); preemptions {rep['preemptions']}")
     c.print(f"simulated {rep['simulated_s']:.1f} s in {rep['wall_s']:.2f} s wall ({rep['speedup_vs_real_time']:,.0f}x "

@@ -151,7 +151,8 @@ def _admit(rep: Replica, s: Sequence, budget: int, now: float, reserve: bool) ->
         if not rep.cfg.chunked_prefill:
             return 0
         new = budget
-    need = pool.blocks_for(cached + new) - len(hit)
+    held = s.blocks if pre else []  # blocks a transferred-in request holds already (its reused prefix)
+    need = pool.blocks_for(cached + new) - len(hit) - len(held)
     if need + pool.unreferenced(hit) > pool.free:
         return 0
     if reserve:
@@ -163,10 +164,11 @@ def _admit(rep: Replica, s: Sequence, budget: int, now: float, reserve: bool) ->
     pool.take(hit)
     if tiers is not None:
         tiers.commit_load(len(hit), known)  # loaded blocks leave their tier before allocation evicts into it
-    s.set_blocks(hit + pool.allocate(need))
+    s.set_blocks(hit + held + pool.allocate(need))
     if loaded:
         pool.publish(s.blocks, s.keys, len(hit), len(hit) + loaded)
-    s.registered = len(hit) + loaded
+    if not pre:
+        s.registered = len(hit) + loaded
     s.computed = cached
     if s.order < 0:
         s.hit_tokens = (len(hit) + loaded) * bs  # transferred KV (disaggregated decode) is not a hit

@@ -17,6 +17,9 @@ class DisaggDeployment:
     decode: Deployment
     kv_link: str = "infiniband"
     kv_link_efficiency: float | None = None  # None: the link kind's sourced default
+    # the decode side reuses the prompt prefix it already caches and pulls only the rest over the link
+    # (vLLM's NixlConnector); the decode instance is then picked by Dynamo's KV-router cost
+    decode_prefix_reuse: bool = False
 
     @property
     def gpus(self) -> int:
@@ -32,6 +35,8 @@ class DisaggBuilt:
     prefill: Built
     decode: Built
     path: KvPath
+    decode_prefix_reuse: bool = False
+    decode_overlap_weight: float = 1.0  # the KV-router cost's weight of blocks to pull (decode prefix reuse)
     _kv_memo: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
 
     def kv_bytes(self, tokens: int) -> float:
@@ -65,6 +70,9 @@ def build_disagg(d: DisaggDeployment) -> DisaggBuilt:
     if d.decode.kv_offload is not None and d.decode.kv_offload.tiers:
         raise CoscaleError("KV tiers on the decode pool are not simulated (it receives each prompt's KV over the "
                            "link and never prefills from a prefix); give kv_offload to the prefill pool.")
+    if d.decode_prefix_reuse and not d.decode.prefix_caching:
+        raise CoscaleError("decode prefix reuse needs prefix caching on the decode pool; turn the decode "
+                           "pool's prefix_caching on or decode_prefix_reuse off.")
     if d.prefill.ep > 1:
         raise CoscaleError("--prefill-ep > 1 is not simulated; give the prefill pool --prefill-tp/--prefill-pp.")
     p, dec = _pool(d.prefill, "prefill"), _pool(d.decode, "decode")
@@ -72,7 +80,8 @@ def build_disagg(d: DisaggDeployment) -> DisaggBuilt:
         raise CoscaleError("the pools keep the KV cache in different formats; give both the same --kv-precision.")
     path = kv_path(d.kv_link, p.system.hardware, p.parallel.gpus, p.parallel.instance_gpus,
                    dec.system.hardware, dec.parallel.gpus, dec.parallel.tp * dec.parallel.pp, d.kv_link_efficiency)
-    return DisaggBuilt(prefill=p, decode=dec, path=path)
+    return DisaggBuilt(prefill=p, decode=dec, path=path, decode_prefix_reuse=d.decode_prefix_reuse,
+                       decode_overlap_weight=d.decode.router_overlap_weight)
 
 
 def with_pools(d: DisaggDeployment, **prefill_and_decode) -> DisaggDeployment:

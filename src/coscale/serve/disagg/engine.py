@@ -16,6 +16,13 @@ blocks are granted; a reservation granted before the prefill lets the KV stream 
 it. When the KV has arrived the reserved blocks become the request's: it goes to the head of the
 decode queue with the prompt's KV counted as computed (`Sequence.preloaded`) and is admitted at the
 next step. A decode instance that preempts it recomputes it locally.
+
+With decode prefix reuse (`DisaggDeployment.decode_prefix_reuse`, vLLM's NixlConnector: the decode
+side pulls only the prompt blocks beyond its local prefix-cache hit) the decode instance is the one
+minimising Dynamo's KV-router cost (overlap weight x blocks to pull + blocks it holds or owes + the
+request's), the grant pins the cached prefix it finds then and reserves blocks for the rest only,
+only the rest crosses the link, and the transferred request holds its blocks from the KV's arrival,
+publishing the received prompt blocks to the decode instance's prefix cache (a later turn can hit).
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from coscale.serve.disagg.deployment import DisaggBuilt
 from coscale.serve.disagg.transfer import Links, Transfer
 from coscale.serve.engine import Overloaded, SimResult
 from coscale.serve.events import EventQueue
-from coscale.serve.kv import BlockPool
+from coscale.serve.kv import BlockPool, PromptKeys
 from coscale.serve.replica import Replica, finish_step, start_step, truncate
 from coscale.serve.request import Request, prompt_keys
 from coscale.serve.router import PREFIX_ROUTERS, RouterConfig, route
@@ -75,6 +82,8 @@ class _Reservation:
     rid: int
     dst: int
     need: int  # blocks of the prompt + first token
+    keys: PromptKeys | None = None  # the prompt's keys at the decode block size (decode prefix reuse)
+    hit: int = 0  # leading blocks of `blocks` reused from the decode instance's prefix cache
     blocks: list[int] = field(default_factory=list)
     granted_s: float = -1.0
     done: tuple[Sequence, int, float, float] | None = None  # prefill ended: (seq, src, first layer ready, end)
@@ -88,6 +97,7 @@ class DisaggResult:
     transfers: tuple[Transfer, ...]
     link_busy_s: float
     decode_wait_s: dict[int, float]  # rid -> KV arrival to decode admission
+    decode_reused_tokens: dict[int, int]  # rid -> prompt tokens the decode side had cached (not transferred)
     block_wait_s: dict[int, float]  # rid -> prefill end to the decode blocks' grant (0: granted before)
     occupancy_s: tuple[float, float]  # time integral of requests in the prefill / decode pool (Little's law)
 
@@ -111,6 +121,7 @@ class _State:
     block_wait: dict[int, float] = field(default_factory=dict)
     finished: list[Sequence] = field(default_factory=list)
     decode_wait: dict[int, float] = field(default_factory=dict)
+    decode_reused: dict[int, int] = field(default_factory=dict)
     arrivals: int = 0
     area: list[float] = field(default_factory=lambda: [0.0, 0.0])
     last_t: float = 0.0
@@ -191,11 +202,19 @@ def _on_prefill_end(st: _State, now: float, ev: PoolStepEnd) -> list:
 
 
 def _ask_blocks(st: _State, req: Request, now: float) -> list:
-    """Pick the decode instance (fewest requests assigned) and queue the request's block reservation
-    there; an idle instance grants it now, a busy one at the end of its current step."""
-    dst = min(range(len(st.decode)), key=lambda j: (st.decode[j].load + st.inbound[j], j))
+    """Pick the decode instance (fewest requests assigned; with decode prefix reuse, the lowest KV-router
+    cost) and queue the request's block reservation there; an idle instance grants it now, a busy one
+    at the end of its current step."""
+    keys = None
+    if st.b.decode_prefix_reuse:
+        keys = prompt_keys(req, st.decode[0].pool.block_size, st.shared[req.rid]
+                           if st.decode[0].pool.block_size == st.prefill[0].pool.block_size else None)
+        dst = _reuse_target(st, req, keys)
+    else:
+        dst = min(range(len(st.decode)), key=lambda j: (st.decode[j].load + st.inbound[j], j))
     dec = st.decode[dst]
-    res = _Reservation(rid=req.rid, dst=dst, need=dec.pool.blocks_for(req.input_tokens + 1))
+    _check_fits(dec, req)
+    res = _Reservation(rid=req.rid, dst=dst, need=dec.pool.blocks_for(req.input_tokens + 1), keys=keys)
     st.reserved[req.rid] = res
     st.pending[dst].append(res)
     st.inbound[dst] += 1
@@ -205,20 +224,54 @@ def _ask_blocks(st: _State, req: Request, now: float) -> list:
     return [] if end is None else [(end, PoolStepEnd(pool=DECODE, replica=dst, token=dec.token))]
 
 
+def _reusable(pool: BlockPool, req: Request, keys: PromptKeys | None) -> list[int]:
+    """The decode instance's cached blocks of the prompt's leading blocks (at least its last token is
+    pulled, as an engine recomputes at least one prompt token); none without decode prefix reuse."""
+    if keys is None:
+        return []
+    return pool.longest_hit(keys.shared, (req.input_tokens - 1) // pool.block_size)
+
+
+def _reuse_target(st: _State, req: Request, keys: PromptKeys) -> int:
+    """Dynamo's KV-router cost over the decode instances: overlap weight x prompt blocks to pull +
+    blocks the instance holds + blocks its queued reservations and arrived requests still need + the
+    request's own; ties to the lowest index."""
+    w = st.b.decode_overlap_weight
+    blocks = st.decode[0].pool.blocks_for(req.input_tokens)
+
+    def cost(j: int) -> tuple[float, int]:
+        dec = st.decode[j]
+        pool = dec.pool
+        owed = sum(r.need - len(r.blocks) for r in st.pending[j])
+        owed += sum(pool.blocks_for(s.req.input_tokens + 1) - len(s.blocks) for s in dec.waiting if s.preloaded)
+        return w * (blocks - len(_reusable(pool, req, keys))) + pool.used + owed + blocks, j
+
+    return min(range(len(st.decode)), key=cost)
+
+
 def _grant(st: _State, dst: int, now: float) -> list:
     """Grant the instance's queued reservations in order while its free blocks, less what its
-    arrived-but-not-admitted requests need, cover them; send the KV of those already prefilled."""
+    arrived-but-not-admitted requests need, cover them (a reused prefix pinned, fresh blocks for the
+    rest); send the KV of those already prefilled."""
     dec, queue = st.decode[dst], st.pending[dst]
     if not queue:
         return []
     pool = dec.pool
-    free = pool.free - sum(pool.blocks_for(s.req.input_tokens + 1) for s in dec.waiting if s.preloaded)
+    free = pool.free - sum(pool.blocks_for(s.req.input_tokens + 1) - len(s.blocks) for s in dec.waiting
+                           if s.preloaded)
     out = []
-    while queue and queue[0].need <= free:
-        res = queue.popleft()
-        res.blocks = pool.allocate(res.need)
+    while queue:
+        res = queue[0]
+        hit = _reusable(pool, st.orig[res.rid], res.keys)
+        fresh = res.need - len(hit)
+        if fresh + pool.unreferenced(hit) > free:
+            break
+        queue.popleft()
+        free -= fresh + pool.unreferenced(hit)
+        pool.take(hit)
+        res.blocks = hit + pool.allocate(fresh)
+        res.hit = len(hit)
         res.granted_s = now
-        free -= res.need
         if res.done is not None:
             out.append(_send(st, res))
     return out
@@ -231,7 +284,10 @@ def _send(st: _State, res: _Reservation) -> tuple[float, KvArrive]:
     s, src, layer_ready, end = res.done
     b = st.b
     req = st.orig[res.rid]
-    nbytes = b.kv_bytes(req.input_tokens)
+    reused = res.hit * st.decode[res.dst].pool.block_size
+    if reused:
+        st.decode_reused[req.rid] = reused
+    nbytes = b.kv_bytes(req.input_tokens - reused)
     t = st.links.schedule(rid=req.rid, src=src, dst=res.dst, nbytes=nbytes, duration_s=b.path.transfer_time(nbytes),
                           layers=b.layers, ready_s=layer_ready, prefill_end_s=end, granted_s=res.granted_s)
     st.block_wait[req.rid] = max(res.granted_s - end, 0.0)
@@ -254,10 +310,19 @@ def _on_kv_arrival(st: _State, now: float, ev: KvArrive) -> list:
     out = _restart(src, PREFILL, now)
     st.inbound[f.dst] -= 1
     dec = st.decode[f.dst]
-    dec.pool.release(st.reserved.pop(f.req.rid).blocks)  # the granted blocks become the request's at admission
+    res = st.reserved.pop(f.req.rid)
     shared = st.shared.pop(f.req.rid)
-    enqueue_preloaded(dec, f.req, f.pre.first_token_s, shared if dec.pool.block_size == src.pool.block_size else None)
-    dec.waiting.rotate(1)  # it holds its blocks already: first in the queue
+    if res.keys is None:  # the granted blocks become the request's at admission
+        dec.pool.release(res.blocks)
+        enqueue_preloaded(dec, f.req, f.pre.first_token_s,
+                          shared if dec.pool.block_size == src.pool.block_size else None)
+    else:  # decode prefix reuse: it holds them from now, its received prompt blocks cached
+        s = enqueue_preloaded(dec, f.req, f.pre.first_token_s, keys=res.keys, held=res.blocks)
+        full = min(f.req.input_tokens // dec.pool.block_size, res.keys.n)
+        if full > res.hit:
+            dec.pool.publish(s.blocks, s.keys, res.hit, full)
+        s.registered = max(full, res.hit)
+    dec.waiting.rotate(1)  # its KV is here: first in the queue
     st.pre_seq[f.req.rid] = (f.pre, now)
     end = start_step(dec, now) if dec.step is None else truncate(dec, now)
     if end is not None:
@@ -265,23 +330,32 @@ def _on_kv_arrival(st: _State, now: float, ev: KvArrive) -> list:
     return out
 
 
-def enqueue_preloaded(rep: Replica, req: Request, first_token_s: float, shared: tuple[int, ...] | None = None) -> None:
-    """The request joins the decode queue with its prompt's KV present and its first token sampled
-    (`shared`: the prompt's shared block hashes at this pool's block size, when known)."""
+def _check_fits(rep: Replica, req: Request) -> None:
     need = rep.pool.blocks_for(req.input_tokens + req.output_tokens)
     if need > rep.pool.num_blocks:
         raise CoscaleError(
             f"request {req.rid} ({req.input_tokens} + {req.output_tokens} tokens) needs {need} KV blocks but a decode "
             f"instance holds {rep.pool.num_blocks}; give the decode pool more memory (--decode-tp, --decode-gpus, a "
             f"smaller --kv-precision) or shorten the request.")
+
+
+def enqueue_preloaded(rep: Replica, req: Request, first_token_s: float, shared: tuple[int, ...] | None = None,
+                      keys: PromptKeys | None = None, held: list[int] | None = None) -> Sequence:
+    """The request joins the decode queue with its prompt's KV present and its first token sampled
+    (`shared`: the prompt's shared block hashes at this pool's block size, when known; `keys`: its keys
+    at this pool's block size, when built already; `held`: blocks it holds already)."""
+    _check_fits(rep, req)
     tab = rep.tab
     slot = tab.add(req.input_tokens + 1, req.output_tokens)
     tab.generated[slot] = 1
     tab.first[slot] = tab.last[slot] = first_token_s
-    s = Sequence(req=req, keys=prompt_keys(req, rep.pool.block_size, shared), tab=tab, slot=slot,
-                 preloaded=req.input_tokens)
+    s = Sequence(req=req, keys=keys if keys is not None else prompt_keys(req, rep.pool.block_size, shared), tab=tab,
+                 slot=slot, preloaded=req.input_tokens)
+    if held:
+        s.set_blocks(held)
     rep.by_slot.append(s)
     rep.waiting.append(s)
+    return s
 
 
 def _on_decode_end(st: _State, now: float, ev: PoolStepEnd) -> list:
@@ -365,5 +439,6 @@ def simulate_disagg(b: DisaggBuilt, workload: Workload, router: RouterConfig | N
     sim = SimResult(sequences=tuple(seqs), replicas=tuple(prefill + decode), simulated_s=now,
                     wall_s=time.perf_counter() - wall0, events=q.handled)
     return DisaggResult(sim=sim, prefill=tuple(prefill), decode=tuple(decode), transfers=tuple(st.links.done),
-                        link_busy_s=st.links.busy_s, decode_wait_s=st.decode_wait, block_wait_s=st.block_wait,
+                        link_busy_s=st.links.busy_s, decode_wait_s=st.decode_wait,
+                        decode_reused_tokens=st.decode_reused, block_wait_s=st.block_wait,
                         occupancy_s=(st.area[PREFILL], st.area[DECODE]))

@@ -58,6 +58,16 @@ def _pool(reps: tuple[Replica, ...], b: Built, window: tuple[float, float]) -> d
             "preemptions": int(sum(r.preemptions for r in reps))}
 
 
+def _reuse(res: DisaggResult, b: DisaggBuilt) -> dict[str, object]:
+    """Prompt tokens the decode side had cached and did not pull, and the link bytes that saved."""
+    reused = res.decode_reused_tokens
+    prompt = {s.req.rid: s.req.input_tokens for s in res.sim.sequences}
+    saved = sum(b.kv_bytes(prompt[rid]) - b.kv_bytes(prompt[rid] - n) for rid, n in reused.items())
+    sent = sum(t.bytes for t in res.transfers)
+    return {"enabled": b.decode_prefix_reuse, "requests_with_hit": len(reused), "tokens_reused": sum(reused.values()),
+            "bytes_saved": saved, "share_of_bytes_saved": saved / (saved + sent) if saved + sent > 0 else 0.0}
+
+
 def disagg_report(res: DisaggResult, b: DisaggBuilt, slo: Slo,
                   usd_per_gpu_hour: float | None = None) -> dict[str, object]:
     out = report(res.sim, slo, usd_per_gpu_hour=usd_per_gpu_hour, gpus=b.gpus)
@@ -78,6 +88,7 @@ def disagg_report(res: DisaggResult, b: DisaggBuilt, slo: Slo,
             "bytes_per_request": summary(nbytes), "time_s": summary(dur), "exposed_after_prefill_s": summary(exposed),
             # share of time each prefill instance's link carries a transfer
             "link_utilization": res.link_busy_s / span / max(len(res.prefill), 1),
+            "decode_prefix_reuse": _reuse(res, b),
         },
         "decode_admission_wait_s": summary(waits),
         # prefill end to the grant of the decode blocks the KV is written into (the KV waits on the prefill side)
