@@ -199,7 +199,8 @@ def simulate_cmd(
                     max_num_seqs=max_num_seqs, max_batched_tokens=max_batched_tokens, block_size=block_size,
                     gpu_memory_utilization=gpu_memory_utilization, host_overhead_s=host_overhead, router=router,
                     gemm_input_casts=gemm_input_casts, moe_a2a_backend=moe_a2a_backend,
-                    router_overlap_weight=router_overlap_weight),
+                    router_overlap_weight=router_overlap_weight, admission=admission,
+                    admission_ttft_s=admission_ttft),
             dict(prefill_hardware=prefill_hardware, prefill_gpus=prefill_gpus, prefill_tp=prefill_tp,
                  prefill_pp=prefill_pp, decode_hardware=decode_hardware, decode_gpus=decode_gpus, decode_tp=decode_tp,
                  decode_pp=decode_pp, decode_ep=decode_ep), kv_link, kv_link_efficiency, decode_prefix_reuse)

@@ -23,6 +23,10 @@ minimising Dynamo's KV-router cost (overlap weight x blocks to pull + blocks it 
 request's), the grant pins the cached prefix it finds then and reserves blocks for the rest only,
 only the rest crosses the link, and the transferred request holds its blocks from the KV's arrival,
 publishing the received prompt blocks to the decode instance's prefix cache (a later turn can hit).
+
+Admission control (`RouterConfig.admission`) acts at the prefill router as in an aggregated run: a
+request no prefill instance is predicted to start within its TTFT limit is dropped (`reject`) or held
+at the router until one can (`queue`); a turned-away request asks for no decode blocks.
 """
 
 from __future__ import annotations
@@ -122,6 +126,8 @@ class _State:
     finished: list[Sequence] = field(default_factory=list)
     decode_wait: dict[int, float] = field(default_factory=dict)
     decode_reused: dict[int, int] = field(default_factory=dict)
+    held: deque = field(default_factory=deque)  # admission control `queue`: requests waiting at the router
+    rejected: list[Request] = field(default_factory=list)  # admission control turned these away
     arrivals: int = 0
     area: list[float] = field(default_factory=lambda: [0.0, 0.0])
     last_t: float = 0.0
@@ -156,13 +162,48 @@ def _on_arrival(st: _State, now: float, ev: Arrive) -> list:
     nxt = st.workload.after_arrival(req)
     if nxt is not None:
         out.append((nxt.arrival_s, Arrive(request=nxt)))
-    pre = replace(req, output_tokens=1) if req.output_tokens > 1 else req
     # the prompt's block hashes, once: for a prefix-reading router, the prefill queue and the decode queue
     keys = prompt_keys(req, st.prefill[0].pool.block_size)
-    shared = keys.shared
-    rep = route(st.router, st.prefill, st.arrivals, pre if st.router.policy in PREFIX_ROUTERS else None, keys=keys)
-    assert rep is not None  # no admission control on the prefill pool
+    reads = st.router.policy in PREFIX_ROUTERS or st.router.admission != "none"
+    rep = route(st.router, st.prefill, st.arrivals, req if reads else None, keys=keys)
     st.arrivals += 1
+    out.extend(_turn_away(st, now, req) if rep is None else _dispatch(st, rep, now, req, keys))
+    if st.overload_wait_s is not None:
+        _check_overload(st, now)
+    return out
+
+
+def _turn_away(st: _State, now: float, req: Request) -> list:
+    """Admission control said no (no prefill instance meets the TTFT limit): hold the request at the
+    router (`queue`, while a prefill step will look again and its limit has not passed) or drop it."""
+    busy = any(r.step is not None for r in st.prefill)
+    if st.router.admission == "queue" and busy and now - req.arrival_s < (st.router.ttft_limit_s or 0.0):
+        st.held.append(req)
+        return []
+    st.rejected.append(req)
+    return _next(st, req, now)
+
+
+def _release_held(st: _State, now: float) -> list:
+    """Requests held at the router, oldest first, go out while some prefill instance can meet what is
+    left of their TTFT limit; one whose limit has passed is dropped."""
+    out: list = []
+    while st.held:
+        req = st.held[0]
+        keys = prompt_keys(req, st.prefill[0].pool.block_size)
+        rep = route(st.router, st.prefill, st.arrivals, req, waited_s=now - req.arrival_s, keys=keys)
+        if rep is None and now - req.arrival_s < (st.router.ttft_limit_s or 0.0):
+            break
+        st.held.popleft()
+        out.extend(_turn_away(st, now, req) if rep is None else _dispatch(st, rep, now, req, keys))
+    return out
+
+
+def _dispatch(st: _State, rep: Replica, now: float, req: Request, keys: PromptKeys) -> list:
+    """The request joins prefill instance `rep` (as a one-token request) and asks for its decode blocks."""
+    out: list = []
+    pre = replace(req, output_tokens=1) if req.output_tokens > 1 else req
+    shared = keys.shared
     st.orig[req.rid] = req
     st.shared[req.rid] = shared
     rep.enqueue(pre, shared)
@@ -171,8 +212,6 @@ def _on_arrival(st: _State, now: float, ev: Arrive) -> list:
         out.append((end, PoolStepEnd(pool=PREFILL, replica=rep.index, token=rep.token)))
     if req.output_tokens > 1:
         out.extend(_ask_blocks(st, req, now))
-    if st.overload_wait_s is not None:
-        _check_overload(st, now)
     return out
 
 
@@ -198,6 +237,8 @@ def _on_prefill_end(st: _State, now: float, ev: PoolStepEnd) -> list:
         if res.granted_s >= 0:
             out.append(_send(st, res))
     out.extend(_restart(rep, PREFILL, now))
+    if st.held:
+        out.extend(_release_held(st, now))
     return out
 
 
@@ -429,6 +470,8 @@ def simulate_disagg(b: DisaggBuilt, workload: Workload, router: RouterConfig | N
             q.push(t, e)
         if progress is not None and q.handled % 4096 == 0:
             progress(len(st.finished), workload.total)
+    st.rejected.extend(st.held)  # held at the router when everything else had finished
+    st.held.clear()
     stuck = [(n, r) for n, reps in (("prefill", prefill), ("decode", decode)) for r in reps if r.waiting or r.running]
     stuck += [("decode", decode[j]) for j, q in enumerate(st.pending) if q]
     if stuck:
@@ -437,7 +480,7 @@ def simulate_disagg(b: DisaggBuilt, workload: Workload, router: RouterConfig | N
                            f"its --{n}-max-batched-tokens or give the pool more KV memory.")
     seqs = sorted(st.finished, key=lambda s: s.req.rid)
     sim = SimResult(sequences=tuple(seqs), replicas=tuple(prefill + decode), simulated_s=now,
-                    wall_s=time.perf_counter() - wall0, events=q.handled)
+                    wall_s=time.perf_counter() - wall0, events=q.handled, rejected=tuple(st.rejected))
     return DisaggResult(sim=sim, prefill=tuple(prefill), decode=tuple(decode), transfers=tuple(st.links.done),
                         link_busy_s=st.links.busy_s, decode_wait_s=st.decode_wait,
                         decode_reused_tokens=st.decode_reused, block_wait_s=st.block_wait,

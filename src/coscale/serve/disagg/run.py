@@ -8,8 +8,7 @@ from coscale.serve.disagg.deployment import DisaggBuilt, DisaggDeployment, build
 from coscale.serve.disagg.engine import DisaggResult, simulate_disagg
 from coscale.serve.metrics import Slo, report, summary
 from coscale.serve.replica import Replica
-from coscale.serve.router import RouterConfig
-from coscale.serve.scenario import DEFAULT_OVERLOAD_WAIT_S, Built, WorkloadSpec, make_workload
+from coscale.serve.scenario import DEFAULT_OVERLOAD_WAIT_S, Built, WorkloadSpec, make_workload, router_config
 from coscale.serve.tiers.report import tier_report
 
 
@@ -18,10 +17,14 @@ def run_disagg(d: DisaggDeployment, w: WorkloadSpec, slo: Slo, built: DisaggBuil
                track_occupancy: bool = False) -> tuple[DisaggResult, dict[str, object]]:
     b = built or build_disagg(d)
     wl = make_workload(w, b.prefill.model)
-    res = simulate_disagg(b, wl, RouterConfig(policy=d.prefill.router, overlap_weight=d.prefill.router_overlap_weight),
+    res = simulate_disagg(b, wl, router_config(d.prefill),
                           overload_wait_s=DEFAULT_OVERLOAD_WAIT_S if (overload and w.rate is not None) else None,
                           track_occupancy=track_occupancy, progress=progress)
-    return res, disagg_report(res, b, slo, usd_per_gpu_hour)
+    rep = disagg_report(res, b, slo, usd_per_gpu_hour)
+    if d.prefill.admission != "none":  # admission control at the prefill router, as aggregated runs report it
+        rep["rejected"] = len(res.sim.rejected)
+        rep["admitted_share"] = rep["completed"] / (rep["completed"] + len(res.sim.rejected))
+    return res, rep
 
 
 def _span(res: DisaggResult) -> float:
