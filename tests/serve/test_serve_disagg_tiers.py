@@ -108,3 +108,19 @@ def test_cli_scenario_file_gives_the_prefill_pool_tiers(tmp_path):
     r = subprocess.run([sys.executable, "-m", "coscale", "serve", "simulate", "--scenario", str(bad)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "decode pool" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_cli_tier_and_block_flags_reach_the_disaggregated_pools():
+    """`--kv-offload` (and its sizes) give the prefill pool its tiers, `--num-gpu-blocks` sizes every
+    instance of both pools; in disaggregated mode they were once read by nothing."""
+    r = subprocess.run([sys.executable, "-m", "coscale", "serve", "simulate", "--mode", "disaggregated",
+                        "--model", "llama-3.1-8b", "--router", "kv_aware", "--kv-offload", "dram,nvme",
+                        "--dram-kv-gib", "3", "--num-gpu-blocks", "1500", "--rate", "3", "--num-requests", "60",
+                        "--turns", "3", "--think-time", "2", "--input-len", "900", "--output-len", "40", "--json"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["prefill"]["num_gpu_blocks"] == d["decode"]["num_gpu_blocks"] == 1500
+    tiers = d["kv_tiers"]["tiers"]
+    assert [t["tier"] for t in tiers] == ["dram", "nvme"] and d["kv_tiers"]["lookup_blocks"] > 0
+    assert tiers[0]["capacity_gib"] == 3.0

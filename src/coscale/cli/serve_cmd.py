@@ -197,13 +197,16 @@ def simulate_cmd(
         dd = disagg_deployment(
             f, dict(model=model, hardware=hardware, precision=precision, kv_precision=kv_precision, engine=engine,
                     max_num_seqs=max_num_seqs, max_batched_tokens=max_batched_tokens, block_size=block_size,
-                    gpu_memory_utilization=gpu_memory_utilization, host_overhead_s=host_overhead, router=router,
+                    gpu_memory_utilization=gpu_memory_utilization, num_gpu_blocks=num_gpu_blocks,
+                    host_overhead_s=host_overhead, router=router,
                     gemm_input_casts=gemm_input_casts, moe_a2a_backend=moe_a2a_backend,
                     router_overlap_weight=router_overlap_weight, admission=admission,
                     admission_ttft_s=admission_ttft),
             dict(prefill_hardware=prefill_hardware, prefill_gpus=prefill_gpus, prefill_tp=prefill_tp,
                  prefill_pp=prefill_pp, decode_hardware=decode_hardware, decode_gpus=decode_gpus, decode_tp=decode_tp,
-                 decode_pp=decode_pp, decode_ep=decode_ep), kv_link, kv_link_efficiency, decode_prefix_reuse)
+                 decode_pp=decode_pp, decode_ep=decode_ep,
+                 prefill_kv_offload=_offload({}, kv_offload, dram_kv_gib, nvme_kv_gib, shared_kv_gib, kv_keep,
+                                             kv_store)), kv_link, kv_link_efficiency, decode_prefix_reuse)
         w = _workload(f, rate=rate, arrival=arrival, burstiness=burstiness, concurrency=concurrency, trace=trace,
                       input_len=input_len, output_len=output_len, length_dist=length_dist,
                       num_requests=num_requests, duration_s=duration, seed=seed, turns=turns, think_s=think_time)

@@ -18,7 +18,7 @@ from coscale.serve.scenario import Deployment, WorkloadSpec
 MODES = ("aggregated", "disaggregated")
 POOL_FIELDS = ("hardware", "gpus", "tp", "pp", "ep", "kv_offload")
 SHARED_FIELDS = ("model", "precision", "kv_precision", "engine", "max_num_seqs", "max_batched_tokens", "block_size",
-                 "gpu_memory_utilization", "host_overhead_s", "router", "router_overlap_weight", "admission",
+                 "gpu_memory_utilization", "num_gpu_blocks", "host_overhead_s", "router", "router_overlap_weight", "admission",
                  "admission_ttft_s", "gemm_input_casts", "moe_a2a_backend")
 
 
@@ -44,7 +44,8 @@ def disagg_deployment(f: dict, shared: dict, pools: dict, kv_link: str | None,
                       kv_link_efficiency: float | None, decode_prefix_reuse: bool | None = None) -> DisaggDeployment:
     """Shared engine settings (flags win over the scenario file) plus per-pool chip and layout from
     `--prefill-*` / `--decode-*` flags or the scenario file's `prefill_*` / `decode_*` keys (or its
-    `prefill` / `decode` objects); a pool's chip defaults to --hardware."""
+    `prefill` / `decode` objects); a pool's chip defaults to --hardware; the KV tiers (`--kv-offload`
+    flags, or the file's top-level `kv_offload`) go to the prefill pool unless a pool names its own."""
     # the shared settings and the pools' default chip: a flag wins over the scenario file
     picked = {k: shared.get(k) if shared.get(k) is not None else f.get(k) for k in (*SHARED_FIELDS, "hardware")}
     base = {k: v for k, v in picked.items() if v is not None}
@@ -57,6 +58,8 @@ def disagg_deployment(f: dict, shared: dict, pools: dict, kv_link: str | None,
         for k in POOL_FIELDS:
             v = pools.get(f"{pool}_{k}")
             v = v if v is not None else f.get(f"{pool}_{k}", section.get(k))
+            if v is None and (pool, k) == ("prefill", "kv_offload"):  # the tiers serve prefix reuse: prefill side
+                v = f.get("kv_offload")
             if v is not None:
                 fields[k] = v
         out[pool] = Deployment(**fields)
