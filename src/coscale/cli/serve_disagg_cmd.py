@@ -18,8 +18,8 @@ from coscale.serve.scenario import Deployment, WorkloadSpec
 MODES = ("aggregated", "disaggregated")
 POOL_FIELDS = ("hardware", "gpus", "tp", "pp", "ep", "kv_offload")
 SHARED_FIELDS = ("model", "precision", "kv_precision", "engine", "max_num_seqs", "max_batched_tokens", "block_size",
-                 "gpu_memory_utilization", "num_gpu_blocks", "host_overhead_s", "router", "router_overlap_weight", "admission",
-                 "admission_ttft_s", "gemm_input_casts", "moe_a2a_backend")
+                 "gpu_memory_utilization", "num_gpu_blocks", "host_overhead_s", "router", "router_overlap_weight",
+                 "admission", "admission_ttft_s", "gemm_input_casts", "moe_a2a_backend")
 
 
 def check_mode(mode: str | None) -> str:
