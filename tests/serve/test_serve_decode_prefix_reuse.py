@@ -2,7 +2,8 @@
 prompt blocks beyond its own prefix-cache hit). Every prompt's KV is accounted for once, as bytes sent or
 blocks reused; a reused run is whole blocks that leave at least one token to pull; the decode pool ends
 with every block free; a hand-built two-turn case reuses exactly the first turn's blocks; multi-turn
-sessions send fewer bytes; reuse off changes nothing; a request no decode instance can hold is refused when
+sessions send fewer bytes; reuse off changes nothing; serve capacity / sweep refuse a disaggregated
+scenario; a request no decode instance can hold is refused when
 it arrives; the CLI and the scenario file set it, and an
 aggregated run refuses it."""
 
@@ -143,3 +144,16 @@ def test_aggregated_run_refuses_disaggregated_options(args):
     assert p.returncode == 2
     err = p.stderr.strip().splitlines()
     assert len(err) == 1 and "disaggregated serving only" in err[0] and "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize("command", [("capacity", "--slo-ttft-p99", "2"), ("sweep", "--rates", "1")])
+@pytest.mark.parametrize(("scenario", "named"), [({"mode": "disaggregated"}, "mode"),
+                                                 ({"decode_prefix_reuse": True}, "decode_prefix_reuse")])
+def test_capacity_and_sweep_refuse_a_disaggregated_scenario(tmp_path, command, scenario, named):
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps(scenario))
+    p = subprocess.run([sys.executable, "-m", "coscale", "serve", command[0], "--scenario", str(f), *command[1:],
+                        "--num-requests", "5"], capture_output=True, text=True, timeout=300)
+    err = p.stderr.strip().splitlines()
+    assert p.returncode == 2 and len(err) == 1
+    assert f"sets '{named}'" in err[0] and "aggregated deployments only" in err[0]

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from coscale.cli.serve_disagg_cmd import (
+    aggregated_only,
     check_aggregated,
     check_mode,
     compare_cmd,
@@ -319,6 +320,7 @@ def capacity_cmd(
 ) -> None:
     """The highest Poisson arrival rate meeting both p99 limits, and what the system does there."""
     f = _scenario_file(scenario)
+    aggregated_only(f, "capacity")
     d = _deployment(f, model=model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep, precision=precision,
                     kv_precision=kv_precision, engine=engine, max_num_seqs=max_num_seqs,
                     max_batched_tokens=max_batched_tokens, block_size=block_size,
@@ -367,6 +369,7 @@ def sweep_cmd(
 ) -> None:
     """The latency-throughput curve over arrival rates or concurrency levels."""
     f = _scenario_file(scenario)
+    aggregated_only(f, "sweep")
     d = _deployment(f, model=model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep, precision=precision,
                     kv_precision=kv_precision, engine=engine, max_num_seqs=max_num_seqs,
                     max_batched_tokens=max_batched_tokens, block_size=block_size,

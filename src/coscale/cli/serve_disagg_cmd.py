@@ -16,6 +16,9 @@ from coscale.serve.metrics import Slo
 from coscale.serve.scenario import Deployment, WorkloadSpec
 
 MODES = ("aggregated", "disaggregated")
+# scenario keys that only a disaggregated deployment reads (besides its `prefill` / `decode` sections)
+DISAGG_ONLY_KEYS = (*(f"{p}_{k}" for p in ("prefill", "decode") for k in ("hardware", "gpus", "tp", "pp", "ep")),
+                    "prefill_kv_offload", "decode_kv_offload", "kv_link", "kv_link_efficiency", "decode_prefix_reuse")
 POOL_FIELDS = ("hardware", "gpus", "tp", "pp", "ep", "kv_offload")
 SHARED_FIELDS = ("model", "precision", "kv_precision", "engine", "max_num_seqs", "max_batched_tokens", "block_size",
                  "gpu_memory_utilization", "num_gpu_blocks", "host_overhead_s", "router", "router_overlap_weight",
@@ -38,6 +41,18 @@ def check_aggregated(f: dict, disagg_only: dict) -> None:
         raise CoscaleError(f"{'--' + name.replace('_', '-') if name in disagg_only else repr(name)} applies to "
                            f"disaggregated serving only; add --mode disaggregated (or mode in the scenario file) or "
                            f"drop it.")
+
+
+def aggregated_only(f: dict, command: str) -> None:
+    """`serve capacity` / `serve sweep` run aggregated deployments: a scenario file asking for
+    disaggregated serving is refused, not silently run aggregated."""
+    given = [k for k in (*DISAGG_ONLY_KEYS, "prefill", "decode") if k in f]
+    if f.get("mode", "aggregated") != "aggregated":
+        given.insert(0, "mode")
+    if given:
+        raise CoscaleError(f"serve {command} runs aggregated deployments only (the scenario file sets "
+                           f"'{given[0]}'); for prefill/decode pools use serve compare (capacity at the SLO) or "
+                           f"serve simulate --mode disaggregated.")
 
 
 def disagg_deployment(f: dict, shared: dict, pools: dict, kv_link: str | None,
