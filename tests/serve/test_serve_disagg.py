@@ -311,3 +311,38 @@ def test_the_kv_waits_for_decode_blocks_before_it_moves():
         assert t.start_s >= t.granted_s and t.granted_s >= 0
     # TPOT carries the wait: the gap from the first token to the second includes transfer and queueing
     assert rep["tpot_s"]["p99"] > rep["itl_s"]["p50"]
+
+
+def test_cli_out_writes_requests_with_their_transfers_and_both_pools_steps(tmp_path):
+    """`--out` in disaggregated mode: one row per request with its KV transfer, read back with DuckDB;
+    the transfer bytes add up to the report's, the step rows to each pool's forward passes."""
+    import duckdb
+
+    out = tmp_path / "d.parquet"
+    r = _cli(*DIS, "--json", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["parquet"] == [str(out), str(tmp_path / "d.steps.parquet")]
+    q = duckdb.sql(f"select count(*), count(distinct request_id), sum(kv_bytes), "
+                   f"count(*) filter (where output_tokens > 1 and kv_bytes > 0), "
+                   f"count(*) filter (where output_tokens = 1 and decode_instance = -1 and kv_bytes is null), "
+                   f"max(kv_transfer_start_s - kv_transfer_finish_s), min(first_token_s - arrival_s) "
+                   f"from '{out}'").fetchall()[0]
+    n, distinct, nbytes, sent, first_only, neg_span, min_ttft = q
+    assert n == distinct == rep["completed"] == 120
+    assert sent + first_only == n  # every request either sent its KV or finished at its first token
+    assert nbytes == pytest.approx(rep["transfer"]["bytes_total"]) and neg_span <= 0 < min_ttft
+    steps = duckdb.sql(f"select pool, count(distinct replica), sum(batch_tokens) from '{tmp_path / 'd.steps.parquet'}' "
+                       f"group by pool order by pool").fetchall()
+    assert [(p, k) for p, k, _ in steps] == [("decode", 1), ("prefill", 1)]
+    prefilled = duckdb.sql(f"select sum(prefilled_tokens) from '{out}'").fetchall()[0][0]
+    assert steps[1][2] == prefilled  # the prefill pool's step tokens are the requests' prefilled tokens
+
+
+def test_cli_bad_out_path_and_overload_in_disaggregated_mode(tmp_path):
+    bad = _cli(*DIS, "--out", str(tmp_path / "missing" / "d.parquet"))
+    assert bad.returncode == 2 and "does not exist" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    over = _cli("serve", "simulate", "--mode", "disaggregated", "--model", "llama-3.1-8b", "--rate", "200",
+                "--duration", "60", "--input-len", "3000")
+    lines = over.stderr.strip().splitlines()
+    assert over.returncode == 3 and len(lines) == 1 and "overloaded" in lines[0]  # as aggregated: exit 3

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import sys
 import time
-from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -34,7 +33,7 @@ from coscale.report.console import make_console, print_json
 from coscale.serve.capacity_search import MLPERF_MIN_DURATION_S, evaluate, max_rate
 from coscale.serve.engine import Overloaded
 from coscale.serve.metrics import Slo
-from coscale.serve.parquet import write_parquet
+from coscale.serve.parquet import check_out_path, write_parquet
 from coscale.serve.scenario import Deployment, WorkloadSpec, build, run
 from coscale.serve.tiers.compare import versus_no_offload
 from coscale.serve.tiers.config import OffloadConfig, parse_tiers
@@ -192,9 +191,9 @@ def simulate_cmd(
 ) -> None:
     """Simulate one workload on one deployment: latency percentiles, throughput, goodput, KV use."""
     f = _scenario_file(scenario)
+    if out is not None:
+        check_out_path(out)  # before anything runs: a bad path must not cost a simulation
     if check_mode(_pick(f, "mode", mode)) == "disaggregated":
-        if out is not None:
-            raise CoscaleError("--out is not written for --mode disaggregated yet; use --json.")
         dd = disagg_deployment(
             f, dict(model=model, hardware=hardware, precision=precision, kv_precision=kv_precision, engine=engine,
                     max_num_seqs=max_num_seqs, max_batched_tokens=max_batched_tokens, block_size=block_size,
@@ -212,7 +211,14 @@ def simulate_cmd(
                       input_len=input_len, output_len=output_len, length_dist=length_dist,
                       num_requests=num_requests, duration_s=duration, seed=seed, turns=turns, think_s=think_time)
         slo = Slo(ttft_s=_pick(f, "slo_ttft", slo_ttft), tpot_s=_pick(f, "slo_tpot", slo_tpot))
-        simulate_disaggregated(dd, w, slo, as_json, usd_per_gpu_hour=_pick(f, "usd_per_gpu_hour", usd_per_gpu_hour))
+        bar = _Bar()
+        try:
+            simulate_disaggregated(dd, w, slo, as_json, progress=bar, out=out,
+                                   usd_per_gpu_hour=_pick(f, "usd_per_gpu_hour", usd_per_gpu_hour))
+        except Overloaded as e:  # as aggregated: the deployment cannot keep up, exit 3
+            raise DoesNotFitError(str(e), capacity_rps=e.capacity_rps) from None
+        finally:
+            bar.close()
         return
     pool_flags = dict(prefill_hardware=prefill_hardware, prefill_gpus=prefill_gpus, prefill_tp=prefill_tp,
                       prefill_pp=prefill_pp, decode_hardware=decode_hardware, decode_gpus=decode_gpus,
@@ -231,10 +237,6 @@ def simulate_cmd(
                   input_len=input_len, output_len=output_len, length_dist=length_dist, num_requests=num_requests,
                   duration_s=duration, seed=seed, turns=turns, think_s=think_time)
     slo = Slo(ttft_s=_pick(f, "slo_ttft", slo_ttft), tpot_s=_pick(f, "slo_tpot", slo_tpot))
-    if out is not None and not Path(out).parent.is_dir():
-        raise CoscaleError(f"--out folder '{Path(out).parent}' does not exist; create it first.")
-    if out is not None and not out.endswith(".parquet"):
-        raise CoscaleError(f"--out must name a .parquet file, got '{out}'.")
     bar = _Bar()
     try:
         res, rep = run(d, w, slo, progress=bar, usd_per_gpu_hour=_pick(f, "usd_per_gpu_hour", usd_per_gpu_hour))

@@ -13,6 +13,7 @@ from coscale.serve.disagg.deployment import DisaggDeployment
 from coscale.serve.disagg.link import KV_LINKS
 from coscale.serve.disagg.run import run_disagg
 from coscale.serve.metrics import Slo
+from coscale.serve.parquet import write_disagg_parquet
 from coscale.serve.scenario import Deployment, WorkloadSpec
 
 MODES = ("aggregated", "disaggregated")
@@ -86,8 +87,10 @@ def disagg_deployment(f: dict, shared: dict, pools: dict, kv_link: str | None,
 
 
 def simulate_disaggregated(d: DisaggDeployment, w: WorkloadSpec, slo: Slo, as_json: bool, progress=None,
-                           usd_per_gpu_hour: float | None = None) -> None:
-    _, rep = run_disagg(d, w, slo, progress=progress, usd_per_gpu_hour=usd_per_gpu_hour)
+                           usd_per_gpu_hour: float | None = None, out: str | None = None) -> None:
+    res, rep = run_disagg(d, w, slo, progress=progress, usd_per_gpu_hour=usd_per_gpu_hour)
+    if out is not None:
+        rep["parquet"] = [str(p) for p in write_disagg_parquet(res, out)]
     if as_json:
         print_json(rep)
         return
