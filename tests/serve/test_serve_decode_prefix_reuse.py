@@ -2,10 +2,10 @@
 prompt blocks beyond its own prefix-cache hit). Every prompt's KV is accounted for once, as bytes sent or
 blocks reused; a reused run is whole blocks that leave at least one token to pull; the decode pool ends
 with every block free; a hand-built two-turn case reuses exactly the first turn's blocks; multi-turn
-sessions send fewer bytes; reuse off changes nothing; serve capacity / sweep refuse a disaggregated
-scenario; a request no decode instance can hold is refused when
-it arrives; the CLI and the scenario file set it, and an
-aggregated run refuses it."""
+sessions send fewer bytes; reuse off changes nothing; KV tiers on the decode pool extend the reuse when
+reading them is quicker than the link, are left unread when it is not, and change nothing when sized 0;
+a request no decode instance can hold is refused when it arrives; the CLI and the scenario file set it,
+an aggregated run refuses it, and serve capacity / sweep refuse a disaggregated scenario."""
 
 from __future__ import annotations
 
@@ -23,16 +23,17 @@ from coscale.serve.disagg.deployment import DisaggDeployment, build_disagg
 from coscale.serve.disagg.run import run_disagg
 from coscale.serve.metrics import Slo
 from coscale.serve.scenario import Deployment, WorkloadSpec, make_workload
+from coscale.serve.tiers.config import OffloadConfig
 
 SESSIONS = WorkloadSpec(rate=3.0, num_requests=120, turns=4, think_s=2.0, input_len=900, output_len=40,
                         length_dist="lognormal", input_max=3000, output_max=200, seed=5)
 
 
 def _dep(reuse: bool, decode_gpus: int = 2, decode_blocks: int | None = None, link: str = "ethernet",
-         prefix_caching: bool = True) -> DisaggDeployment:
+         prefix_caching: bool = True, decode_tiers: OffloadConfig | None = None) -> DisaggDeployment:
     return DisaggDeployment(prefill=Deployment(model="llama-3.1-8b", num_gpu_blocks=1500),
                             decode=Deployment(model="llama-3.1-8b", gpus=decode_gpus, num_gpu_blocks=decode_blocks,
-                                              prefix_caching=prefix_caching),
+                                              prefix_caching=prefix_caching, kv_offload=decode_tiers),
                             kv_link=link, decode_prefix_reuse=reuse)
 
 
@@ -157,3 +158,45 @@ def test_capacity_and_sweep_refuse_a_disaggregated_scenario(tmp_path, command, s
     err = p.stderr.strip().splitlines()
     assert p.returncode == 2 and len(err) == 1
     assert f"sets '{named}'" in err[0] and "aggregated deployments only" in err[0]
+
+
+DRAM = OffloadConfig(tiers=("dram",), dram_gib=4.0)
+
+
+def _fingerprint(res) -> tuple:
+    seqs = tuple((s.req.rid, s.scheduled_s, s.first_token_s, s.finish_s, s.prefilled) for s in res.sim.sequences)
+    return seqs, tuple((t.rid, t.bytes, t.start_s, t.finish_s) for t in res.transfers)
+
+
+def test_decode_tiers_extend_reuse_when_reading_them_beats_the_link():
+    """A tight decode GPU pool evicts the received prompts to host DRAM; later turns load them there
+    (DRAM read ~44 GB/s per GPU against ~18 GB/s achieved on Ethernet) instead of pulling them."""
+    gpu_only, r0 = _check_accounting(_dep(True, decode_blocks=700), SESSIONS)
+    tiered, r1 = _check_accounting(_dep(True, decode_blocks=700, decode_tiers=DRAM), SESSIONS)
+    kt = r1["kv_tiers_decode"]
+    assert "kv_tiers_decode" not in r0 and kt["tiers"][0]["loaded_blocks"] > 0
+    assert r1["transfer"]["bytes_total"] < 0.85 * r0["transfer"]["bytes_total"]
+    assert sum(tiered.decode_reused_tokens.values()) > sum(gpu_only.decode_reused_tokens.values())
+    for r in tiered.decode:  # tier blocks conserved per decode instance: stored = held + dropped + loaded
+        c = r.tiers.chain
+        assert c.stored == c.held() + c.dropped + c.loaded > 0
+
+
+def test_decode_tiers_slower_than_the_link_are_found_but_not_read():
+    """Over NVLink (~700 GB/s achieved) a DRAM read never wins: blocks are found there and pulled."""
+    _, rep = _check_accounting(_dep(True, decode_blocks=700, decode_tiers=DRAM, link="nvlink"), SESSIONS)
+    dram = rep["kv_tiers_decode"]["tiers"][0]
+    assert dram["hit_blocks"] > 0 and dram["loaded_blocks"] == 0
+
+
+def test_zero_sized_decode_tiers_change_nothing_bit_for_bit():
+    zero = OffloadConfig(tiers=("dram",), dram_gib=0.0)
+    a, _ = run_disagg(_dep(True, decode_blocks=700), SESSIONS, Slo(), overload=False)
+    b, _ = run_disagg(_dep(True, decode_blocks=700, decode_tiers=zero), SESSIONS, Slo(), overload=False)
+    assert _fingerprint(a) == _fingerprint(b)
+
+
+def test_decode_tiers_without_reuse_are_a_one_line_error():
+    with pytest.raises(CoscaleError, match="KV tiers on the decode pool need decode prefix reuse") as e:
+        build_disagg(_dep(False, decode_tiers=DRAM))
+    assert "\n" not in str(e.value)

@@ -67,9 +67,10 @@ def build_disagg(d: DisaggDeployment) -> DisaggBuilt:
     if d.prefill.model != d.decode.model:
         raise CoscaleError(f"the prefill pool serves '{d.prefill.model}' but the decode pool '{d.decode.model}'; "
                            f"both pools must serve one model.")
-    if d.decode.kv_offload is not None and d.decode.kv_offload.tiers:
-        raise CoscaleError("KV tiers on the decode pool are not simulated (it receives each prompt's KV over the "
-                           "link and never prefills from a prefix); give kv_offload to the prefill pool.")
+    if d.decode.kv_offload is not None and d.decode.kv_offload.tiers and not d.decode_prefix_reuse:
+        raise CoscaleError("KV tiers on the decode pool need decode prefix reuse (without it the decode side "
+                           "receives each prompt's whole KV and never reads a prefix); turn on "
+                           "--decode-prefix-reuse or give kv_offload to the prefill pool.")
     if d.decode_prefix_reuse and not d.decode.prefix_caching:
         raise CoscaleError("decode prefix reuse needs prefix caching on the decode pool; turn the decode "
                            "pool's prefix_caching on or decode_prefix_reuse off.")

@@ -44,9 +44,10 @@ from coscale.serve.events import EventQueue
 from coscale.serve.kv import BlockPool, PromptKeys
 from coscale.serve.replica import Replica, finish_step, start_step, truncate
 from coscale.serve.request import Request, prompt_keys
-from coscale.serve.router import PREFIX_ROUTERS, RouterConfig, route
+from coscale.serve.router import PREFIX_ROUTERS, RouterConfig, cached_blocks, route
 from coscale.serve.scenario import Built
 from coscale.serve.sequence import Sequence
+from coscale.serve.tiers.replica_tiers import block_key
 from coscale.serve.tiers.setup import attach_tiers
 from coscale.serve.workload import Workload
 
@@ -87,7 +88,8 @@ class _Reservation:
     dst: int
     need: int  # blocks of the prompt + first token
     keys: PromptKeys | None = None  # the prompt's keys at the decode block size (decode prefix reuse)
-    hit: int = 0  # leading blocks of `blocks` reused from the decode instance's prefix cache
+    hit: int = 0  # leading blocks of `blocks` reused from the decode instance's GPU prefix cache
+    loaded: int = 0  # the prompt blocks after those loaded from the decode instance's KV tiers
     blocks: list[int] = field(default_factory=list)
     granted_s: float = -1.0
     done: tuple[Sequence, int, float, float] | None = None  # prefill ended: (seq, src, first layer ready, end)
@@ -274,7 +276,8 @@ def _reusable(pool: BlockPool, req: Request, keys: PromptKeys | None) -> list[in
 
 
 def _reuse_target(st: _State, req: Request, keys: PromptKeys) -> int:
-    """Dynamo's KV-router cost over the decode instances: overlap weight x prompt blocks to pull +
+    """Dynamo's KV-router cost over the decode instances: overlap weight x prompt blocks to pull (not in
+    the instance's GPU memory nor its KV tiers) +
     blocks the instance holds + blocks its queued reservations and arrived requests still need + the
     request's own; ties to the lowest index."""
     w = st.b.decode_overlap_weight
@@ -285,9 +288,34 @@ def _reuse_target(st: _State, req: Request, keys: PromptKeys) -> int:
         pool = dec.pool
         owed = sum(r.need - len(r.blocks) for r in st.pending[j])
         owed += sum(pool.blocks_for(s.req.input_tokens + 1) - len(s.blocks) for s in dec.waiting if s.preloaded)
-        return w * (blocks - len(_reusable(pool, req, keys))) + pool.used + owed + blocks, j
+        return w * (blocks - cached_blocks(dec, req, keys)) + pool.used + owed + blocks, j
 
     return min(range(len(st.decode)), key=cost)
+
+
+def _load_from_tiers(st: _State, dec: Replica, req: Request, keys: PromptKeys, gpu_hit: int) -> int:
+    """Prompt blocks after the GPU hit that the decode instance's KV tiers hold, loaded into the granted
+    blocks when reading them locally is quicker than pulling them over the link (all or nothing, as an
+    aggregated replica weighs a load against recomputing); the decode GPU waits for the load at its
+    next step. Returns the blocks loaded."""
+    tiers = dec.tiers
+    assert tiers is not None
+    bs = dec.pool.block_size
+    limit = min((req.input_tokens - 1) // bs, keys.n)
+    tiers.lookup_blocks += req.input_tokens // bs
+    tiers.gpu_hit_blocks += gpu_hit
+    if limit <= gpu_hit:
+        return 0
+    found, levels = tiers.chain.run_keys(block_key(keys, i) for i in range(gpu_hit, limit))
+    if not found:
+        return 0
+    if tiers.chain.load_s_of(levels) >= st.b.path.transfer_time(st.b.kv_bytes(len(found) * bs)):
+        tiers.chain.count_hits(levels)
+        tiers.recomputed_hit_blocks += len(found)  # found, but pulled over the link (quicker)
+        return 0
+    tiers.loaded_blocks += len(found)
+    tiers.pending_s += tiers.chain.load(found, levels)
+    return len(found)
 
 
 def _grant(st: _State, dst: int, now: float) -> list:
@@ -312,6 +340,8 @@ def _grant(st: _State, dst: int, now: float) -> list:
         pool.take(hit)
         res.blocks = hit + pool.allocate(fresh)
         res.hit = len(hit)
+        if dec.tiers is not None and res.keys is not None:
+            res.loaded = _load_from_tiers(st, dec, st.orig[res.rid], res.keys, len(hit))
         res.granted_s = now
         if res.done is not None:
             out.append(_send(st, res))
@@ -325,7 +355,7 @@ def _send(st: _State, res: _Reservation) -> tuple[float, KvArrive]:
     s, src, layer_ready, end = res.done
     b = st.b
     req = st.orig[res.rid]
-    reused = res.hit * st.decode[res.dst].pool.block_size
+    reused = (res.hit + res.loaded) * st.decode[res.dst].pool.block_size
     if reused:
         st.decode_reused[req.rid] = reused
     nbytes = b.kv_bytes(req.input_tokens - reused)
@@ -360,7 +390,7 @@ def _on_kv_arrival(st: _State, now: float, ev: KvArrive) -> list:
     else:  # decode prefix reuse: it holds them from now, its received prompt blocks cached
         s = enqueue_preloaded(dec, f.req, f.pre.first_token_s, keys=res.keys, held=res.blocks)
         full = min(f.req.input_tokens // dec.pool.block_size, res.keys.n)
-        if full > res.hit:
+        if full > res.hit:  # the received and the tier-loaded blocks
             dec.pool.publish(s.blocks, s.keys, res.hit, full)
         s.registered = max(full, res.hit)
     dec.waiting.rotate(1)  # its KV is here: first in the queue

@@ -81,6 +81,7 @@ def disagg_report(res: DisaggResult, b: DisaggBuilt, slo: Slo,
     exposed = np.array([t.exposed_s for t in tr])
     waits = np.array(list(res.decode_wait_s.values()))
     tiers = tier_report([r.tiers for r in res.prefill])  # prefix reuse from the prefill pool's tiers
+    decode_tiers = tier_report([r.tiers for r in res.decode])  # and, with decode prefix reuse, the decode pool's
     return {
         "mode": "disaggregated", "gpus": b.gpus,
         "prefill": _pool(res.prefill, b.prefill, _window(res)),
@@ -98,4 +99,5 @@ def disagg_report(res: DisaggResult, b: DisaggBuilt, slo: Slo,
         "kv_wait_for_decode_blocks_s": summary(np.array(list(res.block_wait_s.values()))),
         **out,
         **({"kv_tiers": tiers} if tiers is not None else {}),
+        **({"kv_tiers_decode": decode_tiers} if decode_tiers is not None else {}),
     }
