@@ -19,8 +19,9 @@ Three cases run on the Python engine beside them: the KV-tiers case (8 replicas 
 DRAM + NVMe tiers replaying the Mooncake conversation trace), the disaggregated case (Llama-3.1-70B,
 prefill TP4 + decode TP4) and the issue's disaggregated deployment with tiers (the same 8 H100s and
 trace as the tiers case, split 4 prefill instances with DRAM + NVMe tiers and KV-aware routing + 4
-decode instances; the same again with decode prefix reuse, the decode side pulling only the prompt
-blocks it does not cache; `--only-disaggregated` runs the disaggregated cases alone).
+decode instances; the same again with decode prefix reuse and a host-DRAM tier on the decode pool, the
+decode side pulling only the prompt blocks it holds neither in GPU memory nor in that tier;
+`--only-disaggregated` runs the disaggregated cases alone).
 
 The aggregated runs go through the compiled engine (`coscale.serve.compiled`, numba) when it covers
 them (it does for every run here except the KV-tiers and disaggregated cases, which stay on Python);
@@ -159,10 +160,12 @@ DISAGG_TIERED = ("llama-3.1-8b, prefill 4x H100 with KV tiers dram+nvme and kv_a
 
 def measure_disagg_tiered(duration: float, decode_prefix_reuse: bool = False) -> dict[str, object]:
     """The disaggregated deployment with KV tiers on the first `duration` s of the Mooncake conversation trace
-    (with `decode_prefix_reuse`: the decode side pulls only the prompt blocks it does not cache)."""
+    (with `decode_prefix_reuse`: the decode side pulls only the prompt blocks it does not hold in GPU memory
+    or in a host-DRAM tier of its own)."""
     label, d = DISAGG_TIERED
     if decode_prefix_reuse:
-        label, d = label + ", decode prefix reuse", replace(d, decode_prefix_reuse=True)
+        label = label + ", decode prefix reuse with a DRAM tier on the decode pool"
+        d = replace(d, decode_prefix_reuse=True, decode=replace(d.decode, kv_offload=OffloadConfig(tiers=("dram",))))
     w = WorkloadSpec(trace=str(shipped_trace(TIERED_TRACE)), duration_s=duration)
     _, rep = run_disagg(d, w, Slo(), overload=False)
     kt = rep.get("kv_tiers") or {}
