@@ -144,7 +144,8 @@ def _admit(rep: Replica, s: Sequence, budget: int, now: float, reserve: bool) ->
     limit = (known - 1) // bs
     hit = pool.prompt_hit(s.keys, limit) if rep.cfg.prefix_caching and not pre else []
     tiers = rep.tiers if rep.cfg.prefix_caching and not pre else None
-    loaded = tiers.plan_load(s.keys, known, len(hit), limit, rep.cost) if tiers is not None else 0
+    loaded = tiers.plan_load(s.keys, len(hit), limit, lambda m: tiers.recompute_s(rep.cost, len(hit) * bs, m * bs)) \
+        if tiers is not None else 0
     cached = pre or (len(hit) + loaded) * bs
     new = known - cached
     if new > budget:

@@ -47,7 +47,6 @@ from coscale.serve.request import Request, prompt_keys
 from coscale.serve.router import PREFIX_ROUTERS, RouterConfig, cached_blocks, route
 from coscale.serve.scenario import Built
 from coscale.serve.sequence import Sequence
-from coscale.serve.tiers.replica_tiers import block_key
 from coscale.serve.tiers.setup import attach_tiers
 from coscale.serve.workload import Workload
 
@@ -295,27 +294,16 @@ def _reuse_target(st: _State, req: Request, keys: PromptKeys) -> int:
 
 def _load_from_tiers(st: _State, dec: Replica, req: Request, keys: PromptKeys, gpu_hit: int) -> int:
     """Prompt blocks after the GPU hit that the decode instance's KV tiers hold, loaded into the granted
-    blocks when reading them locally is quicker than pulling them over the link (all or nothing, as an
-    aggregated replica weighs a load against recomputing); the decode GPU waits for the load at its
-    next step. Returns the blocks loaded."""
+    blocks when reading them locally is quicker than pulling them over the link (the tiers' own
+    all-or-nothing rule, `ReplicaTiers.plan_load`); the decode GPU waits for the load at its next
+    step. Returns the blocks loaded."""
     tiers = dec.tiers
     assert tiers is not None
     bs = dec.pool.block_size
-    limit = min((req.input_tokens - 1) // bs, keys.n)
-    tiers.lookup_blocks += req.input_tokens // bs
-    tiers.gpu_hit_blocks += gpu_hit
-    if limit <= gpu_hit:
-        return 0
-    found, levels = tiers.chain.run_keys(block_key(keys, i) for i in range(gpu_hit, limit))
-    if not found:
-        return 0
-    if tiers.chain.load_s_of(levels) >= st.b.path.transfer_time(st.b.kv_bytes(len(found) * bs)):
-        tiers.chain.count_hits(levels)
-        tiers.recomputed_hit_blocks += len(found)  # found, but pulled over the link (quicker)
-        return 0
-    tiers.loaded_blocks += len(found)
-    tiers.pending_s += tiers.chain.load(found, levels)
-    return len(found)
+    loaded = tiers.plan_load(keys, gpu_hit, (req.input_tokens - 1) // bs,
+                             lambda m: st.b.path.transfer_time(st.b.kv_bytes(m * bs)))
+    tiers.commit_load(gpu_hit, req.input_tokens)
+    return loaded
 
 
 def _grant(st: _State, dst: int, now: float) -> list:

@@ -3,7 +3,8 @@
 - Admission (`plan_load` then `commit_load`): after the GPU prefix hit, the prompt's next blocks
   that a tier holds are loaded back when reading them costs less than recomputing them, where the
   recompute cost is the core's step cost of the request's remaining prefill with and without those
-  tokens (`StepCostModel.step`); a load is all or nothing for the run of blocks found.
+  tokens (`StepCostModel.step`); a load is all or nothing for the run of blocks found. A
+  disaggregated decode instance weighs the same load against pulling the blocks over the KV link.
 - Step start (`settle`): blocks GPU memory evicted since the last step are stored down (`on_evict`),
   or prompt blocks just prefilled are copied down (`write_through`); the store and any loads of the
   step's admissions are added to the step's duration (the GPU waits for them). Stores caused by a
@@ -15,7 +16,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -48,8 +49,10 @@ class ReplicaTiers:
     recomputed_hit_blocks: int = 0  # found in a tier but recomputed (cheaper)
     _plan: tuple[list[Hashable], list[int], bool] | None = None
 
-    def plan_load(self, keys: PromptKeys, known: int, gpu_blocks: int, limit: int, cost: StepCostModel) -> int:
-        """Blocks after the GPU hit to load from the tiers (0: none, or recomputing is cheaper)."""
+    def plan_load(self, keys: PromptKeys, gpu_blocks: int, limit: int, alternative_s: Callable[[int], float]) -> int:
+        """Blocks after the GPU hit to load from the tiers (0: none, or the alternative is quicker).
+        `alternative_s(m)`: seconds the m blocks found cost otherwise (an aggregated replica recomputes
+        them, `recompute_s`; a disaggregated decode instance pulls them over the link)."""
         self._plan = None
         if limit <= gpu_blocks:
             return 0
@@ -57,7 +60,7 @@ class ReplicaTiers:
         m = len(tiers)
         if not m:
             return 0
-        load = self.chain.load_s_of(tiers) < self.recompute_s(cost, gpu_blocks * self.block_size, m * self.block_size)
+        load = self.chain.load_s_of(tiers) < alternative_s(m)
         self._plan = (found, tiers, load)
         return m if load else 0
 
@@ -75,7 +78,8 @@ class ReplicaTiers:
         return total
 
     def commit_load(self, gpu_blocks: int, known: int) -> None:
-        """The planned load happens (the request was admitted)."""
+        """The planned load happens (the request was admitted); blocks found but not loaded count as
+        hits recomputed (or, on a decode instance, pulled over the link)."""
         self.lookup_blocks += known // self.block_size
         self.gpu_hit_blocks += gpu_blocks
         if self._plan is None:
