@@ -17,7 +17,7 @@ from coscale.serve.events import Arrival, Event, EventQueue, StepEnd
 from coscale.serve.records import RequestArrays
 from coscale.serve.replica import Replica, finish_step, start_step, truncate
 from coscale.serve.request import Request, prompt_keys
-from coscale.serve.router import PREFIX_ROUTERS, RouterConfig, route
+from coscale.serve.router import PREFIX_ROUTERS, RouterConfig, route, waits_at_router, within_ttft_limit
 from coscale.serve.sequence import Sequence
 from coscale.serve.workload import Workload
 
@@ -109,8 +109,7 @@ def _dispatch(st: SimState, rep: Replica, now: float, req: Request,
 def _turn_away(st: SimState, now: float, req: Request) -> list[tuple[float, Event]]:
     """Admission control said no: hold the request at the router (`queue`) or drop it (a closed-loop
     client then sends its next request)."""
-    busy = any(r.step is not None for r in st.replicas)  # a step end will look at the held queue again
-    if st.router.admission == "queue" and busy and now - req.arrival_s < (st.router.ttft_limit_s or 0.0):
+    if waits_at_router(st.router, st.replicas, now, req):
         st.held.append(req)
         return []
     st.rejected.append(req)
@@ -129,7 +128,7 @@ def _release_held(st: SimState, now: float) -> list[tuple[float, Event]]:
         req = st.held[0]
         rep = route(st.router, st.replicas, st.arrivals, req, waited_s=now - req.arrival_s)
         if rep is None:
-            if now - req.arrival_s < (st.router.ttft_limit_s or 0.0):
+            if within_ttft_limit(st.router, now, req):
                 break
             st.held.popleft()
             out += _turn_away(st, now, req)

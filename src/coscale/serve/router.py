@@ -121,6 +121,17 @@ def choose(cfg: RouterConfig, replicas: list[Replica], arrivals_so_far: int, req
     return rep, predicted_ttft(rep, req, cached_blocks(rep, req)) if need_ttft else 0.0
 
 
+def within_ttft_limit(cfg: RouterConfig, now: float, req: Request) -> bool:
+    """The request's TTFT limit has not passed yet."""
+    return now - req.arrival_s < (cfg.ttft_limit_s or 0.0)
+
+
+def waits_at_router(cfg: RouterConfig, replicas: list[Replica], now: float, req: Request) -> bool:
+    """Admission control `queue`: a request turned away waits at the router while some replica is
+    stepping (its step end looks at the held queue again) and its TTFT limit has not passed."""
+    return cfg.admission == "queue" and any(r.step is not None for r in replicas) and within_ttft_limit(cfg, now, req)
+
+
 def route(cfg: RouterConfig, replicas: list[Replica], arrivals_so_far: int, req: Request | None = None,
           waited_s: float = 0.0, keys: PromptKeys | None = None) -> Replica | None:
     """The replica for `req`, or None when admission control turns it away (or holds it, `queue`)."""

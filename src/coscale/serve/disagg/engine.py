@@ -44,7 +44,14 @@ from coscale.serve.events import EventQueue
 from coscale.serve.kv import BlockPool, PromptKeys
 from coscale.serve.replica import Replica, finish_step, start_step, truncate
 from coscale.serve.request import Request, prompt_keys
-from coscale.serve.router import PREFIX_ROUTERS, RouterConfig, cached_blocks, route
+from coscale.serve.router import (
+    PREFIX_ROUTERS,
+    RouterConfig,
+    cached_blocks,
+    route,
+    waits_at_router,
+    within_ttft_limit,
+)
 from coscale.serve.scenario import Built
 from coscale.serve.sequence import Sequence
 from coscale.serve.tiers.setup import attach_tiers
@@ -127,7 +134,7 @@ class _State:
     finished: list[Sequence] = field(default_factory=list)
     decode_wait: dict[int, float] = field(default_factory=dict)
     decode_reused: dict[int, int] = field(default_factory=dict)
-    held: deque = field(default_factory=deque)  # admission control `queue`: requests waiting at the router
+    held: deque = field(default_factory=deque)  # admission control `queue`: (request, keys) waiting at the router
     rejected: list[Request] = field(default_factory=list)  # admission control turned these away
     arrivals: int = 0
     area: list[float] = field(default_factory=lambda: [0.0, 0.0])
@@ -168,18 +175,17 @@ def _on_arrival(st: _State, now: float, ev: Arrive) -> list:
     reads = st.router.policy in PREFIX_ROUTERS or st.router.admission != "none"
     rep = route(st.router, st.prefill, st.arrivals, req if reads else None, keys=keys)
     st.arrivals += 1
-    out.extend(_turn_away(st, now, req) if rep is None else _dispatch(st, rep, now, req, keys))
+    out.extend(_turn_away(st, now, req, keys) if rep is None else _dispatch(st, rep, now, req, keys))
     if st.overload_wait_s is not None:
         _check_overload(st, now)
     return out
 
 
-def _turn_away(st: _State, now: float, req: Request) -> list:
+def _turn_away(st: _State, now: float, req: Request, keys: PromptKeys) -> list:
     """Admission control said no (no prefill instance meets the TTFT limit): hold the request at the
-    router (`queue`, while a prefill step will look again and its limit has not passed) or drop it."""
-    busy = any(r.step is not None for r in st.prefill)
-    if st.router.admission == "queue" and busy and now - req.arrival_s < (st.router.ttft_limit_s or 0.0):
-        st.held.append(req)
+    router with its keys (`queue`, `waits_at_router`) or drop it."""
+    if waits_at_router(st.router, st.prefill, now, req):
+        st.held.append((req, keys))
         return []
     st.rejected.append(req)
     return _next(st, req, now)
@@ -190,13 +196,12 @@ def _release_held(st: _State, now: float) -> list:
     left of their TTFT limit; one whose limit has passed is dropped."""
     out: list = []
     while st.held:
-        req = st.held[0]
-        keys = prompt_keys(req, st.prefill[0].pool.block_size)
+        req, keys = st.held[0]
         rep = route(st.router, st.prefill, st.arrivals, req, waited_s=now - req.arrival_s, keys=keys)
-        if rep is None and now - req.arrival_s < (st.router.ttft_limit_s or 0.0):
+        if rep is None and within_ttft_limit(st.router, now, req):
             break
         st.held.popleft()
-        out.extend(_turn_away(st, now, req) if rep is None else _dispatch(st, rep, now, req, keys))
+        out.extend(_turn_away(st, now, req, keys) if rep is None else _dispatch(st, rep, now, req, keys))
     return out
 
 
@@ -488,7 +493,7 @@ def simulate_disagg(b: DisaggBuilt, workload: Workload, router: RouterConfig | N
             q.push(t, e)
         if progress is not None and q.handled % 4096 == 0:
             progress(len(st.finished), workload.total)
-    st.rejected.extend(st.held)  # held at the router when everything else had finished
+    st.rejected.extend(req for req, _ in st.held)  # held at the router when everything else had finished
     st.held.clear()
     stuck = [(n, r) for n, reps in (("prefill", prefill), ("decode", decode)) for r in reps if r.waiting or r.running]
     stuck += [("decode", decode[j]) for j, q in enumerate(st.pending) if q]
