@@ -124,3 +124,22 @@ def test_cli_tier_and_block_flags_reach_the_disaggregated_pools():
     tiers = d["kv_tiers"]["tiers"]
     assert [t["tier"] for t in tiers] == ["dram", "nvme"] and d["kv_tiers"]["lookup_blocks"] > 0
     assert tiers[0]["capacity_gib"] == 3.0
+
+
+def test_scenario_key_prefill_kv_offload_gives_the_prefill_pool_tiers(tmp_path):
+    """The documented top-level `prefill_kv_offload` key (an object, as top-level `kv_offload`) is read;
+    an aggregated run refuses it."""
+    scen = tmp_path / "s.json"
+    base = {"model": "llama-3.1-8b", "prefill_kv_offload": {"tiers": ["dram"], "dram_gib": 2},
+            "rate": 3, "num_requests": 30, "turns": 3, "think_s": 2, "input_len": 900, "output_len": 20}
+    scen.write_text(json.dumps({"mode": "disaggregated", "router": "kv_aware", **base}))
+    r = subprocess.run([sys.executable, "-m", "coscale", "serve", "simulate", "--scenario", str(scen), "--json"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    tiers = json.loads(r.stdout)["kv_tiers"]["tiers"]
+    assert [(t["tier"], t["capacity_gib"]) for t in tiers] == [("dram", 2.0)]
+    scen.write_text(json.dumps(base))
+    r = subprocess.run([sys.executable, "-m", "coscale", "serve", "simulate", "--scenario", str(scen)],
+                       capture_output=True, text=True, timeout=300)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "'prefill_kv_offload' applies to disaggregated" in lines[0]

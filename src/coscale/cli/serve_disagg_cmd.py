@@ -33,23 +33,26 @@ def check_mode(mode: str | None) -> str:
     return m
 
 
-def check_aggregated(f: dict, disagg_only: dict) -> None:
-    """An aggregated run refuses the options that only a disaggregated deployment reads (flag or file key)."""
-    given = [k for k, v in disagg_only.items() if v is not None or k in f]
-    given += [k for k in ("prefill", "decode") if k in f]
-    if given:
-        name = given[0]
-        raise CoscaleError(f"{'--' + name.replace('_', '-') if name in disagg_only else repr(name)} applies to "
-                           f"disaggregated serving only; add --mode disaggregated (or mode in the scenario file) or "
-                           f"drop it.")
+def _disagg_keys_in(f: dict) -> list[str]:
+    """The scenario file's keys that only a disaggregated deployment reads."""
+    return [k for k in (*DISAGG_ONLY_KEYS, "prefill", "decode") if k in f]
+
+
+def check_aggregated(f: dict, disagg_flags: dict) -> None:
+    """An aggregated run refuses the options that only a disaggregated deployment reads (a flag given,
+    or a file key)."""
+    flags = [k for k, v in disagg_flags.items() if v is not None]
+    keys = _disagg_keys_in(f)
+    if flags or keys:
+        name = "--" + flags[0].replace("_", "-") if flags else repr(keys[0])
+        raise CoscaleError(f"{name} applies to disaggregated serving only; add --mode disaggregated (or mode in the "
+                           f"scenario file) or drop it.")
 
 
 def aggregated_only(f: dict, command: str) -> None:
     """`serve capacity` / `serve sweep` run aggregated deployments: a scenario file asking for
     disaggregated serving is refused, not silently run aggregated."""
-    given = [k for k in (*DISAGG_ONLY_KEYS, "prefill", "decode") if k in f]
-    if f.get("mode", "aggregated") != "aggregated":
-        given.insert(0, "mode")
+    given = (["mode"] if f.get("mode", "aggregated") != "aggregated" else []) + _disagg_keys_in(f)
     if given:
         raise CoscaleError(f"serve {command} runs aggregated deployments only (the scenario file sets "
                            f"'{given[0]}'); for prefill/decode pools use serve compare (capacity at the SLO) or "

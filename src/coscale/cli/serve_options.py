@@ -33,7 +33,7 @@ INT_KEYS += POOL_KEYS
 FLOAT_KEYS += ("kv_link_efficiency", "router_overlap_weight", "admission_ttft_s")
 STR_KEYS += ("prefill_hardware", "decode_hardware")
 # objects checked by their own readers (serve.tiers.config.offload_config, cli.serve_disagg_cmd)
-SECTION_KEYS = ("kv_offload", "prefill", "decode")
+SECTION_KEYS = ("kv_offload", "prefill_kv_offload", "decode_kv_offload", "prefill", "decode")
 KEYS = INT_KEYS + FLOAT_KEYS + STR_KEYS + BOOL_KEYS + SECTION_KEYS
 # the flag that sets each key, for messages (a file key and its flag name the same option)
 FLAG = {**{k: "--" + k.replace("_", "-") for k in KEYS}, "host_overhead_s": "--host-overhead",

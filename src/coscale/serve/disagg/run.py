@@ -61,12 +61,12 @@ def _pool(reps: tuple[Replica, ...], b: Built, window: tuple[float, float]) -> d
             "preemptions": int(sum(r.preemptions for r in reps))}
 
 
-def _reuse(res: DisaggResult, b: DisaggBuilt) -> dict[str, object]:
-    """Prompt tokens the decode side had cached and did not pull, and the link bytes that saved."""
+def _reuse(res: DisaggResult, b: DisaggBuilt, sent: float) -> dict[str, object]:
+    """Prompt tokens the decode side had cached and did not pull, and the link bytes that saved
+    (`sent`: the bytes that crossed)."""
     reused = res.decode_reused_tokens
     prompt = {s.req.rid: s.req.input_tokens for s in res.sim.sequences}
     saved = sum(b.kv_bytes(prompt[rid]) - b.kv_bytes(prompt[rid] - n) for rid, n in reused.items())
-    sent = sum(t.bytes for t in res.transfers)
     return {"enabled": b.decode_prefix_reuse, "requests_with_hit": len(reused), "tokens_reused": sum(reused.values()),
             "bytes_saved": saved, "share_of_bytes_saved": saved / (saved + sent) if saved + sent > 0 else 0.0}
 
@@ -77,6 +77,7 @@ def disagg_report(res: DisaggResult, b: DisaggBuilt, slo: Slo,
     span = _span(res)
     tr = res.transfers
     nbytes = np.array([t.bytes for t in tr])
+    sent = float(nbytes.sum()) if len(tr) else 0.0
     dur = np.array([t.finish_s - t.start_s for t in tr])
     exposed = np.array([t.exposed_s for t in tr])
     waits = np.array(list(res.decode_wait_s.values()))
@@ -88,11 +89,11 @@ def disagg_report(res: DisaggResult, b: DisaggBuilt, slo: Slo,
         "decode": _pool(res.decode, b.decode, _window(res)),
         "kv_link": b.path.as_dict(),
         "transfer": {
-            "requests": len(tr), "bytes_total": float(nbytes.sum()) if len(tr) else 0.0,
+            "requests": len(tr), "bytes_total": sent,
             "bytes_per_request": summary(nbytes), "time_s": summary(dur), "exposed_after_prefill_s": summary(exposed),
             # share of time each prefill instance's link carries a transfer
             "link_utilization": res.link_busy_s / span / max(len(res.prefill), 1),
-            "decode_prefix_reuse": _reuse(res, b),
+            "decode_prefix_reuse": _reuse(res, b, sent),
         },
         "decode_admission_wait_s": summary(waits),
         # prefill end to the grant of the decode blocks the KV is written into (the KV waits on the prefill side)
