@@ -24,7 +24,7 @@ from coscale.errors import CoscaleError
 from coscale.serve.kv import PromptKeys
 from coscale.serve.replica import Replica
 from coscale.serve.request import Request, prompt_keys
-from coscale.serve.tiers.replica_tiers import block_key
+from coscale.serve.tiers.replica_tiers import block_keys
 
 ROUTERS = ("round_robin", "least_loaded", "kv_aware", "kv_ttft")
 PREFIX_ROUTERS = ("kv_aware", "kv_ttft")  # the policies that read the prompt's keys
@@ -64,8 +64,7 @@ def cached_blocks(rep: Replica, req: Request, keys: PromptKeys | None = None) ->
     gpu = len(pool.prompt_hit(keys, limit))
     if rep.tiers is None or gpu >= limit:
         return gpu
-    more = rep.tiers.chain.run(block_key(keys, i) for i in range(gpu, min(limit, keys.n)))
-    return gpu + len(more)
+    return gpu + rep.tiers.chain.run_length(block_keys(keys, gpu, min(limit, keys.n)))
 
 
 def queued_prefill_tokens(rep: Replica) -> int:

@@ -30,10 +30,15 @@ from coscale.serve.tiers.config import OffloadConfig
 _NONE = np.zeros(0, dtype=np.int64)
 
 
-def block_key(keys: PromptKeys, i: int) -> Hashable:
-    """The content key of prompt block i (the GPU pool's key, as a hashable value)."""
+def block_keys(keys: PromptKeys, lo: int, hi: int) -> list[Hashable]:
+    """The content keys of prompt blocks lo..hi-1 (the GPU pool's keys, as hashable values): the shared
+    hashes, then (request id, index) for the blocks unique to the request."""
     p = len(keys.shared)
-    return keys.shared[i] if i < p else (keys.rid, i - p)
+    out: list[Hashable] = list(keys.shared[lo:min(hi, p)])
+    if hi > p:
+        rid = keys.rid
+        out.extend((rid, i) for i in range(max(lo, p) - p, hi - p))
+    return out
 
 
 @dataclass(kw_only=True, slots=True)
@@ -56,7 +61,7 @@ class ReplicaTiers:
         self._plan = None
         if limit <= gpu_blocks:
             return 0
-        found, tiers = self.chain.run_keys(block_key(keys, i) for i in range(gpu_blocks, min(limit, keys.n)))
+        found, tiers = self.chain.run_keys(block_keys(keys, gpu_blocks, min(limit, keys.n)))
         m = len(tiers)
         if not m:
             return 0
