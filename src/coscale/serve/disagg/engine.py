@@ -27,6 +27,9 @@ publishing the received prompt blocks to the decode instance's prefix cache (a l
 Admission control (`RouterConfig.admission`) acts at the prefill router as in an aggregated run: a
 request no prefill instance is predicted to start within its TTFT limit is dropped (`reject`) or held
 at the router until one can (`queue`); a turned-away request asks for no decode blocks.
+
+Files: this loop and its handlers; `handoff` (decode block reservations, grants, the KV send and the
+arrived request's entry into the decode queue); `state` (the run's state and events, shared by both).
 """
 
 from __future__ import annotations
@@ -34,71 +37,22 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from coscale.errors import CoscaleError
 from coscale.serve.disagg.deployment import DisaggBuilt
+from coscale.serve.disagg.handoff import ask_blocks, enqueue_preloaded, grant, send
+from coscale.serve.disagg.state import DECODE, PREFILL, Arrive, KvArrive, PoolStepEnd, State
 from coscale.serve.disagg.transfer import Links, Transfer
 from coscale.serve.engine import Overloaded, SimResult
 from coscale.serve.events import EventQueue
 from coscale.serve.kv import BlockPool, PromptKeys
 from coscale.serve.replica import Replica, finish_step, start_step, truncate
 from coscale.serve.request import Request, prompt_keys
-from coscale.serve.router import (
-    PREFIX_ROUTERS,
-    RouterConfig,
-    cached_blocks,
-    route,
-    waits_at_router,
-    within_ttft_limit,
-)
+from coscale.serve.router import PREFIX_ROUTERS, RouterConfig, route, waits_at_router, within_ttft_limit
 from coscale.serve.scenario import Built
-from coscale.serve.sequence import Sequence
 from coscale.serve.tiers.setup import attach_tiers
 from coscale.serve.workload import Workload
-
-PREFILL, DECODE = 0, 1
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Arrive:
-    request: Request
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class PoolStepEnd:
-    pool: int
-    replica: int
-    token: int
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class KvArrive:
-    rid: int
-
-
-@dataclass(kw_only=True, slots=True)
-class _InFlight:
-    req: Request
-    pre: Sequence  # the prefill instance's sequence (holding its blocks)
-    src: int
-    dst: int
-    transfer: Transfer
-
-
-@dataclass(kw_only=True, slots=True)
-class _Reservation:
-    """A request's claim on decode blocks: asked at arrival, granted at a decode scheduling point."""
-
-    rid: int
-    dst: int
-    need: int  # blocks of the prompt + first token
-    keys: PromptKeys | None = None  # the prompt's keys at the decode block size (decode prefix reuse)
-    hit: int = 0  # leading blocks of `blocks` reused from the decode instance's GPU prefix cache
-    loaded: int = 0  # the prompt blocks after those loaded from the decode instance's KV tiers
-    blocks: list[int] = field(default_factory=list)
-    granted_s: float = -1.0
-    done: tuple[Sequence, int, float, float] | None = None  # prefill ended: (seq, src, first layer ready, end)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -114,33 +68,6 @@ class DisaggResult:
     occupancy_s: tuple[float, float]  # time integral of requests in the prefill / decode pool (Little's law)
 
 
-@dataclass(kw_only=True, slots=True)
-class _State:
-    b: DisaggBuilt
-    prefill: list[Replica]
-    decode: list[Replica]
-    workload: Workload
-    router: RouterConfig
-    links: Links
-    overload_wait_s: float | None
-    orig: dict[int, Request] = field(default_factory=dict)
-    shared: dict[int, tuple[int, ...]] = field(default_factory=dict)  # rid -> prompt block hashes until decoded
-    flight: dict[int, _InFlight] = field(default_factory=dict)
-    pre_seq: dict[int, tuple[Sequence, float]] = field(default_factory=dict)  # rid -> (prefill seq, KV arrival)
-    inbound: list[int] = field(default_factory=list)  # requests assigned per decode instance, not yet arrived
-    pending: list[deque] = field(default_factory=list)  # per decode instance: reservations not yet granted
-    reserved: dict[int, _Reservation] = field(default_factory=dict)  # rid -> reservation until the KV arrives
-    block_wait: dict[int, float] = field(default_factory=dict)
-    finished: list[Sequence] = field(default_factory=list)
-    decode_wait: dict[int, float] = field(default_factory=dict)
-    decode_reused: dict[int, int] = field(default_factory=dict)
-    held: deque = field(default_factory=deque)  # admission control `queue`: (request, keys) waiting at the router
-    rejected: list[Request] = field(default_factory=list)  # admission control turned these away
-    arrivals: int = 0
-    area: list[float] = field(default_factory=lambda: [0.0, 0.0])
-    last_t: float = 0.0
-
-
 def make_pool(b: Built, hold_kv: bool, fast_forward: bool = True, count: int | None = None) -> list[Replica]:
     """The pool's engine instances (the first `count` of them when given), with the pool's KV tiers
     (`Deployment.kv_offload`) attached as an aggregated deployment's replicas get theirs."""
@@ -154,7 +81,7 @@ def make_pool(b: Built, hold_kv: bool, fast_forward: bool = True, count: int | N
     return reps
 
 
-def _occupancy(st: _State, now: float) -> None:
+def _occupancy(st: State, now: float) -> None:
     """Accumulate requests present in each pool x time, counted from the instances' own queues."""
     dt = now - st.last_t
     if dt > 0:
@@ -164,7 +91,7 @@ def _occupancy(st: _State, now: float) -> None:
     st.last_t = now
 
 
-def _on_arrival(st: _State, now: float, ev: Arrive) -> list:
+def _on_arrival(st: State, now: float, ev: Arrive) -> list:
     out: list = []
     req = ev.request
     nxt = st.workload.after_arrival(req)
@@ -181,7 +108,7 @@ def _on_arrival(st: _State, now: float, ev: Arrive) -> list:
     return out
 
 
-def _turn_away(st: _State, now: float, req: Request, keys: PromptKeys) -> list:
+def _turn_away(st: State, now: float, req: Request, keys: PromptKeys) -> list:
     """Admission control said no (no prefill instance meets the TTFT limit): hold the request at the
     router with its keys (`queue`, `waits_at_router`) or drop it."""
     if waits_at_router(st.router, st.prefill, now, req):
@@ -191,7 +118,7 @@ def _turn_away(st: _State, now: float, req: Request, keys: PromptKeys) -> list:
     return _next(st, req, now)
 
 
-def _release_held(st: _State, now: float) -> list:
+def _release_held(st: State, now: float) -> list:
     """Requests held at the router, oldest first, go out while some prefill instance can meet what is
     left of their TTFT limit; one whose limit has passed is dropped."""
     out: list = []
@@ -205,7 +132,7 @@ def _release_held(st: _State, now: float) -> list:
     return out
 
 
-def _dispatch(st: _State, rep: Replica, now: float, req: Request, keys: PromptKeys) -> list:
+def _dispatch(st: State, rep: Replica, now: float, req: Request, keys: PromptKeys) -> list:
     """The request joins prefill instance `rep` (as a one-token request) and asks for its decode blocks."""
     out: list = []
     pre = replace(req, output_tokens=1) if req.output_tokens > 1 else req
@@ -217,11 +144,11 @@ def _dispatch(st: _State, rep: Replica, now: float, req: Request, keys: PromptKe
     if end is not None:
         out.append((end, PoolStepEnd(pool=PREFILL, replica=rep.index, token=rep.token)))
     if req.output_tokens > 1:
-        out.extend(_ask_blocks(st, req, now))
+        out.extend(ask_blocks(st, req, now))
     return out
 
 
-def _on_prefill_end(st: _State, now: float, ev: PoolStepEnd) -> list:
+def _on_prefill_end(st: State, now: float, ev: PoolStepEnd) -> list:
     rep = st.prefill[ev.replica]
     if ev.token != rep.token:
         return []
@@ -241,122 +168,11 @@ def _on_prefill_end(st: _State, now: float, ev: PoolStepEnd) -> list:
         res = st.reserved[req.rid]
         res.done = (s, rep.index, s.scheduled_s + (now - step_start) / b.layers, now)
         if res.granted_s >= 0:
-            out.append(_send(st, res))
+            out.append(send(st, res))
     out.extend(_restart(rep, PREFILL, now))
     if st.held:
         out.extend(_release_held(st, now))
     return out
-
-
-def _ask_blocks(st: _State, req: Request, now: float) -> list:
-    """Pick the decode instance (fewest requests assigned; with decode prefix reuse, the lowest KV-router
-    cost) and queue the request's block reservation there; an idle instance grants it now, a busy one
-    at the end of its current step."""
-    keys = None
-    if st.b.decode_prefix_reuse:
-        keys = prompt_keys(req, st.decode[0].pool.block_size, st.shared[req.rid]
-                           if st.decode[0].pool.block_size == st.prefill[0].pool.block_size else None)
-        dst = _reuse_target(st, req, keys)
-    else:
-        dst = min(range(len(st.decode)), key=lambda j: (st.decode[j].load + st.inbound[j], j))
-    dec = st.decode[dst]
-    _check_fits(dec, req)
-    res = _Reservation(rid=req.rid, dst=dst, need=dec.pool.blocks_for(req.input_tokens + 1), keys=keys)
-    st.reserved[req.rid] = res
-    st.pending[dst].append(res)
-    st.inbound[dst] += 1
-    if dec.step is None:
-        return _grant(st, dst, now)
-    end = truncate(dec, now)
-    return [] if end is None else [(end, PoolStepEnd(pool=DECODE, replica=dst, token=dec.token))]
-
-
-def _reusable(pool: BlockPool, req: Request, keys: PromptKeys | None) -> list[int]:
-    """The decode instance's cached blocks of the prompt's leading blocks (at least its last token is
-    pulled, as an engine recomputes at least one prompt token); none without decode prefix reuse."""
-    if keys is None:
-        return []
-    return pool.longest_hit(keys.shared, (req.input_tokens - 1) // pool.block_size)
-
-
-def _reuse_target(st: _State, req: Request, keys: PromptKeys) -> int:
-    """Dynamo's KV-router cost over the decode instances: overlap weight x prompt blocks to pull (not in
-    the instance's GPU memory nor its KV tiers) +
-    blocks the instance holds + blocks its queued reservations and arrived requests still need + the
-    request's own; ties to the lowest index."""
-    w = st.b.decode_overlap_weight
-    blocks = st.decode[0].pool.blocks_for(req.input_tokens)
-
-    def cost(j: int) -> tuple[float, int]:
-        dec = st.decode[j]
-        pool = dec.pool
-        owed = sum(r.need - len(r.blocks) for r in st.pending[j])
-        owed += sum(pool.blocks_for(s.req.input_tokens + 1) - len(s.blocks) for s in dec.waiting if s.preloaded)
-        return w * (blocks - cached_blocks(dec, req, keys)) + pool.used + owed + blocks, j
-
-    return min(range(len(st.decode)), key=cost)
-
-
-def _load_from_tiers(st: _State, dec: Replica, req: Request, keys: PromptKeys, gpu_hit: int) -> int:
-    """Prompt blocks after the GPU hit that the decode instance's KV tiers hold, loaded into the granted
-    blocks when reading them locally is quicker than pulling them over the link (the tiers' own
-    all-or-nothing rule, `ReplicaTiers.plan_load`); the decode GPU waits for the load at its next
-    step. Returns the blocks loaded."""
-    tiers = dec.tiers
-    assert tiers is not None
-    bs = dec.pool.block_size
-    loaded = tiers.plan_load(keys, gpu_hit, (req.input_tokens - 1) // bs,
-                             lambda m: st.b.path.transfer_time(st.b.kv_bytes(m * bs)))
-    tiers.commit_load(gpu_hit, req.input_tokens)
-    return loaded
-
-
-def _grant(st: _State, dst: int, now: float) -> list:
-    """Grant the instance's queued reservations in order while its free blocks, less what its
-    arrived-but-not-admitted requests need, cover them (a reused prefix pinned, fresh blocks for the
-    rest); send the KV of those already prefilled."""
-    dec, queue = st.decode[dst], st.pending[dst]
-    if not queue:
-        return []
-    pool = dec.pool
-    free = pool.free - sum(pool.blocks_for(s.req.input_tokens + 1) - len(s.blocks) for s in dec.waiting
-                           if s.preloaded)
-    out = []
-    while queue:
-        res = queue[0]
-        hit = _reusable(pool, st.orig[res.rid], res.keys)
-        fresh = res.need - len(hit)
-        if fresh + pool.unreferenced(hit) > free:
-            break
-        queue.popleft()
-        free -= fresh + pool.unreferenced(hit)
-        pool.take(hit)
-        res.blocks = hit + pool.allocate(fresh)
-        res.hit = len(hit)
-        if dec.tiers is not None and res.keys is not None:
-            res.loaded = _load_from_tiers(st, dec, st.orig[res.rid], res.keys, len(hit))
-        res.granted_s = now
-        if res.done is not None:
-            out.append(_send(st, res))
-    return out
-
-
-def _send(st: _State, res: _Reservation) -> tuple[float, KvArrive]:
-    """Start the transfer of a prefilled request into its granted blocks: streamed behind the
-    prefill from the later of the first layer and the grant; after the prefill when granted after it."""
-    assert res.done is not None
-    s, src, layer_ready, end = res.done
-    b = st.b
-    req = st.orig[res.rid]
-    reused = (res.hit + res.loaded) * st.decode[res.dst].pool.block_size
-    if reused:
-        st.decode_reused[req.rid] = reused
-    nbytes = b.kv_bytes(req.input_tokens - reused)
-    t = st.links.schedule(rid=req.rid, src=src, dst=res.dst, nbytes=nbytes, duration_s=b.path.transfer_time(nbytes),
-                          layers=b.layers, ready_s=layer_ready, prefill_end_s=end, granted_s=res.granted_s)
-    st.block_wait[req.rid] = max(res.granted_s - end, 0.0)
-    st.flight[req.rid] = _InFlight(req=req, pre=s, src=src, dst=res.dst, transfer=t)
-    return (t.finish_s, KvArrive(rid=req.rid))
 
 
 def _restart(rep: Replica, pool: int, now: float) -> list:
@@ -366,7 +182,7 @@ def _restart(rep: Replica, pool: int, now: float) -> list:
     return [] if end is None else [(end, PoolStepEnd(pool=pool, replica=rep.index, token=rep.token))]
 
 
-def _on_kv_arrival(st: _State, now: float, ev: KvArrive) -> list:
+def _on_kv_arrival(st: State, now: float, ev: KvArrive) -> list:
     f = st.flight.pop(ev.rid)
     src = st.prefill[f.src]
     src.pool.release(f.pre.blocks)  # sent: the prefill instance frees (and may cache) the prompt's blocks
@@ -394,35 +210,7 @@ def _on_kv_arrival(st: _State, now: float, ev: KvArrive) -> list:
     return out
 
 
-def _check_fits(rep: Replica, req: Request) -> None:
-    need = rep.pool.blocks_for(req.input_tokens + req.output_tokens)
-    if need > rep.pool.num_blocks:
-        raise CoscaleError(
-            f"request {req.rid} ({req.input_tokens} + {req.output_tokens} tokens) needs {need} KV blocks but a decode "
-            f"instance holds {rep.pool.num_blocks}; give the decode pool more memory (--decode-tp, --decode-gpus, a "
-            f"smaller --kv-precision) or shorten the request.")
-
-
-def enqueue_preloaded(rep: Replica, req: Request, first_token_s: float, shared: tuple[int, ...] | None = None,
-                      keys: PromptKeys | None = None, held: list[int] | None = None) -> Sequence:
-    """The request joins the decode queue with its prompt's KV present and its first token sampled
-    (`shared`: the prompt's shared block hashes at this pool's block size, when known; `keys`: its keys
-    at this pool's block size, when built already; `held`: blocks it holds already)."""
-    _check_fits(rep, req)
-    tab = rep.tab
-    slot = tab.add(req.input_tokens + 1, req.output_tokens)
-    tab.generated[slot] = 1
-    tab.first[slot] = tab.last[slot] = first_token_s
-    s = Sequence(req=req, keys=keys if keys is not None else prompt_keys(req, rep.pool.block_size, shared), tab=tab,
-                 slot=slot, preloaded=req.input_tokens)
-    if held:
-        s.set_blocks(held)
-    rep.by_slot.append(s)
-    rep.waiting.append(s)
-    return s
-
-
-def _on_decode_end(st: _State, now: float, ev: PoolStepEnd) -> list:
+def _on_decode_end(st: State, now: float, ev: PoolStepEnd) -> list:
     rep = st.decode[ev.replica]
     if ev.token != rep.token:
         return []
@@ -439,17 +227,17 @@ def _on_decode_end(st: _State, now: float, ev: PoolStepEnd) -> list:
         s.rehit_tokens += pre.rehit_tokens
         st.finished.append(s)
         out.extend(_next(st, s.req, now))
-    out.extend(_grant(st, ev.replica, now))
+    out.extend(grant(st, ev.replica, now))
     out.extend(_restart(rep, DECODE, now))
     return out
 
 
-def _next(st: _State, req: Request, now: float) -> list:
+def _next(st: State, req: Request, now: float) -> list:
     nxt = st.workload.after_finish(req, now)
     return [] if nxt is None else [(nxt.arrival_s, Arrive(request=nxt))]
 
 
-def _check_overload(st: _State, now: float) -> None:
+def _check_overload(st: State, now: float) -> None:
     """Overloaded when either pool's queue holds more than two full batches per instance or its head
     has waited `overload_wait_s`, and arrivals outpace the completions so far."""
     for reps, name in ((st.prefill, "prefill"), (st.decode, "decode")):
@@ -471,7 +259,7 @@ def simulate_disagg(b: DisaggBuilt, workload: Workload, router: RouterConfig | N
                     progress: Callable[[int, int], None] | None = None) -> DisaggResult:
     """Run until every request has finished on the decode pool (or at its first token)."""
     prefill, decode = make_pool(b.prefill, hold_kv=True), make_pool(b.decode, hold_kv=False)
-    st = _State(b=b, prefill=prefill, decode=decode, workload=workload, router=router or RouterConfig(),
+    st = State(b=b, prefill=prefill, decode=decode, workload=workload, router=router or RouterConfig(),
                 links=Links.of(len(prefill), len(decode)), overload_wait_s=overload_wait_s,
                 inbound=[0] * len(decode), pending=[deque() for _ in decode])
     q = EventQueue()

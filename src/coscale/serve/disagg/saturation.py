@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from coscale.serve.disagg.deployment import DisaggBuilt
-from coscale.serve.disagg.engine import enqueue_preloaded, make_pool, simulate_disagg
+from coscale.serve.disagg.engine import make_pool, simulate_disagg
+from coscale.serve.disagg.handoff import enqueue_preloaded
 from coscale.serve.replica import finish_step, start_step
 from coscale.serve.request import Request
 from coscale.serve.router import RouterConfig
