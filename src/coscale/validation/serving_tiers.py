@@ -6,6 +6,8 @@
   spread round-robin), each local cache `capacity_blocks`, the global one the sum.
 - `offload_throughput`: an offline batch of repeated prompts, request throughput with the KV tier
   over that without (the whole serving simulator, tiers' store and load on the critical path).
+- `store_overhead`: the store run itself: the run time with the tier (every prefilled block
+  written to it on the critical path) over the run time without tiers.
 - `warm_speedup`: a store run fills the tier, the engine restarts (cold GPU prefix cache, same
   tier), a retrieve run repeats the prompts; the run time without tiers over the retrieve run's.
 - `prefix_ttft_reduction`: one long prompt whose leading `prefix_share` a store run has put in the
@@ -94,10 +96,28 @@ def _retrieve(case: dict[str, Any], store_reqs: tuple[Request, ...],
     return res, t
 
 
-def _warm_speedup(case: dict[str, Any]) -> tuple[float, str]:
+def _documents(case: dict[str, Any]) -> tuple[Request, ...]:
+    """`requests` distinct prompts of `input_tokens`, all arriving at once, one output token each."""
     n, isl = case["requests"], case["input_tokens"]
-    reqs = tuple(Request(rid=i, arrival_s=0.0, input_tokens=isl, output_tokens=1, prefix_hashes=_ids("doc", i, isl))
+    return tuple(Request(rid=i, arrival_s=0.0, input_tokens=isl, output_tokens=1, prefix_hashes=_ids("doc", i, isl))
                  for i in range(n))
+
+
+def _store_overhead(case: dict[str, Any]) -> tuple[float, str]:
+    reqs = _documents(case)
+    cold = simulate(make_replicas(build(_deployment(case, False))), OpenLoop(requests=reqs))
+    reps = make_replicas(build(_deployment(case, True)))
+    stored = simulate(reps, OpenLoop(requests=reqs))
+    t = reps[0].tiers
+    assert t is not None
+    medium = t.chain.levels[0].medium
+    note = (f"recompute {_span(cold):.2f} s, store run {_span(stored):.2f} s ({t.chain.stored} blocks written to "
+            f"{medium.name} at {medium.write_Bps / 1e9:.3g} GB/s, the GPU waiting {t.chain.store_s:.2f} s)")
+    return _span(stored) / _span(cold), note
+
+
+def _warm_speedup(case: dict[str, Any]) -> tuple[float, str]:
+    reqs = _documents(case)
     cold = simulate(make_replicas(build(_deployment(case, False))), OpenLoop(requests=reqs))
     res, t = _retrieve(case, reqs, reqs)
     note = (f"recompute {_span(cold):.2f} s, warm {_span(res):.2f} s ({t.loaded_blocks} blocks loaded in "
@@ -144,6 +164,8 @@ def predict_tier_case(case: dict[str, Any]) -> tuple[float, str]:
             f"(ratio {glob.token_ratio / alt.token_ratio:.3g})")
     if kind == "offload_throughput":
         return _offload_throughput(case)
+    if kind == "store_overhead":
+        return _store_overhead(case)
     if kind == "warm_speedup":
         return _warm_speedup(case)
     if kind == "prefix_ttft_reduction":
