@@ -228,6 +228,10 @@ def test_cli_compare_end_to_end():
         assert o["capacity_rps"] > 0 and o["ttft_p99_s"] <= 1 and o["tpot_p99_s"] <= 0.04
         assert o["capacity_rps"] <= o["saturated_rps"]  # never above the saturated completion rate
         assert o["at_capacity"]["queue_growth"] <= 0.05  # a stable queue at the reported rate
+        # goodput at capacity: the share of the offered rate that meets both limits (not per second of the
+        # trial run's span, which includes its drain)
+        assert o["goodput_rps"] == pytest.approx(o["capacity_rps"] * o["slo_attainment"])
+        assert o["at_capacity"]["goodput_rps"] < o["goodput_rps"] <= o["capacity_rps"]
         assert o["usd_per_million_output_tokens"] == pytest.approx(
             2 * 2.5 / 3600 / o["throughput_tok_s"] * 1e6)
     assert d["winner"] in ("aggregated", "disaggregated") and len(d["why"]) >= 3

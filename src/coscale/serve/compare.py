@@ -125,8 +125,11 @@ def _outcome(spec: CompareSpec, best: RatePoint, tried: list[RatePoint], gpus: i
     rep = best.report or {}
     tok = best.rate * rep["throughput_tok_s"] / rep["request_throughput_rps"]  # type: ignore[operator]
     ttft, tpot = rep["ttft_s"]["p99"], rep["tpot_s"]["p99"]  # type: ignore[index]
+    # goodput at the capacity rate: the offered rate times the share of requests meeting both limits
+    # (DistServe's); the trial run's own completions per second count its drain after the last arrival
     out = {"capacity_rps": best.rate, "throughput_tok_s": tok, "throughput_tok_s_per_gpu": tok / gpus,
-           "goodput_rps": rep["goodput_rps"], "slo_attainment": rep["slo_attainment"], "ttft_p99_s": ttft,
+           "goodput_rps": best.rate * rep["slo_attainment"], "slo_attainment": rep["slo_attainment"],  # type: ignore[operator]
+           "ttft_p99_s": ttft,
            "tpot_p99_s": tpot, "gpus": gpus, "usd_per_hour": usd_per_hour,
            "usd_per_million_output_tokens": usd_per_hour / 3600 / tok * 1e6 if usd_per_hour and tok else None,
            "binds": "ttft" if ttft / spec.slo_ttft_p99_s >= tpot / spec.slo_tpot_p99_s else "tpot",
