@@ -20,10 +20,13 @@ from coscale.specs.hardware import System
 from coscale.specs.precision import get_precision
 from coscale.workload.shape import StepShape
 
-# (model, tp, ep, hardware, precision): a dense GQA model, MoE, hybrid Mamba-MoE, MLA + EP, sliding window
+# (model, tp, ep, hardware, precision): a dense GQA model, MoE, hybrid Mamba-MoE, MLA + EP, sliding window,
+# and MLA + EP over two 8-GPU nodes on DeepEP (its kernels, and so its all-to-all, differ with and without
+# prefill tokens in the step)
 PLANS = [("llama-3.1-8b", 1, 1, "h100-sxm", "bf16"), ("qwen3-30b-a3b", 2, 1, "h200-sxm", "fp8"),
          ("nemotron-3-nano-30b-a3b", 1, 1, "b200", "nvfp4"), ("deepseek-v3", 8, 8, "h200-sxm", "fp8"),
-         ("gpt-oss-20b", 1, 1, "h100-sxm", "mxfp4-weight-only")]
+         ("gpt-oss-20b", 1, 1, "h100-sxm", "mxfp4-weight-only"), ("deepseek-v3", 1, 16, "h100-sxm", "fp8")]
+A2A = {5: "deepep"}
 _plans: dict[int, object] = {}
 
 
@@ -32,7 +35,7 @@ def plan_of(i: int):
         m, tp, ep, hw, prec = PLANS[i]
         gpus = max(tp, ep)
         _plans[i] = build_plan(load_model(m), System(hardware=load_hardware(hw), num_gpus=gpus),
-                               Parallelism(gpus=gpus, tp=tp, ep=ep), get_precision(prec))
+                               Parallelism(gpus=gpus, tp=tp, ep=ep), get_precision(prec), moe_a2a=A2A.get(i, "nccl"))
     return _plans[i]
 
 
@@ -131,7 +134,7 @@ def test_sweep_equals_scalar_prediction(i, isl, osl, batch):
                                     None if batch is None else np.array([batch]))
     scenario = InferenceScenario(model=plan.model, system=plan.system, parallel=plan.parallel,
                                  precision=plan.precision, request=InferenceRequest(input_len=isl, output_len=osl),
-                                 batch=batch)
+                                 batch=batch, moe_a2a=plan.moe_a2a)
     try:
         one = predict_inference(scenario)
     except CoscaleError:

@@ -21,7 +21,7 @@ from coscale.specs.hardware import System
 from coscale.specs.model import ModelSpec
 from coscale.specs.precision import PrecisionRecipe
 from coscale.workload.forward_pass import ForwardPass
-from coscale.workload.ops import COLLECTIVE_BACKENDS, CollectiveBackend
+from coscale.workload.ops import COLLECTIVE_BACKENDS, CollectiveBackend, DeepEPMode
 from coscale.workload.shape import StepShape
 
 
@@ -41,6 +41,7 @@ class ExecutionPlan:
     # PyTorch backend, vLLM); False: the cast is fused into the kernel before it (TensorRT engines)
     gemm_input_casts: bool = False
     moe_a2a: CollectiveBackend = "nccl"  # who runs the MoE all-to-all (ForwardPass.moe_a2a)
+    deepep_mode: DeepEPMode = "auto"  # with DeepEP, which kernels (ForwardPass.deepep_mode)
 
     def forward_pass(self, shape: StepShape) -> ForwardPass:
         """The pass one GPU runs for `shape` (the step of its attention-DP rank)."""
@@ -50,16 +51,18 @@ class ExecutionPlan:
                            gemm_class=self.gemm_class,
                            attention_class=self.attention_class, head_class=self.head_class,
                            quantize_gemm_inputs=self.gemm_input_casts,
-                           moe_a2a=self.moe_a2a)
+                           moe_a2a=self.moe_a2a, deepep_mode=self.deepep_mode,
+                           scaleup_domain=self.system.hardware.links.scaleup.domain_size)
 
 
 def build_plan(model: ModelSpec, system: System, parallel: Parallelism, precision: PrecisionRecipe,
                efficiency: EfficiencyModel | None = None, gemm_input_casts: bool = False,
-               moe_a2a: str = "nccl") -> ExecutionPlan:
+               moe_a2a: str = "nccl", deepep_mode: DeepEPMode = "auto") -> ExecutionPlan:
     """Check the layout, resolve compute classes against the chip and collect the notes. The
     efficiency curves default to the chip's family (`hardware.efficiency`); `gemm_input_casts`:
     price the engine's separate activation-quantization kernels (`coscale.workload.quantize`);
-    `moe_a2a`: who runs the MoE all-to-all, "nccl" or "deepep" (FP8/FP4 dispatch, DeepEP's bandwidth)."""
+    `moe_a2a`: who runs the MoE all-to-all, "nccl" or "deepep" (FP8/FP4 dispatch, DeepEP's bandwidth);
+    `deepep_mode`: DeepEP's kernels (`workload.ops.DeepEPMode`; a disaggregated pool fixes them)."""
     if moe_a2a not in COLLECTIVE_BACKENDS:
         raise CoscaleError(f"unknown MoE all-to-all backend {moe_a2a!r}; use --moe-a2a-backend "
                            f"{' or '.join(COLLECTIVE_BACKENDS)}.")
@@ -73,7 +76,7 @@ def build_plan(model: ModelSpec, system: System, parallel: Parallelism, precisio
         head_class=resolve_compute_class(hw, "bf16").used,
         memory=ServingMemoryModel.of(model, parallel, precision, hw.memory.hbm.capacity_bytes),
         notes=tuple(n for n in (gemm.note,) if n) + tuple(_format_notes(system, precision)),
-        gemm_input_casts=gemm_input_casts, moe_a2a=moe_a2a)  # type: ignore[arg-type]
+        gemm_input_casts=gemm_input_casts, moe_a2a=moe_a2a, deepep_mode=deepep_mode)  # type: ignore[arg-type]
 
 
 def _attention_class(system: System, precision: PrecisionRecipe) -> str:

@@ -5,7 +5,9 @@ Like vidur's execution-time predictor (a grid over batch x KV length), but built
 is exact-by-construction:
 
 - ops that see every token of the step depend on the token count T alone (tabulated at every T),
-  the LM head on the number of sequences, the pipeline hops on T;
+  the LM head on the number of sequences, the pipeline hops on T; with DeepEP's all-to-all they also
+  depend on whether the step holds prefill tokens (normal kernels) or not (low-latency kernels), so
+  they are tabulated for both;
 - decode-group ops on (decode sequences n, mean context c): every integer n, c on a log grid with
   the sliding-window knots added;
 - prefill GEMMs of one group (MLA's latent expansion) on the group's tokens;
@@ -103,6 +105,10 @@ class _FastTotals:
     token_time: list[float]
     token_compute: list[float]
     token_memory: list[float]
+    # the same in steps that hold prefill tokens (the lists above when the mode changes nothing)
+    token_pf_time: list[float]
+    token_pf_compute: list[float]
+    token_pf_memory: list[float]
     head_time: list[float]
     head_compute: list[float]
     head_memory: list[float]
@@ -128,12 +134,14 @@ class _FastTotals:
     min_kernel_s: float
 
     @staticmethod
-    def of(plan: ExecutionPlan, grids: tuple[Array, Array, Array], hops: Array, token: Array, head: Array,
-           gemm: Array, decode: Array, chunk: Array, chunk_ops: _Component) -> _FastTotals:
+    def of(plan: ExecutionPlan, grids: tuple[Array, Array, Array], hops: Array, token: Array, token_pf: Array | None,
+           head: Array, gemm: Array, decode: Array, chunk: Array, chunk_ops: _Component) -> _FastTotals:
         hw = plan.system.hardware
-        parts = ("token", "head", "gemm", "decode", "chunk")
+        parts = ("token", "token_pf", "head", "gemm", "decode", "chunk")
         names = [f"{part}_{what}" for part in parts for what in ("time", "compute", "memory")]
-        rows = [*token.tolist(), *head.tolist(), *gemm.tolist(), *decode.tolist(), *chunk.tolist()]
+        tokens = token.tolist()
+        rows = [*tokens, *(tokens if token_pf is None else token_pf.tolist()), *head.tolist(), *gemm.tolist(),
+                *decode.tolist(), *chunk.tolist()]
         context_grid, chunk_grid, prefix_grid = (g.tolist() for g in grids)
         return _FastTotals(**dict(zip(names, rows, strict=True)),
                            hops=np.broadcast_to(hops, token.shape[1:]).tolist(), context_grid=context_grid,
@@ -152,6 +160,7 @@ class StepCostTable:
     max_seqs: int  # sequences per step (decode + prefill chunks)
     max_context: int  # cached tokens of any sequence
     token_ops: _Component  # over T = 0..max_tokens
+    token_ops_prefill: _Component | None  # the same in steps holding prefill tokens; None: no difference
     hops: Array  # pipeline transfers over T
     head_ops: _Component  # over rows = 0..max_seqs
     decode_ops: _Component  # over (n = 0..max_seqs, context grid)
@@ -191,6 +200,9 @@ class StepCostTable:
         chunks = step_cost(plan, StepShape.uniform(prefill_seqs=1, prefill_new=t.ravel(), prefill_prefix=p.ravel()))
         floor = plan.efficiency.min_kernel_s
         token_ops = _component(dense.cost, per_token, tokens.shape)
+        # DeepEP runs its normal kernels in a step with prefill tokens, its low-latency ones in a decode step
+        token_pf = (_component(prefill_rows.cost, per_token, tokens.shape)
+                    if plan.moe_a2a == "deepep" and plan.deepep_mode == "auto" and plan.parallel.ep > 1 else None)
         head_ops = _component(head.cost, lambda op: op.name == "lm_head", rows.shape)
         decode_ops = _component(decode.cost, lambda op: op.phase == "decode", (n.size,)).reshaped(n.shape)
         gemm_ops = _component(prefill_rows.cost, lambda op: op.phase == "prefill" and op.gemm_mnk, tokens.shape)
@@ -199,12 +211,13 @@ class StepCostTable:
         grids = (context_grid, chunk_grid, prefix_grid)
         return StepCostTable(
             plan=plan, max_tokens=max_tokens, max_seqs=max_seqs, max_context=ctx_max,
-            token_ops=token_ops, hops=dense.pipeline_s, head_ops=head_ops, decode_ops=decode_ops,
+            token_ops=token_ops, token_ops_prefill=token_pf, hops=dense.pipeline_s, head_ops=head_ops,
+            decode_ops=decode_ops,
             prefill_gemm_ops=gemm_ops, chunk_ops=chunk_ops, context_grid=context_grid, chunk_grid=chunk_grid,
             prefix_grid=prefix_grid,
-            _fast=_FastTotals.of(plan, grids, dense.pipeline_s, *(_totals(c, floor) for c in
-                                                                   (token_ops, head_ops, gemm_ops, decode_ops,
-                                                                    chunk_ops)), chunk_ops))
+            _fast=_FastTotals.of(plan, grids, dense.pipeline_s, _totals(token_ops, floor),
+                                 None if token_pf is None else _totals(token_pf, floor),
+                                 *(_totals(c, floor) for c in (head_ops, gemm_ops, decode_ops, chunk_ops)), chunk_ops))
 
     def lookup(self, shape: StepShape) -> tuple[Array, Array]:
         """(time_s, energy_j) of `shape`, as `step_cost(plan, shape)` would give them."""
@@ -216,8 +229,11 @@ class StepCostTable:
                     np.max(pf.new_tokens, initial=1.0))
         floor = self.plan.efficiency.min_kernel_s
         ti, ri, ni, pi = (np.asarray(x).astype(np.int64) for x in (tokens, rows, n, prefill_tokens))
-        parts = [self._exact(self.token_ops, ti, floor), self._exact(self.head_ops, ri, floor),
-                 self._exact(self.prefill_gemm_ops, pi, floor)]
+        token = self._exact(self.token_ops, ti, floor)
+        if self.token_ops_prefill is not None:
+            with_prefill = self._exact(self.token_ops_prefill, ti, floor)
+            token = tuple(np.where(pi > 0, b, a) for a, b in zip(token, with_prefill, strict=True))
+        parts = [token, self._exact(self.head_ops, ri, floor), self._exact(self.prefill_gemm_ops, pi, floor)]
         ci, cw = _bracket(self.context_grid, mean_ctx)
         parts.append(self.decode_ops.time(*(_lerp(a[:, ni, ci], a[:, ni, ci + 1], cw) for a in self._arrays(
             self.decode_ops)), floor))
@@ -241,9 +257,13 @@ class StepCostTable:
         if tokens > self.max_tokens or rows > self.max_seqs:
             self._check(np.float64(tokens), np.float64(rows), 0.0, 0.0, 1.0)
         fast = self._fast
-        time = fast.token_time[tokens] + fast.head_time[rows] + fast.gemm_time[prefill] + fast.hops[tokens]
-        busy_c = fast.token_compute[tokens] + fast.head_compute[rows] + fast.gemm_compute[prefill]
-        busy_m = fast.token_memory[tokens] + fast.head_memory[rows] + fast.gemm_memory[prefill]
+        if prefill:
+            tt, tc, tm = fast.token_pf_time, fast.token_pf_compute, fast.token_pf_memory
+        else:
+            tt, tc, tm = fast.token_time, fast.token_compute, fast.token_memory
+        time = tt[tokens] + fast.head_time[rows] + fast.gemm_time[prefill] + fast.hops[tokens]
+        busy_c = tc[tokens] + fast.head_compute[rows] + fast.gemm_compute[prefill]
+        busy_m = tm[tokens] + fast.head_memory[rows] + fast.gemm_memory[prefill]
         if decode_seqs:
             mean = decode_context_sum / decode_seqs
             if mean > self.max_context:

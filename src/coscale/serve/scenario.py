@@ -41,6 +41,7 @@ from coscale.specs.execution import Parallelism
 from coscale.specs.hardware import System
 from coscale.specs.model import ModelSpec
 from coscale.specs.precision import PrecisionRecipe, get_precision
+from coscale.workload.ops import DeepEPMode
 
 DEFAULT_OVERLOAD_WAIT_S = 600.0  # a request queued this long means the arrival rate exceeds capacity
 
@@ -127,8 +128,10 @@ class Built:
         return self.parallel.replicas * (self.parallel.attention_dp if self.parallel.ep > 1 else 1)
 
 
-def build(d: Deployment, cost: StepCostModel | None = None, attention_dp: bool = False) -> Built:
-    """`attention_dp`: allow `ep > 1`, each attention-DP rank a replica with its own batch and KV pool."""
+def build(d: Deployment, cost: StepCostModel | None = None, attention_dp: bool = False,
+          deepep_mode: DeepEPMode = "auto") -> Built:
+    """`attention_dp`: allow `ep > 1`, each attention-DP rank a replica with its own batch and KV pool;
+    `deepep_mode`: DeepEP's kernels when the all-to-all runs on DeepEP (`workload.ops.DeepEPMode`)."""
     model = load_model(d.model)
     hw = load_hardware(d.hardware)
     if d.ep > 1 and not attention_dp:
@@ -158,7 +161,7 @@ def build(d: Deployment, cost: StepCostModel | None = None, attention_dp: bool =
         # one step holds at most the token budget (decode-first) or a full decode batch (prefill-first)
         tokens = sched.max_batched_tokens + (sched.max_num_seqs if sched.policy != "decode_first" else 0)
         cost = CoreStepCost(plan=build_plan(model, system, par, recipe, gemm_input_casts=d.gemm_input_casts,
-                                                moe_a2a=d.moe_a2a_backend),
+                                                moe_a2a=d.moe_a2a_backend, deepep_mode=deepep_mode),
                             max_tokens=tokens, max_seqs=sched.max_num_seqs + 1)
     return Built(model=model, system=system, parallel=par, precision=recipe, preset=preset, sched=sched,
                  block_size=block, budget=budget, num_blocks=d.num_gpu_blocks or budget.blocks, cost=cost,

@@ -38,6 +38,34 @@ def expected_active_experts(num_experts: int, top_k: int, tokens: Array | float)
     return num_experts * (1.0 - (1.0 - top_k / num_experts) ** tokens)
 
 
+def expected_destinations(num_experts: int, top_k: int, groups: float) -> float:
+    """Distinct groups among one token's top_k experts when the experts are split evenly over `groups`
+    (ranks or nodes) and routing is uniform: groups x (1 - C(E - E/groups, k) / C(E, k)), the
+    product form taking a fractional E/groups."""
+    if groups <= 1:
+        return 1.0
+    per = num_experts / groups
+    miss = 1.0
+    for i in range(top_k):
+        miss *= max(num_experts - per - i, 0.0) / (num_experts - i)
+    return groups * (1.0 - miss)
+
+
+def deepep_normal_share(num_experts: int, top_k: int, ep: int, domain: int) -> float:
+    """Share of a token's top_k expert rows that DeepEP's high-throughput (normal) kernels move.
+
+    They send a token once per destination rank inside one NVLink domain (intranode kernels), and
+    across domains once per destination node over RDMA, forwarding it to the experts' ranks over
+    NVLink (internode kernels, whose RDMA stage is the bottleneck DeepEP reports). DeepEP's own tests
+    define its measured bandwidths over exactly these deduplicated bytes (tests/test_intranode.py:
+    the received rows, one per token and rank; tests/test_internode.py: `num_rdma_token_sent`, one
+    per token and node), so the validation cases K-DEP-INTRA / K-DEP-INTER calibrate and check a
+    rate for them. The low-latency kernels of decode send one row per token and expert (share 1)."""
+    if domain <= 0 or ep <= domain:
+        return expected_destinations(num_experts, top_k, ep) / top_k
+    return expected_destinations(num_experts, top_k, ep / domain) / top_k
+
+
 def expected_max_normal(n: int) -> float:
     """Expected largest of n independent standard normals (Blom's 1958 approximation
     Phi^-1((n - 0.375) / (n + 0.25)); 0 for n = 1). Within 5 % of exact at n = 2, 1 % for n >= 8."""
@@ -100,8 +128,13 @@ def moe_ops(spec: MoESpec, p: ForwardPass, layer: str, count: int, hidden: int) 
             ops.append(replace(op, name="moe.shared_" + op.name.split(".")[1]))
     if p.ep > 1:
         # dispatch and combine: each rank's share of its group's tokens goes to top_k experts (the busiest
-        # receiver's rows); dispatch in the pass's dispatch format, combine in BF16
+        # receiver's rows; DeepEP's normal kernels deduplicate them, `deepep_normal_share`); dispatch in the
+        # pass's dispatch format, combine in BF16
         rows = t / p.tp * spec.top_k * hidden * imbalance
+        if p.moe_a2a == "deepep" and p.deepep_mode != "low_latency":
+            share = deepep_normal_share(spec.num_experts, spec.top_k, p.ep, p.scaleup_domain)
+            normal = True if p.deepep_mode == "normal" else p.shape.prefill.tokens > 0  # auto: by the step
+            rows = rows * np.where(normal, share, 1.0)[()]
         for name, bpe in (("moe.dispatch", p.dispatch_bpe), ("moe.combine", OUTPUT_BYTES)):
             ops.append(Op(name=name, kind="collective", layer=layer, count=count,
                           collective=Collective(kind="all_to_all", bytes=rows * bpe, group=p.ep, backend=p.moe_a2a)))

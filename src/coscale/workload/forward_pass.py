@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 
 from coscale.specs.precision import STORAGE_FORMATS, StorageFormat
-from coscale.workload.ops import CollectiveBackend
+from coscale.workload.ops import CollectiveBackend, DeepEPMode
 from coscale.workload.shape import Array, StepShape, TokenGroup
 
 Phase = Literal["prefill", "decode"]
@@ -44,6 +44,10 @@ class ForwardPass:
     # each routed token in the expert GEMMs' input format, quantized once before it, and combines BF16
     # rows ("FP8 dispatch / BF16 combine", DeepEP's measured setting)
     moe_a2a: CollectiveBackend = "nccl"
+    deepep_mode: DeepEPMode = "auto"  # which DeepEP kernels a pass runs (`workload.ops.DeepEPMode`)
+    # GPUs of one scale-up domain (NVLink island) of the chip: where DeepEP's high-throughput kernels
+    # switch from NVLink to RDMA (0: unknown, the EP group taken as one domain)
+    scaleup_domain: int = 0
 
     @staticmethod
     def single(phase: Phase, seqs: float, new_tokens: float, context: float, **kwargs: object) -> ForwardPass:

@@ -9,9 +9,14 @@ OpKind = Literal["gemm", "grouped_gemm", "attention", "ssm", "elementwise", "emb
 CollectiveKind = Literal["all_reduce", "all_gather", "reduce_scatter", "all_to_all", "p2p"]
 # who runs a collective: NCCL's ring / pairwise algorithms, whose achieved bandwidth ramps up with the
 # message size; or DeepEP's MoE all-to-all kernels (SGLang's and vLLM's `deepep` backend), which reach
-# their bandwidth from a few MB (DeepEP's measured tables: 7 MB low-latency to 235 MB normal batches)
+# their bandwidth from a few MB (DeepEP's measured tables: 7 MB low-latency to 155 MB normal batches,
+# counted as DeepEP counts them)
 CollectiveBackend = Literal["nccl", "deepep"]
 COLLECTIVE_BACKENDS: tuple[CollectiveBackend, ...] = ("nccl", "deepep")
+# DeepEP's kernels: `normal` (high-throughput: a token's rows deduplicated per destination rank, or per
+# node across nodes) or `low_latency` (one row per token and expert); `auto` (SGLang's default) runs
+# normal kernels in a step with prefill tokens and low-latency ones in a decode step
+DeepEPMode = Literal["auto", "normal", "low_latency"]
 VECTOR = "vector"  # compute class of ops that run on CUDA cores / vector units, not tensor cores
 
 

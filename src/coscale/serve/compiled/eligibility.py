@@ -45,6 +45,8 @@ def compiled_ineligible(replicas: list[Replica], workload: Workload, router: Rou
         return f"scheduler policy {r0.cfg.policy}"
     if not isinstance(r0.cost, CoreStepCost) or r0.cost.table is None:
         return f"step-cost model {type(r0.cost).__name__} (only the core step-cost table is compiled)"
+    if r0.cost.table.token_ops_prefill is not None:
+        return "DeepEP's all-to-all (its cost depends on whether a step holds prefill tokens)"
     if overload_wait_s is not None and capacity_probe is None:
         return "overload check without a capacity probe"
     for i, r in enumerate(replicas):
