@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from .cli_run import run_cli as cli
 
 MOE = ("--model", "qwen3-30b-a3b", "--hardware", "h100-sxm")
@@ -75,3 +77,31 @@ def test_disaggregated_mode_reads_the_scenario_files_shared_keys(monkeypatch, ca
     from_file, flags = run("--scenario", str(f)), run("--precision", "fp8", "--hardware", "h200-sxm")
     assert from_file["tpot_s"] == flags["tpot_s"] and from_file["decode"]["hardware"] == "h200-sxm"
     assert from_file["tpot_s"] != run()["tpot_s"]
+
+
+def test_prefill_pool_runs_expert_parallel_with_deepep_normal_kernels(monkeypatch, capsys):
+    """`--prefill-ep` (refused before): each attention-DP rank of the prefill pool is an instance; on
+    DeepEP the prefill pool runs the normal kernels and the decode pool the low-latency ones, as SGLang's
+    disaggregated servers are launched."""
+    from coscale.cost.step import step_cost
+    from coscale.serve.disagg.deployment import DisaggDeployment, build_disagg
+    from coscale.serve.scenario import Deployment, build
+    from coscale.workload.shape import StepShape
+
+    ep = ("--mode", "disaggregated", "--prefill-gpus", "16", "--prefill-ep", "16", "--decode-gpus", "8", "--decode-ep",
+          "8", "--kv-link", "infiniband", "--precision", "fp8", "--moe-a2a-backend", "deepep")
+    rep = served(monkeypatch, capsys, *ep)
+    assert rep["prefill"]["ep"] == 16 and rep["prefill"]["instances"] == 16 and rep["completed"] == 40
+    pools = {k: Deployment(model="qwen3-30b-a3b", hardware="h100-sxm", gpus=g, ep=g, precision="fp8",
+                           moe_a2a_backend="deepep", engine="sglang") for k, g in (("prefill", 16), ("decode", 8))}
+    b = build_disagg(DisaggDeployment(**pools))
+    assert (b.prefill.cost.plan.deepep_mode, b.decode.cost.plan.deepep_mode) == ("normal", "low_latency")
+    prefill = StepShape.of(prefill_chunks=[(4096, 0)])
+    decode = StepShape.of(decode_contexts=[1000] * 64)
+    for shape in (prefill, decode):  # the instances' cost is the core's step cost in their mode
+        for built in (b.prefill, b.decode):
+            exact = float(step_cost(built.cost.plan, shape).time_s)
+            assert float(built.cost.table.lookup(shape)[0]) == pytest.approx(exact, rel=0.01)
+    # the normal kernels move fewer rows than the low-latency ones: the same prefill step costs less
+    low_latency = build(pools["prefill"], attention_dp=True, deepep_mode="low_latency")
+    assert b.prefill.cost.table.lookup(prefill)[0] < low_latency.cost.table.lookup(prefill)[0]

@@ -126,7 +126,8 @@ GEMM_CASTS = typer.Option(None, "--gemm-input-casts/--fused-gemm-input-casts",
                           help="The engine casts each FP8/FP4 GEMM input in a kernel of its own (TensorRT-LLM's "
                                "PyTorch backend); default fused into the kernel before it (TensorRT engines).")
 A2A_BACKEND = typer.Option(None, "--moe-a2a-backend",
-                           help="MoE expert parallelism (in `serve`: the disaggregated decode pool's --decode-ep): "
+                           help="MoE expert parallelism (in `serve`: the disaggregated pools' --prefill-ep / "
+                                "--decode-ep): "
                                 "who runs the all-to-all: nccl (default; BF16 rows) or deepep (FP8/FP4 dispatch, "
                                 "BF16 combine, DeepEP's bandwidth).")
 KV_OFFLOAD = typer.Option(None, "--kv-offload", help="KV tiers below GPU memory, top to bottom: dram[,nvme[,shared]].")
@@ -177,6 +178,7 @@ def simulate_cmd(
     prefill_gpus: int = typer.Option(None, "--prefill-gpus", help="Disaggregated: prefill pool GPUs."),
     prefill_tp: int = typer.Option(None, "--prefill-tp", help="Disaggregated: prefill TP."),
     prefill_pp: int = typer.Option(None, "--prefill-pp", help="Disaggregated: prefill PP."),
+    prefill_ep: int = typer.Option(None, "--prefill-ep", help="Disaggregated: prefill EP (attention-DP ranks)."),
     decode_hardware: str = typer.Option(None, "--decode-hardware", help="Disaggregated: decode pool chip."),
     decode_gpus: int = typer.Option(None, "--decode-gpus", help="Disaggregated: decode pool GPUs."),
     decode_tp: int = typer.Option(None, "--decode-tp", help="Disaggregated: decode TP."),
@@ -203,8 +205,8 @@ def simulate_cmd(
                     router_overlap_weight=router_overlap_weight, admission=admission,
                     admission_ttft_s=admission_ttft),
             dict(prefill_hardware=prefill_hardware, prefill_gpus=prefill_gpus, prefill_tp=prefill_tp,
-                 prefill_pp=prefill_pp, decode_hardware=decode_hardware, decode_gpus=decode_gpus, decode_tp=decode_tp,
-                 decode_pp=decode_pp, decode_ep=decode_ep,
+                 prefill_pp=prefill_pp, prefill_ep=prefill_ep, decode_hardware=decode_hardware,
+                 decode_gpus=decode_gpus, decode_tp=decode_tp, decode_pp=decode_pp, decode_ep=decode_ep,
                  prefill_kv_offload=_offload({}, kv_offload, dram_kv_gib, nvme_kv_gib, shared_kv_gib, kv_keep,
                                              kv_store)), kv_link, kv_link_efficiency, decode_prefix_reuse)
         w = _workload(f, rate=rate, arrival=arrival, burstiness=burstiness, concurrency=concurrency, trace=trace,
@@ -221,8 +223,9 @@ def simulate_cmd(
             bar.close()
         return
     pool_flags = dict(prefill_hardware=prefill_hardware, prefill_gpus=prefill_gpus, prefill_tp=prefill_tp,
-                      prefill_pp=prefill_pp, decode_hardware=decode_hardware, decode_gpus=decode_gpus,
-                      decode_tp=decode_tp, decode_pp=decode_pp, decode_ep=decode_ep, kv_link=kv_link,
+                      prefill_pp=prefill_pp, prefill_ep=prefill_ep, decode_hardware=decode_hardware,
+                      decode_gpus=decode_gpus, decode_tp=decode_tp, decode_pp=decode_pp, decode_ep=decode_ep,
+                      kv_link=kv_link,
                       kv_link_efficiency=kv_link_efficiency, decode_prefix_reuse=decode_prefix_reuse)
     check_aggregated(f, pool_flags)
     d = _deployment(f, model=model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep, precision=precision,

@@ -104,8 +104,8 @@ def print_disagg(rep: dict) -> None:
     c = make_console()
     p, dc, link = rep["prefill"], rep["decode"], rep["kv_link"]
     t = Table(title=f"coscale serve simulate --mode disaggregated: prefill {p['gpus']}x {p['hardware']} TP{p['tp']} "
-                    f"({p['instances']} inst.), decode {dc['gpus']}x {dc['hardware']} TP{dc['tp']} EP{dc['ep']} "
-                    f"({dc['instances']} inst.), KV over {link['kind']}")
+                    f"EP{p['ep']} ({p['instances']} inst.), decode {dc['gpus']}x {dc['hardware']} TP{dc['tp']} "
+                    f"EP{dc['ep']} ({dc['instances']} inst.), KV over {link['kind']}")
     t.add_column("metric")
     for q in ("mean", "p50", "p90", "p95", "p99"):
         t.add_column(q, justify="right")

@@ -2,6 +2,7 @@
 
 - `decode_saturated`: a decode pool's output tokens/s per node with its instances kept full
   (`coscale.serve.disagg.saturation`).
+- `prefill_saturated`: a prefill pool's prompt tokens/s per node with prompts queued (the same module).
 - `pd_ratio`: the prefill:decode node split (of those the source swept) with the highest
   rate-matched capacity (`coscale.serve.disagg.screen`).
 - `goodput_ratio`: `coscale serve compare`'s best disaggregated over best aggregated per-GPU capacity.
@@ -15,7 +16,7 @@ from typing import Any
 
 from coscale.serve.compare import CompareSpec, compare
 from coscale.serve.disagg.deployment import DisaggDeployment, build_disagg
-from coscale.serve.disagg.saturation import decode_saturated
+from coscale.serve.disagg.saturation import decode_saturated, prefill_saturated
 from coscale.serve.disagg.screen import decode_rate, prefill_rate
 from coscale.serve.scenario import Deployment, WorkloadSpec, build
 
@@ -27,11 +28,22 @@ def load_disagg_cases() -> list[dict[str, Any]]:
     return json.loads(text)["cases"]
 
 
-def _decode_saturated(case: dict[str, Any]) -> tuple[float, str]:
+def _built(case: dict[str, Any]):
     dep = case["deployment"]
-    d = DisaggDeployment(prefill=Deployment(**dep["prefill"]), decode=Deployment(**dep["decode"]),
-                         kv_link=dep["kv_link"])
-    b = build_disagg(d)
+    return build_disagg(DisaggDeployment(prefill=Deployment(**dep["prefill"]), decode=Deployment(**dep["decode"]),
+                                         kv_link=dep["kv_link"]))
+
+
+def _prefill_saturated(case: dict[str, Any]) -> tuple[float, str]:
+    b = _built(case)
+    r = prefill_saturated(b, case["input_tokens"])
+    per_node = r["tok_s"] * case["gpus_per_node"] / (b.prefill.parallel.tp * b.prefill.parallel.pp)
+    return per_node, (f"{r['tok_s']:.0f} prompt tok/s per attention-DP rank, steps of {r['step_tokens']} tokens "
+                      f"in {r['step_s']:.2f} s")
+
+
+def _decode_saturated(case: dict[str, Any]) -> tuple[float, str]:
+    b = _built(case)
     r = decode_saturated(b, case["input_tokens"], case["output_tokens"])
     per_instance_gpus = b.decode.parallel.tp * b.decode.parallel.pp
     per_node = r["tok_s"] * case["gpus_per_node"] / per_instance_gpus
@@ -79,7 +91,8 @@ def _goodput_ratio(case: dict[str, Any]) -> tuple[float, str]:
 # Reported beside the aggregated `serving` cases (same `coscale validate` run, `--no-serving` skips both),
 # under their own label so each category's median error describes one kind of prediction.
 CATEGORY = "serving_disagg"
-KINDS = {"decode_saturated": _decode_saturated, "pd_ratio": _pd_ratio, "goodput_ratio": _goodput_ratio}
+KINDS = {"decode_saturated": _decode_saturated, "prefill_saturated": _prefill_saturated, "pd_ratio": _pd_ratio,
+         "goodput_ratio": _goodput_ratio}
 
 
 def run_disagg_cases(ids: tuple[str, ...] | None = None) -> list:

@@ -57,8 +57,12 @@ class DisaggBuilt:
 
 
 def _pool(d: Deployment, name: str) -> Built:
+    """A pool's build; with EP each attention-DP rank is an instance with its own batch and KV pool,
+    costed by the core as one rank of a group whose ranks carry the same tokens. A DeepEP all-to-all
+    runs the normal kernels on the prefill pool and the low-latency ones on the decode pool, as SGLang's
+    disaggregated servers are launched (--deepep-mode normal / low_latency, sglang issue #6017)."""
     try:
-        return build(d, attention_dp=name == "decode")
+        return build(d, attention_dp=True, deepep_mode="normal" if name == "prefill" else "low_latency")
     except CoscaleError as e:
         raise CoscaleError(f"the {name} pool cannot run the model: {e}") from None
 
@@ -74,12 +78,11 @@ def build_disagg(d: DisaggDeployment) -> DisaggBuilt:
     if d.decode_prefix_reuse and not d.decode.prefix_caching:
         raise CoscaleError("decode prefix reuse needs prefix caching on the decode pool; turn the decode "
                            "pool's prefix_caching on or decode_prefix_reuse off.")
-    if d.prefill.ep > 1:
-        raise CoscaleError("--prefill-ep > 1 is not simulated; give the prefill pool --prefill-tp/--prefill-pp.")
     p, dec = _pool(d.prefill, "prefill"), _pool(d.decode, "decode")
     if p.precision.kv_cache.bytes_per_element != dec.precision.kv_cache.bytes_per_element:
         raise CoscaleError("the pools keep the KV cache in different formats; give both the same --kv-precision.")
-    path = kv_path(d.kv_link, p.system.hardware, p.parallel.gpus, p.parallel.instance_gpus,
+    # a transfer leaves one prefill instance (an attention-DP rank's TP x PP GPUs with EP) for one decode instance
+    path = kv_path(d.kv_link, p.system.hardware, p.parallel.gpus, p.parallel.tp * p.parallel.pp,
                    dec.system.hardware, dec.parallel.gpus, dec.parallel.tp * dec.parallel.pp, d.kv_link_efficiency)
     return DisaggBuilt(prefill=p, decode=dec, path=path, decode_prefix_reuse=d.decode_prefix_reuse,
                        decode_overlap_weight=d.decode.router_overlap_weight)

@@ -1,5 +1,6 @@
-"""Saturated decode throughput of one decode instance: what a decode pool sustains when requests
-wait for it (SGLang's large-EP measurement holds the decode side back until it is full).
+"""Saturated throughput of one instance of a pool: what a decode pool sustains when requests wait
+for it (SGLang's large-EP measurement holds the decode side back until it is full), and what a
+prefill pool sustains with prompts queued (its prefill stress test: one large batch of prompts).
 
 Every request arrives at once with its prompt's KV already present (as after a transfer) and the
 instance runs its ordinary engine loop until all finish; the output rate is taken over the steps
@@ -43,6 +44,28 @@ def decode_saturated(b: DisaggBuilt, input_tokens: int, output_tokens: int, requ
     return {"tok_s": float(seqs[full].sum() / dur[full].sum()), "batch": int(seqs.max()),
             "kv_limited_batch": int(rep.pool.num_blocks // per), "requests": n, "steps": len(seqs),
             "step_s": float(np.mean(dur[full]))}
+
+
+def prefill_saturated(b: DisaggBuilt, input_tokens: int, requests: int | None = None) -> dict:
+    """Prompt tokens/s of one prefill instance with prompts queued: `requests` (default: enough for
+    eight full steps) arrive at once and are prefilled to their first token; the rate is taken over the
+    steps whose prefill tokens are at least 90 % of the most (full chunks, before the queue runs dry).
+    The KV is taken as sent at once (the blocks are freed at the first token)."""
+    rep = make_pool(b.prefill, hold_kv=False, count=1)[0]
+    n = requests or max(8 * -(-rep.cfg.max_batched_tokens // input_tokens), 2)
+    for i in range(n):
+        rep.enqueue(Request(rid=i, arrival_s=0.0, input_tokens=input_tokens, output_tokens=1))
+    now = 0.0
+    end = start_step(rep, now)
+    while end is not None:
+        now = end
+        finish_step(rep)
+        end = start_step(rep, now)
+    lg = rep.log.arrays()
+    tokens, dur = lg["prefill_tokens"], lg["end_s"] - lg["start_s"]
+    full = tokens >= 0.9 * tokens.max()
+    return {"tok_s": float(tokens[full].sum() / dur[full].sum()), "step_tokens": int(tokens.max()),
+            "requests": n, "steps": len(tokens), "step_s": float(np.mean(dur[full]))}
 
 
 def disagg_saturated_rate(b: DisaggBuilt, w: WorkloadSpec, router: str) -> float:
