@@ -16,10 +16,21 @@ import numpy as np
 from coscale.serve.disagg.deployment import DisaggBuilt
 from coscale.serve.disagg.engine import make_pool, simulate_disagg
 from coscale.serve.disagg.handoff import enqueue_preloaded
-from coscale.serve.replica import finish_step, start_step
+from coscale.serve.replica import Replica, finish_step, start_step
 from coscale.serve.request import Request
 from coscale.serve.router import RouterConfig
 from coscale.serve.scenario import WorkloadSpec, saturation_loop, steady_completion_rate
+
+
+def _drain(rep: Replica) -> dict[str, np.ndarray]:
+    """Step one instance from t = 0 until it has nothing left to run; its step log."""
+    now = 0.0
+    end = start_step(rep, now)
+    while end is not None:
+        now = end
+        finish_step(rep)
+        end = start_step(rep, now)
+    return rep.log.arrays()
 
 
 def decode_saturated(b: DisaggBuilt, input_tokens: int, output_tokens: int, requests: int | None = None) -> dict:
@@ -32,13 +43,7 @@ def decode_saturated(b: DisaggBuilt, input_tokens: int, output_tokens: int, requ
     for i in range(n):
         req = Request(rid=i, arrival_s=0.0, input_tokens=input_tokens, output_tokens=output_tokens)
         enqueue_preloaded(rep, req, 0.0)
-    now = 0.0
-    end = start_step(rep, now)
-    while end is not None:
-        now = end
-        finish_step(rep)
-        end = start_step(rep, now)
-    lg = rep.log.arrays()
+    lg = _drain(rep)
     seqs, dur = lg["batch_seqs"], lg["end_s"] - lg["start_s"]
     full = seqs >= 0.9 * seqs.max()
     return {"tok_s": float(seqs[full].sum() / dur[full].sum()), "batch": int(seqs.max()),
@@ -55,13 +60,7 @@ def prefill_saturated(b: DisaggBuilt, input_tokens: int, requests: int | None = 
     n = requests or max(8 * -(-rep.cfg.max_batched_tokens // input_tokens), 2)
     for i in range(n):
         rep.enqueue(Request(rid=i, arrival_s=0.0, input_tokens=input_tokens, output_tokens=1))
-    now = 0.0
-    end = start_step(rep, now)
-    while end is not None:
-        now = end
-        finish_step(rep)
-        end = start_step(rep, now)
-    lg = rep.log.arrays()
+    lg = _drain(rep)
     tokens, dur = lg["prefill_tokens"], lg["end_s"] - lg["start_s"]
     full = tokens >= 0.9 * tokens.max()
     return {"tok_s": float(tokens[full].sum() / dur[full].sum()), "step_tokens": int(tokens.max()),
