@@ -102,6 +102,10 @@ def test_prefill_pool_runs_expert_parallel_with_deepep_normal_kernels(monkeypatc
         for built in (b.prefill, b.decode):
             exact = float(step_cost(built.cost.plan, shape).time_s)
             assert float(built.cost.table.lookup(shape)[0]) == pytest.approx(exact, rel=0.01)
+    # a rank's step is the energy of the rank's GPU, not of the whole EP group: between idle and TDP power
+    power = b.prefill.system.hardware.power
+    time, energy = (float(v) for v in b.prefill.cost.table.lookup(prefill))
+    assert b.prefill.parallel.pass_gpus == 1 and power.idle_w < energy / time <= power.tdp_w
     # the normal kernels move fewer rows than the low-latency ones: the same prefill step costs less
     low_latency = build(pools["prefill"], attention_dp=True, deepep_mode="low_latency")
     assert b.prefill.cost.table.lookup(prefill)[0] < low_latency.cost.table.lookup(prefill)[0]

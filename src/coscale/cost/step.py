@@ -55,10 +55,11 @@ class StepCost:
 
     @property
     def energy_j(self) -> Array:
-        """Energy of every GPU of the instance over the step (linear utilisation power model)."""
+        """Energy of the GPUs running the step (the instance; one DP rank's with attention-DP + EP) over it
+        (linear utilisation power model)."""
         hw = self.plan.system.hardware
         return gpu_energy_j(hw, self.time_s, self.cost.compute_s, self.cost.memory_s) * \
-            self.plan.parallel.instance_gpus
+            self.plan.parallel.pass_gpus
 
     @property
     def time_by_bound(self) -> dict[str, Array]:

@@ -127,7 +127,7 @@ class _FastTotals:
     prefix_grid: list[float]
     idle_w: float
     dynamic_w: float
-    instance_gpus: int
+    instance_gpus: int  # GPUs running one step (`Parallelism.pass_gpus`)
     # per-chunk operators before the roofline (op -> chunk grid -> prefix grid), for several chunks
     chunk_op_counts: list[float]
     chunk_op_stack: Array  # (compute / memory / network, op, chunk grid, prefix grid)
@@ -147,7 +147,7 @@ class _FastTotals:
                            hops=np.broadcast_to(hops, token.shape[1:]).tolist(), context_grid=context_grid,
                            chunk_grid=chunk_grid, prefix_grid=prefix_grid,
                            idle_w=hw.power.idle_w, dynamic_w=hw.power.tdp_w - hw.power.idle_w,
-                           instance_gpus=plan.parallel.instance_gpus,
+                           instance_gpus=plan.parallel.pass_gpus,
                            chunk_op_counts=chunk_ops.counts.tolist(),
                            chunk_op_stack=np.stack([chunk_ops.compute, chunk_ops.memory, chunk_ops.network]),
                            min_kernel_s=plan.efficiency.min_kernel_s)
@@ -240,7 +240,7 @@ class StepCostTable:
         parts.append(self._chunks(pf.seqs, pf.new_tokens, pf.context, floor))
         time = sum(p[0] for p in parts) + self.hops[ti]
         compute, memory = sum(p[1] for p in parts), sum(p[2] for p in parts)
-        energy = gpu_energy_j(self.plan.system.hardware, time, compute, memory) * self.plan.parallel.instance_gpus
+        energy = gpu_energy_j(self.plan.system.hardware, time, compute, memory) * self.plan.parallel.pass_gpus
         return time, energy
 
     def time_s(self, shape: StepShape) -> Array:

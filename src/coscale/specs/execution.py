@@ -32,6 +32,12 @@ class Parallelism:
         return max(self.ep // self.tp, 1)
 
     @property
+    def pass_gpus(self) -> int:
+        """GPUs that run one forward pass of a step: the instance, or with attention-DP + EP one DP rank
+        (each rank runs its own step; the others run theirs)."""
+        return self.instance_gpus // self.attention_dp
+
+    @property
     def replicas(self) -> int:
         return self.gpus // self.instance_gpus
 
