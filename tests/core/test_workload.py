@@ -143,10 +143,17 @@ def test_expected_destinations_matches_enumeration(experts, top_k, groups):
 def test_deepep_normal_share_deduplicates_per_rank_then_per_node():
     assert deepep_normal_share(256, 8, 256, 8) == pytest.approx(expected_destinations(256, 8, 32) / 8)  # 32 nodes
     assert deepep_normal_share(256, 8, 8, 8) == pytest.approx(expected_destinations(256, 8, 8) / 8)  # one node
-    # more destinations, less deduplication; never more than one row per expert
+    # across nodes only the RDMA rows count: fewer than the intranode rows at the node boundary, then more
+    # as nodes are added; never more than one row per expert
     shares = [deepep_normal_share(256, 8, ep, 8) for ep in (8, 16, 32, 64, 128, 256)]
     assert all(0 < s <= 1 for s in shares)
-    assert shares[1] < shares[2] < shares[3] < shares[4] < shares[5]
+    assert shares[0] > shares[1] < shares[2] < shares[3] < shares[4] < shares[5]
+    # a last domain of fewer ranks (EP128 over 72-GPU racks: 72 + 56) holds fewer experts
+    racks = deepep_normal_share(256, 8, 128, 72) * 8
+    picks = list(itertools.combinations(range(16), 2))  # 16 experts, top-2, EP8 over domains of 5 + 3 ranks
+    exact = sum(len({min(e // 2 // 5, 1) for e in pick}) for pick in picks) / len(picks)
+    assert deepep_normal_share(16, 2, 8, 5) * 2 == pytest.approx(exact, rel=1e-12)
+    assert 1.9 < racks < 2.0
 
 
 @pytest.mark.parametrize(("mode", "phase", "deduplicated"), [("auto", "prefill", True), ("auto", "decode", False),

@@ -21,7 +21,7 @@ from coscale.specs.hardware import System
 from coscale.specs.model import ModelSpec
 from coscale.specs.precision import PrecisionRecipe
 from coscale.workload.forward_pass import ForwardPass
-from coscale.workload.ops import COLLECTIVE_BACKENDS, CollectiveBackend, DeepEPMode
+from coscale.workload.ops import COLLECTIVE_BACKENDS, DEEPEP_MODES, CollectiveBackend, DeepEPMode
 from coscale.workload.shape import StepShape
 
 
@@ -66,6 +66,8 @@ def build_plan(model: ModelSpec, system: System, parallel: Parallelism, precisio
     if moe_a2a not in COLLECTIVE_BACKENDS:
         raise CoscaleError(f"unknown MoE all-to-all backend {moe_a2a!r}; use --moe-a2a-backend "
                            f"{' or '.join(COLLECTIVE_BACKENDS)}.")
+    if deepep_mode not in DEEPEP_MODES:
+        raise CoscaleError(f"unknown DeepEP mode {deepep_mode!r}; use {', '.join(DEEPEP_MODES)}.")
     raise_if_any(layout_violations(model, tp=parallel.tp, pp=parallel.pp, ep=parallel.ep, gpus=parallel.gpus))
     hw = system.hardware
     gemm = resolve_compute_class(hw, precision.activations.compute_class)

@@ -44,11 +44,15 @@ def expected_destinations(num_experts: int, top_k: int, groups: float) -> float:
     product form taking a fractional E/groups."""
     if groups <= 1:
         return 1.0
-    per = num_experts / groups
+    return groups * _hit_probability(num_experts, top_k, num_experts / groups)
+
+
+def _hit_probability(num_experts: int, top_k: int, held: float) -> float:
+    """Probability that a group holding `held` of the experts receives at least one of a token's top_k."""
     miss = 1.0
     for i in range(top_k):
-        miss *= max(num_experts - per - i, 0.0) / (num_experts - i)
-    return groups * (1.0 - miss)
+        miss *= max(num_experts - held - i, 0.0) / (num_experts - i)
+    return 1.0 - miss
 
 
 def deepep_normal_share(num_experts: int, top_k: int, ep: int, domain: int) -> float:
@@ -63,7 +67,14 @@ def deepep_normal_share(num_experts: int, top_k: int, ep: int, domain: int) -> f
     rate for them. The low-latency kernels of decode send one row per token and expert (share 1)."""
     if domain <= 0 or ep <= domain:
         return expected_destinations(num_experts, top_k, ep) / top_k
-    return expected_destinations(num_experts, top_k, ep / domain) / top_k
+    # whole domains of `domain` ranks and, when ep is not a multiple of it, one domain of the rest
+    # (EP128 over 72-GPU NVL72 racks: 72 + 56 ranks)
+    full, rest = divmod(ep, domain)
+    per_rank = num_experts / ep
+    nodes = full * _hit_probability(num_experts, top_k, domain * per_rank)
+    if rest:
+        nodes += _hit_probability(num_experts, top_k, rest * per_rank)
+    return nodes / top_k
 
 
 def expected_max_normal(n: int) -> float:
@@ -133,7 +144,7 @@ def moe_ops(spec: MoESpec, p: ForwardPass, layer: str, count: int, hidden: int) 
         rows = t / p.tp * spec.top_k * hidden * imbalance
         if p.moe_a2a == "deepep" and p.deepep_mode != "low_latency":
             share = deepep_normal_share(spec.num_experts, spec.top_k, p.ep, p.scaleup_domain)
-            normal = True if p.deepep_mode == "normal" else p.shape.prefill.tokens > 0  # auto: by the step
+            normal = p.shape.prefill.tokens > 0 if p.deepep_mode == "auto" else True  # auto: by the step
             rows = rows * np.where(normal, share, 1.0)[()]
         for name, bpe in (("moe.dispatch", p.dispatch_bpe), ("moe.combine", OUTPUT_BYTES)):
             ops.append(Op(name=name, kind="collective", layer=layer, count=count,

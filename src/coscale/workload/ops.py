@@ -17,6 +17,7 @@ COLLECTIVE_BACKENDS: tuple[CollectiveBackend, ...] = ("nccl", "deepep")
 # node across nodes) or `low_latency` (one row per token and expert); `auto` (SGLang's default) runs
 # normal kernels in a step with prefill tokens and low-latency ones in a decode step
 DeepEPMode = Literal["auto", "normal", "low_latency"]
+DEEPEP_MODES: tuple[DeepEPMode, ...] = ("auto", "normal", "low_latency")
 VECTOR = "vector"  # compute class of ops that run on CUDA cores / vector units, not tensor cores
 
 
