@@ -146,3 +146,9 @@ def test_sweep_equals_scalar_prediction(i, isl, osl, batch):
         assert getattr(sweep, name)[0] == pytest.approx(getattr(one, name), rel=1e-12)
     assert sweep.memory_per_gpu_bytes[0] == pytest.approx(one.memory.total, rel=1e-12)
     assert sweep.columns()["decode_bound"][0] == one.decode.cost.bound
+
+
+def test_an_unknown_deepep_mode_is_refused():
+    base = plan_of(5)
+    with pytest.raises(CoscaleError, match="unknown DeepEP mode 'low-latency'"):
+        build_plan(base.model, base.system, base.parallel, base.precision, moe_a2a="deepep", deepep_mode="low-latency")
