@@ -64,7 +64,7 @@ def cached_blocks(rep: Replica, req: Request, keys: PromptKeys | None = None) ->
     gpu = len(pool.prompt_hit(keys, limit))
     if rep.tiers is None or gpu >= limit:
         return gpu
-    return gpu + rep.tiers.chain.run_length(block_keys(keys, gpu, min(limit, keys.n)))
+    return gpu + len(rep.tiers.chain.run(block_keys(keys, gpu, min(limit, keys.n))))
 
 
 def queued_prefill_tokens(rep: Replica) -> int:

@@ -115,19 +115,6 @@ class TierChain:
         """The tier of each key of the leading run of `keys` that the tiers hold (stops at the first miss)."""
         return self.run_keys(keys)[1]
 
-    def run_length(self, keys: Iterable[Hashable]) -> int:
-        """How many leading `keys` the tiers hold (`len(run(keys))`, without building the lists)."""
-        dicts = [lv.keys for lv in self.levels]
-        n = 0
-        for key in keys:
-            for d in dicts:
-                if key in d:
-                    break
-            else:
-                return n
-            n += 1
-        return n
-
     def run_keys(self, keys: Iterable[Hashable]) -> tuple[list[Hashable], list[int]]:
         """(keys, tiers) of the leading run of `keys` that the tiers hold."""
         found: list[Hashable] = []
