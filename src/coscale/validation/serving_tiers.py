@@ -96,6 +96,11 @@ def _retrieve(case: dict[str, Any], store_reqs: tuple[Request, ...],
     return res, t
 
 
+def _without_tiers(case: dict[str, Any], reqs: tuple[Request, ...]) -> SimResult:
+    """`reqs` on the case's deployment with no KV tiers (the recompute baseline)."""
+    return simulate(make_replicas(build(_deployment(case, False))), OpenLoop(requests=reqs))
+
+
 def _documents(case: dict[str, Any]) -> tuple[Request, ...]:
     """`requests` distinct prompts of `input_tokens`, all arriving at once, one output token each."""
     n, isl = case["requests"], case["input_tokens"]
@@ -105,7 +110,7 @@ def _documents(case: dict[str, Any]) -> tuple[Request, ...]:
 
 def _store_overhead(case: dict[str, Any]) -> tuple[float, str]:
     reqs = _documents(case)
-    cold = simulate(make_replicas(build(_deployment(case, False))), OpenLoop(requests=reqs))
+    cold = _without_tiers(case, reqs)
     reps = make_replicas(build(_deployment(case, True)))
     stored = simulate(reps, OpenLoop(requests=reqs))
     t = reps[0].tiers
@@ -118,7 +123,7 @@ def _store_overhead(case: dict[str, Any]) -> tuple[float, str]:
 
 def _warm_speedup(case: dict[str, Any]) -> tuple[float, str]:
     reqs = _documents(case)
-    cold = simulate(make_replicas(build(_deployment(case, False))), OpenLoop(requests=reqs))
+    cold = _without_tiers(case, reqs)
     res, t = _retrieve(case, reqs, reqs)
     note = (f"recompute {_span(cold):.2f} s, warm {_span(res):.2f} s ({t.loaded_blocks} blocks loaded in "
             f"{t.chain.load_s:.2f} s, {t.recomputed_hit_blocks} tier hits recomputed)")
@@ -137,7 +142,7 @@ def _prefix_ttft_reduction(case: dict[str, Any]) -> tuple[float, str]:
         (s,) = res.sequences
         return s.first_token_s - s.req.arrival_s
 
-    cold = ttft(simulate(make_replicas(build(_deployment(case, False))), OpenLoop(requests=(full,))))
+    cold = ttft(_without_tiers(case, (full,)))
     res, t = _retrieve(case, (stored,), (full,))
     warm, load = ttft(res), t.chain.load_s
     return 100 * (1 - warm / cold), (
