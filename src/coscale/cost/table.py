@@ -127,7 +127,7 @@ class _FastTotals:
     prefix_grid: list[float]
     idle_w: float
     dynamic_w: float
-    instance_gpus: int  # GPUs running one step (`Parallelism.pass_gpus`)
+    pass_gpus: int  # GPUs running one step
     # per-chunk operators before the roofline (op -> chunk grid -> prefix grid), for several chunks
     chunk_op_counts: list[float]
     chunk_op_stack: Array  # (compute / memory / network, op, chunk grid, prefix grid)
@@ -147,7 +147,7 @@ class _FastTotals:
                            hops=np.broadcast_to(hops, token.shape[1:]).tolist(), context_grid=context_grid,
                            chunk_grid=chunk_grid, prefix_grid=prefix_grid,
                            idle_w=hw.power.idle_w, dynamic_w=hw.power.tdp_w - hw.power.idle_w,
-                           instance_gpus=plan.parallel.pass_gpus,
+                           pass_gpus=plan.parallel.pass_gpus,
                            chunk_op_counts=chunk_ops.counts.tolist(),
                            chunk_op_stack=np.stack([chunk_ops.compute, chunk_ops.memory, chunk_ops.network]),
                            min_kernel_s=plan.efficiency.min_kernel_s)
@@ -306,7 +306,7 @@ class StepCostTable:
         if time <= 0:
             return 0.0, 0.0
         utilisation = min(max(busy_c, busy_m) / time, 1.0)  # cost.energy's power model, on floats
-        return time, (fast.idle_w + fast.dynamic_w * utilisation) * time * fast.instance_gpus
+        return time, (fast.idle_w + fast.dynamic_w * utilisation) * time * fast.pass_gpus
 
     def decode_steps(self, decode_seqs: int, context_sums: Array) -> tuple[Array, Array]:
         """`step(decode_seqs, s)` for every context sum `s` of `context_sums` at once (pure-decode
@@ -339,7 +339,7 @@ class StepCostTable:
         positive = time > 0
         safe = np.where(positive, time, 1.0)
         utilisation = np.minimum(np.maximum(busy_c, busy_m) / safe, 1.0)
-        energy = (fast.idle_w + fast.dynamic_w * utilisation) * time * fast.instance_gpus
+        energy = (fast.idle_w + fast.dynamic_w * utilisation) * time * fast.pass_gpus
         return np.where(positive, time, 0.0), np.where(positive, energy, 0.0)
 
     def _few_chunks(self, chunks: Sequence[tuple[int, int]], tokens: int, rows: int) -> tuple[float, float, float]:

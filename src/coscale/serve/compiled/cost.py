@@ -29,7 +29,7 @@ class CostArrays(NamedTuple):
     context_grid: np.ndarray
     chunk_grid: np.ndarray
     prefix_grid: np.ndarray
-    scalars: np.ndarray  # idle_w, dynamic_w, instance_gpus, min_kernel_s
+    scalars: np.ndarray  # idle_w, dynamic_w, pass_gpus, min_kernel_s
     limits: np.ndarray  # max_tokens, max_seqs, max_context, max float chunks
 
 
@@ -47,7 +47,7 @@ def cost_arrays(table: StepCostTable) -> CostArrays:
         chunk_op_counts=a(f.chunk_op_counts, dtype=np.float64),
         context_grid=a(f.context_grid, dtype=np.float64), chunk_grid=a(f.chunk_grid, dtype=np.float64),
         prefix_grid=a(f.prefix_grid, dtype=np.float64),
-        scalars=a([f.idle_w, f.dynamic_w, float(f.instance_gpus), f.min_kernel_s], dtype=np.float64),
+        scalars=a([f.idle_w, f.dynamic_w, float(f.pass_gpus), f.min_kernel_s], dtype=np.float64),
         limits=a([table.max_tokens, table.max_seqs, table.max_context, _FLOAT_CHUNKS_MAX], dtype=np.int64))
 
 
