@@ -63,10 +63,16 @@ def _reuse_target(st: State, req: Request, keys: PromptKeys) -> int:
         dec = st.decode[j]
         pool = dec.pool
         owed = sum(r.need - len(r.blocks) for r in st.pending[j])
-        owed += sum(pool.blocks_for(s.req.input_tokens + 1) - len(s.blocks) for s in dec.waiting if s.preloaded)
+        owed += _owed_to_arrived(dec)
         return w * (blocks - cached_blocks(dec, req, keys)) + pool.used + owed + blocks, j
 
     return min(range(len(st.decode)), key=cost)
+
+
+def _owed_to_arrived(dec: Replica) -> int:
+    """Blocks the decode instance's arrived, not yet admitted requests still need for prompt + first token."""
+    pool = dec.pool
+    return sum(pool.blocks_for(s.req.input_tokens + 1) - len(s.blocks) for s in dec.waiting if s.preloaded)
 
 
 def _load_from_tiers(st: State, dec: Replica, req: Request, keys: PromptKeys, gpu_hit: int) -> int:
@@ -91,8 +97,7 @@ def grant(st: State, dst: int, now: float) -> list:
     if not queue:
         return []
     pool = dec.pool
-    free = pool.free - sum(pool.blocks_for(s.req.input_tokens + 1) - len(s.blocks) for s in dec.waiting
-                           if s.preloaded)
+    free = pool.free - _owed_to_arrived(dec)
     out = []
     while queue:
         res = queue[0]
