@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,7 +11,7 @@ from coscale.models.registry import load_model
 from coscale.specs.model import AttentionSpec
 from coscale.specs.precision import STORAGE_FORMATS
 from coscale.workload.build import forward_ops
-from coscale.workload.ffn import deepep_normal_share, expected_active_experts, expected_destinations
+from coscale.workload.ffn import deepep_normal_share, expected_active_experts
 from coscale.workload.forward_pass import ForwardPass
 from coscale.workload.shape import keys_per_query
 
@@ -132,30 +130,6 @@ def test_keys_per_query_matches_brute_force(context, new, window):
     assert keys_per_query(new, context, spec.sliding_window) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(("experts", "top_k", "groups"), [(16, 4, 4), (16, 2, 8), (12, 3, 3), (8, 8, 2), (16, 1, 4)])
-def test_expected_destinations_matches_enumeration(experts, top_k, groups):
-    per = experts // groups
-    picks = list(itertools.combinations(range(experts), top_k))
-    exact = sum(len({e // per for e in pick}) for pick in picks) / len(picks)
-    assert expected_destinations(experts, top_k, groups) == pytest.approx(exact, rel=1e-12)
-
-
-def test_deepep_normal_share_deduplicates_per_rank_then_per_node():
-    assert deepep_normal_share(256, 8, 256, 8) == pytest.approx(expected_destinations(256, 8, 32) / 8)  # 32 nodes
-    assert deepep_normal_share(256, 8, 8, 8) == pytest.approx(expected_destinations(256, 8, 8) / 8)  # one node
-    # across nodes only the RDMA rows count: fewer than the intranode rows at the node boundary, then more
-    # as nodes are added; never more than one row per expert
-    shares = [deepep_normal_share(256, 8, ep, 8) for ep in (8, 16, 32, 64, 128, 256)]
-    assert all(0 < s <= 1 for s in shares)
-    assert shares[0] > shares[1] < shares[2] < shares[3] < shares[4] < shares[5]
-    # a last domain of fewer ranks (EP128 over 72-GPU racks: 72 + 56) holds fewer experts
-    racks = deepep_normal_share(256, 8, 128, 72) * 8
-    picks = list(itertools.combinations(range(16), 2))  # 16 experts, top-2, EP8 over domains of 5 + 3 ranks
-    exact = sum(len({min(e // 2 // 5, 1) for e in pick}) for pick in picks) / len(picks)
-    assert deepep_normal_share(16, 2, 8, 5) * 2 == pytest.approx(exact, rel=1e-12)
-    assert 1.9 < racks < 2.0
-
-
 @pytest.mark.parametrize(("mode", "phase", "deduplicated"), [("auto", "prefill", True), ("auto", "decode", False),
                                                              ("normal", "decode", True),
                                                              ("low_latency", "prefill", False)])
@@ -169,5 +143,5 @@ def test_deepep_mode_sets_the_rows_the_all_to_all_moves(mode, phase, deduplicate
                                deepep_mode=deepep_mode, scaleup_domain=8)
         return sum(o.collective.bytes * o.count for o in forward_ops(model, p) if o.name == "moe.combine")
 
-    share = deepep_normal_share(model.layers[-1].ffn.num_experts, model.layers[-1].ffn.top_k, 32, 8)
+    share = deepep_normal_share(model.layers[-1].ffn, 32, 8)
     assert a2a("deepep", mode) == pytest.approx(a2a("nccl") * (share if deduplicated else 1.0))

@@ -70,7 +70,11 @@ class MLPSpec:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class MoESpec:
-    """Mixture of experts: a router picks `top_k` of `num_experts`; shared experts always run."""
+    """Mixture of experts: a router picks `top_k` of `num_experts`; shared experts always run.
+
+    Group-limited routing (DeepSeek-V2/V3's `n_group` / `topk_group`): the experts form
+    `routing_groups` contiguous groups and a token's top_k come from the `groups_per_token` groups
+    with the best scores; 1 / 1 is unrestricted routing."""
 
     num_experts: int
     top_k: int
@@ -80,6 +84,8 @@ class MoESpec:
     shared_intermediate_size: int = 0  # total width of the shared expert(s)
     expert_bias: bool = False
     router_bias: bool = False
+    routing_groups: int = 1
+    groups_per_token: int = 1
 
 
 Mixer = AttentionSpec | Mamba2Spec
