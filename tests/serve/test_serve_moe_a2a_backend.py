@@ -107,5 +107,5 @@ def test_prefill_pool_runs_expert_parallel_with_deepep_normal_kernels(monkeypatc
     time, energy = (float(v) for v in b.prefill.cost.table.lookup(prefill))
     assert b.prefill.parallel.pass_gpus == 1 and power.idle_w < energy / time <= power.tdp_w
     # the normal kernels move fewer rows than the low-latency ones: the same prefill step costs less
-    low_latency = build(pools["prefill"], attention_dp=True, deepep_mode="low_latency")
+    low_latency = build(pools["prefill"], deepep_mode="low_latency")
     assert b.prefill.cost.table.lookup(prefill)[0] < low_latency.cost.table.lookup(prefill)[0]

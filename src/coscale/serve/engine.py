@@ -14,6 +14,7 @@ import numpy as np
 
 from coscale.errors import CoscaleError
 from coscale.serve.events import Arrival, Event, EventQueue, StepEnd
+from coscale.serve.lockstep import finish_group_step, start_group_step, wake
 from coscale.serve.records import RequestArrays
 from coscale.serve.replica import Replica, finish_step, start_step, truncate
 from coscale.serve.request import Request, prompt_keys
@@ -102,6 +103,9 @@ def on_arrival(st: SimState, now: float, ev: Arrival) -> list[tuple[float, Event
 def _dispatch(st: SimState, rep: Replica, now: float, req: Request,
               shared: tuple[int, ...] | None = None) -> list[tuple[float, Event]]:
     rep.enqueue(req, shared)
+    if rep.lockstep is not None:  # an attention-DP rank: its group's step
+        woken = wake(rep, now)
+        return [] if woken is None else [(woken[2], StepEnd(replica=woken[0], token=woken[1]))]
     end = start_step(rep, now, st.horizon(rep)) if rep.step is None else truncate(rep, now)
     return [] if end is None else [(end, StepEnd(replica=rep.index, token=rep.token))]
 
@@ -140,17 +144,23 @@ def _release_held(st: SimState, now: float) -> list[tuple[float, Event]]:
 
 def on_step_end(st: SimState, now: float, ev: StepEnd) -> list[tuple[float, Event]]:
     rep = st.replicas[ev.replica]
-    if ev.token != rep.token:
+    group = rep.lockstep
+    if ev.token != (rep.token if group is None else group.token):
         return []  # a run that an arrival truncated
     out: list[tuple[float, Event]] = []
-    for s in finish_step(rep):
+    for s in finish_step(rep) if group is None else finish_group_step(group):
         st.finish_times.append(now)
         nxt = st.workload.after_finish(s.req, now)
         if nxt is not None:
             st.arrival(out, nxt)
-    end = start_step(rep, now, st.horizon(rep))
-    if end is not None:
-        out.append((end, StepEnd(replica=rep.index, token=rep.token)))
+    if group is None:
+        end = start_step(rep, now, st.horizon(rep))
+        if end is not None:
+            out.append((end, StepEnd(replica=rep.index, token=rep.token)))
+    else:
+        end = start_group_step(group, now)
+        if end is not None:
+            out.append((end, StepEnd(replica=group.leader, token=group.token)))
     if st.held:
         out += _release_held(st, now)
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from coscale.serve.request import Request, prompt_keys
 from coscale.serve.scheduler import SchedulerConfig
 from coscale.serve.sequence import SeqArrays, Sequence
 from coscale.serve.tiers.replica_tiers import ReplicaTiers
+
+if TYPE_CHECKING:
+    from coscale.serve.lockstep import LockStep
 
 MAX_RUN_STEPS = 4096  # longest fast-forward run (bounds the arrays of one run)
 INF = 1 << 62
@@ -96,6 +100,7 @@ class Replica:
     itl_weights: list[int] = field(default_factory=list)
     _slots: np.ndarray | None = None  # running slots in order (None: rebuild)
     tiers: ReplicaTiers | None = None  # KV tiers below GPU memory (None: no offload)
+    lockstep: LockStep | None = None  # the attention-DP group whose passes this rank joins (`serve.lockstep`)
 
     @property
     def load(self) -> int:

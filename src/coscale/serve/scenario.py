@@ -17,6 +17,7 @@ from coscale.serve.cost_model import StepCostModel
 from coscale.serve.dispatch import simulate_auto
 from coscale.serve.engine import SimResult, simulate
 from coscale.serve.kv import BlockPool
+from coscale.serve.lockstep import attach_lockstep
 from coscale.serve.metrics import Slo, report
 from coscale.serve.presets import EnginePreset, get_preset
 from coscale.serve.replica import Replica
@@ -125,18 +126,20 @@ class Built:
     @property
     def replicas(self) -> int:
         """Engine instances; with attention-DP + EP each DP rank schedules its own batch."""
-        return self.parallel.replicas * (self.parallel.attention_dp if self.parallel.ep > 1 else 1)
+        return self.parallel.replicas * self.ranks_per_instance
+
+    @property
+    def ranks_per_instance(self) -> int:
+        """Attention-DP ranks of one EP instance, which step in lock-step (1 without EP)."""
+        return self.parallel.attention_dp if self.parallel.ep > 1 else 1
 
 
-def build(d: Deployment, cost: StepCostModel | None = None, attention_dp: bool = False,
-          deepep_mode: DeepEPMode = "auto") -> Built:
-    """`attention_dp`: allow `ep > 1`, each attention-DP rank a replica with its own batch and KV pool;
-    `deepep_mode`: DeepEP's kernels when the all-to-all runs on DeepEP (`workload.ops.DeepEPMode`)."""
+def build(d: Deployment, cost: StepCostModel | None = None, deepep_mode: DeepEPMode = "auto") -> Built:
+    """With `ep > 1` each attention-DP rank is a replica with its own batch and KV pool, the ranks of
+    one instance stepping in lock-step (`make_replicas`); `deepep_mode`: DeepEP's kernels when the
+    all-to-all runs on DeepEP (`workload.ops.DeepEPMode`)."""
     model = load_model(d.model)
     hw = load_hardware(d.hardware)
-    if d.ep > 1 and not attention_dp:
-        raise CoscaleError("--ep > 1 (attention-DP + expert parallel) is not simulated by `serve` yet; "
-                           "use --tp/--pp, or `predict inference` for a steady-state estimate.")
     gpus = d.gpus if d.gpus is not None else max(d.tp, d.ep) * d.pp
     par = Parallelism(gpus=gpus, tp=d.tp, pp=d.pp, ep=d.ep)
     recipe = get_precision(d.precision, d.kv_precision)
@@ -169,12 +172,14 @@ def build(d: Deployment, cost: StepCostModel | None = None, attention_dp: bool =
 
 
 def make_replicas(b: Built, fast_forward: bool = True) -> list[Replica]:
+    """The deployment's engine instances (attention-DP ranks joined in lock-step), with its KV tiers."""
     reps = [Replica(index=i, cfg=b.sched, pool=BlockPool(num_blocks=b.num_blocks, block_size=b.block_size,
                                                          caching=b.sched.prefix_caching),
                     cost=b.cost, fast_forward=fast_forward) for i in range(b.replicas)]
     if b.offload is not None and b.offload.tiers and b.budget is not None:
         per = b.parallel.gpus // b.replicas
         attach_tiers(reps, b.offload, b.system.hardware, b.budget.block_bytes, per, b.parallel.gpus)
+    attach_lockstep(reps, b.ranks_per_instance)
     return reps
 
 

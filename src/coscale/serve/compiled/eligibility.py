@@ -6,9 +6,9 @@ loop of requests without prefix hashes (so prefix caching can only hit a preempt
 blocks, which the compiled pool models), the round-robin and least-loaded routers without admission
 control, the decode-first and prefill-first policies (chunked prefill, recompute preemption in the
 engine's victim order, reserve-full admission), and the overload check when a capacity probe is given.
-Out of scope (Python engine): KV tiers, disaggregated or KV-holding instances, KV-aware routers and
-admission control, static batching, closed loops and sessions / traces with prefix hashes, custom
-cost models.
+Out of scope (Python engine): KV tiers, disaggregated or KV-holding instances, attention-DP ranks in
+lock-step, KV-aware routers and admission control, static batching, closed loops and sessions /
+traces with prefix hashes, custom cost models.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ def compiled_ineligible(replicas: list[Replica], workload: Workload, router: Rou
             return "KV tiers"
         if r.hold_kv:
             return "a KV-holding (prefill) instance"
+        if r.lockstep is not None:
+            return "attention-DP ranks stepping in lock-step"
         if not r.fast_forward:
             return "fast-forward off"
         if r.token or r.waiting or r.running or r.finished or r.pool.used or r.pool.evicted is not None \

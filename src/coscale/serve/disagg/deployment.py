@@ -62,7 +62,7 @@ def _pool(d: Deployment, name: str) -> Built:
     runs the normal kernels on the prefill pool and the low-latency ones on the decode pool, as SGLang's
     disaggregated servers are launched (--deepep-mode normal / low_latency, sglang issue #6017)."""
     try:
-        return build(d, attention_dp=True, deepep_mode="normal" if name == "prefill" else "low_latency")
+        return build(d, deepep_mode="normal" if name == "prefill" else "low_latency")
     except CoscaleError as e:
         raise CoscaleError(f"the {name} pool cannot run the model: {e}") from None
 

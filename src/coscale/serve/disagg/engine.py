@@ -47,7 +47,8 @@ from coscale.serve.disagg.transfer import Links, Transfer
 from coscale.serve.engine import Overloaded, SimResult
 from coscale.serve.events import EventQueue
 from coscale.serve.kv import BlockPool, PromptKeys
-from coscale.serve.replica import Replica, finish_step, start_step, truncate
+from coscale.serve.lockstep import attach_lockstep, ending, members, restart, step_token, wake
+from coscale.serve.replica import Replica, finish_step
 from coscale.serve.request import Request, prompt_keys
 from coscale.serve.router import PREFIX_ROUTERS, RouterConfig, route, waits_at_router, within_ttft_limit
 from coscale.serve.scenario import Built
@@ -78,6 +79,7 @@ def make_pool(b: Built, hold_kv: bool, fast_forward: bool = True, count: int | N
     if b.offload is not None and b.offload.tiers and b.budget is not None:
         attach_tiers(reps, b.offload, b.system.hardware, b.budget.block_bytes, b.parallel.gpus // b.replicas,
                      b.parallel.gpus)
+    attach_lockstep(reps, b.ranks_per_instance)
     return reps
 
 
@@ -140,9 +142,7 @@ def _dispatch(st: State, rep: Replica, now: float, req: Request, keys: PromptKey
     st.orig[req.rid] = req
     st.shared[req.rid] = shared
     rep.enqueue(pre, shared)
-    end = start_step(rep, now) if rep.step is None else truncate(rep, now)
-    if end is not None:
-        out.append((end, PoolStepEnd(pool=PREFILL, replica=rep.index, token=rep.token)))
+    out.extend(_event(PREFILL, wake(rep, now)))
     if req.output_tokens > 1:
         out.extend(ask_blocks(st, req, now))
     return out
@@ -150,8 +150,20 @@ def _dispatch(st: State, rep: Replica, now: float, req: Request, keys: PromptKey
 
 def _on_prefill_end(st: State, now: float, ev: PoolStepEnd) -> list:
     rep = st.prefill[ev.replica]
-    if ev.token != rep.token:
+    if ev.token != step_token(rep):
         return []
+    out: list = []
+    for r in ending(rep):
+        out.extend(_prefilled(st, r, now))
+    out.extend(_event(PREFILL, restart(rep, now)))
+    if st.held:
+        out.extend(_release_held(st, now))
+    return out
+
+
+def _prefilled(st: State, rep: Replica, now: float) -> list:
+    """Apply prefill instance `rep`'s pass: a request done at its first token leaves, the others'
+    KV is sent once their decode blocks are granted."""
     assert rep.step is not None
     step_start = float(rep.step.starts[-2])
     out: list = []
@@ -169,17 +181,12 @@ def _on_prefill_end(st: State, now: float, ev: PoolStepEnd) -> list:
         res.done = (s, rep.index, s.scheduled_s + (now - step_start) / b.layers, now)
         if res.granted_s >= 0:
             out.append(send(st, res))
-    out.extend(_restart(rep, PREFILL, now))
-    if st.held:
-        out.extend(_release_held(st, now))
     return out
 
 
-def _restart(rep: Replica, pool: int, now: float) -> list:
-    if rep.step is not None:
-        return []
-    end = start_step(rep, now)
-    return [] if end is None else [(end, PoolStepEnd(pool=pool, replica=rep.index, token=rep.token))]
+def _event(pool: int, woken: tuple[int, int, float] | None) -> list:
+    """The step-end event of a pass that `lockstep.wake` / `restart` started or cut (none: unchanged)."""
+    return [] if woken is None else [(woken[2], PoolStepEnd(pool=pool, replica=woken[0], token=woken[1]))]
 
 
 def _on_kv_arrival(st: State, now: float, ev: KvArrive) -> list:
@@ -187,7 +194,7 @@ def _on_kv_arrival(st: State, now: float, ev: KvArrive) -> list:
     src = st.prefill[f.src]
     src.pool.release(f.pre.blocks)  # sent: the prefill instance frees (and may cache) the prompt's blocks
     f.pre.set_blocks([])
-    out = _restart(src, PREFILL, now)
+    out = _event(PREFILL, restart(src, now))
     st.inbound[f.dst] -= 1
     dec = st.decode[f.dst]
     res = st.reserved.pop(f.req.rid)
@@ -204,18 +211,16 @@ def _on_kv_arrival(st: State, now: float, ev: KvArrive) -> list:
         s.registered = max(full, res.hit)
     dec.waiting.rotate(1)  # its KV is here: first in the queue
     st.pre_seq[f.req.rid] = (f.pre, now)
-    end = start_step(dec, now) if dec.step is None else truncate(dec, now)
-    if end is not None:
-        out.append((end, PoolStepEnd(pool=DECODE, replica=dec.index, token=dec.token)))
+    out.extend(_event(DECODE, wake(dec, now)))
     return out
 
 
 def _on_decode_end(st: State, now: float, ev: PoolStepEnd) -> list:
     rep = st.decode[ev.replica]
-    if ev.token != rep.token:
+    if ev.token != step_token(rep):
         return []
     out: list = []
-    for s in finish_step(rep):
+    for s in [s for r in ending(rep) for s in finish_step(r)]:
         pre, arrived = st.pre_seq.pop(s.req.rid)
         st.decode_wait[s.req.rid] = s.scheduled_s - arrived
         # one record per request: the prefill's scheduling, cache hits and work folded in
@@ -227,8 +232,9 @@ def _on_decode_end(st: State, now: float, ev: PoolStepEnd) -> list:
         s.rehit_tokens += pre.rehit_tokens
         st.finished.append(s)
         out.extend(_next(st, s.req, now))
-    out.extend(grant(st, ev.replica, now))
-    out.extend(_restart(rep, DECODE, now))
+    for r in members(rep):  # every rank of a lock-step group is at a scheduling point
+        out.extend(grant(st, r.index, now))
+    out.extend(_event(DECODE, restart(rep, now)))
     return out
 
 

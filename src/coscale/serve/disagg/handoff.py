@@ -14,7 +14,8 @@ from __future__ import annotations
 from coscale.errors import CoscaleError
 from coscale.serve.disagg.state import DECODE, InFlight, KvArrive, PoolStepEnd, Reservation, State
 from coscale.serve.kv import BlockPool, PromptKeys
-from coscale.serve.replica import Replica, truncate
+from coscale.serve.lockstep import cut_run, idle
+from coscale.serve.replica import Replica
 from coscale.serve.request import Request, prompt_keys
 from coscale.serve.router import cached_blocks
 from coscale.serve.sequence import Sequence
@@ -37,10 +38,10 @@ def ask_blocks(st: State, req: Request, now: float) -> list:
     st.reserved[req.rid] = res
     st.pending[dst].append(res)
     st.inbound[dst] += 1
-    if dec.step is None:
+    if idle(dec):
         return grant(st, dst, now)
-    end = truncate(dec, now)
-    return [] if end is None else [(end, PoolStepEnd(pool=DECODE, replica=dst, token=dec.token))]
+    cut = cut_run(dec, now)  # granted at the end of the step that is running now
+    return [] if cut is None else [(cut[2], PoolStepEnd(pool=DECODE, replica=cut[0], token=cut[1]))]
 
 
 def _reusable(pool: BlockPool, req: Request, keys: PromptKeys | None) -> list[int]:
