@@ -60,10 +60,10 @@ class _Fixed:
     def __init__(self, t: float):
         self.t = t
 
-    def step(self, decode_contexts, prefill_new, prefill_prefix):
+    def step(self, decode_contexts, prefill_new, prefill_prefix, group_tokens=None):
         return self.t, 1.0
 
-    def decode_run(self, decode_contexts, steps):
+    def decode_run(self, decode_contexts, steps, group_tokens=None):
         return np.full(steps, self.t), np.ones(steps)
 
 

@@ -1,5 +1,6 @@
 """A simple analytic step cost for engine-logic tests (not a performance model): a fixed launch time,
-a per-token term and a per-attended-token term."""
+a per-token term and a per-attended-token term (no experts shared by attention-DP ranks: a lock-step
+group's tokens change nothing)."""
 
 from __future__ import annotations
 
@@ -21,14 +22,15 @@ class LinearCost:
     watts: float = 700.0
 
     def step(self, decode_contexts: np.ndarray, prefill_new: np.ndarray,
-             prefill_prefix: np.ndarray) -> tuple[float, float]:
+             prefill_prefix: np.ndarray, group_tokens: float | None = None) -> tuple[float, float]:
         tokens = int(len(decode_contexts) + prefill_new.sum())
         chunks = prefill_new * prefill_prefix + prefill_new * (prefill_new + 1) // 2
         attended = int(decode_contexts.sum() + chunks.sum())
         t = self.fixed_s + self.per_token_s * tokens + self.per_attended_s * attended
         return t, t * self.watts
 
-    def decode_run(self, decode_contexts: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    def decode_run(self, decode_contexts: np.ndarray, steps: int,
+                   group_tokens: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         n = len(decode_contexts)
         attended = int(decode_contexts.sum()) + n * np.arange(steps, dtype=np.int64)
         t = self.fixed_s + self.per_token_s * n + self.per_attended_s * attended.astype(float)
@@ -57,3 +59,25 @@ def make_replicas(cost, n: int = 1, num_blocks: int = 4096, block_size: int = 16
 @pytest.fixture
 def replicas_factory():
     return make_replicas
+
+
+def run_records(result) -> list[tuple]:
+    """Every finished request's record, in request order."""
+    return [(s.req.rid, s.scheduled_s, s.first_token_s, s.finish_s, s.preemptions, s.prefilled, s.decoded,
+             s.hit_tokens, s.discarded, s.rehit_tokens) for s in result.sequences]
+
+
+def assert_identical_runs(a, b) -> None:
+    """Two runs gave the same results value for value: every record, inter-token gap, step-log array
+    and report figure (wall time and event counts aside); `a` skipped events (fast-forward)."""
+    from coscale.serve.metrics import Slo, report
+
+    assert run_records(a) == run_records(b)
+    for ra, rb in zip(a.replicas, b.replicas, strict=True):
+        assert ra.itl_values == rb.itl_values and ra.itl_weights == rb.itl_weights
+        la, lb = ra.log.arrays(), rb.log.arrays()
+        for key in la:
+            assert np.array_equal(la[key], lb[key]), key
+    assert a.events < b.events  # the runs did skip events
+    blank = {"wall_s": 0, "speedup_vs_real_time": 0, "events": 0}
+    assert report(a, Slo()) | blank == report(b, Slo()) | blank

@@ -11,6 +11,8 @@ from coscale.serve.metrics import Slo, report, request_arrays
 from coscale.serve.router import RouterConfig
 from coscale.serve.workload import ClosedLoop, Lengths, OpenLoop, arrival_times, synthetic_requests
 
+from .conftest import assert_identical_runs, run_records
+
 
 def _open(seed: int, n: int, rate: float, dist: str = "lognormal", inp: int = 600, out: int = 200,
           arrival: str = "poisson") -> OpenLoop:
@@ -34,25 +36,13 @@ def _run(cost, factory, workload_fn, ff: bool, replicas: int = 1, router: str = 
     return simulate(reps, workload_fn(), RouterConfig(policy=router))
 
 
-def _records(result):
-    return [(s.req.rid, s.scheduled_s, s.first_token_s, s.finish_s, s.preemptions, s.prefilled, s.decoded,
-             s.hit_tokens, s.discarded, s.rehit_tokens) for s in result.sequences]
 
 
 @pytest.mark.parametrize("sc", SCENARIOS)
 def test_fast_forward_identical_to_stepping(cost, replicas_factory, sc):
     wl = lambda: _open(3, 150, rate=6.0)  # noqa: E731
-    a = _run(cost, replicas_factory, wl, ff=True, **sc)
-    b = _run(cost, replicas_factory, wl, ff=False, **sc)
-    assert _records(a) == _records(b)
-    for ra, rb in zip(a.replicas, b.replicas, strict=True):
-        assert ra.itl_values == rb.itl_values and ra.itl_weights == rb.itl_weights
-        la, lb = ra.log.arrays(), rb.log.arrays()
-        for key in la:
-            assert np.array_equal(la[key], lb[key]), key
-    assert a.events < b.events  # the runs did skip events
-    assert report(a, Slo()) | {"wall_s": 0, "speedup_vs_real_time": 0, "events": 0} == \
-        report(b, Slo()) | {"wall_s": 0, "speedup_vs_real_time": 0, "events": 0}
+    assert_identical_runs(_run(cost, replicas_factory, wl, ff=True, **sc),
+                          _run(cost, replicas_factory, wl, ff=False, **sc))
 
 
 def test_fast_forward_identical_closed_loop_replicas(cost, replicas_factory):
@@ -63,7 +53,7 @@ def test_fast_forward_identical_closed_loop_replicas(cost, replicas_factory):
     for router in ("least_loaded", "round_robin"):
         a = _run(cost, replicas_factory, wl, ff=True, replicas=3, router=router, num_blocks=500)
         b = _run(cost, replicas_factory, wl, ff=False, replicas=3, router=router, num_blocks=500)
-        assert _records(a) == _records(b)
+        assert run_records(a) == run_records(b)
         assert a.events < b.events
 
 
@@ -74,7 +64,7 @@ def test_fast_forward_identical_open_loop_replicas(cost, replicas_factory, route
     wl = lambda: _open(9, 300, rate=25.0, dist="exponential")  # noqa: E731
     a = _run(cost, replicas_factory, wl, ff=True, replicas=3, router=router, num_blocks=800)
     b = _run(cost, replicas_factory, wl, ff=False, replicas=3, router=router, num_blocks=800)
-    assert _records(a) == _records(b) and a.events < b.events
+    assert run_records(a) == run_records(b) and a.events < b.events
     for ra, rb in zip(a.replicas, b.replicas, strict=True):
         assert ra.itl_values == rb.itl_values and ra.itl_weights == rb.itl_weights
         la, lb = ra.log.arrays(), rb.log.arrays()
@@ -162,7 +152,7 @@ def test_fast_forward_identical_with_the_core_step_cost():
                         input_max=3000, output_max=1500, seed=4)
     a = simulate(make_replicas(built, fast_forward=True), make_workload(spec), Router())
     b = simulate(make_replicas(built, fast_forward=False), make_workload(spec), Router())
-    assert _records(a) == _records(b) and a.events < b.events
+    assert run_records(a) == run_records(b) and a.events < b.events
     t, _ = built.cost.decode_run(np.array([100, 2000, 37]), 40)
     one = [built.cost.decode_run(np.array([100, 2000, 37]) + j, 1)[0][0] for j in range(40)]
     assert t.tolist() == one

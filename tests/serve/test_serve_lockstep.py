@@ -14,12 +14,14 @@ from coscale.serve.disagg.deployment import DisaggDeployment
 from coscale.serve.disagg.run import run_disagg
 from coscale.serve.engine import simulate
 from coscale.serve.lockstep import attach_lockstep, start_group_step
-from coscale.serve.metrics import Slo, report
+from coscale.serve.metrics import Slo
 from coscale.serve.replica import start_step
 from coscale.serve.request import Request
 from coscale.serve.router import RouterConfig
 from coscale.serve.scenario import Deployment, WorkloadSpec, build, make_replicas
 from coscale.serve.workload import Lengths, OpenLoop, arrival_times, synthetic_requests
+
+from .conftest import assert_identical_runs, run_records
 
 SCENARIOS = [
     dict(policy="decode_first", num_blocks=4096, max_num_seqs=64, max_batched_tokens=2048),
@@ -42,26 +44,15 @@ def _ranks(factory, cost, n: int, per_group: int, ff: bool = True, **sc) -> list
     return reps
 
 
-def _records(result):
-    return [(s.req.rid, s.scheduled_s, s.first_token_s, s.finish_s, s.preemptions, s.prefilled, s.decoded)
-            for s in result.sequences]
 
 
 @pytest.mark.parametrize("router", ["round_robin", "least_loaded"])
 @pytest.mark.parametrize("sc", SCENARIOS)
 def test_group_decode_runs_equal_stepping_pass_by_pass(cost, replicas_factory, sc, router):
     wl = lambda: _open(3, 240, rate=20.0)  # noqa: E731
-    a = simulate(_ranks(replicas_factory, cost, 4, 2, ff=True, **sc), wl(), RouterConfig(policy=router))
-    b = simulate(_ranks(replicas_factory, cost, 4, 2, ff=False, **sc), wl(), RouterConfig(policy=router))
-    assert _records(a) == _records(b)
-    for ra, rb in zip(a.replicas, b.replicas, strict=True):
-        assert ra.itl_values == rb.itl_values and ra.itl_weights == rb.itl_weights
-        la, lb = ra.log.arrays(), rb.log.arrays()
-        for key in la:
-            assert np.array_equal(la[key], lb[key]), key
-    assert a.events < b.events
-    assert report(a, Slo()) | {"wall_s": 0, "speedup_vs_real_time": 0, "events": 0} == \
-        report(b, Slo()) | {"wall_s": 0, "speedup_vs_real_time": 0, "events": 0}
+    assert_identical_runs(
+        simulate(_ranks(replicas_factory, cost, 4, 2, ff=True, **sc), wl(), RouterConfig(policy=router)),
+        simulate(_ranks(replicas_factory, cost, 4, 2, ff=False, **sc), wl(), RouterConfig(policy=router)))
 
 
 def test_ranks_of_a_group_step_together(cost, replicas_factory):
@@ -99,7 +90,7 @@ def test_idle_partners_change_nothing(cost, replicas_factory):
     wl = lambda: _open(7, 120, rate=8.0)  # noqa: E731
     lone = simulate(replicas_factory(cost, n=1), wl(), RouterConfig())
     grouped = _ranks(replicas_factory, cost, 4, 4)
-    assert _records(lone) == _records(simulate(grouped[:1], wl(), RouterConfig()))
+    assert run_records(lone) == run_records(simulate(grouped[:1], wl(), RouterConfig()))
 
 
 def test_lockstep_slows_the_light_ranks(cost, replicas_factory):
@@ -135,3 +126,17 @@ def test_disaggregated_expert_parallel_pools_step_in_lockstep():
         passes = sorted({(s, e) for lg in logs for s, e in zip(lg["start_s"], lg["end_s"], strict=True)})
         assert all(e0 <= s1 for (_, e0), (s1, _) in itertools.pairwise(passes))
         assert sum(len(lg["start_s"]) for lg in logs) > len(passes)  # ranks did share passes
+
+
+def test_a_rank_prefilling_beside_idle_partners_feeds_only_its_own_tokens_to_the_experts():
+    """On a real EP plan: one rank prefilling 3,000 tokens while three partners sit idle is costed with
+    the experts serving 3,000 group tokens, not 4 x 3,000 (each rank carrying the prefill's)."""
+    b = build(Deployment(model="qwen3-30b-a3b", hardware="h100-sxm", gpus=4, ep=4, precision="fp8"))
+    reps = make_replicas(b)
+    reps[0].enqueue(Request(rid=0, arrival_s=0.0, input_tokens=3000, output_tokens=4))
+    alone = copy.deepcopy(reps[0])
+    alone.lockstep = None
+    as_if_all = start_step(alone, 0.0)
+    end = start_group_step(reps[0].lockstep, 0.0)
+    exact = b.cost.step(np.zeros(0), np.array([3000]), np.array([0]), group_tokens=3000.0)[0]
+    assert end == pytest.approx(exact + b.sched.host_overhead_s) and end < 0.9 * as_if_all

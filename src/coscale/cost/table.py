@@ -43,6 +43,7 @@ _LOG_POINTS = 64  # log-spaced grid points for context / prefix axes
 _EXACT_CHUNK = 512  # chunk sizes tabulated at every integer up to here, then every 1 %
 _CHUNK_RATIO = 1.01
 _FLOAT_CHUNKS_MAX = 64  # steps with up to this many prefill chunks are costed on floats, more on arrays
+EXPERT_OPS = ("moe.experts_up", "moe.experts_down")  # the routed experts' grouped GEMMs (workload.ffn)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
@@ -132,10 +133,18 @@ class _FastTotals:
     chunk_op_counts: list[float]
     chunk_op_stack: Array  # (compute / memory / network, op, chunk grid, prefix grid)
     min_kernel_s: float
+    # the routed experts' share of the token ops (time, compute, memory over T; empty without
+    # attention-DP + EP): what a step whose group carries other than T x attention-DP tokens replaces
+    # with the experts at the group's tokens (`group_experts` over `group_grid`)
+    expert: list[list[float]]
+    group_grid: list[float]
+    group_experts: list[list[float]]
+    attention_dp: int
 
     @staticmethod
     def of(plan: ExecutionPlan, grids: tuple[Array, Array, Array], hops: Array, token: Array, token_pf: Array | None,
-           head: Array, gemm: Array, decode: Array, chunk: Array, chunk_ops: _Component) -> _FastTotals:
+           head: Array, gemm: Array, decode: Array, chunk: Array, chunk_ops: _Component,
+           expert: Array | None, group_grid: Array, group_experts: Array | None) -> _FastTotals:
         hw = plan.system.hardware
         parts = ("token", "token_pf", "head", "gemm", "decode", "chunk")
         names = [f"{part}_{what}" for part in parts for what in ("time", "compute", "memory")]
@@ -150,7 +159,10 @@ class _FastTotals:
                            pass_gpus=plan.parallel.pass_gpus,
                            chunk_op_counts=chunk_ops.counts.tolist(),
                            chunk_op_stack=np.stack([chunk_ops.compute, chunk_ops.memory, chunk_ops.network]),
-                           min_kernel_s=plan.efficiency.min_kernel_s)
+                           min_kernel_s=plan.efficiency.min_kernel_s, expert=[] if expert is None else expert.tolist(),
+                           group_grid=group_grid.tolist(),
+                           group_experts=[] if group_experts is None else group_experts.tolist(),
+                           attention_dp=plan.parallel.attention_dp)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
@@ -189,6 +201,9 @@ class StepCostTable:
         def per_token(op: Op) -> bool:
             return op.phase == "" and op.name != "lm_head"
 
+        def routed_expert(op: Op) -> bool:  # the expert GEMMs serve the whole attention-DP group's tokens
+            return plan.parallel.attention_dp > 1 and op.name.startswith(EXPERT_OPS)
+
         tokens = np.arange(max_tokens + 1.0)
         dense = step_cost(plan, StepShape.uniform(decode_seqs=tokens))
         rows = np.arange(max_seqs + 1.0)
@@ -203,6 +218,15 @@ class StepCostTable:
         # DeepEP runs its normal kernels in a step with prefill tokens, its low-latency ones in a decode step
         token_pf = (_component(prefill_rows.cost, per_token, tokens.shape)
                     if plan.moe_a2a == "deepep" and plan.deepep_mode == "auto" and plan.parallel.ep > 1 else None)
+        expert_ops = _component(dense.cost, routed_expert, tokens.shape)
+        # the experts again over the group's tokens (exact to 512, then every 1 %): lock-step ranks
+        # of unequal batches (`step(..., group_tokens=...)`)
+        group_grid = np.concatenate(([0.0], _chunk_grid(max_tokens * plan.parallel.attention_dp)))
+        group_experts = None
+        if len(expert_ops.counts):
+            by_group = step_cost(plan, StepShape.uniform(decode_seqs=group_grid / plan.parallel.attention_dp,
+                                                         group_tokens=group_grid))
+            group_experts = _totals(_component(by_group.cost, routed_expert, group_grid.shape), floor)
         head_ops = _component(head.cost, lambda op: op.name == "lm_head", rows.shape)
         decode_ops = _component(decode.cost, lambda op: op.phase == "decode", (n.size,)).reshaped(n.shape)
         gemm_ops = _component(prefill_rows.cost, lambda op: op.phase == "prefill" and op.gemm_mnk, tokens.shape)
@@ -217,7 +241,9 @@ class StepCostTable:
             prefix_grid=prefix_grid,
             _fast=_FastTotals.of(plan, grids, dense.pipeline_s, _totals(token_ops, floor),
                                  None if token_pf is None else _totals(token_pf, floor),
-                                 *(_totals(c, floor) for c in (head_ops, gemm_ops, decode_ops, chunk_ops)), chunk_ops))
+                                 *(_totals(c, floor) for c in (head_ops, gemm_ops, decode_ops, chunk_ops)), chunk_ops,
+                                 _totals(expert_ops, floor) if len(expert_ops.counts) else None,
+                                 group_grid, group_experts))
 
     def lookup(self, shape: StepShape) -> tuple[Array, Array]:
         """(time_s, energy_j) of `shape`, as `step_cost(plan, shape)` would give them."""
@@ -246,12 +272,14 @@ class StepCostTable:
     def time_s(self, shape: StepShape) -> Array:
         return self.lookup(shape)[0]
 
-    def step(self, decode_seqs: int, decode_context_sum: float, chunks: Sequence[tuple[int, int]] = ()
-             ) -> tuple[float, float]:
+    def step(self, decode_seqs: int, decode_context_sum: float, chunks: Sequence[tuple[int, int]] = (),
+             group_tokens: float | None = None) -> tuple[float, float]:
         """(time_s, energy_j) of one step from plain numbers, in microseconds of Python: `decode_seqs`
         sequences whose contexts sum to `decode_context_sum`, and prefill `chunks` of (new tokens,
-        cached prefix). Decode attention is interpolated on its total, so it agrees with `lookup`
-        except within a grid cell where an operator changes bound (well under 1 %)."""
+        cached prefix); `group_tokens`: what the attention-DP group's ranks carry together when not
+        every rank carries this one's (the routed experts interpolated at their mean per rank). Decode
+        attention is interpolated on its total, so it agrees with `lookup` except within a grid cell
+        where an operator changes bound (well under 1 %)."""
         prefill = sum(c[0] for c in chunks)
         tokens, rows = decode_seqs + prefill, decode_seqs + len(chunks)
         if tokens > self.max_tokens or rows > self.max_seqs:
@@ -264,6 +292,9 @@ class StepCostTable:
         time = tt[tokens] + fast.head_time[rows] + fast.gemm_time[prefill] + fast.hops[tokens]
         busy_c = tc[tokens] + fast.head_compute[rows] + fast.gemm_compute[prefill]
         busy_m = tm[tokens] + fast.head_memory[rows] + fast.gemm_memory[prefill]
+        if group_tokens is not None:
+            dt, dc, dm = self._group_experts(tokens, group_tokens)
+            time, busy_c, busy_m = time + dt, busy_c + dc, busy_m + dm
         if decode_seqs:
             mean = decode_context_sum / decode_seqs
             if mean > self.max_context:
@@ -308,10 +339,12 @@ class StepCostTable:
         utilisation = min(max(busy_c, busy_m) / time, 1.0)  # cost.energy's power model, on floats
         return time, (fast.idle_w + fast.dynamic_w * utilisation) * time * fast.pass_gpus
 
-    def decode_steps(self, decode_seqs: int, context_sums: Array) -> tuple[Array, Array]:
-        """`step(decode_seqs, s)` for every context sum `s` of `context_sums` at once (pure-decode
-        steps, e.g. a decode run whose contexts grow by one token per sequence each step): the same
-        float operations in the same order on arrays, so each value equals the scalar path's."""
+    def decode_steps(self, decode_seqs: int, context_sums: Array, group_tokens: float | None = None
+                     ) -> tuple[Array, Array]:
+        """`step(decode_seqs, s, group_tokens=group_tokens)` for every context sum `s` of
+        `context_sums` at once (pure-decode steps, e.g. a decode run whose contexts grow by one token
+        per sequence each step): the same float operations in the same order on arrays, so each value
+        equals the scalar path's."""
         n = decode_seqs
         sums = np.asarray(context_sums, dtype=np.float64)
         if n > self.max_tokens or n > self.max_seqs:
@@ -320,6 +353,9 @@ class StepCostTable:
         time0 = fast.token_time[n] + fast.head_time[n] + fast.gemm_time[0] + fast.hops[n]
         busy_c0 = fast.token_compute[n] + fast.head_compute[n] + fast.gemm_compute[0]
         busy_m0 = fast.token_memory[n] + fast.head_memory[n] + fast.gemm_memory[0]
+        if group_tokens is not None:
+            dt, dc, dm = self._group_experts(n, group_tokens)
+            time0, busy_c0, busy_m0 = time0 + dt, busy_c0 + dc, busy_m0 + dm
         if not n:
             time, busy_c, busy_m = (np.full(len(sums), v) for v in (time0, busy_c0, busy_m0))
         else:
@@ -341,6 +377,21 @@ class StepCostTable:
         utilisation = np.minimum(np.maximum(busy_c, busy_m) / safe, 1.0)
         energy = (fast.idle_w + fast.dynamic_w * utilisation) * time * fast.pass_gpus
         return np.where(positive, time, 0.0), np.where(positive, energy, 0.0)
+
+    def _group_experts(self, tokens: int, group_tokens: float) -> tuple[float, float, float]:
+        """(time, compute, memory) to add to a step of `tokens` tokens on this rank when its attention-DP
+        group carries `group_tokens` together: the routed experts at the group's tokens (interpolated on
+        the group grid) in place of those at `tokens` x attention-DP (nothing when they are equal)."""
+        fast = self._fast
+        if not fast.expert or group_tokens == tokens * fast.attention_dp:
+            return 0.0, 0.0, 0.0
+        grid = fast.group_grid
+        if group_tokens > grid[-1]:
+            self._check(np.float64(group_tokens / fast.attention_dp), np.float64(0), 0.0, 0.0, 1.0)
+        i = min(max(bisect.bisect_right(grid, group_tokens) - 1, 0), len(grid) - 2)
+        w = (group_tokens - grid[i]) / (grid[i + 1] - grid[i])
+        return tuple(row[i] + (row[i + 1] - row[i]) * w - own[tokens]  # type: ignore[return-value]
+                     for row, own in zip(fast.group_experts, fast.expert, strict=True))
 
     def _few_chunks(self, chunks: Sequence[tuple[int, int]], tokens: int, rows: int) -> tuple[float, float, float]:
         """`_chunks` with the per-chunk interpolation on arrays and the rest on floats: the same

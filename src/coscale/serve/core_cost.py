@@ -46,27 +46,30 @@ class CoreStepCost:
         t = self.table
         return tokens <= t.max_tokens and rows <= t.max_seqs and context <= t.max_context
 
-    def _exact(self, decode_contexts: np.ndarray, chunks: list[tuple[int, int]]) -> tuple[float, float]:
-        key = (tuple(decode_contexts.tolist()), tuple(chunks))
+    def _exact(self, decode_contexts: np.ndarray, chunks: list[tuple[int, int]],
+               group_tokens: float | None = None) -> tuple[float, float]:
+        key = (tuple(decode_contexts.tolist()), tuple(chunks), group_tokens)
         hit = self._fallback.get(key)
         if hit is None:
-            c = step_cost(self.plan, StepShape.of(decode_contexts=decode_contexts, prefill_chunks=chunks))
+            c = step_cost(self.plan, StepShape.of(decode_contexts=decode_contexts, prefill_chunks=chunks,
+                                                  group_tokens=group_tokens))
             hit = (float(c.time_s), float(c.energy_j))
             self._fallback[key] = hit
         return hit
 
     def step(self, decode_contexts: np.ndarray, prefill_new: np.ndarray,
-             prefill_prefix: np.ndarray) -> tuple[float, float]:
+             prefill_prefix: np.ndarray, group_tokens: float | None = None) -> tuple[float, float]:
         n = len(decode_contexts)
         new, prefix = prefill_new.tolist(), prefill_prefix.tolist()
         chunks = list(zip(new, prefix, strict=True))
         tokens = n + sum(new)
         context = max(float(decode_contexts.max()) if n else 0.0, max(map(sum, chunks), default=0))
         if not self._fits(tokens, n + len(chunks), context):
-            return self._exact(decode_contexts, chunks)
-        return self.table.step(n, float(decode_contexts.sum()), chunks)  # type: ignore[union-attr]
+            return self._exact(decode_contexts, chunks, group_tokens)
+        return self.table.step(n, float(decode_contexts.sum()), chunks, group_tokens)  # type: ignore[union-attr]
 
-    def decode_run(self, decode_contexts: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    def decode_run(self, decode_contexts: np.ndarray, steps: int,
+                   group_tokens: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         n = len(decode_contexts)
         s = int(decode_contexts.sum())
         top = int(decode_contexts.max()) if n else 0
@@ -75,12 +78,13 @@ class CoreStepCost:
         j = np.arange(steps, dtype=np.int64)
         fits = top + j <= table.max_context if self._fits(n, n, 0) else np.zeros(steps, dtype=bool)
         if steps <= SCALAR_STEPS_MAX and fits.all():  # short runs: the scalar path is cheaper than arrays
-            pairs = [table.step(n, float(s + n * i)) for i in range(steps)]
+            pairs = [table.step(n, float(s + n * i), (), group_tokens) for i in range(steps)]
             return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
-        t, e = table.decode_steps(n, (s + n * j[fits]).astype(np.float64)) if fits.any() else (None, None)
+        t, e = table.decode_steps(n, (s + n * j[fits]).astype(np.float64), group_tokens) if fits.any() \
+            else (None, None)
         out_t, out_e = np.empty(steps), np.empty(steps)
         if t is not None:
             out_t[fits], out_e[fits] = t, e
         for jj in np.flatnonzero(~fits).tolist():
-            out_t[jj], out_e[jj] = self._exact(decode_contexts + jj, [])
+            out_t[jj], out_e[jj] = self._exact(decode_contexts + jj, [], group_tokens)
         return out_t, out_e

@@ -16,10 +16,13 @@ import numpy as np
 
 class StepCostModel(Protocol):
     def step(self, decode_contexts: np.ndarray, prefill_new: np.ndarray,
-             prefill_prefix: np.ndarray) -> tuple[float, float]:
-        """(time_s, energy_j) of one forward pass of the whole instance."""
+             prefill_prefix: np.ndarray, group_tokens: float | None = None) -> tuple[float, float]:
+        """(time_s, energy_j) of one forward pass of the whole instance (of one attention-DP rank, whose
+        lock-step group carries `group_tokens` tokens together when given; a model without MoE experts
+        shared by ranks ignores it)."""
         ...
 
-    def decode_run(self, decode_contexts: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    def decode_run(self, decode_contexts: np.ndarray, steps: int,
+                   group_tokens: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(time_s, energy_j) arrays of `steps` pure-decode steps."""
         ...

@@ -8,11 +8,14 @@ at the pace of the slowest rank: a rank whose batch is light waits at the exchan
 running a long prefill chunk. A request that reaches a rank while its group is mid-step waits for
 the group's next step.
 
-Each rank plans and costs its own pass as before (`replica.start_step`; the core costs one rank of a
-group whose ranks carry the same tokens), and the group's pass lasts as long as the longest of them.
-A decode run (fast-forward) of the group is the steps every rank can run unchanged (the shortest of
-the ranks' runs), each as long as the slowest rank's step; an arrival truncates the whole group's
-run. The waiting adds no energy (a rank's step energy is that of its own pass).
+Every rank plans its pass, then each is costed (`replica.start_step`) with its own attention, dense
+layers and all-to-all rows and with the routed experts serving the tokens of all the group's ranks
+(`StepShape.group_tokens`: the core's experts at the group's mean tokens per rank), and the group's
+pass lasts as long as the longest of them. A decode run (fast-forward) of the group is the steps
+every rank can run unchanged (the shortest of the ranks' runs), each as long as the slowest rank's
+step (the group's tokens are those of its first step: a decode run's batches do not change); an
+arrival truncates the whole group's run. The waiting adds no energy (a rank's step energy is that of
+its own pass).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coscale.serve.replica import Replica, finish_step, start_step, truncate
+from coscale.serve.replica import Replica, finish_step, plan_step, start_step, truncate
 from coscale.serve.sequence import Sequence
 
 
@@ -53,10 +56,15 @@ def start_group_step(group: LockStep, now: float) -> float | None:
     """Every rank plans its next pass (or decode run) at `now`; the group runs the steps all of them
     can run (a rank that plans nothing joins empty), each lasting its slowest rank's. Returns the end
     of the group's last step, or None when no rank has work."""
-    busy = [r for r in group.ranks if (r.waiting or r.running) and start_step(r, now) is not None]
-    if not busy:
+    plans = [(r, plan_step(r, now)) for r in group.ranks if r.waiting or r.running]
+    planned = [(r, p) for r, p in plans if p is not None]
+    if not planned:
         group.stepping = False
         return None
+    tokens = float(sum(int(p[1].sum()) for _, p in planned))  # what the group's experts serve in its first step
+    for r, p in planned:
+        start_step(r, now, planned=p, group_tokens=tokens)
+    busy = [r for r, _ in planned]
     k = min(r.step.steps for r in busy)  # type: ignore[union-attr]
     durations = np.max([np.diff(r.step.starts[:k + 1]) for r in busy], axis=0)  # type: ignore[union-attr]
     starts = np.cumsum(np.concatenate(([now], durations)))

@@ -349,14 +349,30 @@ def _plan(rep: Replica, now: float) -> tuple[np.ndarray, np.ndarray, bool]:
 # ---- starting a step ------------------------------------------------------------------------------
 
 
-def start_step(rep: Replica, now: float, horizon: float = float("inf")) -> float | None:
-    """Plan and cost the next forward pass (or run of passes); its end time, or None when idle.
-    A decode run keeps only the steps that start before `horizon` (the next arrival the caller knows
-    of, which would truncate it there), so no step past it is costed."""
-    slots, new, preempted = _plan(rep, now)
-    if not len(slots):
+Planned = tuple[np.ndarray, np.ndarray, bool]  # the next pass's batch: slots, new tokens, whether it preempted
+
+
+def plan_step(rep: Replica, now: float) -> Planned | None:
+    """Plan the next forward pass (admission, block allocation, preemption happen now); None when idle."""
+    planned = _plan(rep, now)
+    if not len(planned[0]):
         rep.step = None
         return None
+    return planned
+
+
+def start_step(rep: Replica, now: float, horizon: float = float("inf"), planned: Planned | None = None,
+               group_tokens: float | None = None) -> float | None:
+    """Plan (unless `planned` is given) and cost the next forward pass (or run of passes); its end time,
+    or None when idle. A decode run keeps only the steps that start before `horizon` (the next arrival
+    the caller knows of, which would truncate it there), so no step past it is costed.
+    `group_tokens`: the tokens of this attention-DP rank's whole lock-step group in the pass (its
+    experts serve them all; `serve.lockstep`)."""
+    if planned is None:
+        planned = plan_step(rep, now)
+        if planned is None:
+            return None
+    slots, new, preempted = planned
     tab = rep.tab
     comp = tab.computed[slots]
     dec = (new == 1) & (tab.known[slots] - comp == 1) & (tab.generated[slots] >= 1)
@@ -368,10 +384,10 @@ def start_step(rep: Replica, now: float, horizon: float = float("inf")) -> float
         run = rep.fast_forward and not preempted and len(slots) == len(rep.running)
         if run and horizon == INF_S:  # no arrival known to cut the run: cost its k steps in one call
             k = _run_length(rep, slots, comp)
-            times, energies = rep.cost.decode_run(comp, k)
+            times, energies = _decode_costs(rep, comp, k, group_tokens)
             durations = times + overhead
         else:
-            times, energies = rep.cost.decode_run(comp, 1)
+            times, energies = _decode_costs(rep, comp, 1, group_tokens)
             durations = times + overhead
             if run and now + durations[0] < horizon:
                 k = _run_length(rep, slots, comp)
@@ -381,7 +397,8 @@ def start_step(rep: Replica, now: float, horizon: float = float("inf")) -> float
         prefill_tokens = 0
     else:
         pre_new, pre_prefix = new[~dec], comp[~dec]
-        t, e = rep.cost.step(comp[dec], pre_new, pre_prefix)
+        t, e = rep.cost.step(comp[dec], pre_new, pre_prefix) if group_tokens is None else \
+            rep.cost.step(comp[dec], pre_new, pre_prefix, group_tokens)
         durations = np.array([t + overhead])
         energies = np.array([e])
         prefill_tokens = int(pre_new.sum())
@@ -395,6 +412,11 @@ def start_step(rep: Replica, now: float, horizon: float = float("inf")) -> float
                     waiting=len(rep.waiting), prefill_tokens=prefill_tokens, tokens=int(new.sum()))
     rep.token += 1
     return float(starts[-1])
+
+
+def _decode_costs(rep: Replica, comp: np.ndarray, k: int, group_tokens: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """`decode_run` of the cost model, with the lock-step group's tokens when there are some."""
+    return rep.cost.decode_run(comp, k) if group_tokens is None else rep.cost.decode_run(comp, k, group_tokens)
 
 
 def _run_costs(rep: Replica, comp: np.ndarray, now: float, durations: np.ndarray, energies: np.ndarray, k: int,

@@ -113,13 +113,14 @@ class HostBoundStepCost:
     host_s_per_request: float
 
     def step(self, decode_contexts: np.ndarray, prefill_new: np.ndarray,
-             prefill_prefix: np.ndarray) -> tuple[float, float]:
-        t, e = self.inner.step(decode_contexts, prefill_new, prefill_prefix)  # type: ignore[attr-defined]
+             prefill_prefix: np.ndarray, group_tokens: float | None = None) -> tuple[float, float]:
+        t, e = self.inner.step(decode_contexts, prefill_new, prefill_prefix, group_tokens)  # type: ignore[attr-defined]
         host = (len(decode_contexts) + len(prefill_new)) * self.host_s_per_request
         return max(float(t), host), e
 
-    def decode_run(self, decode_contexts: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
-        t, e = self.inner.decode_run(decode_contexts, steps)  # type: ignore[attr-defined]
+    def decode_run(self, decode_contexts: np.ndarray, steps: int,
+                   group_tokens: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        t, e = self.inner.decode_run(decode_contexts, steps, group_tokens)  # type: ignore[attr-defined]
         return np.maximum(t, len(decode_contexts) * self.host_s_per_request), e
 
 

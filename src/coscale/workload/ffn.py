@@ -149,9 +149,14 @@ def moe_ops(spec: MoESpec, p: ForwardPass, layer: str, count: int, hidden: int) 
     if p.ep > 1:
         experts_here = spec.num_experts / p.ep
         expert_inter = spec.expert_intermediate_size
-        group_tokens = t * p.attention_dp  # tokens of the whole EP group (TP ranks hold the same tokens)
+        # tokens of the whole EP group (TP ranks hold the same tokens): every rank carrying this rank's,
+        # unless the step says what the ranks carry together (lock-step ranks of unequal batches)
+        own_group = t * p.attention_dp
+        group_tokens = own_group if p.shape.group_tokens is None else p.shape.group_tokens
         # the most loaded rank sets the pace (uniform routing; see ep_load_imbalance)
         imbalance = ep_load_imbalance(spec.num_experts, spec.top_k, p.ep, group_tokens)
+        own_imbalance = imbalance if p.shape.group_tokens is None else \
+            ep_load_imbalance(spec.num_experts, spec.top_k, p.ep, own_group)
         routed = group_tokens * spec.top_k / p.ep * imbalance
     else:
         experts_here = float(spec.num_experts)
@@ -177,7 +182,8 @@ def moe_ops(spec: MoESpec, p: ForwardPass, layer: str, count: int, hidden: int) 
         # dispatch and combine: each rank's share of its group's tokens goes to top_k experts (the busiest
         # receiver's rows; DeepEP's normal kernels deduplicate them, `deepep_normal_share`); dispatch in the
         # pass's dispatch format, combine in BF16
-        rows = t / p.tp * spec.top_k * hidden * imbalance
+        # (its own tokens' rows: in a lock-step group the exchange lasts as long as its heaviest sender's)
+        rows = t / p.tp * spec.top_k * hidden * own_imbalance
         if p.moe_a2a == "deepep" and p.deepep_mode != "low_latency":
             share = deepep_normal_share(spec, p.ep, p.scaleup_domain)
             normal = p.shape.prefill.tokens > 0 if p.deepep_mode == "auto" else True  # auto: by the step

@@ -22,7 +22,8 @@ class ForwardPass:
 
     `shape` holds the decode and prefill groups of this GPU's attention-DP rank. Attention, Mamba
     and dense layers see those tokens; MoE experts see the tokens of all `attention_dp` ranks
-    (assumed equally loaded), spread over `ep` GPUs. Shapes may be arrays (a sweep of steps).
+    (`shape.group_tokens`, else every rank taken to carry this one's), spread over `ep` GPUs. Shapes
+    may be arrays (a sweep of steps).
     """
 
     shape: StepShape

@@ -88,26 +88,33 @@ class StepShape:
 
     Decode members generate one token each on top of their cached context (the KV length before
     the step); prefill members are chunks of `new_tokens` prompt tokens extending a cached prefix
-    (a prefix-cache hit or the chunks before them)."""
+    (a prefix-cache hit or the chunks before them). With attention-DP + EP these are one rank's groups;
+    `group_tokens` is the tokens of all the group's ranks in this step, which the MoE experts serve
+    (None: every rank carries this rank's tokens)."""
 
     decode: TokenGroup
     prefill: TokenGroup
+    group_tokens: Array | None = None
 
     @staticmethod
     def of(decode_contexts: Sequence[float] | Array = (),
-           prefill_chunks: Sequence[tuple[float, float]] | Array = ()) -> StepShape:
+           prefill_chunks: Sequence[tuple[float, float]] | Array = (), group_tokens: float | None = None) -> StepShape:
         """A heterogeneous step: each decode sequence's context, each chunk's (new tokens, cached prefix)."""
         ctx = np.asarray(decode_contexts, dtype=np.float64).reshape(-1)
         chunks = np.asarray(prefill_chunks, dtype=np.float64).reshape(-1, 2)
         if (ctx < 0).any() or (chunks[:, 1] < 0).any() or (chunks[:, 0] < 1).any():
             raise CoscaleError("a step needs decode contexts >= 0 and prefill chunks of >= 1 new token on a "
                                "prefix >= 0; fix the shape.")
+        if group_tokens is not None and group_tokens < len(ctx) + chunks[:, 0].sum():
+            raise CoscaleError(f"a step's group tokens ({group_tokens:g}) cannot be fewer than its own "
+                               f"({len(ctx) + chunks[:, 0].sum():g}); fix the shape.")
         return StepShape(decode=TokenGroup.of(np.ones_like(ctx), 1.0, ctx),
-                         prefill=TokenGroup.of(np.ones(len(chunks)), chunks[:, 0], chunks[:, 1]))
+                         prefill=TokenGroup.of(np.ones(len(chunks)), chunks[:, 0], chunks[:, 1]),
+                         group_tokens=None if group_tokens is None else np.float64(group_tokens))
 
     @staticmethod
     def uniform(*, decode_seqs: object = 0, decode_context: object = 0, prefill_seqs: object = 0,
-                prefill_new: object = 1, prefill_prefix: object = 0) -> StepShape:
+                prefill_new: object = 1, prefill_prefix: object = 0, group_tokens: object = None) -> StepShape:
         """Steps of `decode_seqs` sequences at one context and `prefill_seqs` equal chunks. Arguments
         may be arrays (one step per element): the sweep form."""
         args = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in
@@ -115,7 +122,9 @@ class StepShape:
         ds, dc, ps, pn, pp = (a[..., None] for a in args)  # one homogeneous member per step
         if (ds < 0).any() or (dc < 0).any() or (ps < 0).any() or (pn < 1).any() or (pp < 0).any():
             raise CoscaleError("step sizes must be >= 0 (prefill chunks >= 1 new token); fix the shape.")
-        return StepShape(decode=TokenGroup.of(ds, 1.0, dc), prefill=TokenGroup.of(ps, pn, pp))
+        group = None if group_tokens is None else np.broadcast_to(np.asarray(group_tokens, dtype=np.float64),
+                                                                  args[0].shape)
+        return StepShape(decode=TokenGroup.of(ds, 1.0, dc), prefill=TokenGroup.of(ps, pn, pp), group_tokens=group)
 
     @property
     def tokens(self) -> Array:

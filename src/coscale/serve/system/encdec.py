@@ -33,13 +33,14 @@ class EncoderDecoderCost:
         return hit
 
     def step(self, decode_contexts: np.ndarray, prefill_new: np.ndarray,
-             prefill_prefix: np.ndarray) -> tuple[float, float]:
-        t, e = self.decoder.step(decode_contexts, prefill_new, prefill_prefix)
+             prefill_prefix: np.ndarray, group_tokens: float | None = None) -> tuple[float, float]:
+        t, e = self.decoder.step(decode_contexts, prefill_new, prefill_prefix, group_tokens)
         starting = int(np.count_nonzero(prefill_prefix == 0))
         if starting:
             te, ee = self.encoder_pass(starting)
             t, e = t + te, e + ee
         return t, e
 
-    def decode_run(self, decode_contexts: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.decoder.decode_run(decode_contexts, steps)
+    def decode_run(self, decode_contexts: np.ndarray, steps: int,
+                   group_tokens: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return self.decoder.decode_run(decode_contexts, steps, group_tokens)
