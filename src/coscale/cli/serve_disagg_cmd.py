@@ -8,7 +8,7 @@ from rich.table import Table
 
 from coscale.errors import CoscaleError
 from coscale.report.console import make_console, print_json
-from coscale.serve.compare import CompareSpec, compare
+from coscale.serve.compare import CompareSpec, compare, layout_name
 from coscale.serve.disagg.deployment import DisaggDeployment
 from coscale.serve.disagg.link import KV_LINKS
 from coscale.serve.disagg.run import run_disagg
@@ -148,6 +148,17 @@ def _prices(text: str | None) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
+def _degrees(flag: str, text: str) -> tuple[int, ...]:
+    """A comma-separated list of positive parallel degrees."""
+    try:
+        out = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise CoscaleError(f"{flag} must be comma-separated integers, got '{text}'.") from None
+    if not out or min(out) < 1:
+        raise CoscaleError(f"{flag} must be positive integers, got '{text}'.")
+    return out
+
+
 def compare_cmd(
     model: str = typer.Option("llama-3.1-8b", "--model", help="Preset id or config.json path."),
     hardware: str = typer.Option("h100-sxm", "--hardware", help="Aggregated chip (and the pools' default)."),
@@ -163,6 +174,8 @@ def compare_cmd(
     kv_link: str = typer.Option("infiniband", "--kv-link", help=f"Link between the pools: {', '.join(KV_LINKS)}."),
     kv_link_efficiency: float = typer.Option(None, "--kv-link-efficiency", help="Achieved share of line rate."),
     tps: str = typer.Option("1,2,4,8", "--tps", help="Tensor-parallel degrees to search per pool."),
+    eps: str = typer.Option("1", "--eps", help="Expert-parallel degrees to search per pool (MoE: attention-DP "
+                            "ranks in lock-step; 1: experts sharded by TP)."),
     candidates: int = typer.Option(3, "--candidates", help="Disaggregated layouts measured by simulation."),
     input_len: int = typer.Option(1024, "--input-len", help="Mean prompt tokens."),
     output_len: int = typer.Option(256, "--output-len", help="Mean output tokens."),
@@ -177,21 +190,16 @@ def compare_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Best aggregated vs best disaggregated deployment for a workload and a GPU or cost budget."""
-    try:
-        tp_list = tuple(int(x) for x in tps.split(",") if x.strip())
-    except ValueError:
-        raise CoscaleError(f"--tps must be comma-separated integers, got '{tps}'.") from None
-    if not tp_list or min(tp_list) < 1:
-        raise CoscaleError(f"--tps must be positive integers, got '{tps}'.")
+    tp_list, ep_list = _degrees("--tps", tps), _degrees("--eps", eps)
     if trace is not None:
         raise CoscaleError("serve compare searches Poisson rates; give --length-dist (a trace preset such as "
                            "azure-conv) instead of --trace.")
     spec = CompareSpec(model=model, hardware=hardware, prefill_hardware=prefill_hardware,
                        decode_hardware=decode_hardware, gpus=gpus, budget_usd_per_hour=budget_usd_per_hour,
                        prices=_prices(prices), precision=precision, kv_precision=kv_precision, engine=engine,
-                       kv_link=kv_link, kv_link_efficiency=kv_link_efficiency, tps=tp_list, candidates=candidates,
-                       slo_ttft_p99_s=slo_ttft_p99, slo_tpot_p99_s=slo_tpot_p99, attainment=attainment,
-                       max_batched_tokens=max_batched_tokens)
+                       kv_link=kv_link, kv_link_efficiency=kv_link_efficiency, tps=tp_list, eps=ep_list,
+                       candidates=candidates, slo_ttft_p99_s=slo_ttft_p99, slo_tpot_p99_s=slo_tpot_p99,
+                       attainment=attainment, max_batched_tokens=max_batched_tokens)
     if kv_link not in KV_LINKS:
         raise CoscaleError(f"unknown --kv-link '{kv_link}'; use one of {', '.join(KV_LINKS)}.")
     w = WorkloadSpec(rate=1.0, input_len=input_len, output_len=output_len, length_dist=length_dist,
@@ -212,9 +220,9 @@ def compare_cmd(
             t.add_row(mode, "none meets the SLO", "", "", "", "")
             continue
         dep = o["deployment"]
-        desc = (f"{dep['gpus']}x {dep['hardware']} TP{dep['tp']}" if mode == "aggregated" else
-                f"P {dep['prefill']['gpus']}x {dep['prefill']['hardware']} TP{dep['prefill']['tp']} + D "
-                f"{dep['decode']['gpus']}x {dep['decode']['hardware']} TP{dep['decode']['tp']}")
+        pools = (dep,) if mode == "aggregated" else (dep["prefill"], dep["decode"])
+        desc = " + ".join(f"{tag}{p['gpus']}x {p['hardware']} {layout_name((p['tp'], p['ep']))}"
+                          for tag, p in zip(("",) if mode == "aggregated" else ("P ", "D "), pools, strict=True))
         usd = o["usd_per_million_output_tokens"]
         t.add_row(mode, desc, f"{o['capacity_rps']:.3g}", f"{o['throughput_tok_s_per_gpu']:,.0f}",
                   f"{o['goodput_rps']:.3g}", "-" if usd is None else f"{usd:.3g}")

@@ -1,11 +1,13 @@
 """`coscale serve compare`: the best aggregated deployment against the best disaggregated one for one
 workload and one GPU (or cost) budget, each measured by the simulator at the SLO, and why one wins.
 
-Aggregated: every tensor-parallel degree that fits the model and one scale-up domain, replicas filling
-the budget; each gets an MLPerf-style capacity search (highest Poisson rate meeting the p99 TTFT and
-TPOT limits). Disaggregated: every (prefill TP, decode TP) and every prefill:decode instance split
-within the budget is ranked by rate matching (`disagg.screen`, from the step-cost contract); the
-best `candidates` are measured by the same capacity search on the disaggregated simulator.
+Aggregated: every instance layout (a tensor-parallel degree that fits one scale-up domain, and for a
+MoE model an expert-parallel degree of `eps`, whose attention-DP ranks step in lock-step) that fits
+the model, replicas filling the budget; each gets an MLPerf-style capacity search (highest Poisson
+rate meeting the p99 TTFT and TPOT limits). Disaggregated: every (prefill layout, decode layout) and
+every prefill:decode instance split within the budget is ranked by rate matching (`disagg.screen`,
+from the step-cost contract); the best `candidates` are measured by the same capacity search on the
+disaggregated simulator.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class CompareSpec:
     kv_link: str = "infiniband"
     kv_link_efficiency: float | None = None
     tps: tuple[int, ...] = (1, 2, 4, 8)
+    # expert-parallel degrees (MoE models; 1: experts sharded by TP): an EP instance spans max(TP, EP) GPUs
+    eps: tuple[int, ...] = (1,)
     candidates: int = 3
     slo_ttft_p99_s: float = 2.0
     slo_tpot_p99_s: float = 0.2
@@ -97,9 +101,11 @@ class CompareSpec:
             return None
 
 
-def _pool(spec: CompareSpec, chip: str, gpus: int, tp: int) -> Deployment:
-    return Deployment(model=spec.model, hardware=chip, gpus=gpus, tp=tp, precision=spec.precision,
-                      kv_precision=spec.kv_precision, engine=spec.engine, max_batched_tokens=spec.max_batched_tokens)
+def _pool(spec: CompareSpec, chip: str, instances: int, layout: Layout) -> Deployment:
+    tp, ep = layout
+    return Deployment(model=spec.model, hardware=chip, gpus=instances * max(tp, ep), tp=tp, ep=ep,
+                      precision=spec.precision, kv_precision=spec.kv_precision, engine=spec.engine,
+                      max_batched_tokens=spec.max_batched_tokens)
 
 
 def _lengths(spec: CompareSpec, w: WorkloadSpec) -> tuple[float, float]:
@@ -110,9 +116,20 @@ def _lengths(spec: CompareSpec, w: WorkloadSpec) -> tuple[float, float]:
             float(np.mean([r.output_tokens for r in wl.requests])))
 
 
-def _tps(spec: CompareSpec, chip: str, limit: int) -> list[int]:
+Layout = tuple[int, int]  # an instance's (TP, EP)
+
+
+def instance_layouts(spec: CompareSpec, chip: str, limit: int) -> list[Layout]:
+    """(TP, EP) of one instance within `limit` GPUs: TP inside one scale-up domain; EP 1 (experts
+    sharded by TP) or a multiple of TP above it (attention-DP + EP, which may span domains)."""
     dom = load_hardware(chip).links.scaleup.domain_size
-    return [t for t in spec.tps if t <= limit and t <= dom]
+    return [(t, e) for t in spec.tps if t <= limit and t <= dom
+            for e in spec.eps if e == 1 or (e > t and e % t == 0 and e <= limit)]
+
+
+def layout_name(layout: Layout) -> str:
+    tp, ep = layout
+    return f"TP{tp}" + (f" EP{ep}" if ep > 1 else "")
 
 
 # the capacity search bisects to 2 % (`search_rate`'s rel_tol): a capacity within twice that of the
@@ -143,12 +160,13 @@ def best_aggregated(spec: CompareSpec, w: WorkloadSpec, start_rps: float) -> dic
     n = spec.max_gpus(chip)
     best: dict[str, object] | None = None
     tried_layouts = []
-    for tp in _tps(spec, chip, n):
-        d = _pool(spec, chip, tp * (n // tp), tp)
+    for layout in instance_layouts(spec, chip, n):
+        tp, ep = layout
+        d = _pool(spec, chip, n // max(tp, ep), layout)
         try:
             built = build(d)
         except CoscaleError as e:
-            tried_layouts.append({"tp": tp, "skipped": str(e)})
+            tried_layouts.append({"tp": tp, "ep": ep, "skipped": str(e)})
             continue
         sat = saturated_rate(built, w, d.router)
         try:
@@ -156,11 +174,12 @@ def best_aggregated(spec: CompareSpec, w: WorkloadSpec, start_rps: float) -> dic
                 d, w, built, rate, spec.slo_ttft_p99_s, spec.slo_tpot_p99_s, capacity_rps=sat)),
                 spec.slo_ttft_p99_s, spec.slo_tpot_p99_s, start_rps=start_rps)
         except CoscaleError as e:
-            tried_layouts.append({"tp": tp, "skipped": str(e)})
+            tried_layouts.append({"tp": tp, "ep": ep, "skipped": str(e)})
             continue
-        o = _outcome(spec, cap, tried, d.gpus or tp, spec.usd_per_hour([(chip, d.gpus or tp)]), sat)
-        o["deployment"] = {"hardware": chip, "gpus": d.gpus, "tp": tp, "replicas": built.replicas}
-        tried_layouts.append({"tp": tp, "capacity_rps": cap.rate, "saturated_rps": sat})
+        gpus = built.parallel.gpus
+        o = _outcome(spec, cap, tried, gpus, spec.usd_per_hour([(chip, gpus)]), sat)
+        o["deployment"] = {"hardware": chip, "gpus": gpus, "tp": tp, "ep": ep, "replicas": built.replicas}
+        tried_layouts.append({"tp": tp, "ep": ep, "capacity_rps": cap.rate, "saturated_rps": sat})
         if best is None or o["capacity_rps"] > best["capacity_rps"]:  # type: ignore[operator]
             best = o
     if best is not None:
@@ -211,18 +230,18 @@ def _ok(rep: dict, spec: CompareSpec) -> bool:
 
 
 def screen_disaggregated(spec: CompareSpec, mean_in: float, mean_out: float) -> list[dict[str, object]]:
-    """Every (prefill TP, decode TP, prefill instances, decode instances) within the budget, ranked by
-    the rate-matched estimate (the smaller of the two pools' rates), best first."""
+    """Every (prefill layout, decode layout, prefill instances, decode instances) within the budget,
+    ranked by the rate-matched estimate (the smaller of the two pools' rates), best first."""
     pc, dc = spec.prefill_chip, spec.decode_chip
     pre, dec = {}, {}
-    for tp in _tps(spec, pc, spec.max_gpus(pc)):
+    for layout in instance_layouts(spec, pc, spec.max_gpus(pc)):
         try:
-            pre[tp] = prefill_rate(build(_pool(spec, pc, tp, tp)), mean_in)
+            pre[layout] = prefill_rate(build(_pool(spec, pc, 1, layout)), mean_in)
         except CoscaleError:
             continue
-    for tp in _tps(spec, dc, spec.max_gpus(dc)):
+    for layout in instance_layouts(spec, dc, spec.max_gpus(dc)):
         try:
-            dec[tp] = decode_rate(build(_pool(spec, dc, tp, tp)), mean_in, mean_out, spec.slo_tpot_p99_s)[0]
+            dec[layout] = decode_rate(build(_pool(spec, dc, 1, layout)), mean_in, mean_out, spec.slo_tpot_p99_s)[0]
         except CoscaleError:
             continue
     rows = matched_layouts(spec, pre, dec)
@@ -233,24 +252,26 @@ def screen_disaggregated(spec: CompareSpec, mean_in: float, mean_out: float) -> 
     return rows
 
 
-def matched_layouts(spec: CompareSpec, pre: dict[int, float], dec: dict[int, float]) -> list[dict[str, object]]:
-    """Every (prefill TP, decode TP, prefill instances, decode instances) within the budget, from the
-    per-instance prefill and decode rates by TP (`disagg.screen`): the pair's estimate is the smaller of
-    the two pools' rates (rate matching). Unsorted; a decode rate of 0 (no batch meets the TPOT limit)
-    gives no layout."""
+def matched_layouts(spec: CompareSpec, pre: dict[Layout, float], dec: dict[Layout, float]) -> list[dict[str, object]]:
+    """Every (prefill layout, decode layout, prefill instances, decode instances) within the budget,
+    from the per-instance prefill and decode rates by (TP, EP) layout (`disagg.screen`): the pair's
+    estimate is the smaller of the two pools' rates (rate matching). Unsorted; a decode rate of 0 (no
+    batch meets the TPOT limit) gives no layout."""
     pc, dc = spec.prefill_chip, spec.decode_chip
     rows: list[dict[str, object]] = []
-    for tp_p, rp in pre.items():
-        for tp_d, rd in dec.items():
+    for (tp_p, ep_p), rp in pre.items():
+        g_p = max(tp_p, ep_p)
+        for (tp_d, ep_d), rd in dec.items():
+            g_d = max(tp_d, ep_d)
             if rd <= 0:
                 continue
-            for n_p in range(1, spec.max_gpus(pc) // tp_p + 1):
-                for n_d in range(1, spec.max_gpus(dc) // tp_d + 1):
-                    if spec.fits(n_p * tp_p, n_d * tp_d):
-                        rows.append({"prefill_tp": tp_p, "prefill_instances": n_p, "decode_tp": tp_d,
-                                     "decode_instances": n_d, "prefill_rps": n_p * rp, "decode_rps": n_d * rd,
-                                     "estimate_rps": min(n_p * rp, n_d * rd),
-                                     "gpus": n_p * tp_p + n_d * tp_d})
+            for n_p in range(1, spec.max_gpus(pc) // g_p + 1):
+                for n_d in range(1, spec.max_gpus(dc) // g_d + 1):
+                    if spec.fits(n_p * g_p, n_d * g_d):
+                        rows.append({"prefill_tp": tp_p, "prefill_ep": ep_p, "prefill_instances": n_p,
+                                     "decode_tp": tp_d, "decode_ep": ep_d, "decode_instances": n_d,
+                                     "prefill_rps": n_p * rp, "decode_rps": n_d * rd,
+                                     "estimate_rps": min(n_p * rp, n_d * rd), "gpus": n_p * g_p + n_d * g_d})
     return rows
 
 
@@ -261,11 +282,12 @@ def best_disaggregated(spec: CompareSpec, w: WorkloadSpec, rows: list[dict[str, 
     for row in rows:
         if len(measured) >= spec.candidates:
             break
-        tp_p, tp_d = int(row["prefill_tp"]), int(row["decode_tp"])  # type: ignore[call-overload]
-        g_p, g_d = tp_p * int(row["prefill_instances"]), tp_d * int(row["decode_instances"])  # type: ignore[call-overload]
-        d = DisaggDeployment(prefill=_pool(spec, spec.prefill_chip, g_p, tp_p),
-                             decode=_pool(spec, spec.decode_chip, g_d, tp_d), kv_link=spec.kv_link,
-                             kv_link_efficiency=spec.kv_link_efficiency)
+        lay_p = (int(row["prefill_tp"]), int(row["prefill_ep"]))  # type: ignore[call-overload]
+        lay_d = (int(row["decode_tp"]), int(row["decode_ep"]))  # type: ignore[call-overload]
+        d = DisaggDeployment(prefill=_pool(spec, spec.prefill_chip, int(row["prefill_instances"]), lay_p),  # type: ignore[call-overload]
+                             decode=_pool(spec, spec.decode_chip, int(row["decode_instances"]), lay_d),  # type: ignore[call-overload]
+                             kv_link=spec.kv_link, kv_link_efficiency=spec.kv_link_efficiency)
+        g_p, g_d = int(d.prefill.gpus), int(d.decode.gpus)  # type: ignore[arg-type]
         try:
             b = build_disagg(d)
         except CoscaleError as e:
@@ -280,8 +302,8 @@ def best_disaggregated(spec: CompareSpec, w: WorkloadSpec, rows: list[dict[str, 
             continue
         o = _outcome(spec, cap, tried, g_p + g_d,
                      spec.usd_per_hour([(spec.prefill_chip, g_p), (spec.decode_chip, g_d)]), sat)
-        o["deployment"] = {"prefill": {"hardware": spec.prefill_chip, "gpus": g_p, "tp": tp_p},
-                           "decode": {"hardware": spec.decode_chip, "gpus": g_d, "tp": tp_d},
+        o["deployment"] = {"prefill": {"hardware": spec.prefill_chip, "gpus": g_p, "tp": lay_p[0], "ep": lay_p[1]},
+                           "decode": {"hardware": spec.decode_chip, "gpus": g_d, "tp": lay_d[0], "ep": lay_d[1]},
                            "p_to_d_gpus": f"{g_p}:{g_d}", "kv_link": spec.kv_link}
         measured.append({**row, "capacity_rps": cap.rate, "saturated_rps": sat})
         if best is None or o["capacity_rps"] > best["capacity_rps"]:  # type: ignore[operator]
@@ -308,7 +330,8 @@ def why(spec: CompareSpec, agg: dict | None, dis: dict | None) -> list[str]:
         at = agg["at_capacity"]
         how = (" (prefill chunks share decode steps, stretching TPOT)" if agg["binds"] == "tpot" else
                " (prompts queue behind running batches)")
-        lines.append(f"aggregated ({agg['deployment']['gpus']} GPUs, TP{agg['deployment']['tp']}) is " + _cap(agg)
+        dep = agg["deployment"]
+        lines.append(f"aggregated ({dep['gpus']} GPUs, {layout_name((dep['tp'], dep['ep']))}) is " + _cap(agg)
                      + f"{agg['binds'].upper()}-bound: p99 TTFT {agg['ttft_p99_s']:.3g} s of {spec.slo_ttft_p99_s} s, "
                      f"p99 TPOT {agg['tpot_p99_s'] * 1e3:.3g} ms of {spec.slo_tpot_p99_s * 1e3:.3g} ms" + how
                      + f"; KV use {at['kv_utilization_mean']:.0%}.")
@@ -317,9 +340,10 @@ def why(spec: CompareSpec, agg: dict | None, dis: dict | None) -> list[str]:
         dep = dis["deployment"]
         pool = "prefill" if dis["binds"] == "ttft" else "decode"
         tr = at["transfer"]
+        pools = "/".join(layout_name((dep[p]["tp"], dep[p]["ep"])) for p in ("prefill", "decode"))
         lines.append(
-            f"disaggregated ({dep['p_to_d_gpus']} prefill:decode GPUs, TP{dep['prefill']['tp']}/TP"
-            f"{dep['decode']['tp']}) " + _cap(dis) + f"binds on the {pool} pool: p99 TTFT {dis['ttft_p99_s']:.3g} s, "
+            f"disaggregated ({dep['p_to_d_gpus']} prefill:decode GPUs, {pools}) " + _cap(dis)
+            + f"binds on the {pool} pool: p99 TTFT {dis['ttft_p99_s']:.3g} s, "
             f"p99 TPOT {dis['tpot_p99_s'] * 1e3:.3g} ms; busy share prefill {at['prefill']['utilization']:.0%}, "
             f"decode {at['decode']['utilization']:.0%} at a mean decode batch of "
             f"{at['decode']['batch_seqs_mean']:.3g}.")

@@ -69,7 +69,7 @@ def _pair(spec: CompareSpec, p: dict[str, Any], d: dict[str, Any], mean_out: flo
                           else f"decode chip: {d['skipped']}")
         return row
     rp, rd = p["prefill_rps_per_gpu"], d["decode_rps_per_gpu"]
-    layouts = matched_layouts(spec, {1: rp}, {1: rd})
+    layouts = matched_layouts(spec, {(1, 1): rp}, {(1, 1): rd})
     # most requests/s per GPU; equal ratios (4:1, 8:2, ...) differ only by float rounding: the fewest GPUs
     best = max(layouts, key=lambda r: (round(r["estimate_rps"] / r["gpus"] / min(rp, rd), 9),  # type: ignore[operator]
                                        -r["gpus"]))  # type: ignore[operator]

@@ -5,8 +5,9 @@ few. A prefill instance's rate is its token throughput with every step filled to
 (several mean prompts per step, or a long prompt in chunks) over the mean prompt; a decode
 instance's is the largest batch whose step (at the mean mid-generation context, host overhead
 included) stays under the TPOT limit and whose KV fits, divided by the step time and the mean
-output length. Steps are costed by the pool's own
-`StepCostModel` (the core step contract); nothing here re-derives a cost.
+output length. An attention-DP + EP instance is its ranks, each at that rate (every rank as loaded
+as the others, the core's symmetric rank). Steps are costed by the pool's own `StepCostModel` (the
+core step contract); nothing here re-derives a cost.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ _EMPTY = np.zeros(0, dtype=np.int64)
 
 
 def prefill_rate(b: Built, mean_input: float) -> float:
-    """Requests/s one prefill instance sustains with every step full. A prompt no longer than the step
-    token budget shares its step with others: whole mean prompts (at most `max_num_seqs`) and the first
-    piece of the next fill the budget, each from an empty context. A longer prompt is prefilled in
-    budget-sized chunks, each attending to the chunks before it."""
+    """Requests/s one prefill instance (all its attention-DP ranks) sustains with every step full. A
+    prompt no longer than the step token budget shares its step with others: whole mean prompts (at
+    most `max_num_seqs`) and the first piece of the next fill the budget, each from an empty context. A
+    longer prompt is prefilled in budget-sized chunks, each attending to the chunks before it."""
     budget, n = b.sched.max_batched_tokens, max(round(mean_input), 1)
     overhead = b.sched.host_overhead_s
     if n >= budget:
@@ -31,16 +32,17 @@ def prefill_rate(b: Built, mean_input: float) -> float:
             c = min(budget, n - done)
             t, _ = b.cost.step(_EMPTY, np.array([c]), np.array([done]))
             total, done = total + t + overhead, done + c
-        return 1.0 / total
+        return b.ranks_per_instance / total
     k = min(budget // n, b.sched.max_num_seqs)
     rest = budget - k * n if k < b.sched.max_num_seqs else 0
     lens = np.array([n] * k + ([rest] if rest else []), dtype=np.int64)
     t, _ = b.cost.step(_EMPTY, lens, np.zeros(len(lens), dtype=np.int64))
-    return int(lens.sum()) / (t + overhead) / n
+    return b.ranks_per_instance * int(lens.sum()) / (t + overhead) / n
 
 
 def decode_rate(b: Built, mean_input: float, mean_output: float, tpot_s: float) -> tuple[float, int]:
-    """(requests/s, batch) of one decode instance at the largest batch meeting `tpot_s`; (0, 0) if none does."""
+    """(requests/s, batch per rank) of one decode instance (all its attention-DP ranks) at the largest batch
+    meeting `tpot_s`; (0, 0) if none does."""
     ctx = int(mean_input + mean_output / 2)
     per_seq_blocks = -(-int(mean_input + mean_output) // b.block_size)
     limit = min(b.sched.max_num_seqs, max(b.num_blocks // max(per_seq_blocks, 1), 0))
@@ -58,4 +60,4 @@ def decode_rate(b: Built, mean_input: float, mean_output: float, tpot_s: float) 
             lo = mid
         else:
             hi = mid - 1
-    return lo / step(lo) / mean_output, lo
+    return b.ranks_per_instance * lo / step(lo) / mean_output, lo
