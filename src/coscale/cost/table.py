@@ -44,6 +44,7 @@ _EXACT_CHUNK = 512  # chunk sizes tabulated at every integer up to here, then ev
 _CHUNK_RATIO = 1.01
 _FLOAT_CHUNKS_MAX = 64  # steps with up to this many prefill chunks are costed on floats, more on arrays
 EXPERT_OPS = ("moe.experts_up", "moe.experts_down")  # the routed experts' grouped GEMMs (workload.ffn)
+_GROUP_EXACT = 4096  # group token counts tabulated one by one for lock-step ranks' experts
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
@@ -219,9 +220,10 @@ class StepCostTable:
         token_pf = (_component(prefill_rows.cost, per_token, tokens.shape)
                     if plan.moe_a2a == "deepep" and plan.deepep_mode == "auto" and plan.parallel.ep > 1 else None)
         expert_ops = _component(dense.cost, routed_expert, tokens.shape)
-        # the experts again over the group's tokens (exact to 512, then every 1 %): lock-step ranks
-        # of unequal batches (`step(..., group_tokens=...)`)
-        group_grid = np.concatenate(([0.0], _chunk_grid(max_tokens * plan.parallel.attention_dp)))
+        # the experts again at every group token count up to _GROUP_EXACT (lock-step ranks of unequal
+        # batches, `step(..., group_tokens=...)`); above it they come from `expert_ops` at the group's
+        # mean per rank, interpolated between whole tokens per rank
+        group_grid = np.arange(min(_GROUP_EXACT, max_tokens * plan.parallel.attention_dp) + 1.0)
         group_experts = None
         if len(expert_ops.counts):
             by_group = step_cost(plan, StepShape.uniform(decode_seqs=group_grid / plan.parallel.attention_dp,
@@ -380,18 +382,24 @@ class StepCostTable:
 
     def _group_experts(self, tokens: int, group_tokens: float) -> tuple[float, float, float]:
         """(time, compute, memory) to add to a step of `tokens` tokens on this rank when its attention-DP
-        group carries `group_tokens` together: the routed experts at the group's tokens (interpolated on
-        the group grid) in place of those at `tokens` x attention-DP (nothing when they are equal)."""
+        group carries `group_tokens` together: the routed experts at the group's tokens in place of those
+        at `tokens` x attention-DP (nothing when they are equal). Exact up to _GROUP_EXACT group tokens,
+        above it interpolated between the whole tokens per rank around the group's mean."""
         fast = self._fast
-        if not fast.expert or group_tokens == tokens * fast.attention_dp:
+        adp = fast.attention_dp
+        if not fast.expert or group_tokens == tokens * adp:
             return 0.0, 0.0, 0.0
-        grid = fast.group_grid
-        if group_tokens > grid[-1]:
-            self._check(np.float64(group_tokens / fast.attention_dp), np.float64(0), 0.0, 0.0, 1.0)
-        i = min(max(bisect.bisect_right(grid, group_tokens) - 1, 0), len(grid) - 2)
-        w = (group_tokens - grid[i]) / (grid[i + 1] - grid[i])
-        return tuple(row[i] + (row[i + 1] - row[i]) * w - own[tokens]  # type: ignore[return-value]
-                     for row, own in zip(fast.group_experts, fast.expert, strict=True))
+        g = int(group_tokens)
+        if g == group_tokens and g < len(fast.group_grid):
+            return tuple(row[g] - own[tokens]  # type: ignore[return-value]
+                         for row, own in zip(fast.group_experts, fast.expert, strict=True))
+        mean = group_tokens / adp
+        if mean > self.max_tokens:
+            self._check(np.float64(mean), np.float64(0), 0.0, 0.0, 1.0)
+        i = min(int(mean), self.max_tokens - 1)
+        w = mean - i
+        return tuple(row[i] + (row[i + 1] - row[i]) * w - row[tokens]  # type: ignore[return-value]
+                     for row in fast.expert)
 
     def _few_chunks(self, chunks: Sequence[tuple[int, int]], tokens: int, rows: int) -> tuple[float, float, float]:
         """`_chunks` with the per-chunk interpolation on arrays and the rest on floats: the same

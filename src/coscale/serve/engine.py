@@ -14,9 +14,9 @@ import numpy as np
 
 from coscale.errors import CoscaleError
 from coscale.serve.events import Arrival, Event, EventQueue, StepEnd
-from coscale.serve.lockstep import finish_group_step, start_group_step, wake
+from coscale.serve.lockstep import finish, restart, step_token, wake
 from coscale.serve.records import RequestArrays
-from coscale.serve.replica import Replica, finish_step, start_step, truncate
+from coscale.serve.replica import Replica
 from coscale.serve.request import Request, prompt_keys
 from coscale.serve.router import PREFIX_ROUTERS, RouterConfig, route, waits_at_router, within_ttft_limit
 from coscale.serve.sequence import Sequence
@@ -103,11 +103,12 @@ def on_arrival(st: SimState, now: float, ev: Arrival) -> list[tuple[float, Event
 def _dispatch(st: SimState, rep: Replica, now: float, req: Request,
               shared: tuple[int, ...] | None = None) -> list[tuple[float, Event]]:
     rep.enqueue(req, shared)
-    if rep.lockstep is not None:  # an attention-DP rank: its group's step
-        woken = wake(rep, now)
-        return [] if woken is None else [(woken[2], StepEnd(replica=woken[0], token=woken[1]))]
-    end = start_step(rep, now, st.horizon(rep)) if rep.step is None else truncate(rep, now)
-    return [] if end is None else [(end, StepEnd(replica=rep.index, token=rep.token))]
+    return _step_end(wake(rep, now, st.horizon(rep)))
+
+
+def _step_end(woken: tuple[int, int, float] | None) -> list[tuple[float, Event]]:
+    """The step-end event of a pass that `lockstep.wake` / `restart` started or cut (none: unchanged)."""
+    return [] if woken is None else [(woken[2], StepEnd(replica=woken[0], token=woken[1]))]
 
 
 def _turn_away(st: SimState, now: float, req: Request) -> list[tuple[float, Event]]:
@@ -144,23 +145,15 @@ def _release_held(st: SimState, now: float) -> list[tuple[float, Event]]:
 
 def on_step_end(st: SimState, now: float, ev: StepEnd) -> list[tuple[float, Event]]:
     rep = st.replicas[ev.replica]
-    group = rep.lockstep
-    if ev.token != (rep.token if group is None else group.token):
+    if ev.token != step_token(rep):
         return []  # a run that an arrival truncated
     out: list[tuple[float, Event]] = []
-    for s in finish_step(rep) if group is None else finish_group_step(group):
+    for s in finish(rep):
         st.finish_times.append(now)
         nxt = st.workload.after_finish(s.req, now)
         if nxt is not None:
             st.arrival(out, nxt)
-    if group is None:
-        end = start_step(rep, now, st.horizon(rep))
-        if end is not None:
-            out.append((end, StepEnd(replica=rep.index, token=rep.token)))
-    else:
-        end = start_group_step(group, now)
-        if end is not None:
-            out.append((end, StepEnd(replica=group.leader, token=group.token)))
+    out += _step_end(restart(rep, now, st.horizon(rep)))
     if st.held:
         out += _release_held(st, now)
     return out

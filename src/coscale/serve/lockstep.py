@@ -79,9 +79,10 @@ def start_group_step(group: LockStep, now: float) -> float | None:
     return float(starts[-1])
 
 
-def finish_group_step(group: LockStep) -> list[Sequence]:
-    """Apply every stepping rank's pass(es); the requests that finished, rank by rank."""
-    return [s for r in ending(group.ranks[0]) for s in finish_step(r)]
+def finish(rep: Replica) -> list[Sequence]:
+    """At a step-end event of `rep`: apply its pass(es) (every stepping rank's, for a lock-step rank);
+    the requests that finished, rank by rank."""
+    return [s for r in ending(rep) for s in finish_step(r)]
 
 
 def ending(rep: Replica) -> list[Replica]:
@@ -94,14 +95,15 @@ def ending(rep: Replica) -> list[Replica]:
     return [r for r in group.ranks if r.step is not None]
 
 
-def wake(rep: Replica, now: float) -> tuple[int, int, float] | None:
+def wake(rep: Replica, now: float, horizon: float = float("inf")) -> tuple[int, int, float] | None:
     """Work reached `rep` at `now`: start its pass (its group's, for a lock-step rank) when idle, or
     cut a running decode run to the steps started before `now` so the new work joins at the next
     boundary. Returns (replica index, token, end) of the step-end event to schedule, None when the
-    running step is unchanged."""
+    running step is unchanged. `horizon`: the next arrival known to reach a lone replica
+    (`replica.start_step`)."""
     group = rep.lockstep
     if group is None:
-        end = start_step(rep, now) if rep.step is None else truncate(rep, now)
+        end = start_step(rep, now, horizon) if rep.step is None else truncate(rep, now)
         return None if end is None else (rep.index, rep.token, end)
     if not group.stepping:
         end = start_group_step(group, now)
@@ -143,8 +145,8 @@ def members(rep: Replica) -> list[Replica]:
     return [rep] if rep.lockstep is None else rep.lockstep.ranks
 
 
-def restart(rep: Replica, now: float) -> tuple[int, int, float] | None:
+def restart(rep: Replica, now: float, horizon: float = float("inf")) -> tuple[int, int, float] | None:
     """At a scheduling point: start the next pass of `rep` (its group's) unless one is running."""
     if not idle(rep):
         return None
-    return wake(rep, now)
+    return wake(rep, now, horizon)

@@ -47,7 +47,7 @@ from coscale.serve.disagg.transfer import Links, Transfer
 from coscale.serve.engine import Overloaded, SimResult
 from coscale.serve.events import EventQueue
 from coscale.serve.kv import BlockPool, PromptKeys
-from coscale.serve.lockstep import attach_lockstep, ending, members, restart, step_token, wake
+from coscale.serve.lockstep import attach_lockstep, ending, finish, members, restart, step_token, wake
 from coscale.serve.replica import Replica, finish_step
 from coscale.serve.request import Request, prompt_keys
 from coscale.serve.router import PREFIX_ROUTERS, RouterConfig, route, waits_at_router, within_ttft_limit
@@ -220,7 +220,7 @@ def _on_decode_end(st: State, now: float, ev: PoolStepEnd) -> list:
     if ev.token != step_token(rep):
         return []
     out: list = []
-    for s in [s for r in ending(rep) for s in finish_step(r)]:
+    for s in finish(rep):
         pre, arrived = st.pre_seq.pop(s.req.rid)
         st.decode_wait[s.req.rid] = s.scheduled_s - arrived
         # one record per request: the prefill's scheduling, cache hits and work folded in
