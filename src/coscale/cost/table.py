@@ -279,7 +279,7 @@ class StepCostTable:
         """(time_s, energy_j) of one step from plain numbers, in microseconds of Python: `decode_seqs`
         sequences whose contexts sum to `decode_context_sum`, and prefill `chunks` of (new tokens,
         cached prefix); `group_tokens`: what the attention-DP group's ranks carry together when not
-        every rank carries this one's (the routed experts interpolated at their mean per rank). Decode
+        every rank carries this one's (the routed experts then serve those, `_group_experts`). Decode
         attention is interpolated on its total, so it agrees with `lookup` except within a grid cell
         where an operator changes bound (well under 1 %)."""
         prefill = sum(c[0] for c in chunks)

@@ -58,7 +58,7 @@ def hit_probability(spec: MoESpec, lo: int, hi: int) -> float:
     A the selected overlap, summed by a dynamic programme over the overlapped groups. With G = T = 1
     this is the uniform formula exactly; against a simulation of DeepSeek-V3's router (sigmoid scores,
     a group scored by its top-2, 4 of 8 groups, top-8 of 256) it is within 1.5 % for 2 to 64 equal
-    destinations (tests/core/test_workload.py)."""
+    destinations (tests/core/test_moe_routing.py)."""
     groups, chosen, k = spec.routing_groups, spec.groups_per_token, spec.top_k
     size = spec.num_experts // groups
     overlaps = [min(hi, (i + 1) * size) - max(lo, i * size) for i in range(lo // size, min(-(-hi // size), groups))]
