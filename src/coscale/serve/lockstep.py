@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coscale.serve.replica import Replica, finish_step, plan_step, start_step, truncate
+from coscale.serve.replica import Replica, finish_step, plan_step, run_bound, start_step, truncate
 from coscale.serve.sequence import Sequence
 
 
@@ -62,10 +62,11 @@ def start_group_step(group: LockStep, now: float) -> float | None:
         group.stepping = False
         return None
     tokens = float(sum(int(p[1].sum()) for _, p in planned))  # what the group's experts serve in its first step
+    k = min(run_bound(r, p) for r, p in planned)  # the steps every rank can run unchanged: cost no more
     for r, p in planned:
-        start_step(r, now, planned=p, group_tokens=tokens)
+        start_step(r, now, planned=p, group_tokens=tokens, max_steps=k)
     busy = [r for r, _ in planned]
-    k = min(r.step.steps for r in busy)  # type: ignore[union-attr]
+    k = min(r.step.steps for r in busy)  # type: ignore[union-attr]  # (a tier load settled may shorten one)
     durations = np.max([np.diff(r.step.starts[:k + 1]) for r in busy], axis=0)  # type: ignore[union-attr]
     starts = np.cumsum(np.concatenate(([now], durations)))
     for r in busy:

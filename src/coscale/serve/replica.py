@@ -361,29 +361,46 @@ def plan_step(rep: Replica, now: float) -> Planned | None:
     return planned
 
 
+def _decoding(rep: Replica, slots: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(cached tokens, which of the batch decode, whether all of it does) of a planned batch."""
+    tab = rep.tab
+    comp = tab.computed[slots]
+    dec = (new == 1) & (tab.known[slots] - comp == 1) & (tab.generated[slots] >= 1)
+    return comp, dec, bool(dec.all())
+
+
+def _runs(rep: Replica, slots: np.ndarray, preempted: bool) -> bool:
+    """A pure-decode batch may run several steps: fast-forward on, no preemption, every running request in it."""
+    return rep.fast_forward and not preempted and len(slots) == len(rep.running)
+
+
+def run_bound(rep: Replica, planned: Planned) -> int:
+    """Steps `start_step` would run this planned batch for with no arrival known to cut it."""
+    slots, new, preempted = planned
+    comp, _, decode = _decoding(rep, slots, new)
+    return _run_length(rep, slots, comp) if decode and _runs(rep, slots, preempted) else 1
+
+
 def start_step(rep: Replica, now: float, horizon: float = float("inf"), planned: Planned | None = None,
-               group_tokens: float | None = None) -> float | None:
+               group_tokens: float | None = None, max_steps: int = MAX_RUN_STEPS) -> float | None:
     """Plan (unless `planned` is given) and cost the next forward pass (or run of passes); its end time,
     or None when idle. A decode run keeps only the steps that start before `horizon` (the next arrival
-    the caller knows of, which would truncate it there), so no step past it is costed.
-    `group_tokens`: the tokens of this attention-DP rank's whole lock-step group in the pass (its
-    experts serve them all; `serve.lockstep`)."""
+    the caller knows of, which would truncate it there), so no step past it is costed, and at most
+    `max_steps` of them. `group_tokens`: the tokens of this attention-DP rank's whole lock-step group
+    in the pass (its experts serve them all; `serve.lockstep`)."""
     if planned is None:
         planned = plan_step(rep, now)
         if planned is None:
             return None
     slots, new, preempted = planned
-    tab = rep.tab
-    comp = tab.computed[slots]
-    dec = (new == 1) & (tab.known[slots] - comp == 1) & (tab.generated[slots] >= 1)
-    decode = bool(dec.all())
+    comp, dec, decode = _decoding(rep, slots, new)
     overhead = rep.cfg.host_overhead_s
     tier_wait = rep.tiers.settle(rep.pool) if rep.tiers is not None else 0.0
     k = 1
     if decode:
-        run = rep.fast_forward and not preempted and len(slots) == len(rep.running)
+        run = _runs(rep, slots, preempted)
         if run and horizon == INF_S:  # no arrival known to cut the run: cost its k steps in one call
-            k = _run_length(rep, slots, comp)
+            k = min(_run_length(rep, slots, comp), max_steps)
             times, energies = _decode_costs(rep, comp, k, group_tokens)
             durations = times + overhead
         else:
