@@ -171,11 +171,15 @@ def build(d: Deployment, cost: StepCostModel | None = None, deepep_mode: DeepEPM
                  offload=d.kv_offload)
 
 
-def make_replicas(b: Built, fast_forward: bool = True) -> list[Replica]:
-    """The deployment's engine instances (attention-DP ranks joined in lock-step), with its KV tiers."""
+def make_replicas(b: Built, fast_forward: bool = True, hold_kv: bool = False, count: int | None = None
+                  ) -> list[Replica]:
+    """The deployment's engine instances (the first `count` of them when given; attention-DP ranks joined
+    in lock-step), with its KV tiers; `hold_kv`: a prefill pool's, keeping a finished request's blocks
+    until its KV has been sent."""
     reps = [Replica(index=i, cfg=b.sched, pool=BlockPool(num_blocks=b.num_blocks, block_size=b.block_size,
                                                          caching=b.sched.prefix_caching),
-                    cost=b.cost, fast_forward=fast_forward) for i in range(b.replicas)]
+                    cost=b.cost, fast_forward=fast_forward, hold_kv=hold_kv)
+            for i in range(b.replicas if count is None else count)]
     if b.offload is not None and b.offload.tiers and b.budget is not None:
         per = b.parallel.gpus // b.replicas
         attach_tiers(reps, b.offload, b.system.hardware, b.budget.block_bytes, per, b.parallel.gpus)

@@ -46,13 +46,12 @@ from coscale.serve.disagg.state import DECODE, PREFILL, Arrive, KvArrive, PoolSt
 from coscale.serve.disagg.transfer import Links, Transfer
 from coscale.serve.engine import Overloaded, SimResult
 from coscale.serve.events import EventQueue
-from coscale.serve.kv import BlockPool, PromptKeys
-from coscale.serve.lockstep import attach_lockstep, ending, finish, members, restart, step_token, wake
+from coscale.serve.kv import PromptKeys
+from coscale.serve.lockstep import ending, finish, members, restart, step_token, wake
 from coscale.serve.replica import Replica, finish_step
 from coscale.serve.request import Request, prompt_keys
 from coscale.serve.router import PREFIX_ROUTERS, RouterConfig, route, waits_at_router, within_ttft_limit
-from coscale.serve.scenario import Built
-from coscale.serve.tiers.setup import attach_tiers
+from coscale.serve.scenario import make_replicas
 from coscale.serve.workload import Workload
 
 
@@ -67,20 +66,6 @@ class DisaggResult:
     decode_reused_tokens: dict[int, int]  # rid -> prompt tokens the decode side had cached (not transferred)
     block_wait_s: dict[int, float]  # rid -> prefill end to the decode blocks' grant (0: granted before)
     occupancy_s: tuple[float, float]  # time integral of requests in the prefill / decode pool (Little's law)
-
-
-def make_pool(b: Built, hold_kv: bool, fast_forward: bool = True, count: int | None = None) -> list[Replica]:
-    """The pool's engine instances (the first `count` of them when given), with the pool's KV tiers
-    (`Deployment.kv_offload`) attached as an aggregated deployment's replicas get theirs."""
-    reps = [Replica(index=i, cfg=b.sched, pool=BlockPool(num_blocks=b.num_blocks, block_size=b.block_size,
-                                                         caching=b.sched.prefix_caching),
-                    cost=b.cost, fast_forward=fast_forward, hold_kv=hold_kv)
-            for i in range(b.replicas if count is None else count)]
-    if b.offload is not None and b.offload.tiers and b.budget is not None:
-        attach_tiers(reps, b.offload, b.system.hardware, b.budget.block_bytes, b.parallel.gpus // b.replicas,
-                     b.parallel.gpus)
-    attach_lockstep(reps, b.ranks_per_instance)
-    return reps
 
 
 def _occupancy(st: State, now: float) -> None:
@@ -264,7 +249,7 @@ def simulate_disagg(b: DisaggBuilt, workload: Workload, router: RouterConfig | N
                     overload_wait_s: float | None = None, track_occupancy: bool = False,
                     progress: Callable[[int, int], None] | None = None) -> DisaggResult:
     """Run until every request has finished on the decode pool (or at its first token)."""
-    prefill, decode = make_pool(b.prefill, hold_kv=True), make_pool(b.decode, hold_kv=False)
+    prefill, decode = make_replicas(b.prefill, hold_kv=True), make_replicas(b.decode)
     st = State(b=b, prefill=prefill, decode=decode, workload=workload, router=router or RouterConfig(),
                 links=Links.of(len(prefill), len(decode)), overload_wait_s=overload_wait_s,
                 inbound=[0] * len(decode), pending=[deque() for _ in decode])

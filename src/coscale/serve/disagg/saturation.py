@@ -14,12 +14,12 @@ from __future__ import annotations
 import numpy as np
 
 from coscale.serve.disagg.deployment import DisaggBuilt
-from coscale.serve.disagg.engine import make_pool, simulate_disagg
+from coscale.serve.disagg.engine import simulate_disagg
 from coscale.serve.disagg.handoff import enqueue_preloaded
 from coscale.serve.replica import Replica, finish_step, start_step
 from coscale.serve.request import Request
 from coscale.serve.router import RouterConfig
-from coscale.serve.scenario import WorkloadSpec, saturation_loop, steady_completion_rate
+from coscale.serve.scenario import WorkloadSpec, make_replicas, saturation_loop, steady_completion_rate
 
 
 def _drain(rep: Replica) -> dict[str, np.ndarray]:
@@ -36,7 +36,7 @@ def _drain(rep: Replica) -> dict[str, np.ndarray]:
 def decode_saturated(b: DisaggBuilt, input_tokens: int, output_tokens: int, requests: int | None = None) -> dict:
     """Output tokens/s of one decode instance kept full; `requests` defaults to what its KV pool holds
     at the end of generation (capped by max_num_seqs) plus one more full batch."""
-    rep = make_pool(b.decode, hold_kv=False, count=1)[0]
+    rep = make_replicas(b.decode, count=1)[0]
     per = rep.pool.blocks_for(input_tokens + output_tokens)
     batch = max(min(rep.pool.num_blocks // per, rep.cfg.max_num_seqs), 1)
     n = requests or 2 * batch
@@ -56,7 +56,7 @@ def prefill_saturated(b: DisaggBuilt, input_tokens: int, requests: int | None = 
     eight full steps) arrive at once and are prefilled to their first token; the rate is taken over the
     steps whose prefill tokens are at least 90 % of the most (full chunks, before the queue runs dry).
     The KV is taken as sent at once (the blocks are freed at the first token)."""
-    rep = make_pool(b.prefill, hold_kv=False, count=1)[0]
+    rep = make_replicas(b.prefill, count=1)[0]
     n = requests or max(8 * -(-rep.cfg.max_batched_tokens // input_tokens), 2)
     for i in range(n):
         rep.enqueue(Request(rid=i, arrival_s=0.0, input_tokens=input_tokens, output_tokens=1))
