@@ -136,16 +136,15 @@ class _FastTotals:
     min_kernel_s: float
     # the routed experts' share of the token ops (time, compute, memory over T; empty without
     # attention-DP + EP): what a step whose group carries other than T x attention-DP tokens replaces
-    # with the experts at the group's tokens (`group_experts` over `group_grid`)
+    # with the experts at the group's tokens (`group_experts`, at 0, 1, 2, ... group tokens)
     expert: list[list[float]]
-    group_grid: list[float]
     group_experts: list[list[float]]
     attention_dp: int
 
     @staticmethod
     def of(plan: ExecutionPlan, grids: tuple[Array, Array, Array], hops: Array, token: Array, token_pf: Array | None,
            head: Array, gemm: Array, decode: Array, chunk: Array, chunk_ops: _Component,
-           expert: Array | None, group_grid: Array, group_experts: Array | None) -> _FastTotals:
+           expert: Array | None, group_experts: Array | None) -> _FastTotals:
         hw = plan.system.hardware
         parts = ("token", "token_pf", "head", "gemm", "decode", "chunk")
         names = [f"{part}_{what}" for part in parts for what in ("time", "compute", "memory")]
@@ -161,7 +160,6 @@ class _FastTotals:
                            chunk_op_counts=chunk_ops.counts.tolist(),
                            chunk_op_stack=np.stack([chunk_ops.compute, chunk_ops.memory, chunk_ops.network]),
                            min_kernel_s=plan.efficiency.min_kernel_s, expert=[] if expert is None else expert.tolist(),
-                           group_grid=group_grid.tolist(),
                            group_experts=[] if group_experts is None else group_experts.tolist(),
                            attention_dp=plan.parallel.attention_dp)
 
@@ -245,7 +243,7 @@ class StepCostTable:
                                  None if token_pf is None else _totals(token_pf, floor),
                                  *(_totals(c, floor) for c in (head_ops, gemm_ops, decode_ops, chunk_ops)), chunk_ops,
                                  _totals(expert_ops, floor) if len(expert_ops.counts) else None,
-                                 group_grid, group_experts))
+                                 group_experts))
 
     def lookup(self, shape: StepShape) -> tuple[Array, Array]:
         """(time_s, energy_j) of `shape`, as `step_cost(plan, shape)` would give them."""
@@ -390,7 +388,7 @@ class StepCostTable:
         if not fast.expert or group_tokens == tokens * adp:
             return 0.0, 0.0, 0.0
         g = int(group_tokens)
-        if g == group_tokens and g < len(fast.group_grid):
+        if g == group_tokens and g < len(fast.group_experts[0]):
             return tuple(row[g] - own[tokens]  # type: ignore[return-value]
                          for row, own in zip(fast.group_experts, fast.expert, strict=True))
         mean = group_tokens / adp
