@@ -42,7 +42,7 @@ from dataclasses import dataclass, replace
 from coscale.errors import CoscaleError
 from coscale.serve.disagg.deployment import DisaggBuilt
 from coscale.serve.disagg.handoff import ask_blocks, enqueue_preloaded, grant, send
-from coscale.serve.disagg.state import DECODE, PREFILL, Arrive, KvArrive, PoolStepEnd, State
+from coscale.serve.disagg.state import DECODE, PREFILL, Arrive, KvArrive, PoolStepEnd, State, step_end_event
 from coscale.serve.disagg.transfer import Links, Transfer
 from coscale.serve.engine import Overloaded, SimResult
 from coscale.serve.events import EventQueue
@@ -127,7 +127,7 @@ def _dispatch(st: State, rep: Replica, now: float, req: Request, keys: PromptKey
     st.orig[req.rid] = req
     st.shared[req.rid] = shared
     rep.enqueue(pre, shared)
-    out.extend(_event(PREFILL, wake(rep, now)))
+    out.extend(step_end_event(PREFILL, wake(rep, now)))
     if req.output_tokens > 1:
         out.extend(ask_blocks(st, req, now))
     return out
@@ -140,7 +140,7 @@ def _on_prefill_end(st: State, now: float, ev: PoolStepEnd) -> list:
     out: list = []
     for r in ending(rep):
         out.extend(_prefilled(st, r, now))
-    out.extend(_event(PREFILL, restart(rep, now)))
+    out.extend(step_end_event(PREFILL, restart(rep, now)))
     if st.held:
         out.extend(_release_held(st, now))
     return out
@@ -169,17 +169,12 @@ def _prefilled(st: State, rep: Replica, now: float) -> list:
     return out
 
 
-def _event(pool: int, woken: tuple[int, int, float] | None) -> list:
-    """The step-end event of a pass that `lockstep.wake` / `restart` started or cut (none: unchanged)."""
-    return [] if woken is None else [(woken[2], PoolStepEnd(pool=pool, replica=woken[0], token=woken[1]))]
-
-
 def _on_kv_arrival(st: State, now: float, ev: KvArrive) -> list:
     f = st.flight.pop(ev.rid)
     src = st.prefill[f.src]
     src.pool.release(f.pre.blocks)  # sent: the prefill instance frees (and may cache) the prompt's blocks
     f.pre.set_blocks([])
-    out = _event(PREFILL, restart(src, now))
+    out = step_end_event(PREFILL, restart(src, now))
     st.inbound[f.dst] -= 1
     dec = st.decode[f.dst]
     res = st.reserved.pop(f.req.rid)
@@ -196,7 +191,7 @@ def _on_kv_arrival(st: State, now: float, ev: KvArrive) -> list:
         s.registered = max(full, res.hit)
     dec.waiting.rotate(1)  # its KV is here: first in the queue
     st.pre_seq[f.req.rid] = (f.pre, now)
-    out.extend(_event(DECODE, wake(dec, now)))
+    out.extend(step_end_event(DECODE, wake(dec, now)))
     return out
 
 
@@ -219,7 +214,7 @@ def _on_decode_end(st: State, now: float, ev: PoolStepEnd) -> list:
         out.extend(_next(st, s.req, now))
     for r in members(rep):  # every rank of a lock-step group is at a scheduling point
         out.extend(grant(st, r.index, now))
-    out.extend(_event(DECODE, restart(rep, now)))
+    out.extend(step_end_event(DECODE, restart(rep, now)))
     return out
 
 

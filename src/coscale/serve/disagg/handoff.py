@@ -12,7 +12,7 @@ read than to pull) and reserves blocks for the rest only, and only the rest cros
 from __future__ import annotations
 
 from coscale.errors import CoscaleError
-from coscale.serve.disagg.state import DECODE, InFlight, KvArrive, PoolStepEnd, Reservation, State
+from coscale.serve.disagg.state import DECODE, InFlight, KvArrive, Reservation, State, step_end_event
 from coscale.serve.kv import BlockPool, PromptKeys
 from coscale.serve.lockstep import cut_run, idle
 from coscale.serve.replica import Replica
@@ -40,8 +40,7 @@ def ask_blocks(st: State, req: Request, now: float) -> list:
     st.inbound[dst] += 1
     if idle(dec):
         return grant(st, dst, now)
-    cut = cut_run(dec, now)  # granted at the end of the step that is running now
-    return [] if cut is None else [(cut[2], PoolStepEnd(pool=DECODE, replica=cut[0], token=cut[1]))]
+    return step_end_event(DECODE, cut_run(dec, now))  # granted at the end of the step that is running now
 
 
 def _reusable(pool: BlockPool, req: Request, keys: PromptKeys | None) -> list[int]:

@@ -30,6 +30,12 @@ class PoolStepEnd:
     token: int
 
 
+def step_end_event(pool: int, woken: tuple[int, int, float] | None) -> list[tuple[float, PoolStepEnd]]:
+    """The step-end event of a pass that `lockstep.wake` / `restart` / `cut_run` started or cut (none:
+    unchanged)."""
+    return [] if woken is None else [(woken[2], PoolStepEnd(pool=pool, replica=woken[0], token=woken[1]))]
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class KvArrive:
     rid: int
