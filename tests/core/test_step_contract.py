@@ -117,6 +117,17 @@ def test_table_within_one_percent_of_exact(i, contexts, chunks):
     assert fast_energy == pytest.approx(float(exact.energy_j), rel=0.01)
 
 
+@pytest.mark.parametrize("max_tokens", [1, 2, 3])
+def test_a_table_of_one_token_steps_is_exact(max_tokens):
+    """A step budget of one token (`--max-batched-tokens 1`) still gives an interpolable chunk grid."""
+    table = StepCostTable.build(plan_of(0), max_tokens=max_tokens, max_seqs=4, max_context=4096)
+    for prefix in (0, 100, 3000):
+        shape = StepShape.of(prefill_chunks=[(1, prefix)])
+        exact = step_cost(plan_of(0), shape)
+        fast_time, _ = table.step(0, 0.0, [(1, prefix)])
+        assert fast_time == pytest.approx(float(exact.time_s), rel=0.01)
+
+
 def test_table_refuses_steps_outside_its_domain():
     table = StepCostTable.build(plan_of(0), max_tokens=1024, max_seqs=64, max_context=4096)
     with pytest.raises(CoscaleError, match="larger limit"):

@@ -112,6 +112,10 @@ def serve_files() -> None:
                               + "[" * 5000 + "]" * 5000 + "}\n",
         "t-huge-gap.csv": PLAIN + "0,10,5\n1e308,10,5\n",
         "t-ok-small.csv": PLAIN + "0,100,20\n0.5,200,10\n1.0,50,30\n",
+        # content ids above 2^53 are distinct integers: read exactly, not through a float
+        "t-huge-hash-id.jsonl": '{"arrival_s": 0, "input_tokens": 10, "output_tokens": 5, '
+                                '"prefix_hashes": [1267650600228229401496703205376]}\n',
+        "t-bool-length.jsonl": '{"arrival_s": 0, "input_tokens": true, "output_tokens": 5}\n',
     }
     for name, text in traces.items():
         (OUT / name).write_text(text)
@@ -132,10 +136,24 @@ def serve_files() -> None:
         "s-null-rate": {"rate": None, "num_requests": 10},
         "s-huge-rate": {"rate": 1e308, "num_requests": 10},
         "s-ok": {"rate": 5, "num_requests": 20, "input_len": 256, "output_len": 32},
+        "s-huge-gpus": {"gpus": 100_000_000, "rate": 5, "num_requests": 10},
+        "s-huge-blocks": {"num_gpu_blocks": 10**11, "rate": 5, "num_requests": 10},
+        "s-huge-input": {"input_len": 10**23, "rate": 5, "num_requests": 10},
+        "s-many-turns": {"turns": 10_000, "rate": 5, "num_requests": 20},
+        "s-negative-price": {"usd_per_gpu_hour": -1, "rate": 5, "num_requests": 10},
+        "s-zero-slo": {"slo_ttft": 0, "rate": 5, "num_requests": 10},
+        "s-tiers-not-list": {"kv_offload": {"tiers": 5}, "rate": 5, "num_requests": 10},
+        "s-tier-size-string": {"kv_offload": {"tiers": ["dram"], "dram_gib": "x"}, "rate": 5, "num_requests": 10},
+        "s-tier-size-bool": {"kv_offload": {"tiers": ["dram"], "dram_gib": True}, "rate": 5, "num_requests": 10},
+        "s-pool-int-hardware": {"mode": "disaggregated", "prefill": {"hardware": 5}, "rate": 5, "num_requests": 10},
+        "s-pool-unknown-field": {"mode": "disaggregated", "prefill": {"tpp": 2}, "rate": 5, "num_requests": 10},
+        "s-disagg-with-tp": {"mode": "disaggregated", "tp": 2, "rate": 5, "num_requests": 10},
     }
     for name, doc in scenarios.items():
         (OUT / f"{name}.json").write_text(json.dumps(doc))
     (OUT / "s-nan-rate.json").write_text('{"rate": NaN, "num_requests": 10}')
+    (OUT / "s-infinite-tier-size.json").write_text(
+        '{"kv_offload": {"tiers": ["dram"], "dram_gib": Infinity}, "rate": 5, "num_requests": 10}')
     (OUT / "s-deep-nesting.json").write_text('{"rate": ' + "[" * 20000 + "]" * 20000 + "}")
     (OUT / "s-not-json.json").write_text("{ rate: 5 ")
 

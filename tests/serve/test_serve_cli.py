@@ -57,6 +57,15 @@ def test_bad_input_is_one_line_exit_2(args, needle, tmp_path):
     assert len(lines) == 1 and needle in lines[0], r.stderr
 
 
+@pytest.mark.parametrize("command", [("capacity", "--num-requests", "20"), ("sweep", "--rates", "1")])
+def test_searches_refuse_scenario_keys_they_would_ignore(command, tmp_path):
+    """capacity and sweep draw their own synthetic workloads: a trace or rate in the file is refused."""
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps({"trace": "azure.csv", "input_len": 300}))
+    r = run("serve", *command, "--scenario", str(f))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "does not read 'trace'" in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize(("args", "needle"), [
     (("serve", "simulate", "--model", "llama-3.1-70b", "--rate", "5"), "no KV memory"),
     (("serve", "simulate", "--rate", "5", "--num-gpu-blocks", "10", "--input-len", "1000"), "KV blocks"),

@@ -39,7 +39,7 @@ def test_scenario_file_section_and_kv_aware_router(monkeypatch, capsys, tmp_path
 @pytest.mark.parametrize(("args", "needle"), [
     (("--kv-offload", "dram,tape"), "unknown KV tier 'tape'"),
     (("--kv-offload", "nvme,dram"), "out of order"),
-    (("--kv-offload", "dram", "--dram-kv-gib", "-1"), "--dram-kv-gib must be >= 0"),
+    (("--kv-offload", "dram", "--dram-kv-gib", "-1"), "--dram-kv-gib must be a finite number >= 0"),
     (("--kv-offload", "dram", "--dram-kv-gib", "0.0001"), "smaller than one KV block"),
     (("--nvme-kv-gib", "10"), "need --kv-offload"),
     (("--kv-offload", "dram", "--nvme-kv-gib", "10"), "does not list"),

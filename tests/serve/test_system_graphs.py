@@ -113,3 +113,28 @@ def test_reader_defaults_to_a_chain_and_checks_keys() -> None:
     data["pools"]["llm"]["tpp"] = 2
     with pytest.raises(CoscaleError, match="did you mean 'tp'"):
         parse_scenario(data, "x")
+
+
+def test_a_stage_naming_a_pool_and_another_model_is_refused() -> None:
+    """`pool` and `model` must agree: the pool's model would run, silently, instead of the one named."""
+    agree = StageSpec(name="a", kind="encode", after=(), pool="emb", model="bge-large-en-v1.5")
+    assert validate(POOLS, (GraphSpec(name="g", share=1.0, stages=(agree,)),)) == {("g", "a"): "emb"}
+    clash = StageSpec(name="a", kind="generate", after=(), pool="llm", model="bge-large-en-v1.5")
+    with pytest.raises(CoscaleError, match="runs on pool 'llm', which serves") as e:
+        validate(POOLS, (GraphSpec(name="g", share=1.0, stages=(clash,)),))
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(("key", "value", "match"), [
+    ("fanout", 10**6, "fanout = 1,000,000 is more than"), ("turns", 10**6, "turns = 1,000,000 is more than")])
+def test_stage_counts_are_bounded(key: str, value: int, match: str) -> None:
+    s = StageSpec(name="a", kind="encode" if key == "fanout" else "agent", after=(), pool="emb", **{key: value})
+    with pytest.raises(CoscaleError, match=match):
+        validate(POOLS, (GraphSpec(name="g", share=1.0, stages=(s,)),))
+
+
+def test_reader_refuses_non_finite_numbers() -> None:
+    data = {"pools": {"llm": {"model": "llama-3.1-8b", "host_overhead_s": float("inf")}},
+            "graphs": [{"name": "g", "stages": [{"name": "a", "kind": "generate", "pool": "llm"}]}]}
+    with pytest.raises(CoscaleError, match="host_overhead_s must be a finite number"):
+        parse_scenario(data, "x")

@@ -61,15 +61,17 @@ def main() -> None:
     raised by a command becomes one red line on stderr and exit code 2, its spec paths shown as the
     flags that set them; a DoesNotFitError (valid request, answer "does not fit") exits 3, with
     {"feasible": false, "reason": ...} on stdout under --json."""
+    # `explore` reads spec paths from its space file (`"parallel.tp" = [1, 2]`): its messages keep them
+    words = (lambda m: m) if sys.argv[1:2] == ["explore"] else in_flag_words
     try:
         app()
     except DoesNotFitError as exc:  # a valid request whose answer is "does not fit": exit 3
-        line = in_flag_words(str(exc))
+        line = words(str(exc))
         if "--json" in sys.argv[1:]:
             print_json({"feasible": False, "reason": line, **exc.details})
         Console(stderr=True).print(f"[bold yellow]does not fit:[/] {escape(line)}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_DOES_NOT_FIT)
     except CoscaleError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(in_flag_words(str(exc)))}", highlight=False,
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(words(str(exc)))}", highlight=False,
                                    soft_wrap=True)
         sys.exit(2)

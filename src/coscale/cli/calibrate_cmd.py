@@ -14,6 +14,7 @@ from coscale.calibrate.fit import family_document, fit_fields
 from coscale.calibrate.measurement import Measurement
 from coscale.errors import CoscaleError
 from coscale.hardware.catalog import load_hardware
+from coscale.outfile import check_out_file
 from coscale.report.calibration import calibration_rows, print_calibration
 from coscale.report.console import make_console, print_json
 
@@ -39,6 +40,8 @@ def calibrate(
         raise CoscaleError("coscale calibrate needs torch; install it (pip install torch) and rerun.") from None
     from coscale.calibrate.bench import CPU_SIZES, GPU_SIZES, device_info, run_benchmarks
 
+    if out is not None:
+        check_out_file(out)  # before the measurement: a bad path must not cost it
     if device == "cuda" and not torch.cuda.is_available():
         raise CoscaleError("--device cuda but torch sees no CUDA device; use --device cpu to check the harness.")
     info = device_info(device)

@@ -17,6 +17,7 @@ from coscale.errors import CoscaleError
 from coscale.explore.query import front_of_file, pareto_file, parse_objectives, run_query
 from coscale.explore.space import load_space
 from coscale.explore.sweep import run_sweep
+from coscale.outfile import check_out_file
 from coscale.report.console import make_console, print_json
 from coscale.report.explore import (
     front_to_dict,
@@ -49,6 +50,7 @@ def explore(
     if space is None:
         raise CoscaleError("coscale explore needs --space FILE.toml (or a subcommand: query, pareto).")
     s = load_space(space)
+    check_out_file(out, suffix=".parquet")  # before the sweep: never another kind of file, never a bad folder
     with sweep_progress(enabled=not as_json and sys.stderr.isatty()) as progress:
         summary = run_sweep(s, out, backend=backend, workers=workers, address=address, progress=progress)
     objectives = s.objectives[:2] if len(s.objectives) >= 2 else None

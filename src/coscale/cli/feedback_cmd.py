@@ -20,7 +20,7 @@ def feedback(
     prefill_chip: str | None = typer.Option(None, help="Chip id or file for the 'prefill pool' what-if "
                                                        "(e.g. a compute-dense GDDR part)."),
     model_levers: bool = typer.Option(False, "--model-levers", help="Also rank model changes (or add a "
-                                                                    "[model_levers] section to the workload)."),
+                                                                    "\\[model_levers] section to the workload)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Rank hardware fields by how much they improve the objective, with what-ifs and the input/output flip."""

@@ -210,8 +210,14 @@ def compare(
 
     if seeds < 1 or seeds > 100:
         raise CoscaleError(f"--seeds must be between 1 and 100, got {seeds}; 3 or more give a 95 % interval")
-    p = _with_threads(get_preset(preset, steps=steps))
     names = list_recipes() if recipes is None else [n.strip() for n in recipes.split(",") if n.strip()]
+    if not names:
+        raise CoscaleError("--recipes names no recipe; pass e.g. --recipes fp8-tensor,nvfp4 (or leave it out for all)")
+    p = get_preset(preset, steps=steps)
+    if tail_steps is not None and tail_steps > p.train.steps:
+        raise CoscaleError(f"--tail-steps {tail_steps} is longer than the run's {p.train.steps} steps; give at most "
+                           f"{p.train.steps}")
+    p = _with_threads(p)
     chosen = [get_recipe(n) for n in (["bf16"] + [n for n in names if n != "bf16"])]
     target = TradeoffTarget(model=model, hardware=hardware, gpus=gpus)
     options = CompareOptions(seeds=tuple(range(seeds)), tail_steps=tail_steps, fp8_backend=fp8_backend, target=target)

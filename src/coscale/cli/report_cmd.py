@@ -15,7 +15,7 @@ from coscale.report.html.write import check_writable, write_atomic
 
 def report(
     scenario: str | None = typer.Option(None, help="Scenario TOML (models, hardware, precisions, input_len, "
-                                                  "output_len, concurrency, [slo], usd_per_gpu_hour, [answers]); "
+                                                  "output_len, concurrency, \\[slo], usd_per_gpu_hour, \\[answers]); "
                                                   "default: the shipped Nemotron 3 Nano vs Qwen3-30B-A3B scenario."),
     out: Path = typer.Option(Path("report.html"), help="HTML file to write (atomically)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report's numbers as one JSON object."),

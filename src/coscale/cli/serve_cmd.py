@@ -22,6 +22,7 @@ from coscale.cli.serve_disagg_cmd import (
     aggregated_only,
     check_aggregated,
     check_mode,
+    check_no_aggregated_layout,
     compare_cmd,
     disagg_deployment,
     simulate_disaggregated,
@@ -93,6 +94,20 @@ def _offload(f: dict, tiers: str | None, dram: float | None, nvme: float | None,
                            "--kv-offload dram,nvme.")
     return OffloadConfig(tiers=parse_tiers(tiers), dram_gib=dram, nvme_gib=nvme, shared_gib=shared,
                          keep=keep or "prompt", store=(store or "on_evict").replace("-", "_"))
+
+
+# scenario-file keys `serve capacity` and `serve sweep` do not read: they draw Poisson (or closed-loop)
+# single-turn workloads over synthetic lengths at the rates or levels they search, with their own SLOs
+NOT_READ_BY_SEARCHES = ("trace", "turns", "think_s", "rate", "concurrency", "duration_s", "slo_ttft", "slo_tpot",
+                        "usd_per_gpu_hour")
+
+
+def refuse_unread(f: dict, command: str) -> None:
+    """A scenario key the command would ignore is an error, not a silently different workload."""
+    unread = [k for k in NOT_READ_BY_SEARCHES if k in f]
+    if unread:
+        raise CoscaleError(f"serve {command} does not read '{unread[0]}' from the scenario file (it searches rates or "
+                           f"levels over synthetic lengths); drop it, or use serve simulate for that workload.")
 
 
 def _workload(f: dict, **kw) -> WorkloadSpec:
@@ -196,6 +211,7 @@ def simulate_cmd(
     if out is not None:
         check_out_path(out)  # before anything runs: a bad path must not cost a simulation
     if check_mode(_pick(f, "mode", mode)) == "disaggregated":
+        check_no_aggregated_layout(f, dict(gpus=gpus, tp=tp, pp=pp, ep=ep))
         dd = disagg_deployment(
             f, dict(model=model, hardware=hardware, precision=precision, kv_precision=kv_precision, engine=engine,
                     max_num_seqs=max_num_seqs, max_batched_tokens=max_batched_tokens, block_size=block_size,
@@ -326,6 +342,7 @@ def capacity_cmd(
     """The highest Poisson arrival rate meeting both p99 limits, and what the system does there."""
     f = _scenario_file(scenario)
     aggregated_only(f, "capacity")
+    refuse_unread(f, "capacity")
     d = _deployment(f, model=model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep, precision=precision,
                     kv_precision=kv_precision, engine=engine, max_num_seqs=max_num_seqs,
                     max_batched_tokens=max_batched_tokens, block_size=block_size,
@@ -375,6 +392,7 @@ def sweep_cmd(
     """The latency-throughput curve over arrival rates or concurrency levels."""
     f = _scenario_file(scenario)
     aggregated_only(f, "sweep")
+    refuse_unread(f, "sweep")
     d = _deployment(f, model=model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep, precision=precision,
                     kv_precision=kv_precision, engine=engine, max_num_seqs=max_num_seqs,
                     max_batched_tokens=max_batched_tokens, block_size=block_size,

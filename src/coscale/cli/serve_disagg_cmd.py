@@ -3,9 +3,12 @@ separate pools joined by a KV link, and the best aggregated vs the best disaggre
 
 from __future__ import annotations
 
+import difflib
+
 import typer
 from rich.table import Table
 
+from coscale.cli.serve_options import check_options, check_value
 from coscale.errors import CoscaleError
 from coscale.report.console import make_console, print_json
 from coscale.serve.compare import CompareSpec, compare, layout_name
@@ -49,6 +52,28 @@ def check_aggregated(f: dict, disagg_flags: dict) -> None:
                            f"scenario file) or drop it.")
 
 
+def check_no_aggregated_layout(f: dict, layout_flags: dict) -> None:
+    """A disaggregated run refuses the aggregated instance layout (`--gpus`, `--tp`, `--pp`, `--ep`, as
+    flags or file keys): each pool has its own, and a value that would be ignored must not pass silently."""
+    given = [k for k, v in layout_flags.items() if v is not None] + [k for k in layout_flags if k in f]
+    if given:
+        k = given[0]
+        raise CoscaleError(f"--{k} sets an aggregated deployment's layout; a disaggregated one takes --prefill-{k} and "
+                           f"--decode-{k} (or prefill_{k} / decode_{k} in the scenario file).")
+
+
+def _check_pool_section(pool: str, section: dict) -> None:
+    """A scenario file's `prefill` / `decode` object: known fields, each of its option's type."""
+    for k, v in section.items():
+        if k not in POOL_FIELDS:
+            close = difflib.get_close_matches(k, POOL_FIELDS, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise CoscaleError(f"the scenario file's '{pool}' has unknown field '{k}'; {hint}use some of "
+                               f"{', '.join(POOL_FIELDS)}.")
+        if k != "kv_offload":  # a tier list or an object, read by serve.tiers.config.offload_config
+            check_value(f"{pool}_{k}", v, f"the scenario file's {pool}.{k}")
+
+
 def aggregated_only(f: dict, command: str) -> None:
     """`serve capacity` / `serve sweep` run aggregated deployments: a scenario file asking for
     disaggregated serving is refused, not silently run aggregated."""
@@ -73,6 +98,7 @@ def disagg_deployment(f: dict, shared: dict, pools: dict, kv_link: str | None,
         section = f.get(pool, {})
         if not isinstance(section, dict):
             raise CoscaleError(f"the scenario file's '{pool}' must be an object of {', '.join(POOL_FIELDS)}.")
+        _check_pool_section(pool, section)
         fields = dict(base)
         for k in POOL_FIELDS:
             v = pools.get(f"{pool}_{k}")
@@ -191,6 +217,8 @@ def compare_cmd(
 ) -> None:
     """Best aggregated vs best disaggregated deployment for a workload and a GPU or cost budget."""
     tp_list, ep_list = _degrees("--tps", tps), _degrees("--eps", eps)
+    check_options({"seed": seed, "input_len": input_len, "output_len": output_len, "duration_s": duration,
+                   "max_batched_tokens": max_batched_tokens, "gpus": gpus})
     if trace is not None:
         raise CoscaleError("serve compare searches Poisson rates; give --length-dist (a trace preset such as "
                            "azure-conv) instead of --trace.")

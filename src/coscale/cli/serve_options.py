@@ -14,6 +14,7 @@ from typing import Any
 
 from coscale.errors import CoscaleError
 from coscale.jsonfile import read_json_file
+from coscale.serve.scheduler import MAX_NUM_SEQS
 
 # at most this many requests per run (flag, file or rate x duration): the simulator keeps a record of
 # every request (tens of bytes in arrays plus a Python object each; benchmarks/serve_memory.py
@@ -39,6 +40,9 @@ KEYS = INT_KEYS + FLOAT_KEYS + STR_KEYS + BOOL_KEYS + SECTION_KEYS
 FLAG = {**{k: "--" + k.replace("_", "-") for k in KEYS}, "host_overhead_s": "--host-overhead",
         "duration_s": "--duration", "think_s": "--think-time", "admission_ttft_s": "--admission-ttft"}
 NON_NEGATIVE = ("seed",)  # every other integer option counts something: >= 1
+# bounds of numbers whose commands have no range check of their own
+POSITIVE_FLOATS = ("slo_ttft", "slo_tpot")
+NON_NEGATIVE_FLOATS = ("usd_per_gpu_hour",)
 
 
 def read_scenario(path: str | None) -> dict[str, Any]:
@@ -80,6 +84,10 @@ def check_value(key: str, value: Any, where: str) -> None:
         raise CoscaleError(f"{where} must be a number, got {value!r}.")
     if not math.isfinite(value):
         raise CoscaleError(f"{where} must be a finite number, got {value}.")
+    if key in POSITIVE_FLOATS and value <= 0:
+        raise CoscaleError(f"{where} must be > 0, got {value}.")
+    if key in NON_NEGATIVE_FLOATS and value < 0:
+        raise CoscaleError(f"{where} must be >= 0, got {value}.")
     if key in INT_KEYS:
         if value != int(value):
             raise CoscaleError(f"{where} must be an integer, got {value}.")
@@ -89,6 +97,10 @@ def check_value(key: str, value: Any, where: str) -> None:
         if key in ("num_requests", "concurrency") and value > MAX_REQUESTS:
             raise CoscaleError(f"{where} = {int(value):,} is more than the {MAX_REQUESTS:,} requests one run "
                                "simulates; split the run.")
+        high = MAX_NUM_SEQS if key == "max_num_seqs" else 2**32 - 1 if key == "seed" else 2**31 - 1
+        if value > high:
+            raise CoscaleError(f"{where} = {int(value):,} is beyond {high:,}, the most it may be; give a smaller "
+                               "value.")
 
 
 def check_options(values: dict[str, Any]) -> None:

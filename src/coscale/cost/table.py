@@ -86,7 +86,7 @@ def _log_grid(upper: int, knots: list[float]) -> Array:
 
 
 def _chunk_grid(upper: int) -> Array:
-    exact = np.arange(1.0, min(upper, _EXACT_CHUNK) + 1)
+    exact = np.arange(1.0, max(min(upper, _EXACT_CHUNK), 2) + 1)  # two points at least: it is interpolated
     if upper <= _EXACT_CHUNK:
         return exact
     n = int(np.ceil(np.log(upper / _EXACT_CHUNK) / np.log(_CHUNK_RATIO)))

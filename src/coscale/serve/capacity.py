@@ -63,9 +63,11 @@ def kv_blocks(model: ModelSpec, par: Parallelism, recipe: PrecisionRecipe, capac
         raise CoscaleError(f"{model.name} has no attention KV cache; give --num-gpu-blocks for its pool.")
     blocks = int(kv // bb) if kv > 0 else 0
     if blocks < 1:  # a valid request whose answer is "does not fit": exit 3 (README, Exit codes)
+        state = (f", per-sequence state {ssm / GiB:.1f} GiB ({max_num_seqs:,} x {mm.ssm_per_seq / 2**20:.2f} MiB: "
+                 f"give a smaller --max-num-seqs)" if ssm > 0.1 * frac * capacity_bytes else "")
         raise DoesNotFitError(
             f"{model.name} leaves no KV memory on {capacity_bytes / GiB:.0f} GiB GPUs: weights {weights / GiB:.1f} GiB "
-            f"and activations {acts / GiB:.1f} GiB per GPU of a {frac:.2f} budget; use more --tp/--pp GPUs or a "
-            f"smaller --precision.")
+            f"and activations {acts / GiB:.1f} GiB per GPU{state} of a {frac:.2f} budget; use more --tp/--pp GPUs or "
+            f"a smaller --precision.")
     return KvBudget(blocks=blocks, block_bytes=bb, weights_bytes=weights, activation_bytes=acts, kv_bytes=kv,
                     fraction=frac)

@@ -54,6 +54,9 @@ def queue_growth(result: SimResult) -> float:
     return float(queue[q4].mean() - queue[q2].mean()) / elapsed if elapsed > 0 else 0.0
 
 
+MAX_MIN_DURATION_S = 86_400.0  # one simulated day of arrivals per trial run (MLPerf's minimum is 600 s)
+
+
 def evaluate(d: Deployment, w: WorkloadSpec, built: Built, rate: float, ttft_p99: float, tpot_p99: float,
              capacity_rps: float | None = None, min_duration_s: float = 0.0) -> RatePoint:
     if capacity_rps is not None and rate > capacity_rps:
@@ -84,8 +87,9 @@ def max_rate(d: Deployment, w: WorkloadSpec, built: Built, ttft_p99: float, tpot
     """Double from `start_rps` until a run fails, then bisect to `rel_tol`. Rates above the saturated
     completion rate fail without a run; each run lasts at least `min_duration_s` of arrivals (`serve
     capacity` passes MLPerf's 600 s; 0 keeps the workload's own request count)."""
-    if not min_duration_s >= 0:
-        raise CoscaleError(f"--min-duration must be >= 0 s, got {min_duration_s}.")
+    if not 0 <= min_duration_s <= MAX_MIN_DURATION_S:
+        raise CoscaleError(f"--min-duration must be in 0..{MAX_MIN_DURATION_S:,.0f} s (MLPerf asks 600), got "
+                           f"{min_duration_s}.")
     capacity = saturated_rate(built, w, d.router)
     return search_rate(lambda rate: evaluate(d, w, built, rate, ttft_p99, tpot_p99, capacity, min_duration_s),
                        ttft_p99, tpot_p99, start_rps, rel_tol, max_runs)

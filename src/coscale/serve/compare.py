@@ -12,6 +12,7 @@ disaggregated simulator.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -21,12 +22,21 @@ from coscale.hardware.catalog import load_hardware
 from coscale.models.registry import load_model
 from coscale.serve.capacity_search import UNSTABLE_GROWTH, RatePoint, evaluate, queue_growth, search_rate
 from coscale.serve.disagg.deployment import DisaggBuilt, DisaggDeployment, build_disagg
+from coscale.serve.disagg.link import kv_path
 from coscale.serve.disagg.run import run_disagg
 from coscale.serve.disagg.saturation import disagg_saturated_rate
 from coscale.serve.disagg.screen import decode_rate, prefill_rate
 from coscale.serve.engine import Overloaded
 from coscale.serve.metrics import Slo
-from coscale.serve.scenario import Deployment, WorkloadSpec, build, make_workload, saturated_rate, with_rate
+from coscale.serve.scenario import (
+    MAX_INSTANCES,
+    Deployment,
+    WorkloadSpec,
+    build,
+    make_workload,
+    saturated_rate,
+    with_rate,
+)
 from coscale.serve.workload import OpenLoop
 
 
@@ -59,13 +69,23 @@ class CompareSpec:
             raise CoscaleError("give exactly one of --gpus (a GPU budget) or --budget-usd-per-hour (a cost budget).")
         if self.gpus is not None and self.gpus < 2:
             raise CoscaleError(f"--gpus must be >= 2 (a prefill and a decode GPU), got {self.gpus}.")
-        if self.budget_usd_per_hour is not None:
-            for chip in {self.hardware, self.prefill_chip, self.decode_chip}:
-                self.price(chip)
+        if self.budget_usd_per_hour is not None and not 0 < self.budget_usd_per_hour < math.inf:
+            raise CoscaleError(f"--budget-usd-per-hour must be a finite number > 0, got {self.budget_usd_per_hour}.")
+        for chip in {self.hardware, self.prefill_chip, self.decode_chip}:
+            self.max_gpus(chip)  # a price for each chip under a cost budget; the budget within bounds
         if self.attainment is not None and not 0 < self.attainment <= 1:
             raise CoscaleError(f"--attainment must be in (0, 1], got {self.attainment}.")
         if self.candidates < 1:
             raise CoscaleError(f"--candidates must be >= 1, got {self.candidates}.")
+        for flag, limit in (("--slo-ttft-p99", self.slo_ttft_p99_s), ("--slo-tpot-p99", self.slo_tpot_p99_s)):
+            if not 0 < limit < math.inf:
+                raise CoscaleError(f"{flag} must be a finite number of seconds > 0, got {limit}.")
+        if self.max_batched_tokens is not None and self.max_batched_tokens < 1:
+            raise CoscaleError(f"--max-batched-tokens must be >= 1, got {self.max_batched_tokens}.")
+        # the link between the pools, as the disaggregated simulator resolves it (one GPU a side: the
+        # pools' sizes are searched; a split too large for the link is skipped there)
+        kv_path(self.kv_link, load_hardware(self.prefill_chip), 1, 1, load_hardware(self.decode_chip), 1, 1,
+                self.kv_link_efficiency)
 
     @property
     def prefill_chip(self) -> str:
@@ -84,7 +104,12 @@ class CompareSpec:
         raise CoscaleError(f"no $/GPU-hour for {chip}; give --prices {chip}=USD (comma-separated chip=price pairs).")
 
     def max_gpus(self, chip: str) -> int:
-        return self.gpus if self.gpus is not None else int(self.budget_usd_per_hour // self.price(chip))  # type: ignore[operator]
+        n = self.gpus if self.gpus is not None else int(self.budget_usd_per_hour // self.price(chip))  # type: ignore[operator]
+        if n > MAX_INSTANCES:
+            raise CoscaleError(f"the budget buys {n:,} GPUs of {chip}; a comparison searches at most "
+                               f"{MAX_INSTANCES:,}: lower --gpus or --budget-usd-per-hour (a slice of the deployment "
+                               f"compares the same).")
+        return n
 
     def fits(self, prefill_gpus: int, decode_gpus: int) -> bool:
         if self.gpus is not None:
@@ -234,16 +259,20 @@ def screen_disaggregated(spec: CompareSpec, mean_in: float, mean_out: float) -> 
     ranked by the rate-matched estimate (the smaller of the two pools' rates), best first."""
     pc, dc = spec.prefill_chip, spec.decode_chip
     pre, dec = {}, {}
+    refused: list[str] = []  # why layouts could not be built (the first is the message when none can)
     for layout in instance_layouts(spec, pc, spec.max_gpus(pc)):
         try:
             pre[layout] = prefill_rate(build(_pool(spec, pc, 1, layout)), mean_in)
-        except CoscaleError:
-            continue
+        except CoscaleError as e:
+            refused.append(f"prefill {layout_name(layout)} on {pc}: {e}")
     for layout in instance_layouts(spec, dc, spec.max_gpus(dc)):
         try:
             dec[layout] = decode_rate(build(_pool(spec, dc, 1, layout)), mean_in, mean_out, spec.slo_tpot_p99_s)[0]
-        except CoscaleError:
-            continue
+        except CoscaleError as e:
+            refused.append(f"decode {layout_name(layout)} on {dc}: {e}")
+    if refused and (not pre or not dec):
+        raise CoscaleError(f"no {'prefill' if not pre else 'decode'} instance of {spec.model} can be built; "
+                           f"{refused[0]}")
     rows = matched_layouts(spec, pre, dec)
     if not rows:
         raise CoscaleError(f"no disaggregated layout of {spec.model} fits the budget on {pc} + {dc}; raise the "

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coscale.errors import CoscaleError
+from coscale.outfile import check_out_file
 from coscale.serve.disagg.engine import DisaggResult
 from coscale.serve.engine import SimResult
 from coscale.serve.metrics import request_arrays
@@ -28,13 +28,15 @@ def _atomic_write(table, path: Path) -> None:
 
 
 def check_out_path(path: str | Path) -> Path:
-    """The `--out` path, checked: a .parquet file in an existing folder."""
-    p = Path(path)
-    if p.suffix != ".parquet":
-        raise CoscaleError(f"--out must name a .parquet file, got '{path}'.")
-    if not p.parent.is_dir():
-        raise CoscaleError(f"--out folder '{p.parent}' does not exist; create it first.")
+    """The `--out` path, checked: a writable .parquet file, and its step series' file beside it."""
+    p = check_out_file(path, suffix=".parquet")
+    check_out_file(steps_path(p), flag="--out (its step series)", suffix=".parquet")
     return p
+
+
+def steps_path(p: Path) -> Path:
+    """Where the per-step time series of the requests file `p` goes."""
+    return p.with_name(p.stem + ".steps.parquet")
 
 
 def _request_columns(result: SimResult) -> dict[str, np.ndarray]:
@@ -64,13 +66,13 @@ def _step_columns(pools: dict[str, tuple]) -> dict[str, np.ndarray]:
     return {k: np.concatenate(v) for k, v in cols.items()}
 
 
-def _write_pair(requests: dict[str, np.ndarray], steps: dict[str, np.ndarray], p: Path) -> tuple[Path, Path]:
+def _write_pair(requests: dict[str, np.ndarray], step_columns: dict[str, np.ndarray], p: Path) -> tuple[Path, Path]:
     import pyarrow as pa
 
-    steps_path = p.with_name(p.stem + ".steps.parquet")
+    steps = steps_path(p)
     _atomic_write(pa.table(requests), p)
-    _atomic_write(pa.table(steps), steps_path)
-    return p, steps_path
+    _atomic_write(pa.table(step_columns), steps)
+    return p, steps
 
 
 def write_parquet(result: SimResult, path: str | Path) -> tuple[Path, Path]:

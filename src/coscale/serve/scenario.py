@@ -44,6 +44,11 @@ from coscale.specs.model import ModelSpec
 from coscale.specs.precision import PrecisionRecipe, get_precision
 from coscale.workload.ops import DeepEPMode
 
+# what one run keeps in memory: every engine instance (replica or attention-DP rank) its own KV block
+# pool of a few tens of bytes per block (~2 MB for Llama-3.1-8B on an H100), so 2,048 instances stay
+# within a few GiB; a pool's block arrays are bounded the same way (2^24 blocks: ~1 GiB)
+MAX_INSTANCES = 2048
+MAX_BLOCKS = 2**24
 DEFAULT_OVERLOAD_WAIT_S = 600.0  # a request queued this long means the arrival rate exceeds capacity
 
 
@@ -142,6 +147,14 @@ def build(d: Deployment, cost: StepCostModel | None = None, deepep_mode: DeepEPM
     hw = load_hardware(d.hardware)
     gpus = d.gpus if d.gpus is not None else max(d.tp, d.ep) * d.pp
     par = Parallelism(gpus=gpus, tp=d.tp, pp=d.pp, ep=d.ep)
+    instances = par.replicas * (par.attention_dp if par.ep > 1 else 1)
+    if instances > MAX_INSTANCES:
+        raise CoscaleError(f"{gpus:,} GPUs make {instances:,} engine instances; one run simulates at most "
+                           f"{MAX_INSTANCES:,} (each keeps its own KV block pool in memory): simulate a slice of the "
+                           f"deployment with its share of the load.")
+    if d.num_gpu_blocks is not None and d.num_gpu_blocks > MAX_BLOCKS:
+        raise CoscaleError(f"--num-gpu-blocks {d.num_gpu_blocks:,} is more than the {MAX_BLOCKS:,} blocks one "
+                           f"instance's pool holds in memory; give fewer (or a larger --block-size).")
     recipe = get_precision(d.precision, d.kv_precision)
     preset = get_preset(d.engine)
     seqs_default, tokens_default = preset.batch_limits(hw.memory.hbm.capacity_bytes, hw.name)
@@ -211,8 +224,8 @@ def make_workload(w: WorkloadSpec, model: ModelSpec | None = None) -> Workload:
         sessions = max(n // w.turns, 1)
         starts = arrival_times(w.arrival, w.rate, sessions, rng, w.burstiness)
         isl, osl = lengths.sample(rng, sessions * w.turns)
+        _check_session_context(isl, osl, w.turns, model)  # before the sessions' growing prompts are built
         reqs = session_requests(starts, w.turns, w.think_s, isl, osl, rng)
-        _check_context(reqs, model)
         return OpenLoop(requests=reqs)
     times = arrival_times(w.arrival, w.rate, n, rng, w.burstiness)
     isl, osl = lengths.sample(rng, n)
@@ -224,6 +237,18 @@ def _check_context(reqs: tuple[Request, ...], model: ModelSpec | None) -> None:
     if reqs:
         _check_context_arrays(np.array([r.input_tokens for r in reqs]), np.array([r.output_tokens for r in reqs]),
                               model)
+
+
+def _check_session_context(isl: np.ndarray, osl: np.ndarray, turns: int, model: ModelSpec | None) -> None:
+    """The context of every turn of the sessions `session_requests` builds (a turn's prompt is the
+    conversation so far plus its own tokens), checked before they are built."""
+    grown = np.cumsum((isl + osl).reshape(-1, turns), axis=1).ravel()  # conversation after each turn
+    limit = model.max_position_embeddings if model is not None else None
+    if limit and grown.max() > limit:
+        k = int(np.argmax(grown.reshape(-1, turns).max(axis=0) > limit)) + 1
+        raise CoscaleError(f"a session reaches {int(grown.max()):,} tokens after {turns} turns (turn {k} already "
+                           f"passes the {limit:,}-token context of {model.name}); give fewer --turns or shorter "
+                           f"--input-len/--output-len.")
 
 
 def _check_context_arrays(isl: np.ndarray, osl: np.ndarray, model: ModelSpec | None) -> None:

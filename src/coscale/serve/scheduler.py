@@ -27,6 +27,8 @@ Victim = Literal["newest", "fewest_output"]
 POLICIES = ("decode_first", "prefill_first", "static")
 VICTIMS = ("newest", "fewest_output")
 
+MAX_NUM_SEQS = 2**20  # batch slots of one instance (the engine keeps arrays of that length per instance)
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SchedulerConfig:
@@ -47,5 +49,8 @@ class SchedulerConfig:
         if self.max_num_seqs < 1 or self.max_batched_tokens < 1:
             raise CoscaleError(f"--max-num-seqs and --max-batched-tokens must be >= 1, got "
                                f"{self.max_num_seqs} and {self.max_batched_tokens}.")
+        if self.max_num_seqs > MAX_NUM_SEQS:
+            raise CoscaleError(f"--max-num-seqs {self.max_num_seqs:,} is more than the {MAX_NUM_SEQS:,} batch slots an "
+                               f"instance keeps in memory; give fewer.")
         if not self.host_overhead_s >= 0:
             raise CoscaleError(f"host overhead per step must be >= 0 s, got {self.host_overhead_s}.")

@@ -51,6 +51,9 @@ def read_trace(path: str | Path) -> tuple[Request, ...]:
         first = fh.readline()
         if not first.strip():
             raise CoscaleError(f"{p.name}: the trace is empty; give at least one request.")
+        if "\x00" in first or "\ufffd" in first:  # undecodable bytes: Parquet, gzip, an image...
+            raise CoscaleError(f"{p.name} is not a text trace (binary data); give a CSV or JSONL trace "
+                               f"(decompress a .gz one first).")
         lines = itertools.chain([first], fh)
         rows = _jsonl(p.name, lines) if first.lstrip().startswith("{") else _csv(p.name, lines)
         out: list[Request] = []
@@ -72,13 +75,26 @@ def read_trace(path: str | Path) -> tuple[Request, ...]:
 
 
 def _int(name: str, line: int, key: str, v: object, minimum: int = 1) -> int:
-    try:
-        x = float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise CoscaleError(f"{name} line {line}: {key} '{v}' is not a number.") from None
-    if not math.isfinite(x) or x != int(x) or x < minimum:
-        raise CoscaleError(f"{name} line {line}: {key} must be an integer >= {minimum}, got {v}.")
-    return int(x)
+    """An integer field, exactly (ids beyond 2^53 must not collide through a float), within int64."""
+    bad = CoscaleError(f"{name} line {line}: {key} must be an integer >= {minimum} and < 2^63, got {v!r}.")
+    if isinstance(v, bool):
+        raise bad
+    if isinstance(v, int):
+        x = v
+    else:
+        try:
+            x = int(str(v).strip())
+        except ValueError:  # written as a float: exact only while it is below 2^53
+            try:
+                f = float(v)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise CoscaleError(f"{name} line {line}: {key} '{v}' is not a number.") from None
+            if not math.isfinite(f) or f != int(f) or abs(f) > 2**53:
+                raise bad from None
+            x = int(f)
+    if not minimum <= x < 2**63:
+        raise bad
+    return x
 
 
 def _float(name: str, line: int, key: str, v: object) -> float:

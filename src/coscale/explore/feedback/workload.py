@@ -9,6 +9,7 @@ keys are defaults every entry inherits. `usd_per_gpu_hour` prices cost objective
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,9 +79,9 @@ def parse_workload(data: dict[str, Any], source: str = "<dict>") -> Workload:
     total = sum(e.weight for e in entries)
     entries = [_with_weight(e, e.weight / total) for e in entries]
     price = data.get("usd_per_gpu_hour")
-    if price is not None and not (isinstance(price, (int, float)) and price > 0):
-        raise CoscaleError(f"workload usd_per_gpu_hour must be a positive number, got {price!r}.")
-    return Workload(entries=tuple(entries), usd_per_gpu_hour=None if price is None else float(price), raw=data,
+    if price is not None:
+        price = _positive_number(price, "usd_per_gpu_hour", "workload")
+    return Workload(entries=tuple(entries), usd_per_gpu_hour=price, raw=data,
                     source=source)
 
 
@@ -90,11 +91,17 @@ def _with_weight(e: WorkloadEntry, weight: float) -> WorkloadEntry:
     return replace(e, weight=weight)
 
 
-def _positive_int(e: dict[str, Any], key: str, where: str) -> int:
-    value = e.get(key)
+def _positive_int(e: dict[str, Any], key: str, where: str, default: int | None = None) -> int:
+    value = e.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise CoscaleError(f"{where} needs {key} as a positive integer, got {value!r}.")
     return value
+
+
+def _positive_number(value: object, what: str, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise CoscaleError(f"{where} needs {what} as a finite positive number, got {value!r}.")
+    return float(value)
 
 
 def parse_entry(e: dict[str, Any], index: int, count: int) -> WorkloadEntry:
@@ -112,17 +119,12 @@ def parse_entry(e: dict[str, Any], index: int, count: int) -> WorkloadEntry:
     if given and given[0] in ("batch", "concurrency") and e[given[0]] != "auto":
         batch = _positive_int(e, given[0], where)
     elif given and given[0] == "rate":
-        rate = e["rate"]
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
-            raise CoscaleError(f"{where} needs rate (requests/s) as a positive number, got {rate!r}.")
-        rate = float(rate)
-    weight = e.get("weight", 1.0)
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
-        raise CoscaleError(f"{where} needs weight as a positive number (a share of requests), got {weight!r}.")
-    tp, pp, ep = (int(e.get(k, 1)) for k in ("tp", "pp", "ep"))
-    gpus = int(e.get("gpus", max(tp, ep) * pp))
+        rate = _positive_number(e["rate"], "rate (requests/s)", where)
+    weight = _positive_number(e.get("weight", 1.0), "weight (a share of requests)", where)
+    tp, pp, ep = (_positive_int(e, k, where, default=1) for k in ("tp", "pp", "ep"))
+    gpus = _positive_int(e, "gpus", where, default=max(tp, ep) * pp)
     return WorkloadEntry(
         name=str(e.get("name", f"{e['model']} {isl}/{osl}")), model=resolve_model(e["model"]), model_id=e["model"],
         precision=get_precision(e["precision"], e.get("kv_precision")), input_len=isl, output_len=osl,
         batch=batch, rate=rate, weight=float(weight), parallel=Parallelism(gpus=gpus, tp=tp, pp=pp, ep=ep),
-        max_batch=int(e.get("max_batch", 256)))
+        max_batch=_positive_int(e, "max_batch", where, default=256))

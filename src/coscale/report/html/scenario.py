@@ -12,6 +12,7 @@ seq_len, global_batch, precision, top) adds the best training layouts (`coscale 
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -86,9 +87,10 @@ def _ids(data: dict[str, Any], key: str, default: tuple[str, ...] | None = None)
 
 def _positive(data: dict[str, Any], key: str, where: str, kind: type, default: Any = None) -> Any:
     value = data.get(key, default)
-    ok = not isinstance(value, bool) and isinstance(value, (int, float) if kind is float else int) and value > 0
+    ok = not isinstance(value, bool) and isinstance(value, (int, float) if kind is float else int) and value > 0 \
+        and value < math.inf
     if not ok:
-        name = "a positive integer" if kind is int else "a positive number"
+        name = "a positive integer" if kind is int else "a finite positive number"
         raise CoscaleError(f"{where} needs {key} as {name}, got {value!r}.")
     return kind(value)
 

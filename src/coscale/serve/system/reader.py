@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ def _typed(value: Any, want: type, where: str) -> Any:
     if (want is bool and not isinstance(value, bool)) or (want is not bool and isinstance(value, bool)) \
             or not isinstance(value, want):
         raise CoscaleError(f"{where} must be {want.__name__}, got {value!r}; fix the scenario file.")
+    if want is float and not math.isfinite(value):
+        raise CoscaleError(f"{where} must be a finite number, got {value!r}; fix the scenario file.")
     return value
 
 

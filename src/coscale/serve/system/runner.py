@@ -23,6 +23,11 @@ class SystemRun:
     sim: Sim
     report: dict[str, object]
 
+# graph requests one run simulates (a request graph has a few to tens of stages, and a stage fans out
+# to at most MAX_FANOUT sequences, each a request of its pool's engine)
+MAX_GRAPH_REQUESTS = 10**6
+
+
 
 def with_load(sc: SystemScenario, rate: float | None = None, concurrency: int | None = None,
               num_requests: int | None = None, seed: int | None = None) -> SystemScenario:
@@ -48,8 +53,11 @@ def _check_load(sc: SystemScenario) -> None:
         raise CoscaleError(f"the rate must be a positive number of graph requests/s, got {sc.rate}.")
     if sc.concurrency is not None and sc.concurrency < 1:
         raise CoscaleError(f"the concurrency must be >= 1, got {sc.concurrency}.")
-    if sc.num_requests < 1:
-        raise CoscaleError(f"the number of requests must be >= 1, got {sc.num_requests}.")
+    if not 1 <= sc.num_requests <= MAX_GRAPH_REQUESTS:
+        raise CoscaleError(f"the number of graph requests must be in 1..{MAX_GRAPH_REQUESTS:,} (each spawns its "
+                           f"stages' requests, all kept in memory), got {sc.num_requests:,}.")
+    if not 0 <= sc.seed < 2**32:
+        raise CoscaleError(f"the seed must be an integer in 0..2^32-1, got {sc.seed}.")
 
 
 def _check_fits(graph: str, s: StageSpec, pool: Pool) -> None:

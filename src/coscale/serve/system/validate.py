@@ -6,6 +6,12 @@ from __future__ import annotations
 from coscale.errors import CoscaleError
 from coscale.serve.system.spec import POOL_KINDS, STAGE_KINDS, GraphSpec, PoolSpec, StageSpec
 
+# a reranker scores tens to hundreds of passages, an agent runs tens of calls: 10^4 of either keeps a
+# graph request's stage requests in memory (assumption: 100x headroom)
+MAX_FANOUT = 10_000
+MAX_TURNS = 10_000
+
+
 
 def pool_of(graph: GraphSpec, stage: StageSpec, pools: tuple[PoolSpec, ...]) -> str | None:
     """The name of the pool a stage runs on (None for a delay), resolving `model` to its pool."""
@@ -16,6 +22,10 @@ def pool_of(graph: GraphSpec, stage: StageSpec, pools: tuple[PoolSpec, ...]) -> 
         if stage.pool not in {p.name for p in pools}:
             raise CoscaleError(f"{where} runs on pool {stage.pool!r}, which no [pools.NAME] declares; "
                                f"declare it or use one of: {', '.join(repr(p.name) for p in pools) or 'none'}.")
+        served = next(p.model for p in pools if p.name == stage.pool)
+        if stage.model is not None and stage.model != served:
+            raise CoscaleError(f"{where} names model {stage.model!r} but runs on pool {stage.pool!r}, which serves "
+                               f"{served!r}; drop one of pool and model, or make them agree.")
         return stage.pool
     if stage.model is None:
         raise CoscaleError(f"{where} ({stage.kind}) names no pool; add pool = \"NAME\" or model = \"ID\".")
@@ -78,6 +88,9 @@ def check_stage(graph: GraphSpec, s: StageSpec) -> None:
     for key, value in counts.items():
         if value < 1:
             raise CoscaleError(f"{where}: {key} must be >= 1, got {value}.")
+    for key, value, high in (("fanout", s.fanout, MAX_FANOUT), ("turns", s.turns, MAX_TURNS)):
+        if value > high:
+            raise CoscaleError(f"{where}: {key} = {value:,} is more than {high:,}; give a smaller value.")
     for key, value in {"seconds": s.seconds, "tool_s": s.tool_s, "length_sigma": s.length_sigma,
                        "tool_tokens": s.tool_tokens, "shared_prefix_tokens": s.shared_prefix_tokens}.items():
         if not value >= 0 or value != value or value == float("inf"):

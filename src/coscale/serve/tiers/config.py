@@ -8,6 +8,7 @@ figure in `shared_storage.json`; `--dram-kv-gib` / `--nvme-kv-gib` (per GPU) and
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -50,8 +51,8 @@ class OffloadConfig:
         for name in ("dram_gib", "nvme_gib", "shared_gib"):
             v = getattr(self, name)
             flag = f"--{name.replace('_gib', '-kv-gib')}"
-            if v is not None and not v >= 0:
-                raise CoscaleError(f"{flag} must be >= 0 GiB, got {v}.")
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v < math.inf):
+                raise CoscaleError(f"{flag} must be a finite number >= 0 GiB, got {v!r}.")
             tier = name.removesuffix("_gib")
             if v is not None and tier not in self.tiers:
                 raise CoscaleError(f"{flag} sizes the {tier} tier, which --kv-offload does not list; add {tier} "
@@ -88,5 +89,8 @@ def offload_config(value: object) -> OffloadConfig | None:
         raise CoscaleError(f"unknown key '{bad[0]}' in scenario 'kv_offload'; use {', '.join(known)}.")
     d = dict(value)
     tiers = d.pop("tiers", ())
+    if not isinstance(tiers, str | list):
+        raise CoscaleError(f"scenario 'kv_offload' tiers must be a list like [\"dram\", \"nvme\"] or a string "
+                           f"\"dram,nvme\", got {tiers!r}.")
     d["tiers"] = parse_tiers(tiers) if isinstance(tiers, str) else tuple(str(t).lower() for t in tiers)
     return OffloadConfig(**d)
