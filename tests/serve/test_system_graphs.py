@@ -138,3 +138,12 @@ def test_reader_refuses_non_finite_numbers() -> None:
             "graphs": [{"name": "g", "stages": [{"name": "a", "kind": "generate", "pool": "llm"}]}]}
     with pytest.raises(CoscaleError, match="host_overhead_s must be a finite number"):
         parse_scenario(data, "x")
+
+
+def test_reader_refuses_output_tokens_on_an_encoder_pass() -> None:
+    data = {"pools": {"emb": {"model": "bge-large-en-v1.5"}},
+            "graphs": [{"name": "g", "stages": [{"name": "a", "kind": "encode", "pool": "emb", "output_tokens": 9}]}]}
+    with pytest.raises(CoscaleError, match="generates no tokens"):
+        parse_scenario(data, "x")
+    del data["graphs"][0]["stages"][0]["output_tokens"]
+    assert parse_scenario(data, "x").graphs[0].stages[0].kind == "encode"

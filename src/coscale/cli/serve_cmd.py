@@ -441,7 +441,7 @@ def _numbers(text: str, flag: str, integer: bool) -> list[float]:
         vals = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise CoscaleError(f"{flag} must be comma-separated numbers, got '{text}'.") from None
-    if not vals or any(not v > 0 for v in vals) or (integer and any(v != int(v) for v in vals)):
-        raise CoscaleError(f"{flag} must be positive {'integers' if integer else 'numbers'}, got '{text}'.")
+    if not vals or any(not 0 < v < math.inf for v in vals) or (integer and any(v != int(v) for v in vals)):
+        raise CoscaleError(f"{flag} must be finite positive {'integers' if integer else 'numbers'}, got '{text}'.")
     return vals
 

@@ -69,6 +69,9 @@ def _stage(graph: str, i: int, raw: Any, previous: str | None) -> StageSpec:
         if key not in t:
             raise CoscaleError(f"{where} has no {key}; add {key} = \"...\".")
     kw = {k: _typed(v, _STAGE_TYPES[k], f"{where} {k}") for k, v in t.items() if k != "after"}
+    if kw["kind"] == "encode" and "output_tokens" in kw:
+        raise CoscaleError(f"{where} is an encoder pass, which generates no tokens; drop output_tokens (fanout sets "
+                           f"how many sequences it encodes).")
     if "after" in t:
         after = t["after"]
         if isinstance(after, str):
