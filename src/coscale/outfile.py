@@ -1,9 +1,10 @@
 """An output file named by the user (`--out`), checked before any work is spent on its content.
 
 A run that cannot write its result must fail at once with one line, not after minutes of work and not
-with a traceback: the path must not be a folder, its folder must exist, and a file must be creatable
+with a traceback: the path must not be a folder, its folder must exist, a file must be creatable
 there (checked by creating and removing one: permissions, a read-only mount and pseudo-filesystems
-all show up that way).
+all show up that way), and an existing file there must be writable (never replaced behind its mode).
+Every command with an output file calls this one check (serve, explore, calibrate, report).
 """
 
 from __future__ import annotations
@@ -31,4 +32,6 @@ def check_out_file(path: str | Path, flag: str = "--out", suffix: str | None = N
         os.unlink(probe)
     except OSError as e:
         raise CoscaleError(f"{flag}: cannot write in folder '{folder}' ({e.strerror}); pick a writable one.") from None
+    if p.exists() and not os.access(p, os.W_OK):
+        raise CoscaleError(f"{flag} '{path}' is not writable; choose another file or change its mode.")
     return p

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import typer
 
+from coscale.outfile import check_out_file
 from coscale.report.console import make_console, print_json
 from coscale.report.html.build import build_report
 from coscale.report.html.readings import levers_ranked
 from coscale.report.html.scenario import load_scenario
-from coscale.report.html.write import check_writable, write_atomic
+from coscale.report.html.write import write_atomic
 
 
 def report(
@@ -24,7 +25,7 @@ def report(
     feedback, cost per answer, validation and provenance, on one offline HTML page."""
     from coscale.report.html.page import render_page  # plotly loads only when a page is written
 
-    check_writable(out)
+    check_out_file(out)
     data = build_report(load_scenario(scenario))
     write_atomic(out, render_page(data))
     if as_json:
