@@ -3,8 +3,6 @@ separate pools joined by a KV link, and the best aggregated vs the best disaggre
 
 from __future__ import annotations
 
-import difflib
-
 import typer
 from rich.table import Table
 
@@ -18,6 +16,7 @@ from coscale.serve.disagg.run import run_disagg
 from coscale.serve.metrics import Slo
 from coscale.serve.parquet import write_disagg_parquet
 from coscale.serve.scenario import Deployment, WorkloadSpec
+from coscale.tomlfile import check_keys
 
 MODES = ("aggregated", "disaggregated")
 # scenario keys that only a disaggregated deployment reads (besides its `prefill` / `decode` sections)
@@ -64,12 +63,8 @@ def check_no_aggregated_layout(f: dict, layout_flags: dict) -> None:
 
 def _check_pool_section(pool: str, section: dict) -> None:
     """A scenario file's `prefill` / `decode` object: known fields, each of its option's type."""
+    check_keys(section, frozenset(POOL_FIELDS), f"the scenario file's '{pool}'")
     for k, v in section.items():
-        if k not in POOL_FIELDS:
-            close = difflib.get_close_matches(k, POOL_FIELDS, n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
-            raise CoscaleError(f"the scenario file's '{pool}' has unknown field '{k}'; {hint}use some of "
-                               f"{', '.join(POOL_FIELDS)}.")
         if k != "kv_offload":  # a tier list or an object, read by serve.tiers.config.offload_config
             check_value(f"{pool}_{k}", v, f"the scenario file's {pool}.{k}")
 

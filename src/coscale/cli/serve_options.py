@@ -14,7 +14,6 @@ from typing import Any
 
 from coscale.errors import CoscaleError
 from coscale.jsonfile import read_json_file
-from coscale.serve.scheduler import MAX_NUM_SEQS
 
 # at most this many requests per run (flag, file or rate x duration): the simulator keeps a record of
 # every request (tens of bytes in arrays plus a Python object each; benchmarks/serve_memory.py
@@ -97,7 +96,7 @@ def check_value(key: str, value: Any, where: str) -> None:
         if key in ("num_requests", "concurrency") and value > MAX_REQUESTS:
             raise CoscaleError(f"{where} = {int(value):,} is more than the {MAX_REQUESTS:,} requests one run "
                                "simulates; split the run.")
-        high = MAX_NUM_SEQS if key == "max_num_seqs" else 2**32 - 1 if key == "seed" else 2**31 - 1
+        high = 2**32 - 1 if key == "seed" else 2**31 - 1
         if value > high:
             raise CoscaleError(f"{where} = {int(value):,} is beyond {high:,}, the most it may be; give a smaller "
                                "value.")

@@ -152,9 +152,6 @@ def build(d: Deployment, cost: StepCostModel | None = None, deepep_mode: DeepEPM
         raise CoscaleError(f"{gpus:,} GPUs make {instances:,} engine instances; one run simulates at most "
                            f"{MAX_INSTANCES:,} (each keeps its own KV block pool in memory): simulate a slice of the "
                            f"deployment with its share of the load.")
-    if d.num_gpu_blocks is not None and d.num_gpu_blocks > MAX_BLOCKS:
-        raise CoscaleError(f"--num-gpu-blocks {d.num_gpu_blocks:,} is more than the {MAX_BLOCKS:,} blocks one "
-                           f"instance's pool holds in memory; give fewer (or a larger --block-size).")
     recipe = get_precision(d.precision, d.kv_precision)
     preset = get_preset(d.engine)
     seqs_default, tokens_default = preset.batch_limits(hw.memory.hbm.capacity_bytes, hw.name)
@@ -170,6 +167,9 @@ def build(d: Deployment, cost: StepCostModel | None = None, deepep_mode: DeepEPM
                        sched.max_num_seqs, d.gpu_memory_utilization)
     if d.num_gpu_blocks is not None and d.num_gpu_blocks < 1:
         raise CoscaleError(f"--num-gpu-blocks must be >= 1, got {d.num_gpu_blocks}.")
+    if d.num_gpu_blocks is not None and d.num_gpu_blocks > MAX_BLOCKS:
+        raise CoscaleError(f"--num-gpu-blocks {d.num_gpu_blocks:,} is more than the {MAX_BLOCKS:,} blocks one "
+                           f"instance's pool holds in memory; give fewer (or a larger --block-size).")
     system = System(hardware=hw, num_gpus=gpus)
     if d.kv_offload is not None and d.kv_offload.tiers:  # bad tier sizes fail before the cost table is built
         tier_media(d.kv_offload, hw, budget.block_bytes, block, par.gpus // par.replicas, gpus)

@@ -23,10 +23,10 @@ class SystemRun:
     sim: Sim
     report: dict[str, object]
 
+
 # graph requests one run simulates (a request graph has a few to tens of stages, and a stage fans out
 # to at most MAX_FANOUT sequences, each a request of its pool's engine)
 MAX_GRAPH_REQUESTS = 10**6
-
 
 
 def with_load(sc: SystemScenario, rate: float | None = None, concurrency: int | None = None,

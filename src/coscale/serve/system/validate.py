@@ -12,7 +12,6 @@ MAX_FANOUT = 10_000
 MAX_TURNS = 10_000
 
 
-
 def pool_of(graph: GraphSpec, stage: StageSpec, pools: tuple[PoolSpec, ...]) -> str | None:
     """The name of the pool a stage runs on (None for a delay), resolving `model` to its pool."""
     where = f"graph {graph.name!r} stage {stage.name!r}"
