@@ -28,6 +28,8 @@ BASE = 'models = ["qwen3-30b-a3b"]\nhardware = ["h100-sxm"]\nprecisions = ["fp8"
     (BASE.replace("h100-sxm", "h100-sx"), "h100-sx"),
     (BASE + "concurrency = 0\n", "concurrency as a positive integer"),
     (BASE + "concurrency = 8\nbatch = 8\n", "give only one"),
+    (BASE + "concurrency = 1000000000\n", "above max_batch 256"),
+    (BASE + "concurrency = 300\nmax_batch = 299\n", "raise max_batch"),
     (BASE + "[answers]\nshort = -3\n", "short as a positive integer"),
     ("models = [", "not valid TOML"),
     (BASE + '[serve]\nlength_dist = "azure-con"\n', "did you mean 'azure-conv'"),

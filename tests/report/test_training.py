@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from coscale.cli.app import app
-from coscale.errors import CoscaleError
+from coscale.errors import CoscaleError, DoesNotFitError
 from coscale.report.html.build import build_report
 from coscale.report.html.page import render_page
 from coscale.report.html.scenario import parse_scenario
@@ -41,3 +41,17 @@ def test_training_section_equals_plan_train_json(validation_results):
 def test_bad_train_table(train, message):
     with pytest.raises(CoscaleError, match=message):
         parse_scenario({"models": ["llama-3.1-8b"], "train": train})
+
+
+def test_a_train_ask_that_fits_nowhere_stops_the_report_before_any_other_section(monkeypatch):
+    """Exit 3 (does not fit) comes before the minutes the serving sections and validation take."""
+    import coscale.report.html.build as build
+
+    def must_not_run(*_a, **_k):
+        raise AssertionError("a later section ran before the training ask was checked")
+
+    for later in ("_config", "serving_section", "disagg_section", "run_validation"):
+        monkeypatch.setattr(build, later, must_not_run)
+    sc = parse_scenario({"models": ["llama-3.1-8b"], "train": {**TRAIN, "model": "llama-3.1-405b", "gpus": 1}})
+    with pytest.raises(DoesNotFitError, match="nothing fits"):
+        build_report(sc)

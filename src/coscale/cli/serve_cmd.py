@@ -27,7 +27,7 @@ from coscale.cli.serve_disagg_cmd import (
     disagg_deployment,
     simulate_disaggregated,
 )
-from coscale.cli.serve_options import check_options, read_scenario
+from coscale.cli.serve_options import check_options, check_workload_mode, read_scenario
 from coscale.cli.serve_system_cmd import system_cmd
 from coscale.errors import CoscaleError, DoesNotFitError
 from coscale.report.console import make_console, print_json
@@ -113,6 +113,7 @@ def refuse_unread(f: dict, command: str) -> None:
 def _workload(f: dict, **kw) -> WorkloadSpec:
     fields = {k: _pick(f, k, v) for k, v in kw.items()}
     check_options(fields)
+    check_workload_mode(fields)
     return WorkloadSpec(**{k: v for k, v in fields.items() if v is not None})
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from coscale.errors import CoscaleError
 from coscale.jsonfile import read_json_file
+from coscale.specpaths import beside
 
 # at most this many requests per run (flag, file or rate x duration): the simulator keeps a record of
 # every request (tens of bytes in arrays plus a Python object each; benchmarks/serve_memory.py
@@ -38,6 +39,9 @@ KEYS = INT_KEYS + FLOAT_KEYS + STR_KEYS + BOOL_KEYS + SECTION_KEYS
 # the flag that sets each key, for messages (a file key and its flag name the same option)
 FLAG = {**{k: "--" + k.replace("_", "-") for k in KEYS}, "host_overhead_s": "--host-overhead",
         "duration_s": "--duration", "think_s": "--think-time", "admission_ttft_s": "--admission-ttft"}
+# values that may be a file path, read beside the scenario file (`coscale.specpaths`); also a pool
+# section's `hardware`
+PATH_KEYS = ("model", "hardware", "prefill_hardware", "decode_hardware", "trace")
 NON_NEGATIVE = ("seed",)  # every other integer option counts something: >= 1
 # bounds of numbers whose commands have no range check of their own
 POSITIVE_FLOATS = ("slo_ttft", "slo_tpot")
@@ -60,7 +64,47 @@ def read_scenario(path: str | None) -> dict[str, Any]:
             hint = f"did you mean '{close[0]}'? " if close else ""
             raise CoscaleError(f"scenario file '{path}': unknown option '{key}'; {hint}use some of {', '.join(KEYS)}.")
         check_value(key, value, f"scenario file '{path}': {key}")
-    return data
+    return _paths_beside(data, p)
+
+
+def _paths_beside(data: dict[str, Any], spec_file: Path) -> dict[str, Any]:
+    """The file's relative paths (a trace, a config.json, a hardware JSON) read from its own folder."""
+    out = {k: beside(v, spec_file) if k in PATH_KEYS else v for k, v in data.items()}
+    for pool in ("prefill", "decode"):
+        section = out.get(pool)
+        if isinstance(section, dict) and isinstance(section.get("hardware"), str):
+            out[pool] = {**section, "hardware": beside(section["hardware"], spec_file)}
+    return out
+
+
+# options each way of sending requests ignores: a value given for one of them would silently change nothing
+IGNORED_BY = {
+    "trace": (("arrival", "burstiness", "input_len", "output_len", "length_dist", "turns", "think_s", "seed"),
+              "a trace replays its own arrivals and lengths"),
+    "concurrency": (("arrival", "burstiness", "turns", "think_s", "duration_s"),
+                    "a closed loop sends each client's next request when its last one finishes (--num-requests "
+                    "sets the run's length)"),
+}
+
+
+def check_workload_mode(values: dict[str, Any]) -> None:
+    """Refuse workload options that the way requests are sent (trace, closed loop, open loop) would
+    ignore: a given value that changes nothing is a silently wrong answer to the question asked."""
+    given = {k for k, v in values.items() if v is not None}
+    for mode, (ignored, why) in IGNORED_BY.items():
+        if mode in given:
+            for key in ignored:
+                if key in given:
+                    raise CoscaleError(f"{FLAG[key]} has no effect with {FLAG[mode]}: {why}; drop {FLAG[key]}.")
+    if "burstiness" in given and values.get("arrival") != "gamma":
+        raise CoscaleError("--burstiness shapes only --arrival gamma (the CV of its gaps; Poisson's is 1); add "
+                           "--arrival gamma or drop --burstiness.")
+    if "think_s" in given and (values.get("turns") or 1) <= 1:
+        raise CoscaleError("--think-time is the pause between a session's turns; add --turns N (N > 1) or drop "
+                           "--think-time.")
+    if "rate" in given and "trace" not in given and {"num_requests", "duration_s"} <= given:
+        raise CoscaleError("give --num-requests or --duration, not both: an open loop draws --num-requests "
+                           "arrivals whatever their span.")
 
 
 def check_value(key: str, value: Any, where: str) -> None:

@@ -133,7 +133,8 @@ def _chip(chip: str, pred: dict[str, Any]) -> dict[str, Any]:
 def build_report(sc: ReportScenario, validation: list[CaseResult] | None = None) -> dict[str, Any]:
     """The report's data. `validation`: the shipped cases' results when the caller already holds them
     (they do not depend on the scenario); by default they are computed here, as `coscale validate` does."""
-    configs = [_config(sc, m, c, p) for m in sc.models for c in sc.hardware for p in sc.precisions]
+    training = None if sc.train is None else training_section(sc.train)  # first: a [train] that fits nowhere
+    configs = [_config(sc, m, c, p) for m in sc.models for c in sc.hardware for p in sc.precisions]  # stops at once
     points = _pareto(configs, sc.usd_per_gpu_hour)
     if not points:
         reasons = sorted({c["reason"].split(";")[0] for c in configs if c["reason"]})
@@ -169,7 +170,7 @@ def build_report(sc: ReportScenario, validation: list[CaseResult] | None = None)
         "feedback": fb,
         "serving": serving,
         "disaggregated": disaggregated,
-        "training": None if sc.train is None else training_section(sc.train),
+        "training": training,
         "lab": None if sc.lab_result is None else lab_section(load_lab_result(sc.lab_result), str(sc.lab_result)),
         "validation": validation_to_dict(results, summarize(results)),
         "provenance": provenance_rows([load_hardware(c) for c in sc.hardware]),

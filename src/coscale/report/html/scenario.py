@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -25,6 +26,7 @@ from coscale.report.html.lab import load_lab_result
 from coscale.report.html.training import TRAIN_KEYS, TrainAsk, parse_train
 from coscale.resolve import resolve_model
 from coscale.serve.workload import LENGTH_DISTS, LENGTH_PRESETS
+from coscale.specpaths import beside
 from coscale.specs.precision import get_precision
 from coscale.tomlfile import check_keys, read_toml
 
@@ -100,10 +102,13 @@ def parse_scenario(data: dict[str, Any], source: str = "<dict>") -> ReportScenar
     if "models" not in data:
         raise CoscaleError("scenario has no models; add models = [\"qwen3-30b-a3b\", ...] (ids from "
                            "`coscale list models` or config.json paths).")
-    models = _ids(data, "models")
+    def here(value: str) -> str:  # a relative path in the file: beside it (`coscale.specpaths`)
+        return value if source == "<dict>" else beside(value, Path(source))
+
+    models = tuple(here(m) for m in _ids(data, "models"))
     for m in models:
         resolve_model(m)  # an unknown id raises with its own did-you-mean
-    chips = _ids(data, "hardware", ("h100-sxm",))
+    chips = tuple(here(c) for c in _ids(data, "hardware", ("h100-sxm",)))
     for c in chips:
         load_hardware(c)
     precisions = _ids(data, "precisions", ("bf16",))
@@ -150,27 +155,31 @@ def parse_scenario(data: dict[str, Any], source: str = "<dict>") -> ReportScenar
         raise CoscaleError("scenario train must be a table: [train] model, hardware, gpus, seq_len, global_batch.")
     if train_raw is not None:
         check_keys(train_raw, TRAIN_KEYS, "scenario [train]")
-    lab_result = _lab_result(data.get("lab_result"), source)
+        train_raw = {k: here(v) if k in ("model", "hardware") and isinstance(v, str) else v
+                     for k, v in train_raw.items()}
+    lab_result = _lab_result(data.get("lab_result"), here)
     title = data.get("title", "coscale report")
     if not isinstance(title, str):
         raise CoscaleError(f"scenario needs title as a string, got {title!r}.")
+    max_batch = _positive(data, "max_batch", "scenario", int, 256)
+    if batch is not None and batch > max_batch:
+        raise CoscaleError(f"scenario concurrency {batch:,} is above max_batch {max_batch:,}, where the batch sweep "
+                           f"and the recommendation stop; raise max_batch or lower concurrency.")
     return ReportScenario(
         title=title, source=source, models=models, hardware=chips, precisions=precisions, kv_precision=kv,
         input_len=_positive(data, "input_len", "scenario", int, 1024),
         output_len=_positive(data, "output_len", "scenario", int, 256), batch=batch,
-        max_batch=_positive(data, "max_batch", "scenario", int, 256), usd_per_gpu_hour=price, objective=objective,
+        max_batch=max_batch, usd_per_gpu_hour=price, objective=objective,
         slo=slo, answers=answers, serve=enabled, length_dist=length_dist,
         train=None if train_raw is None else parse_train(train_raw), lab_result=lab_result)
 
 
-def _lab_result(value: Any, source: str) -> Path | None:
-    """The compare.json path, relative to the scenario file when it is not found as given; checked now."""
+def _lab_result(value: Any, here: Callable[[str], str]) -> Path | None:
+    """The compare.json path (`here`: a relative one read beside the scenario file); checked now."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise CoscaleError(f"scenario needs lab_result as a path string to a compare.json, got {value!r}.")
-    path = Path(value)
-    if not path.is_absolute() and not path.exists() and source != "<dict>":
-        path = Path(source).parent / path
+    path = Path(here(value))
     load_lab_result(path)
     return path

@@ -18,6 +18,7 @@ from typing import Any
 
 from coscale.errors import CoscaleError
 from coscale.serve.system.spec import GraphSpec, PoolSpec, StageSpec, SystemScenario
+from coscale.specpaths import beside
 from coscale.tomlfile import check_keys, read_toml
 
 _POOL_KEYS = frozenset(f.name for f in fields(PoolSpec)) - {"name"}
@@ -120,4 +121,22 @@ def parse_scenario(data: dict[str, Any], name: str) -> SystemScenario:
 def read_scenario(path: Path) -> SystemScenario:
     if not path.is_file():
         raise CoscaleError(f"scenario file '{path}' does not exist; pass a TOML file (see `coscale serve system`).")
-    return parse_scenario(read_toml(path, "system scenario"), path.stem)
+    return parse_scenario(_paths_beside(read_toml(path, "system scenario"), path), path.stem)
+
+
+def _paths_beside(data: dict[str, Any], spec_file: Path) -> dict[str, Any]:
+    """The pools' model and hardware (and stages' model) values that are relative paths to files beside the
+    scenario file, read from there (`coscale.specpaths`); everything else as written, checked later."""
+    def local(table: Any) -> Any:
+        if not isinstance(table, dict):
+            return table
+        return {k: beside(v, spec_file) if k in ("model", "hardware") and isinstance(v, str) else v
+                for k, v in table.items()}
+
+    out = dict(data)
+    if isinstance(out.get("pools"), dict):
+        out["pools"] = {name: local(t) for name, t in out["pools"].items()}
+    if isinstance(out.get("graphs"), list):
+        out["graphs"] = [{**g, "stages": [local(s) for s in g["stages"]]}
+                         if isinstance(g, dict) and isinstance(g.get("stages"), list) else g for g in out["graphs"]]
+    return out
