@@ -38,9 +38,12 @@ def _open(seed: int, n: int, rate: float) -> OpenLoop:
     return OpenLoop(requests=synthetic_requests(arrival_times("poisson", rate, n, rng, cv=2.0), isl, osl))
 
 
+IDLE_W = 140.0  # one rank's GPUs' board power while they wait (an H100 pair's idle draw; any value works)
+
+
 def _ranks(factory, cost, n: int, per_group: int, ff: bool = True, **sc) -> list:
     reps = factory(cost, n=n, fast_forward=ff, **sc)
-    attach_lockstep(reps, per_group)
+    attach_lockstep(reps, per_group, IDLE_W)
     return reps
 
 
@@ -52,7 +55,8 @@ def test_group_decode_runs_equal_stepping_pass_by_pass(cost, replicas_factory, s
     wl = lambda: _open(3, 240, rate=20.0)  # noqa: E731
     assert_identical_runs(
         simulate(_ranks(replicas_factory, cost, 4, 2, ff=True, **sc), wl(), RouterConfig(policy=router)),
-        simulate(_ranks(replicas_factory, cost, 4, 2, ff=False, **sc), wl(), RouterConfig(policy=router)))
+        simulate(_ranks(replicas_factory, cost, 4, 2, ff=False, **sc), wl(), RouterConfig(policy=router)),
+        energy_rtol=1e-12)
 
 
 def test_ranks_of_a_group_step_together(cost, replicas_factory):
@@ -81,7 +85,10 @@ def test_a_group_pass_lasts_its_slowest_ranks(cost, replicas_factory):
     group = reps[0].lockstep
     assert start_group_step(group, 0.0) == ends[0]
     assert reps[1].step.starts[-1] == ends[0] and reps[2].step is None  # the short one waits; the idle one joins empty
-    assert reps[1].step.energies[0] == alone[1].step.energies[0]  # waiting adds no energy
+    # the waiting rank draws idle power for its wait on top of its own pass; the leader adds nothing
+    wait = ends[0] - ends[1]
+    assert reps[1].step.energies[0] == pytest.approx(alone[1].step.energies[0] + IDLE_W * wait, rel=1e-12)
+    assert reps[0].step.energies[0] == alone[0].step.energies[0]
 
 
 def test_idle_partners_change_nothing(cost, replicas_factory):

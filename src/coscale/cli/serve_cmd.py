@@ -25,6 +25,7 @@ from coscale.cli.serve_disagg_cmd import (
     check_no_aggregated_layout,
     compare_cmd,
     disagg_deployment,
+    energy_line,
     simulate_disaggregated,
 )
 from coscale.cli.serve_options import check_options, check_workload_mode, read_scenario
@@ -291,7 +292,7 @@ def _print_report(rep: dict) -> None:
             f"{rep['input_throughput_tok_s']:,.0f} tok/s, {rep['request_throughput_rps']:.3g} req/s, goodput "
             f"{rep['goodput_rps']:.3g} req/s (SLO attainment {rep['slo_attainment']:.1%})")
     c.print(f"preemptions {rep['preemptions']}, prefix hit rate {rep['prefix_hit_rate']:.1%}, KV utilisation "
-            f"{rep['kv_utilization_mean']:.1%}, energy {rep['energy_j_per_output_token']:.3g} J/output token")
+            f"{rep['kv_utilization_mean']:.1%}, energy {energy_line(rep)}")
     if "rejected" in rep:
         c.print(f"admission control turned away {rep['rejected']} requests (admitted {rep['admitted_share']:.1%})")
     if "kv_tiers" in rep:

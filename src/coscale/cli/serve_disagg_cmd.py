@@ -150,8 +150,18 @@ def print_disagg(rep: dict) -> None:
                 f"({reuse['share_of_bytes_saved']:.1%} of the prompts' KV)")
     c.print(f"utilisation: prefill {p['utilization']:.1%} (KV {p['kv_utilization_mean']:.1%}), decode "
             f"{dc['utilization']:.1%} (KV {dc['kv_utilization_mean']:.1%}); preemptions {rep['preemptions']}")
+    c.print(f"energy {energy_line(rep)}")
     c.print(f"simulated {rep['simulated_s']:.1f} s in {rep['wall_s']:.2f} s wall ({rep['speedup_vs_real_time']:,.0f}x "
             f"real time)")
+
+
+def energy_line(rep: dict) -> str:
+    """Energy per output token: the passes' own, plus the GPUs' idle draw between passes, and the mean power."""
+    line = f"{rep['energy_j_per_output_token']:.3g} J/output token in passes"
+    if "idle_energy_j_per_output_token" in rep:
+        line += (f" + {rep['idle_energy_j_per_output_token']:.3g} idle between them (mean "
+                 f"{rep['power_w_per_gpu_mean']:.0f} W per GPU)")
+    return line
 
 
 def _prices(text: str | None) -> tuple[tuple[str, float], ...]:

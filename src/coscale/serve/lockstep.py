@@ -14,8 +14,9 @@ layers and all-to-all rows and with the routed experts serving the tokens of all
 pass lasts as long as the longest of them. A decode run (fast-forward) of the group is the steps
 every rank can run unchanged (the shortest of the ranks' runs), each as long as the slowest rank's
 step (the group's tokens are those of its first step: a decode run's batches do not change); an
-arrival truncates the whole group's run. The waiting adds no energy (a rank's step energy is that of
-its own pass).
+arrival truncates the whole group's run. A rank that waits at the exchange draws its GPUs' idle power
+for the wait (added to its pass's energy; a lower bound, as the collective's spinning kernels draw
+more), and a rank with no pass draws idle power like any engine between passes (`metrics.report`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class LockStep:
     """One EP instance's attention-DP ranks; `token` changes whenever the group's step end moves."""
 
     ranks: list[Replica]
+    idle_w: float = 0.0  # one rank's GPUs' board power while they wait
     token: int = 0
     stepping: bool = False
 
@@ -42,12 +44,13 @@ class LockStep:
         return self.ranks[0].index
 
 
-def attach_lockstep(reps: list[Replica], ranks_per_group: int) -> None:
-    """Join consecutive replicas into groups of `ranks_per_group` (nothing to join for 1)."""
+def attach_lockstep(reps: list[Replica], ranks_per_group: int, idle_w: float = 0.0) -> None:
+    """Join consecutive replicas into groups of `ranks_per_group` (nothing to join for 1); `idle_w`: the
+    board power of one rank's GPUs while they wait for the group."""
     if ranks_per_group <= 1:
         return
     for g in range(0, len(reps), ranks_per_group):
-        group = LockStep(ranks=reps[g:g + ranks_per_group])
+        group = LockStep(ranks=reps[g:g + ranks_per_group], idle_w=idle_w)
         for r in group.ranks:
             r.lockstep = group
 
@@ -72,8 +75,9 @@ def start_group_step(group: LockStep, now: float) -> float | None:
     for r in busy:
         step = r.step
         assert step is not None
+        wait = durations - np.diff(step.starts[:k + 1])  # this rank's wait for the slowest, per step
         step.starts = starts.copy()
-        step.energies = step.energies[:k]
+        step.energies = step.energies[:k] + group.idle_w * wait
         step.kv_used = step.kv_used[:k]
     group.stepping = True
     group.token += 1

@@ -8,6 +8,7 @@ inverted-CDF rule (the smallest value with at least p of the weight at or below 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,9 +72,11 @@ def slo_met(r: RequestArrays, slo: Slo) -> np.ndarray:
 
 
 def report(result: SimResult, slo: Slo, energy_scale: float = 1.0, usd_per_gpu_hour: float | None = None,
-           gpus: int = 1) -> dict[str, object]:
+           gpus: int = 1, idle_w: Sequence[float] | None = None) -> dict[str, object]:
     """The `serve simulate --json` object. `energy_scale` turns one instance's step energy into the
-    energy of all GPUs of the instance when the cost model reports one GPU."""
+    energy of all GPUs of the instance when the cost model reports one GPU. `idle_w`: each replica's
+    GPUs' board power between passes; with it the report adds their idle energy over the run (first
+    arrival to last completion, the window throughput and cost use) and the mean power per GPU."""
     r = request_arrays(result)
     span = float(r.finish_s.max() - r.arrival_s.min()) if len(r.finish_s) else 0.0
     span = max(span, 1e-12)
@@ -103,9 +106,27 @@ def report(result: SimResult, slo: Slo, energy_scale: float = 1.0, usd_per_gpu_h
         "speedup_vs_real_time": result.simulated_s / result.wall_s if result.wall_s > 0 else float("inf"),
         "events": result.events,
     }
+    if idle_w is not None:
+        t0, t1 = float(r.arrival_s.min()) if len(r.arrival_s) else 0.0, float(r.finish_s.max()) if len(r.finish_s) \
+            else 0.0
+        idle = idle_energy_j(logs, idle_w, t0, t1)
+        out["idle_energy_j_per_output_token"] = idle / out_tokens if out_tokens else float("nan")
+        out["power_w_per_gpu_mean"] = (energy + idle) / span / gpus
     if usd_per_gpu_hour is not None:
         out["usd_per_million_output_tokens"] = usd_per_gpu_hour * gpus * span / 3600 / out_tokens * 1e6
     return out
+
+
+def idle_energy_j(logs: list[dict[str, np.ndarray]], idle_w: Sequence[float], t0: float, t1: float) -> float:
+    """Energy the replicas' GPUs draw between their passes over [t0, t1]: idle power times the time no
+    pass of theirs runs (a pass's own energy, in its log, already holds the idle floor while it runs)."""
+    if len(idle_w) != len(logs):
+        raise ValueError(f"{len(idle_w)} idle powers for {len(logs)} replicas")
+    total = 0.0
+    for lg, watts in zip(logs, idle_w, strict=True):
+        busy = float(np.sum(np.clip(lg["end_s"], t0, t1) - np.clip(lg["start_s"], t0, t1)))
+        total += watts * max(t1 - t0 - busy, 0.0)
+    return total
 
 
 def _kv_utilisation(result: SimResult, logs: list[dict[str, np.ndarray]]) -> float:

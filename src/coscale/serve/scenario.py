@@ -138,6 +138,11 @@ class Built:
         """Attention-DP ranks of one EP instance, which step in lock-step (1 without EP)."""
         return self.parallel.attention_dp if self.parallel.ep > 1 else 1
 
+    @property
+    def idle_w_per_replica(self) -> float:
+        """Board power of one engine instance's (or attention-DP rank's) GPUs while they run no pass."""
+        return self.system.hardware.power.idle_w * self.parallel.gpus / self.replicas
+
 
 def build(d: Deployment, cost: StepCostModel | None = None, deepep_mode: DeepEPMode = "auto") -> Built:
     """With `ep > 1` each attention-DP rank is a replica with its own batch and KV pool, the ranks of
@@ -196,7 +201,7 @@ def make_replicas(b: Built, fast_forward: bool = True, hold_kv: bool = False, co
     if b.offload is not None and b.offload.tiers and b.budget is not None:
         per = b.parallel.gpus // b.replicas
         attach_tiers(reps, b.offload, b.system.hardware, b.budget.block_bytes, per, b.parallel.gpus)
-    attach_lockstep(reps, b.ranks_per_instance)
+    attach_lockstep(reps, b.ranks_per_instance, b.idle_w_per_replica)
     return reps
 
 
@@ -273,7 +278,8 @@ def run(d: Deployment, w: WorkloadSpec, slo: Slo, built: Built | None = None, ov
     res = simulate_auto(make_replicas(b), wl, router_config(d),
                         overload_wait_s=DEFAULT_OVERLOAD_WAIT_S if (overload and open_loop_rate) else None,
                         capacity_probe=lambda: saturated_rate(b, w, d.router), progress=progress, engine=engine)
-    out = report(res, slo, usd_per_gpu_hour=usd_per_gpu_hour, gpus=b.parallel.gpus)
+    out = report(res, slo, usd_per_gpu_hour=usd_per_gpu_hour, gpus=b.parallel.gpus,
+                 idle_w=[b.idle_w_per_replica] * len(res.replicas))
     if d.admission != "none":
         out["rejected"] = len(res.rejected)
         out["admitted_share"] = out["completed"] / (out["completed"] + len(res.rejected))  # type: ignore[operator]

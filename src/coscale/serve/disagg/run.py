@@ -73,7 +73,9 @@ def _reuse(res: DisaggResult, b: DisaggBuilt, sent: float) -> dict[str, object]:
 
 def disagg_report(res: DisaggResult, b: DisaggBuilt, slo: Slo,
                   usd_per_gpu_hour: float | None = None) -> dict[str, object]:
-    out = report(res.sim, slo, usd_per_gpu_hour=usd_per_gpu_hour, gpus=b.gpus)
+    out = report(res.sim, slo, usd_per_gpu_hour=usd_per_gpu_hour, gpus=b.gpus,
+                 idle_w=[b.prefill.idle_w_per_replica] * len(res.prefill)
+                 + [b.decode.idle_w_per_replica] * len(res.decode))
     span = _span(res)
     tr = res.transfers
     nbytes = np.array([t.bytes for t in tr])
