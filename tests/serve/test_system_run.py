@@ -197,3 +197,22 @@ def test_fan_in_waits_for_every_branch_and_graphs_share_a_pool(cache: dict) -> N
     llm = next(p for p in sim.pools if p.spec.name == "llm")
     assert llm.kinds == frozenset({"generate", "agent"})
     assert llm.arrivals == len(done) + 3 * (len(sim.runs) - len(done))
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_pool_draws_between_its_chips_idle_power_and_tdp(runs: dict[str, SystemRun], name: str) -> None:
+    """Energy conservation: the pools' energies (passes plus idle draw) add up to the system's per
+    request, their shares to one, and each pool's mean power per GPU lies within its chip's range."""
+    from coscale.hardware.catalog import load_hardware
+
+    rep, sim = runs[name].report, runs[name].sim
+    span = rep["simulated_s"]
+    total = 0.0
+    for p in sim.pools:
+        r = rep["pools"][p.spec.name]
+        power = load_hardware(p.spec.hardware).power
+        watts = (r["energy_j"] + r["idle_energy_j"]) / span / r["gpus"]
+        assert power.idle_w <= watts <= power.tdp_w, (p.spec.name, watts)
+        total += r["energy_j"] + r["idle_energy_j"]
+    assert rep["energy_j_per_request"] == pytest.approx(total / len(sim.runs), rel=1e-12)
+    assert sum(r["energy_share"] for r in rep["pools"].values()) == pytest.approx(1.0, rel=1e-12)

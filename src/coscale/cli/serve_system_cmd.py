@@ -71,14 +71,16 @@ def _print(rep: dict) -> None:
         c.print(f"  * binding stage: {g['binding_stage']}")
     t = Table(title="pools")
     for col in ("pool", "model", "hardware", "GPUs", "busy", "capacity (/s)", "load", "L (mean in pool)",
-                "lambda (/s)", "W (s)", "out tok/s"):
+                "lambda (/s)", "W (s)", "out tok/s", "energy"):
         t.add_column(col, justify="left" if col in ("pool", "model", "hardware") else "right")
     for name, p in rep["pools"].items():
         t.add_row(name, p["model"], p["hardware"], str(p["gpus"]), f"{p['utilisation']:.1%}",
                   f"{p['capacity_per_s']:.3g}", f"{p['load']:.1%}",
                   f"{p['mean_in_pool']:.3g}", f"{p['arrival_rate_per_s']:.3g}", f"{p['mean_time_in_pool_s']:.3g}",
-                  f"{p['output_tokens_per_s']:,.0f}")
+                  f"{p['output_tokens_per_s']:,.0f}", f"{p['energy_share']:.0%}")
     c.print(t)
+    c.print(f"energy: {rep['energy_j_per_request']:,.4g} J per finished request (every pool's passes and its GPUs' "
+            f"idle draw between them)")
     b = rep["bottleneck"]
     c.print(f"most loaded pool: {b['pool']} (offered {b['load']:.0%} of its {b['capacity_per_s']:.3g} requests/s "
             f"capacity; in forward passes {b['utilisation']:.0%} of the run); simulated "

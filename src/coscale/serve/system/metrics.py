@@ -4,6 +4,8 @@ throughput, per-pool utilisation and Little's-law quantities, and which stage bi
 - A stage's latency runs from the moment it is ready (its dependencies done) to its end; its
   queueing is the time its requests waited before their first forward pass (parallel parts: the
   longest; agent turns: summed), its service the rest (tool time counted as service).
+- Energy: each pool's passes (their step energy) and its GPUs' idle draw between passes over the
+  run, the pool's share of the total, and the total per finished graph request.
 - A pool's utilisation is the share of the run its replicas spent in forward passes; L (mean
   requests in the pool), lambda (arrivals/s) and W (mean time in the pool) obey L = lambda W.
 - For a graph whose last stage generates, `first_output_s` is the time from arrival to that
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from coscale.serve.metrics import idle_energy_j
 from coscale.serve.system.capacity import pool_capacity
 from coscale.serve.system.pools import Pool
 from coscale.serve.system.sim import Graph, Sim
@@ -39,11 +42,12 @@ def dist(values: list[float] | np.ndarray) -> dict[str, float]:
 
 def _pool_report(pool: Pool, span: float, seed: int) -> dict[str, object]:
     b = pool.built
-    busy = 0.0
+    busy = energy = 0.0
     out_tokens = in_tokens = 0
-    for r in pool.replicas:
-        log = r.log.arrays()
+    logs = [r.log.arrays() for r in pool.replicas]
+    for r, log in zip(pool.replicas, logs, strict=True):
         busy += float(np.sum(log["end_s"] - log["start_s"]))
+        energy += float(np.sum(log["energy_j"]))
         out_tokens += sum(s.req.output_tokens for s in r.finished)
         in_tokens += sum(s.req.input_tokens for s in r.finished)
     util = busy / (len(pool.replicas) * span) if span > 0 else 0.0
@@ -62,7 +66,9 @@ def _pool_report(pool: Pool, span: float, seed: int) -> dict[str, object]:
             "mean_time_in_pool_s": float(sojourns.mean()) if sojourns.size else 0.0,
             "input_tokens_per_s": in_tokens / span if span > 0 else 0.0,
             "output_tokens_per_s": out_tokens / span if span > 0 else 0.0,
-            "preemptions": sum(r.preemptions for r in pool.replicas)}
+            "preemptions": sum(r.preemptions for r in pool.replicas),
+            # the passes' energy, and the GPUs' idle draw between passes over the run
+            "energy_j": energy, "idle_energy_j": idle_energy_j(logs, [b.idle_w_per_replica] * len(logs), 0.0, span)}
 
 
 def _stage_report(sim: Sim, g: int, s: int, e2e_mean: float, pools: dict[str, dict]) -> dict[str, object]:
@@ -121,10 +127,15 @@ def summarise(sc: SystemScenario, sim: Sim, simulated_s: float, wall_s: float) -
                                    "e2e_s": dist(e2e), **_first_output(graph, runs), "stages": stages,
                                    "binding_stage": binding}
     busiest = max(pools, key=lambda name: pools[name]["load"])
+    joules = {name: p["energy_j"] + p["idle_energy_j"] for name, p in pools.items()}
+    for name, p in pools.items():
+        p["energy_share"] = joules[name] / sum(joules.values()) if sum(joules.values()) > 0 else 0.0
     return {"scenario": sc.name, "mode": "closed" if sc.concurrency is not None else "open",
             "rate_per_s": sc.rate, "concurrency": sc.concurrency, "num_requests": sc.num_requests, "seed": sc.seed,
             "simulated_s": span, "wall_s": wall_s, "events": sim.events,
             "throughput_per_s": len(sim.runs) / span if span > 0 else 0.0,
+            # every pool's GPUs over the run (passes and idle draw) per finished graph request
+            "energy_j_per_request": sum(joules.values()) / len(sim.runs) if sim.runs else float("nan"),
             "graphs": graphs, "pools": pools,
             "bottleneck": {"pool": busiest, "load": pools[busiest]["load"],
                            "capacity_per_s": pools[busiest]["capacity_per_s"],
