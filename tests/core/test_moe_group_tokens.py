@@ -7,7 +7,7 @@ from functools import cache
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from coscale.cost.step import step_cost
@@ -49,16 +49,29 @@ def test_experts_serve_the_group_and_the_exchange_the_rank():
 @settings(max_examples=60, deadline=None)
 @given(decode=st.integers(0, 60), context=st.integers(1, 8000), chunk=st.one_of(st.none(), st.integers(1, 3000)),
        others=st.integers(0, 6000))
+@example(decode=0, context=1, chunk=109, others=6000)  # a wave of SMs crossed between 6108 and 6112 group tokens
 def test_table_agrees_with_the_exact_step_cost(decode, context, chunk, others):
     chunks = [] if chunk is None else [(chunk, 0)]
     own = decode + (chunk or 0)
     if own == 0:
         return
     ctx = np.full(decode, float(context))
-    exact = step_cost(_ep4().plan, StepShape.of(ctx, chunks, group_tokens=own + others))
-    table = _ep4().table.step(decode, float(ctx.sum()), chunks, group_tokens=own + others)
-    assert table[0] == pytest.approx(float(exact.time_s), rel=0.01)
-    assert table[1] == pytest.approx(float(exact.energy_j), rel=0.01)
+
+    def exact(group: int) -> tuple[float, float]:
+        c = step_cost(_ep4().plan, StepShape.of(ctx, chunks, group_tokens=group))
+        return float(c.time_s), float(c.energy_j)
+
+    group = own + others
+    table = _ep4().table.step(decode, float(ctx.sum()), chunks, group_tokens=group)
+    want = exact(group)
+    # above _GROUP_EXACT group tokens the experts are interpolated between whole tokens per rank (group
+    # tokens a multiple of the 4 ranks): where a GEMM's tiles cross a wave of SMs between those two
+    # points the exact cost steps, and the table lies between the exact costs at the two points
+    low, high = (exact(4 * (group // 4)), exact(4 * (group // 4) + 4)) if group > 4096 and group % 4 else (want, want)
+    for k in (0, 1):
+        within = table[k] == pytest.approx(want[k], rel=0.01)
+        between = min(low[k], high[k]) * 0.99 <= table[k] <= max(low[k], high[k]) * 1.01
+        assert within or between, (k, table[k], want[k], low[k], high[k])
 
 
 def test_a_decode_run_takes_the_group_tokens_step_by_step():

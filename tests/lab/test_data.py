@@ -46,6 +46,25 @@ def test_user_directory(tmp_path):
     assert c.train.numel() > 0 and c.val.numel() > 0
 
 
+@pytest.mark.parametrize("files", [2, 3, 6, 12])
+def test_a_first_file_that_fills_the_budget_still_leaves_both_splits_text(tmp_path, files):
+    """Each file alone is larger than the budget: whichever split the first one lands in, the other
+    still gets a document, cut to its share of the budget."""
+    from coscale.lab.data import _is_val, read_documents
+
+    for i in range(files):
+        (tmp_path / f"doc{i}.txt").write_text(f"document {i} " * 2000)
+    sides = {_is_val(f"doc{i}.txt", 0.2) for i in range(files)}
+    if sides != {True, False}:
+        with pytest.raises(CoscaleError, match="too little text"):
+            read_documents(tmp_path, max_bytes=5000, val_fraction=0.2)
+        return
+    train, val, _ = read_documents(tmp_path, max_bytes=5000, val_fraction=0.2)
+    assert train and val
+    assert sum(map(len, train)) <= 5000 and sum(map(len, val)) <= 5000
+    assert sum(map(len, train + val)) <= 5000 + 0.8 * 5000  # at most one more file, at its split's share
+
+
 def test_missing_and_empty_directories_are_user_errors(tmp_path):
     with pytest.raises(CoscaleError, match="does not exist"):
         load_corpus(data_dir=tmp_path / "nope", max_bytes=1000, val_fraction=0.1)

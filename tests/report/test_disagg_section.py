@@ -14,10 +14,12 @@ import pytest
 import typer
 
 from coscale.cli.app import app
+from coscale.cli.serve_options import check_workload_mode
 from coscale.report.html.disagg import MAX_GPUS, disagg_section
 from coscale.report.html.page import _disagg_body
 from coscale.report.html.readings import disagg_reading
 from coscale.serve.compare import CompareSpec, screen_disaggregated
+from coscale.serve.workload import LENGTH_PRESETS
 
 
 def _pairs(s: dict) -> list[dict]:
@@ -97,7 +99,12 @@ def test_compare_command_is_a_valid_serve_compare_line(default_report):
     assert (p["prefill_hardware"], p["decode_hardware"]) == (top["prefill_hardware"], top["decode_hardware"])
     assert p["gpus"] == top["prefill_gpus"] + top["decode_gpus"]
     assert p["hardware"] == s["best_aggregated"]["prefill_hardware"]
-    assert (p["input_len"], p["output_len"], p["length_dist"]) == (sc["input_len"], sc["output_len"], sc["length_dist"])
+    assert p["length_dist"] == sc["length_dist"]
+    # a length preset brings its own means: the line gives none beside it (serve compare refuses them)
+    lengths = (None, None) if sc["length_dist"] in LENGTH_PRESETS else (sc["input_len"], sc["output_len"])
+    assert (p["input_len"], p["output_len"]) == lengths
+    check_workload_mode({"rate": 1.0, "input_len": p["input_len"], "output_len": p["output_len"],
+                         "length_dist": p["length_dist"]})
     assert (p["slo_ttft_p99"], p["slo_tpot_p99"]) == (sc["slo"]["ttft_s"], sc["slo"]["tpot_s"])
 
 

@@ -29,8 +29,8 @@ def _same(a, b) -> None:
 def _predict_args(d: dict, model: str, chip: str, precision: str, batch: int | str) -> list[str]:
     sc = d["scenario"]
     args = ["predict", "inference", "--json", "--model", model, "--hardware", chip, "--precision", precision,
-            "--input-len", str(sc["input_len"]), "--output-len", str(sc["output_len"]), "--batch", str(batch),
-            "--max-batch", str(sc["max_batch"])]
+            "--input-len", str(sc["input_len"]), "--output-len", str(sc["output_len"]), "--batch", str(batch)]
+    args += ["--max-batch", str(sc["max_batch"])] if batch == "auto" else []  # it bounds only --batch auto
     return args + (["--kv-precision", sc["kv_precision"]] if sc["kv_precision"] else [])
 
 

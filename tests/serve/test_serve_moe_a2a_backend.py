@@ -35,8 +35,14 @@ def test_predict_deepep_is_faster_only_with_ep(monkeypatch, capsys):
     for precision in ("fp8", "bf16"):  # BF16 rows both ways still reach DeepEP's bandwidth sooner than NCCL's
         ep = ("--gpus", "16", "--ep", "16", "--precision", precision)
         assert predicted_tpot(monkeypatch, capsys, *ep, *deepep) < predicted_tpot(monkeypatch, capsys, *ep)
-    no_ep = ("--precision", "fp8")
-    assert predicted_tpot(monkeypatch, capsys, *no_ep, *deepep) == predicted_tpot(monkeypatch, capsys, *no_ep)
+    # without EP there is no exchange: the core's prediction is unchanged, and the CLI refuses the flag
+    from coscale.serve.scenario import Deployment, build
+
+    no_ep = [build(Deployment(model="qwen3-30b-a3b", precision="fp8", moe_a2a_backend=b)).cost.table.step(64, 64e3, [])
+             for b in ("nccl", "deepep")]
+    assert no_ep[0] == no_ep[1]
+    code, _, err = cli(monkeypatch, capsys, "predict", "inference", *MOE, "--precision", "fp8", *deepep)
+    assert code == 2 and err.count("\n") == 1 and "at EP 1" in err
     code, _, err = cli(monkeypatch, capsys, "predict", "inference", *MOE, "--moe-a2a-backend", "mpi")
     assert code == 2 and err.count("\n") == 1 and "--moe-a2a-backend nccl or deepep" in err
 

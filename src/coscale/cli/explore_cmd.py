@@ -46,7 +46,16 @@ def explore(
     """Evaluate every point of a space (infeasible ones kept with their reason) into one Parquet file,
     then print the Pareto front of the space's first two objectives."""
     if ctx.invoked_subcommand is not None:
+        given = [name for name in ("space", "out", "backend", "workers", "address", "as_json")
+                 if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"]  # typer vendors click
+        if given:
+            flag = "--json" if given[0] == "as_json" else f"--{given[0]}"
+            raise CoscaleError(f"{flag} belongs to the sweep (coscale explore {flag} ...), which does not run with "
+                               f"`{ctx.invoked_subcommand}`; give the subcommand's own options after its name.")
         return
+    if address is not None and backend != "ray":
+        raise CoscaleError(f"--address names a Ray cluster; the {backend} backend does not use it: add --backend ray "
+                           f"or drop --address.")
     if space is None:
         raise CoscaleError("coscale explore needs --space FILE.toml (or a subcommand: query, pareto).")
     s = load_space(space)

@@ -147,11 +147,15 @@ def train(
     out: Annotated[Path | None, typer.Option(help="run folder; default lab-runs/<preset>-<recipe>-s<seed>")] = None,
     data: Annotated[Path | None, typer.Option(help=DATA_HELP)] = None,
     tokenizer: str = typer.Option("byte", help="byte (vocab 256) or bpe (trained with `tokenizers`, cached)"),
-    vocab: int = typer.Option(1024, help="BPE vocabulary size"),
+    vocab: int | None = typer.Option(None, help="BPE vocabulary size (default 1024; --tokenizer bpe only)"),
     fp8_backend: str = typer.Option("emulated", help=BACKEND_HELP),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Train one run; resumes from the checkpoint in --out; Ctrl-C checkpoints and stops."""
+    if vocab is not None and tokenizer != "bpe":
+        raise CoscaleError(f"--vocab sizes the BPE tokenizer; the {tokenizer} tokenizer has its own (256): add "
+                           f"--tokenizer bpe or drop --vocab.")
+    vocab = 1024 if vocab is None else vocab
     require_torch("lab train")
     from coscale.lab.config import get_preset
     from coscale.lab.interrupt import GracefulStop

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from coscale.calibrate.family_file import load_efficiency_file
+from coscale.cli.engine_flags import check_engine_flags
 from coscale.errors import CoscaleError
 from coscale.hardware.catalog import load_hardware
 from coscale.predict.inference import InferenceScenario, predict_inference
@@ -43,7 +44,7 @@ def inference(
     precision: str = typer.Option("bf16", help="Precision recipe: bf16, fp8, nvfp4, int4-weight-only, ..."),
     kv_precision: str | None = typer.Option(None, help="KV-cache format (default: bf16)."),
     batch: str = typer.Option("auto", help="Concurrent sequences per instance, or 'auto' (largest that fits)."),
-    max_batch: int = typer.Option(256, help="Upper bound for --batch auto."),
+    max_batch: int | None = typer.Option(None, help="Upper bound for --batch auto (default 256)."),
     input_len: int = typer.Option(1024, help="Prompt tokens per request."),
     output_len: int = typer.Option(256, help="Generated tokens per request."),
     efficiency: str | None = typer.Option(None, help="Efficiency-family JSON (from `coscale calibrate`) "
@@ -58,18 +59,25 @@ def inference(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Predict TTFT, TPOT, throughput, memory per GPU, energy and the binding resource, per operator."""
-    if max_batch < 1:
+    if max_batch is not None and max_batch < 1:
         raise CoscaleError(f"--max-batch must be a positive integer, got {max_batch}.")
+    fixed_batch = parse_batch(batch)
+    if fixed_batch is not None and max_batch is not None:
+        raise CoscaleError(f"--max-batch bounds --batch auto; --batch {fixed_batch} is fixed, so it would change "
+                           f"nothing: drop --max-batch.")
     gpus = gpus if gpus is not None else max(tp, ep) * pp
     chip = load_hardware(hardware)
+    spec, recipe = resolve_model(model), get_precision(precision, kv_precision)
+    check_engine_flags(spec, recipe, (ep,), moe_a2a=moe_a2a_backend, gemm_input_casts=gemm_input_casts,
+                       kv_precision=kv_precision)
     scenario = InferenceScenario(
-        model=resolve_model(model),
+        model=spec,
         system=System(hardware=chip, num_gpus=gpus),
         parallel=Parallelism(gpus=gpus, tp=tp, pp=pp, ep=ep),
-        precision=get_precision(precision, kv_precision),
+        precision=recipe,
         request=InferenceRequest(input_len=input_len, output_len=output_len),
-        batch=parse_batch(batch),
-        max_batch=max_batch,
+        batch=fixed_batch,
+        max_batch=256 if max_batch is None else max_batch,
         efficiency=load_efficiency_file(efficiency) if efficiency else chip.efficiency,
         gemm_input_casts=gemm_input_casts,
         moe_a2a=moe_a2a_backend,

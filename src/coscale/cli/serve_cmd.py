@@ -18,6 +18,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from coscale.cli.engine_flags import check_deployment_flags
 from coscale.cli.serve_disagg_cmd import (
     aggregated_only,
     check_aggregated,
@@ -28,7 +29,7 @@ from coscale.cli.serve_disagg_cmd import (
     energy_line,
     simulate_disaggregated,
 )
-from coscale.cli.serve_options import check_options, check_workload_mode, read_scenario
+from coscale.cli.serve_options import check_options, check_overlap_weight, check_workload_mode, read_scenario
 from coscale.cli.serve_system_cmd import system_cmd
 from coscale.errors import CoscaleError, DoesNotFitError
 from coscale.report.console import make_console, print_json
@@ -82,7 +83,10 @@ def _pick(file: dict, key: str, flag):
 def _deployment(f: dict, **kw) -> Deployment:
     fields = {k: _pick(f, k, v) for k, v in kw.items()}
     check_options(fields)
-    return Deployment(**{k: v for k, v in fields.items() if v is not None})
+    check_overlap_weight(fields.get("router"), fields.get("router_overlap_weight"))
+    d = Deployment(**{k: v for k, v in fields.items() if v is not None})
+    check_deployment_flags(d, fields, (d.ep,))
+    return d
 
 
 def _offload(f: dict, tiers: str | None, dram: float | None, nvme: float | None, shared: float | None,
@@ -333,7 +337,8 @@ def capacity_cmd(
     nvme_kv_gib: float = NVME_GIB, shared_kv_gib: float = SHARED_GIB, kv_keep: str = KV_KEEP, kv_store: str = KV_STORE,
     arrival: str = ARRIVAL, burstiness: float = BURST,
     input_len: int = INPUT, output_len: int = OUTPUT, length_dist: str = DIST,
-    num_requests: int = typer.Option(None, "--num-requests", help="Requests per trial run (default 1000)."),
+    num_requests: int = typer.Option(None, "--num-requests", help="Fewest requests per trial run (default 1000); "
+                                     "--min-duration raises it to rate x min-duration."),
     seed: int = SEED,
     slo_ttft_p99: float = typer.Option(2.0, "--slo-ttft-p99", help="TTFT p99 limit, s (MLPerf Llama-2-70B: 2)."),
     slo_tpot_p99: float = typer.Option(0.2, "--slo-tpot-p99", help="TPOT p99 limit, s (MLPerf Llama-2-70B: 0.2)."),

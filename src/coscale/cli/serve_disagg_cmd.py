@@ -6,7 +6,8 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from coscale.cli.serve_options import check_options, check_value
+from coscale.cli.engine_flags import check_deployment_flags
+from coscale.cli.serve_options import check_options, check_overlap_weight, check_value, check_workload_mode
 from coscale.errors import CoscaleError
 from coscale.report.console import make_console, print_json
 from coscale.serve.compare import CompareSpec, compare, layout_name
@@ -106,6 +107,8 @@ def disagg_deployment(f: dict, shared: dict, pools: dict, kv_link: str | None,
     link = kv_link if kv_link is not None else f.get("kv_link", "infiniband")
     eff = kv_link_efficiency if kv_link_efficiency is not None else f.get("kv_link_efficiency")
     reuse = decode_prefix_reuse if decode_prefix_reuse is not None else f.get("decode_prefix_reuse", False)
+    check_overlap_weight(base.get("router"), base.get("router_overlap_weight"), decode_prefix_reuse=reuse)
+    check_deployment_flags(out["prefill"], base, (out["prefill"].ep, out["decode"].ep))
     return DisaggDeployment(prefill=out["prefill"], decode=out["decode"], kv_link=link, kv_link_efficiency=eff,
                             decode_prefix_reuse=reuse)
 
@@ -208,8 +211,8 @@ def compare_cmd(
     eps: str = typer.Option("1", "--eps", help="Expert-parallel degrees to search per pool (MoE: attention-DP "
                             "ranks in lock-step; 1: experts sharded by TP)."),
     candidates: int = typer.Option(3, "--candidates", help="Disaggregated layouts measured by simulation."),
-    input_len: int = typer.Option(1024, "--input-len", help="Mean prompt tokens."),
-    output_len: int = typer.Option(256, "--output-len", help="Mean output tokens."),
+    input_len: int = typer.Option(None, "--input-len", help="Mean prompt tokens (default 1024)."),
+    output_len: int = typer.Option(None, "--output-len", help="Mean output tokens (default 256)."),
     length_dist: str = typer.Option("fixed", "--length-dist", help="fixed, exponential, lognormal, or a preset."),
     trace: str = typer.Option(None, "--trace", help="Trace whose lengths are used (arrivals are Poisson)."),
     duration: float = typer.Option(30.0, "--duration", help="Simulated seconds of arrivals per trial run."),
@@ -235,7 +238,9 @@ def compare_cmd(
                        attainment=attainment, max_batched_tokens=max_batched_tokens)
     if kv_link not in KV_LINKS:
         raise CoscaleError(f"unknown --kv-link '{kv_link}'; use one of {', '.join(KV_LINKS)}.")
-    w = WorkloadSpec(rate=1.0, input_len=input_len, output_len=output_len, length_dist=length_dist,
+    check_workload_mode({"rate": 1.0, "input_len": input_len, "output_len": output_len, "length_dist": length_dist})
+    w = WorkloadSpec(rate=1.0, input_len=1024 if input_len is None else input_len,
+                     output_len=256 if output_len is None else output_len, length_dist=length_dist,
                      duration_s=duration, seed=seed)
     out = compare(spec, w)
     if as_json:

@@ -14,6 +14,7 @@ from typing import Any
 
 from coscale.errors import CoscaleError
 from coscale.jsonfile import read_json_file
+from coscale.serve.workload import LENGTH_PRESETS
 from coscale.specpaths import beside
 
 # at most this many requests per run (flag, file or rate x duration): the simulator keeps a record of
@@ -96,6 +97,12 @@ def check_workload_mode(values: dict[str, Any]) -> None:
             for key in ignored:
                 if key in given:
                     raise CoscaleError(f"{FLAG[key]} has no effect with {FLAG[mode]}: {why}; drop {FLAG[key]}.")
+    if values.get("length_dist") in LENGTH_PRESETS:
+        for key in ("input_len", "output_len"):
+            if key in given:
+                raise CoscaleError(f"{FLAG[key]} has no effect with --length-dist {values['length_dist']} (a fit of a "
+                                   f"published trace with its own means); drop {FLAG[key]}, or give --length-dist "
+                                   f"lognormal with your means.")
     if "burstiness" in given and values.get("arrival") != "gamma":
         raise CoscaleError("--burstiness shapes only --arrival gamma (the CV of its gaps; Poisson's is 1); add "
                            "--arrival gamma or drop --burstiness.")
@@ -105,6 +112,15 @@ def check_workload_mode(values: dict[str, Any]) -> None:
     if "rate" in given and "trace" not in given and {"num_requests", "duration_s"} <= given:
         raise CoscaleError("give --num-requests or --duration, not both: an open loop draws --num-requests "
                            "arrivals whatever their span.")
+
+
+def check_overlap_weight(router: str | None, weight: float | None, decode_prefix_reuse: bool = False) -> None:
+    """`--router-overlap-weight` weighs Dynamo's KV-router cost: only the kv_aware router (or, in a
+    disaggregated run with decode prefix reuse, the decode side's choice) reads it."""
+    if weight is None or decode_prefix_reuse or (router or "").replace("-", "_") == "kv_aware":
+        return
+    raise CoscaleError(f"--router-overlap-weight weighs the kv_aware router's cost; router "
+                       f"'{router or 'least_loaded'}' does not read it: add --router kv_aware or drop it.")
 
 
 def check_value(key: str, value: Any, where: str) -> None:

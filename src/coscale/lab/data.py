@@ -61,24 +61,29 @@ def _is_val(rel_path: str, val_fraction: float) -> bool:
 
 
 def read_documents(root: Path, max_bytes: int, val_fraction: float) -> tuple[list[bytes], list[bytes], str]:
-    """(train docs, val docs, sha256) from files under root, stopping once `max_bytes` were read."""
+    """(train docs, val docs, sha256) from files under root, stopping once `max_bytes` were read and both
+    splits hold a document (a split still empty then takes one more file, cut to its share of the budget)."""
     train: list[bytes] = []
     val: list[bytes] = []
     digest = hashlib.sha256()
     total = 0
     for path in list_text_files(root):
+        rel = path.relative_to(root).as_posix()
+        side = val if _is_val(rel, val_fraction) else train
+        if total >= max_bytes and side:  # the budget is spent: only a split still empty reads on
+            continue
         try:
             data = path.read_bytes()
         except OSError:
             continue
         if not data.strip():
             continue
-        data = data[: max_bytes - total]
-        rel = path.relative_to(root).as_posix()
+        share = val_fraction if side is val else 1.0 - val_fraction
+        data = data[: max_bytes - total] if total < max_bytes else data[: max(int(share * max_bytes), 1)]
         digest.update(rel.encode() + b"\0" + data)
-        (val if _is_val(rel, val_fraction) else train).append(data)
+        side.append(data)
         total += len(data)
-        if total >= max_bytes:
+        if total >= max_bytes and train and val:
             break
     if not train or not val:
         raise CoscaleError(

@@ -11,7 +11,7 @@ from coscale.cost.plan import build_plan
 from coscale.errors import CoscaleError
 from coscale.hardware.catalog import load_hardware
 from coscale.models.registry import load_model
-from coscale.serve.capacity import KvBudget, kv_blocks
+from coscale.serve.capacity import KvBudget, block_bytes_per_gpu, kv_blocks
 from coscale.serve.core_cost import CoreStepCost
 from coscale.serve.cost_model import StepCostModel
 from coscale.serve.dispatch import simulate_auto
@@ -83,6 +83,13 @@ class Deployment:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kv_offload", offload_config(self.kv_offload))
+        # a value that would change nothing is refused, not silently ignored
+        if self.admission == "none" and self.admission_ttft_s is not None:
+            raise CoscaleError("--admission-ttft is the limit of admission control; add --admission reject or "
+                               "--admission queue, or drop --admission-ttft.")
+        if self.num_gpu_blocks is not None and self.gpu_memory_utilization is not None:
+            raise CoscaleError("--num-gpu-blocks pins the KV pool, so --gpu-memory-utilization would change nothing; "
+                               "give one of them.")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -168,8 +175,13 @@ def build(d: Deployment, cost: StepCostModel | None = None, deepep_mode: DeepEPM
     block = d.block_size or preset.block_size
     if block < 1:
         raise CoscaleError(f"--block-size must be >= 1, got {block}.")
-    budget = kv_blocks(model, par, recipe, hw.memory.hbm.capacity_bytes, preset, block, sched.max_batched_tokens,
-                       sched.max_num_seqs, d.gpu_memory_utilization)
+    if d.num_gpu_blocks is not None and block_bytes_per_gpu(model, par, recipe, block) <= 0:
+        if d.kv_offload is not None and d.kv_offload.tiers:
+            raise CoscaleError(f"{model.name} has no attention KV cache to offload; drop --kv-offload.")
+        budget = None  # no KV cache: the pinned pool only bounds the batch (its per-sequence state is costed)
+    else:
+        budget = kv_blocks(model, par, recipe, hw.memory.hbm.capacity_bytes, preset, block, sched.max_batched_tokens,
+                           sched.max_num_seqs, d.gpu_memory_utilization)
     if d.num_gpu_blocks is not None and d.num_gpu_blocks < 1:
         raise CoscaleError(f"--num-gpu-blocks must be >= 1, got {d.num_gpu_blocks}.")
     if d.num_gpu_blocks is not None and d.num_gpu_blocks > MAX_BLOCKS:

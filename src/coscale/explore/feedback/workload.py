@@ -23,7 +23,7 @@ from coscale.tomlfile import check_keys, read_toml
 
 ENTRY_KEYS = frozenset({"model", "precision", "kv_precision", "input_len", "output_len", "batch", "concurrency",
                         "rate", "weight", "tp", "pp", "ep", "gpus", "max_batch", "name"})
-TOP_KEYS = ENTRY_KEYS | {"mix", "usd_per_gpu_hour", "model_levers", "answers", "hold"}
+TOP_KEYS = ENTRY_KEYS | {"mix", "usd_per_gpu_hour", "model_levers", "answers"}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -69,6 +69,9 @@ def load_workload(path: str | Path) -> Workload:
 
 
 def parse_workload(data: dict[str, Any], source: str = "<dict>") -> Workload:
+    if "hold" in data:  # a model-lever setting written at the top level would be ignored
+        raise CoscaleError("workload 'hold' belongs in the [model_levers] table (hold = \"total\" | \"active\" | "
+                           "\"none\"); move it there.")
     check_keys(data, TOP_KEYS, "workload")
     defaults = {k: v for k, v in data.items() if k in ENTRY_KEYS}
     mix = data.get("mix")

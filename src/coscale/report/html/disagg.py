@@ -22,6 +22,7 @@ from coscale.errors import CoscaleError
 from coscale.serve.compare import CompareSpec, matched_layouts
 from coscale.serve.disagg.screen import decode_rate, prefill_rate
 from coscale.serve.scenario import Deployment, build
+from coscale.serve.workload import LENGTH_PRESETS
 
 MAX_GPUS = 16  # the largest prefill + decode GPU count searched for the best integer P:D ratio
 ENGINE = "vllm"  # the engine preset of the report's serving section and of `serve compare`'s default
@@ -111,8 +112,9 @@ def _command(rec: dict[str, Any], kv_precision: str | None, top: dict[str, Any],
              f"--gpus {top['prefill_gpus'] + top['decode_gpus']}", "--tps 1", f"--precision {rec['precision']}"]
     if kv_precision:
         parts.append(f"--kv-precision {kv_precision}")
-    parts += [f"--input-len {round(mean_in)}", f"--output-len {round(mean_out)}", f"--length-dist {length_dist}",
-              f"--slo-ttft-p99 {ttft_s:g}", f"--slo-tpot-p99 {tpot_s:g}"]
+    if length_dist not in LENGTH_PRESETS:  # a preset brings its own means (serve refuses them beside it)
+        parts += [f"--input-len {round(mean_in)}", f"--output-len {round(mean_out)}"]
+    parts += [f"--length-dist {length_dist}", f"--slo-ttft-p99 {ttft_s:g}", f"--slo-tpot-p99 {tpot_s:g}"]
     if usd is not None:
         parts.append("--prices " + ",".join(f"{c}={usd:g}" for c in chips))
     return " ".join(parts)

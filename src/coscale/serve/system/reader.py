@@ -52,6 +52,18 @@ _STAGE_TYPES = {"name": str, "kind": str, "pool": str, "model": str, "input_toke
                 "shared_prefix_tokens": int, "length_sigma": float}
 
 
+# what each stage kind reads beyond its name, kind, dependencies and pool (a key it ignores is refused)
+_COMMON_STAGE_KEYS = frozenset({"name", "kind", "after", "pool", "model"})
+_KIND_KEYS = {
+    "encode": frozenset({"input_tokens", "fanout", "length_sigma"}),
+    "generate": frozenset({"input_tokens", "output_tokens", "length_sigma"}),
+    "asr": frozenset({"input_tokens", "output_tokens", "length_sigma"}),
+    "delay": frozenset({"seconds"}),
+    "agent": frozenset({"input_tokens", "output_tokens", "length_sigma", "turns", "tool_s", "tool_tokens",
+                        "shared_prefix_tokens"}),
+}
+
+
 def _pool(name: str, raw: Any) -> PoolSpec:
     where = f"[pools.{name if name.isidentifier() else repr(name)}]"
     t = _table(raw, where)
@@ -73,6 +85,12 @@ def _stage(graph: str, i: int, raw: Any, previous: str | None) -> StageSpec:
     if kw["kind"] == "encode" and "output_tokens" in kw:
         raise CoscaleError(f"{where} is an encoder pass, which generates no tokens; drop output_tokens (fanout sets "
                            f"how many sequences it encodes).")
+    reads = _KIND_KEYS.get(kw["kind"])
+    unread = sorted(set(kw) - _COMMON_STAGE_KEYS - reads) if reads is not None else []
+    if unread:
+        raise CoscaleError(f"{where} is a {kw['kind']} stage, which does not read {', '.join(unread)}; drop "
+                           f"{'it' if len(unread) == 1 else 'them'} (a {kw['kind']} stage reads "
+                           f"{', '.join(sorted(reads)) or 'nothing more'}).")
     if "after" in t:
         after = t["after"]
         if isinstance(after, str):
