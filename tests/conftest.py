@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from coscale.validation.runner import CaseResult, default_workers, run_validation
+
+# CI draws the same examples on every run (a failure there is a regression, not a new draw); local
+# runs keep drawing fresh ones, which is how new counterexamples are found
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
