@@ -27,6 +27,7 @@ BASES = {
     "gamma arrivals": {"rate": 2.0, "length_dist": "exponential", "arrival": "gamma"},
     "sessions": {"rate": 2.0, "length_dist": "exponential", "turns": 3},
     "counted open loop": {"rate": 2.0, "length_dist": "exponential", "num_requests": 40},
+    "length preset": {"rate": 2.0, "length_dist": "azure-conv"},
 }
 CASES = [(base, option) for base in BASES for option in OPTIONS if option not in BASES[base]]
 
@@ -64,8 +65,9 @@ def test_the_cases_cover_every_rule() -> None:
     outcomes = {base: {_refused({**BASES[base], o: OPTIONS[o]}) for b, o in CASES if b == base} for base in BASES}
     assert all(o == {True, False} for o in outcomes.values()), outcomes
     # trace: all 8 but the two that cut it; closed loop: arrival, burstiness, turns, think time, duration;
-    # open loops: burstiness without gamma arrivals, think time without turns, duration beside a count
-    assert sum(_refused({**BASES[b], o: OPTIONS[o]}) for b, o in CASES) == 8 + 5 + 2 + 1 + 1 + 3
+    # open loops: burstiness without gamma arrivals, think time without turns, duration beside a count,
+    # the two means beside a length preset
+    assert sum(_refused({**BASES[b], o: OPTIONS[o]}) for b, o in CASES) == 8 + 5 + 2 + 1 + 1 + 3 + 4
 
 
 @pytest.mark.parametrize(("args", "needle"), [

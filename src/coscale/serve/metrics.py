@@ -107,8 +107,7 @@ def report(result: SimResult, slo: Slo, energy_scale: float = 1.0, usd_per_gpu_h
         "events": result.events,
     }
     if idle_w is not None:
-        t0, t1 = float(r.arrival_s.min()) if len(r.arrival_s) else 0.0, float(r.finish_s.max()) if len(r.finish_s) \
-            else 0.0
+        t0, t1 = (float(r.arrival_s.min()), float(r.finish_s.max())) if len(r.finish_s) else (0.0, 0.0)
         idle = idle_energy_j(logs, idle_w, t0, t1)
         out["idle_energy_j_per_output_token"] = idle / out_tokens if out_tokens else float("nan")
         out["power_w_per_gpu_mean"] = (energy + idle) / span / gpus
@@ -120,8 +119,6 @@ def report(result: SimResult, slo: Slo, energy_scale: float = 1.0, usd_per_gpu_h
 def idle_energy_j(logs: list[dict[str, np.ndarray]], idle_w: Sequence[float], t0: float, t1: float) -> float:
     """Energy the replicas' GPUs draw between their passes over [t0, t1]: idle power times the time no
     pass of theirs runs (a pass's own energy, in its log, already holds the idle floor while it runs)."""
-    if len(idle_w) != len(logs):
-        raise ValueError(f"{len(idle_w)} idle powers for {len(logs)} replicas")
     total = 0.0
     for lg, watts in zip(logs, idle_w, strict=True):
         busy = float(np.sum(np.clip(lg["end_s"], t0, t1) - np.clip(lg["start_s"], t0, t1)))
