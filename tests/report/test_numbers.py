@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from coscale.cli.app import app
+from coscale.serve.workload import LENGTH_PRESETS
 
 
 def _cli_json(args: list[str]) -> dict:
@@ -102,9 +103,10 @@ def test_serving_curve_equals_serve_sweep_json(default_report):
     s = default_report["serving"]
     dep, w = s["deployment"], s["workload"]
     args = ["serve", "sweep", "--json", "--model", dep["model"], "--hardware", dep["hardware"], "--precision",
-            dep["precision"], "--rates", ",".join(str(p["rate_rps"]) for p in s["points"]), "--input-len",
-            str(w["input_len"]), "--output-len", str(w["output_len"]), "--length-dist", w["length_dist"],
-            "--num-requests", str(w["num_requests"])]
+            dep["precision"], "--rates", ",".join(str(p["rate_rps"]) for p in s["points"]), "--length-dist",
+            w["length_dist"], "--num-requests", str(w["num_requests"])]
+    if w["length_dist"] not in LENGTH_PRESETS:  # a preset brings its own means (serve refuses them beside it)
+        args += ["--input-len", str(w["input_len"]), "--output-len", str(w["output_len"])]
     if dep["kv_precision"]:
         args += ["--kv-precision", dep["kv_precision"]]
     r = CliRunner().invoke(app, args)
