@@ -86,18 +86,24 @@ def _nan_equal(x, y):
        output_mean=st.integers(1, 300), max_num_seqs=st.integers(1, MAX_SEQS),
        max_batched_tokens=st.integers(64, MAX_TOKENS), block_size=st.sampled_from((1, 4, 12, 16, 32)),
        pool_share=st.floats(0.0, 1.0), caching=st.booleans(), overhead=st.sampled_from((0.0, 0.004)),
-       arrival=st.sampled_from(("poisson", "gamma", "constant")), victim=st.sampled_from(("newest", "fewest_output")))
+       arrival=st.sampled_from(("poisson", "gamma", "constant")), victim=st.sampled_from(("newest", "fewest_output")),
+       chunked=st.booleans())
 def test_compiled_engine_equals_python(built, engine, replicas, router, seed, n, rate, input_mean, output_mean,
                                        max_num_seqs, max_batched_tokens, block_size, pool_share, caching, overhead,
-                                       arrival, victim):
+                                       arrival, victim, chunked):
     b = built[engine]
     wl = _workload(seed, n, rate, input_mean, output_mean, arrival)
     longest = max(-(-(q.input_tokens + q.output_tokens) // block_size) for q in wl.requests)
     num_blocks = 2 * longest + int(pool_share * 6 * longest)  # from two of the longest requests to plenty
     if engine == "sglang":  # prefill-first can thrash forever (in either engine) when KV runs short: no preemption
         num_blocks = sum(-(-(q.input_tokens + q.output_tokens) // block_size) for q in wl.requests)
+    if not chunked:  # every prompt and output clipped to half a step: a preempted request's recompute fits one
+        half = max_batched_tokens // 2
+        wl = OpenLoop(requests=tuple(dataclasses.replace(q, input_tokens=min(q.input_tokens, half),
+                                                         output_tokens=min(q.output_tokens, half))
+                                     for q in wl.requests))
     sched = dict(max_num_seqs=max_num_seqs, max_batched_tokens=max_batched_tokens, prefix_caching=caching,
-                 host_overhead_s=overhead)
+                 host_overhead_s=overhead, chunked_prefill=chunked)
     if engine == "vllm":
         sched["victim"] = victim
     rc = RouterConfig(policy=router)

@@ -36,7 +36,8 @@ CASES = {
         WorkloadSpec(rate=3.0, num_requests=240, turns=4, think_s=2.0, input_len=900, output_len=120,
                      length_dist="lognormal", input_max=4000, output_max=600, seed=5)),
     "trtllm-8b-closed-loop": (
-        Deployment(model="llama-3.1-8b", engine="trtllm", num_gpu_blocks=3000),
+        # azure-conv prompts exceed one 8,192-token step: chunked, as the file was recorded with
+        Deployment(model="llama-3.1-8b", engine="trtllm", num_gpu_blocks=3000, chunked_prefill=True),
         WorkloadSpec(concurrency=48, num_requests=200, length_dist="azure-conv", seed=2)),
     "vllm-70b-tp8-azure": (
         Deployment(model="llama-3.1-70b", gpus=8, tp=8),

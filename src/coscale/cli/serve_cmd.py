@@ -134,6 +134,9 @@ KV_PRECISION = typer.Option(None, "--kv-precision", help="KV-cache format.")
 ENGINE = typer.Option(None, "--engine", help="vllm, sglang or trtllm (default vllm).")
 MAX_SEQS = typer.Option(None, "--max-num-seqs", help="Batch limit in sequences (engine default otherwise).")
 MAX_TOKENS = typer.Option(None, "--max-batched-tokens", help="Token budget of one step.")
+CHUNKED = typer.Option(None, "--chunked-prefill/--no-chunked-prefill",
+                       help="Split a prompt longer than the step's free token budget across steps (default the "
+                            "engine's: on for vllm and sglang, off for vllm-v0 and trtllm, as trtllm-serve).")
 BLOCK = typer.Option(None, "--block-size", help="KV block size in tokens.")
 UTIL = typer.Option(None, "--gpu-memory-utilization", help="Memory fraction the engine may use.")
 BLOCKS = typer.Option(None, "--num-gpu-blocks", help="Pin the KV pool to this many blocks (a measured run's).")
@@ -175,7 +178,8 @@ JSON_OUT = typer.Option(False, "--json", help="Print one JSON object.")
 def simulate_cmd(
     model: str = MODEL, hardware: str = HARDWARE, gpus: int = GPUS, tp: int = TP, pp: int = PP, ep: int = EP,
     precision: str = PRECISION, kv_precision: str = KV_PRECISION, engine: str = ENGINE,
-    max_num_seqs: int = MAX_SEQS, max_batched_tokens: int = MAX_TOKENS, block_size: int = BLOCK,
+    max_num_seqs: int = MAX_SEQS, max_batched_tokens: int = MAX_TOKENS, chunked_prefill: bool = CHUNKED,
+    block_size: int = BLOCK,
     gpu_memory_utilization: float = UTIL, num_gpu_blocks: int = BLOCKS, host_overhead: float = OVERHEAD,
     router: str = ROUTER, router_overlap_weight: float = OVERLAP_W, admission: str = ADMISSION,
     admission_ttft: float = ADMISSION_TTFT, gemm_input_casts: bool = GEMM_CASTS,
@@ -220,7 +224,8 @@ def simulate_cmd(
         check_no_aggregated_layout(f, dict(gpus=gpus, tp=tp, pp=pp, ep=ep))
         dd = disagg_deployment(
             f, dict(model=model, hardware=hardware, precision=precision, kv_precision=kv_precision, engine=engine,
-                    max_num_seqs=max_num_seqs, max_batched_tokens=max_batched_tokens, block_size=block_size,
+                    max_num_seqs=max_num_seqs, max_batched_tokens=max_batched_tokens, chunked_prefill=chunked_prefill,
+                    block_size=block_size,
                     gpu_memory_utilization=gpu_memory_utilization, num_gpu_blocks=num_gpu_blocks,
                     host_overhead_s=host_overhead, router=router,
                     gemm_input_casts=gemm_input_casts, moe_a2a_backend=moe_a2a_backend,
@@ -252,7 +257,8 @@ def simulate_cmd(
     check_aggregated(f, pool_flags)
     d = _deployment(f, model=model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep, precision=precision,
                     kv_precision=kv_precision, engine=engine, max_num_seqs=max_num_seqs,
-                    max_batched_tokens=max_batched_tokens, block_size=block_size,
+                    max_batched_tokens=max_batched_tokens, chunked_prefill=chunked_prefill,
+                    block_size=block_size,
                     gpu_memory_utilization=gpu_memory_utilization, num_gpu_blocks=num_gpu_blocks,
                     host_overhead_s=host_overhead, router=router, router_overlap_weight=router_overlap_weight,
                     admission=admission, admission_ttft_s=admission_ttft, gemm_input_casts=gemm_input_casts,
@@ -328,7 +334,8 @@ def _print_tiers(c, kt: dict) -> None:
 def capacity_cmd(
     model: str = MODEL, hardware: str = HARDWARE, gpus: int = GPUS, tp: int = TP, pp: int = PP, ep: int = EP,
     precision: str = PRECISION, kv_precision: str = KV_PRECISION, engine: str = ENGINE,
-    max_num_seqs: int = MAX_SEQS, max_batched_tokens: int = MAX_TOKENS, block_size: int = BLOCK,
+    max_num_seqs: int = MAX_SEQS, max_batched_tokens: int = MAX_TOKENS, chunked_prefill: bool = CHUNKED,
+    block_size: int = BLOCK,
     gpu_memory_utilization: float = UTIL, num_gpu_blocks: int = BLOCKS, host_overhead: float = OVERHEAD,
     router: str = ROUTER, router_overlap_weight: float = OVERLAP_W, admission: str = ADMISSION,
     admission_ttft: float = ADMISSION_TTFT, gemm_input_casts: bool = GEMM_CASTS,
@@ -352,7 +359,8 @@ def capacity_cmd(
     refuse_unread(f, "capacity")
     d = _deployment(f, model=model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep, precision=precision,
                     kv_precision=kv_precision, engine=engine, max_num_seqs=max_num_seqs,
-                    max_batched_tokens=max_batched_tokens, block_size=block_size,
+                    max_batched_tokens=max_batched_tokens, chunked_prefill=chunked_prefill,
+                    block_size=block_size,
                     gpu_memory_utilization=gpu_memory_utilization, num_gpu_blocks=num_gpu_blocks,
                     host_overhead_s=host_overhead, router=router, router_overlap_weight=router_overlap_weight,
                     admission=admission, admission_ttft_s=admission_ttft, gemm_input_casts=gemm_input_casts,
@@ -383,7 +391,8 @@ def capacity_cmd(
 def sweep_cmd(
     model: str = MODEL, hardware: str = HARDWARE, gpus: int = GPUS, tp: int = TP, pp: int = PP, ep: int = EP,
     precision: str = PRECISION, kv_precision: str = KV_PRECISION, engine: str = ENGINE,
-    max_num_seqs: int = MAX_SEQS, max_batched_tokens: int = MAX_TOKENS, block_size: int = BLOCK,
+    max_num_seqs: int = MAX_SEQS, max_batched_tokens: int = MAX_TOKENS, chunked_prefill: bool = CHUNKED,
+    block_size: int = BLOCK,
     gpu_memory_utilization: float = UTIL, num_gpu_blocks: int = BLOCKS, host_overhead: float = OVERHEAD,
     router: str = ROUTER, router_overlap_weight: float = OVERLAP_W, admission: str = ADMISSION,
     admission_ttft: float = ADMISSION_TTFT, gemm_input_casts: bool = GEMM_CASTS,
@@ -402,7 +411,8 @@ def sweep_cmd(
     refuse_unread(f, "sweep")
     d = _deployment(f, model=model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep, precision=precision,
                     kv_precision=kv_precision, engine=engine, max_num_seqs=max_num_seqs,
-                    max_batched_tokens=max_batched_tokens, block_size=block_size,
+                    max_batched_tokens=max_batched_tokens, chunked_prefill=chunked_prefill,
+                    block_size=block_size,
                     gpu_memory_utilization=gpu_memory_utilization, num_gpu_blocks=num_gpu_blocks,
                     host_overhead_s=host_overhead, router=router, router_overlap_weight=router_overlap_weight,
                     admission=admission, admission_ttft_s=admission_ttft, gemm_input_casts=gemm_input_casts,

@@ -26,7 +26,8 @@ DISAGG_ONLY_KEYS = (*(f"{p}_{k}" for p in ("prefill", "decode") for k in ("hardw
 POOL_FIELDS = ("hardware", "gpus", "tp", "pp", "ep", "kv_offload")
 SHARED_FIELDS = ("model", "precision", "kv_precision", "engine", "max_num_seqs", "max_batched_tokens", "block_size",
                  "gpu_memory_utilization", "num_gpu_blocks", "host_overhead_s", "router", "router_overlap_weight",
-                 "admission", "admission_ttft_s", "gemm_input_casts", "moe_a2a_backend")
+                 "admission", "admission_ttft_s", "gemm_input_casts", "moe_a2a_backend",
+                 "chunked_prefill")
 
 
 def check_mode(mode: str | None) -> str:
@@ -205,6 +206,8 @@ def compare_cmd(
     kv_precision: str = typer.Option(None, "--kv-precision", help="KV-cache format."),
     engine: str = typer.Option("vllm", "--engine", help="vllm, vllm-v0 (no chunked prefill), sglang or trtllm."),
     max_batched_tokens: int = typer.Option(None, "--max-batched-tokens", help="Step token budget of every engine."),
+    chunked_prefill: bool = typer.Option(None, "--chunked-prefill/--no-chunked-prefill",
+                                         help="Split long prompts across steps (default the engine's)."),
     kv_link: str = typer.Option("infiniband", "--kv-link", help=f"Link between the pools: {', '.join(KV_LINKS)}."),
     kv_link_efficiency: float = typer.Option(None, "--kv-link-efficiency", help="Achieved share of line rate."),
     tps: str = typer.Option("1,2,4,8", "--tps", help="Tensor-parallel degrees to search per pool."),
@@ -235,7 +238,8 @@ def compare_cmd(
                        prices=_prices(prices), precision=precision, kv_precision=kv_precision, engine=engine,
                        kv_link=kv_link, kv_link_efficiency=kv_link_efficiency, tps=tp_list, eps=ep_list,
                        candidates=candidates, slo_ttft_p99_s=slo_ttft_p99, slo_tpot_p99_s=slo_tpot_p99,
-                       attainment=attainment, max_batched_tokens=max_batched_tokens)
+                       attainment=attainment, max_batched_tokens=max_batched_tokens,
+                       chunked_prefill=chunked_prefill)
     if kv_link not in KV_LINKS:
         raise CoscaleError(f"unknown --kv-link '{kv_link}'; use one of {', '.join(KV_LINKS)}.")
     check_workload_mode({"rate": 1.0, "input_len": input_len, "output_len": output_len, "length_dist": length_dist})

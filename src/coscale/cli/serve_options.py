@@ -28,7 +28,7 @@ FLOAT_KEYS = ("gpu_memory_utilization", "host_overhead_s", "rate", "burstiness",
               "slo_ttft", "slo_tpot", "usd_per_gpu_hour")
 STR_KEYS = ("model", "hardware", "precision", "kv_precision", "engine", "router", "arrival", "trace", "length_dist",
             "mode", "kv_link", "admission", "moe_a2a_backend")
-BOOL_KEYS = ("gemm_input_casts", "decode_prefix_reuse")
+BOOL_KEYS = ("gemm_input_casts", "decode_prefix_reuse", "chunked_prefill")
 # disaggregated pools: `prefill_<field>` / `decode_<field>` keys (or `prefill` / `decode` objects)
 POOL_KEYS = tuple(f"{pool}_{k}" for pool in ("prefill", "decode") for k in ("gpus", "tp", "pp", "ep"))
 INT_KEYS += POOL_KEYS

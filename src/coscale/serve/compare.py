@@ -53,6 +53,7 @@ class CompareSpec:
     kv_precision: str | None = None
     engine: str = "vllm"
     max_batched_tokens: int | None = None  # the engines' step token budget (None: the engine preset's)
+    chunked_prefill: bool | None = None  # None: the engine preset's
     kv_link: str = "infiniband"
     kv_link_efficiency: float | None = None
     tps: tuple[int, ...] = (1, 2, 4, 8)
@@ -130,7 +131,7 @@ def _pool(spec: CompareSpec, chip: str, instances: int, layout: Layout) -> Deplo
     tp, ep = layout
     return Deployment(model=spec.model, hardware=chip, gpus=instances * max(tp, ep), tp=tp, ep=ep,
                       precision=spec.precision, kv_precision=spec.kv_precision, engine=spec.engine,
-                      max_batched_tokens=spec.max_batched_tokens)
+                      max_batched_tokens=spec.max_batched_tokens, chunked_prefill=spec.chunked_prefill)
 
 
 def _lengths(spec: CompareSpec, w: WorkloadSpec) -> tuple[float, float]:

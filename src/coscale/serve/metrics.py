@@ -62,6 +62,11 @@ class Slo:
     tpot_s: float | None = None
 
 
+def latency_summaries(r: RequestArrays) -> dict[str, dict[str, float]]:
+    """The per-request latency distributions of a report: TTFT, TPOT, E2E and queueing."""
+    return {"ttft_s": summary(r.ttft), "tpot_s": summary(r.tpot), "e2e_s": summary(r.e2e), "queue_s": summary(r.queue)}
+
+
 def slo_met(r: RequestArrays, slo: Slo) -> np.ndarray:
     ok = np.ones(len(r.arrival_s), dtype=bool)
     if slo.ttft_s is not None:
@@ -89,8 +94,7 @@ def report(result: SimResult, slo: Slo, energy_scale: float = 1.0, usd_per_gpu_h
     prompt = int(r.input_tokens.sum())
     out: dict[str, object] = {
         "completed": len(r.arrival_s),
-        "ttft_s": summary(r.ttft), "tpot_s": summary(r.tpot), "itl_s": summary(vals, wts),
-        "e2e_s": summary(r.e2e), "queue_s": summary(r.queue),
+        **latency_summaries(r), "itl_s": summary(vals, wts),
         "throughput_tok_s": out_tokens / span,
         "input_throughput_tok_s": prompt / span,
         "request_throughput_rps": len(r.arrival_s) / span,

@@ -74,9 +74,11 @@ PRESETS = {
                      "sglang scheduler: new prefill batches run before decode; retract_decode order")),
         EnginePreset(
             name="trtllm", version="0.x-1.0 (C++ executor / PyTorch backend)", policy="decode_first", victim="newest",
-            reserve_full=True, block_size=32, memory_rule="trtllm",
+            reserve_full=True, block_size=32, memory_rule="trtllm", chunked_prefill=False,
             host_overhead_s=1e-3,  # assumption: C++ in-flight batching runtime (no measurement sourced)
             sources=("TensorRT-LLM KvCacheConfig: free_gpu_memory_fraction 0.9, tokens_per_block 32",
+                     "TensorRT-LLM LLM API / trtllm-serve: enable_chunked_prefill False (a context runs whole in "
+                     "one iteration; trtllm-bench throughput turns chunking on by default)",
                      "TensorRT-LLM BuildConfig: max_batch_size 2048, max_num_tokens 8192",
                      "TensorRT-LLM CapacitySchedulerPolicy.GUARANTEED_NO_EVICT (default)")),
     )

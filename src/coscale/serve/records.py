@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -20,6 +20,10 @@ class RequestArrays:
     decoded: np.ndarray
     preemptions: np.ndarray
     recomputed: np.ndarray
+
+    def select(self, keep: np.ndarray) -> RequestArrays:
+        """The requests where `keep` (a boolean mask or indices) holds."""
+        return RequestArrays(**{f.name: getattr(self, f.name)[keep] for f in fields(self)})
 
     @property
     def ttft(self) -> np.ndarray:

@@ -120,11 +120,12 @@ class Replica:
                 f"request {req.rid} ({req.input_tokens} + {req.output_tokens} tokens) needs {need} KV blocks but the "
                 f"pool holds {self.pool.num_blocks}; shorten it, or give the pool more memory (more GPUs, a smaller "
                 f"--kv-precision, --num-gpu-blocks).")
-        if not self.cfg.chunked_prefill and req.input_tokens + req.output_tokens > self.cfg.max_batched_tokens \
-                and self.cfg.policy != "static":
+        whole = self.cfg.one_step_tokens(req.input_tokens, req.output_tokens)
+        if not self.cfg.chunked_prefill and whole > self.cfg.max_batched_tokens and self.cfg.policy != "static":
             raise CoscaleError(
                 f"request {req.rid} ({req.input_tokens} + {req.output_tokens} tokens) cannot be prefilled in one "
-                f"step of --max-batched-tokens {self.cfg.max_batched_tokens} without chunked prefill; raise it.")
+                f"step of --max-batched-tokens {self.cfg.max_batched_tokens} without chunked prefill; raise it, or "
+                f"give --chunked-prefill.")
         slot = self.tab.add(req.input_tokens, req.output_tokens)
         s = Sequence(req=req, keys=prompt_keys(req, self.pool.block_size, shared), tab=self.tab, slot=slot)
         self.by_slot.append(s)

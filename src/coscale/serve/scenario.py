@@ -65,6 +65,8 @@ class Deployment:
     engine: str = "vllm"
     max_num_seqs: int | None = None
     max_batched_tokens: int | None = None
+    # a prompt longer than the step's free budget is split across steps (None: the engine's default)
+    chunked_prefill: bool | None = None
     block_size: int | None = None
     gpu_memory_utilization: float | None = None
     num_gpu_blocks: int | None = None
@@ -170,7 +172,8 @@ def build(d: Deployment, cost: StepCostModel | None = None, deepep_mode: DeepEPM
     sched = SchedulerConfig(
         policy=preset.policy, victim=preset.victim, reserve_full=preset.reserve_full,
         max_num_seqs=d.max_num_seqs or seqs_default, max_batched_tokens=d.max_batched_tokens or tokens_default,
-        prefix_caching=d.prefix_caching, chunked_prefill=preset.chunked_prefill,
+        prefix_caching=d.prefix_caching,
+        chunked_prefill=preset.chunked_prefill if d.chunked_prefill is None else d.chunked_prefill,
         host_overhead_s=preset.host_overhead_s if d.host_overhead_s is None else d.host_overhead_s)
     block = d.block_size or preset.block_size
     if block < 1:
@@ -300,7 +303,8 @@ def run(d: Deployment, w: WorkloadSpec, slo: Slo, built: Built | None = None, ov
         out["kv_tiers"] = tiers
     out = {"engine": b.preset.name, "engine_version": b.preset.version, "replicas": b.replicas,
            "num_gpu_blocks": b.num_blocks, "block_size": b.block_size, "max_num_seqs": b.sched.max_num_seqs,
-           "max_batched_tokens": b.sched.max_batched_tokens, "host_overhead_s": b.sched.host_overhead_s,
+           "max_batched_tokens": b.sched.max_batched_tokens,
+           "chunked_prefill": b.sched.chunked_prefill, "host_overhead_s": b.sched.host_overhead_s,
            "kv_memory": b.budget.as_dict() if b.budget else None, **out}
     return res, out
 

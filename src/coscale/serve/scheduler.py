@@ -41,6 +41,12 @@ class SchedulerConfig:
     prefix_caching: bool = True
     host_overhead_s: float = 0.0  # per forward pass: scheduling, sampling, detokenising, API server
 
+    def one_step_tokens(self, input_tokens, output_tokens):
+        """Tokens of a request that one step must hold without chunked prefill: its prompt, and, where a
+        preempted request recomputes prompt + output, those too (reserve_full preempts nothing).
+        Works on ints and on numpy arrays alike."""
+        return input_tokens if self.reserve_full else input_tokens + output_tokens
+
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
             raise CoscaleError(f"unknown scheduler policy '{self.policy}'; use one of {', '.join(POLICIES)}.")

@@ -138,7 +138,7 @@ def simulate_trtllm_bench(check: dict) -> tuple[float, str]:
     base = Deployment(model=check["model"], hardware=check["hardware"], gpus=tp * pp, tp=tp, pp=pp,
                       precision=check["precision"], kv_precision=check.get("kv_precision"), engine="trtllm",
                       gpu_memory_utilization=KV_FRACTION, prefix_caching=False, host_overhead_s=0.0,
-                      gemm_input_casts=True)
+                      gemm_input_casts=True, chunked_prefill=True)  # trtllm-bench's --enable_chunked_context default
     lim = trtllm_bench_limits(load_model(check["model"]), get_precision(check["precision"], check.get("kv_precision")),
                               tp, pp, load_hardware(check["hardware"]).memory.hbm.capacity_bytes,
                               check["input_len"], check["output_len"])

@@ -8,11 +8,14 @@ published Server result (the capacity at the SLO knee).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from importlib import resources
 from typing import Any
 
+import numpy as np
+
 from coscale.serve.capacity_search import max_rate
-from coscale.serve.metrics import Slo
+from coscale.serve.metrics import Slo, latency_summaries, request_arrays
 from coscale.serve.scenario import Deployment, WorkloadSpec, build, make_workload, run
 from coscale.serve.traces import shipped_trace
 
@@ -61,9 +64,20 @@ def predict_serving_case(case: dict[str, Any]) -> tuple[float, str]:
         note = (f"max rate {best.rate:.3g} req/s (published {w.rate} req/s) x {per_request:.0f} output tokens, "
                 f"{len(tried)} runs; TTFT p99 {rep['ttft_s']['p99']:.3g} s, TPOT p99 {rep['tpot_s']['p99']:.3g} s")
         return best.rate * per_request * case["scale"], note
-    _, rep = run(d, w, Slo(), overload=False)
-    note = (f"{rep['completed']} requests, {rep['num_gpu_blocks']} KV blocks, {rep['preemptions']} preemptions; "
-            f"TTFT mean {rep['ttft_s']['mean']:.3g} s, TPOT mean {rep['tpot_s']['mean']:.3g} s")
+    # a benchmark that warms up first (AIPerf's --warmup-request-count) reports only the requests after
+    # its first `warmup_requests`, sent back to back with them: the cold start's queue is not measured
+    warmup = int(case.get("warmup_requests", 0))
+    if warmup:
+        w = replace(w, num_requests=(w.num_requests or 0) + warmup)
+    res, rep = run(d, w, Slo(), overload=False)
+    if warmup:  # records come in request-id order: the first `warmup` were sent first
+        if rep["completed"] != w.num_requests:
+            raise ValueError(f"{case.get('id', 'case')}: a warm-up needs every request finished, got "
+                             f"{rep['completed']}")
+        rep = {**rep, **latency_summaries(request_arrays(res).select(np.arange(rep["completed"]) >= warmup))}
+    after = f" after {warmup} warm-up requests" if warmup else ""
+    note = (f"{rep['completed'] - warmup} requests{after}, {rep['num_gpu_blocks']} KV blocks, {rep['preemptions']} "
+            f"preemptions; TTFT mean {rep['ttft_s']['mean']:.3g} s, TPOT mean {rep['tpot_s']['mean']:.3g} s")
     return _get(rep, case["metric"]) * case["scale"], note
 
 

@@ -75,7 +75,7 @@ def compiled_ineligible(replicas: list[Replica], workload: Workload, router: Rou
     bs = r0.pool.block_size
     if int(((inp + out + bs - 1) // bs).max()) > r0.pool.num_blocks:
         return "a request needs more KV blocks than the pool holds"
-    if not r0.cfg.chunked_prefill and int((inp + out).max()) > r0.cfg.max_batched_tokens:
+    if not r0.cfg.chunked_prefill and int(r0.cfg.one_step_tokens(inp, out).max()) > r0.cfg.max_batched_tokens:
         return "a request cannot be prefilled in one step without chunked prefill"
     return None
 

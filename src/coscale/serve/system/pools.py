@@ -49,7 +49,8 @@ class Pool:
 def _deployment(p: PoolSpec, no_prefix_cache: bool) -> Deployment:
     return Deployment(model=p.model, hardware=p.hardware, gpus=p.gpus, tp=p.tp, pp=p.pp, precision=p.precision,
                       kv_precision=p.kv_precision, engine=p.engine, max_num_seqs=p.max_num_seqs,
-                      max_batched_tokens=p.max_batched_tokens, gpu_memory_utilization=p.gpu_memory_utilization,
+                      max_batched_tokens=p.max_batched_tokens, chunked_prefill=p.chunked_prefill,
+                      gpu_memory_utilization=p.gpu_memory_utilization,
                       num_gpu_blocks=p.num_gpu_blocks, host_overhead_s=p.host_overhead_s, router=p.router,
                       prefix_caching=p.prefix_caching and not no_prefix_cache)
 

@@ -3,8 +3,8 @@
     name = "retrieval"
     [run]                      # how requests arrive (flags override): rate | concurrency, num_requests, seed
     [pools.NAME]               # model, hardware, gpus, tp, pp, precision, kv_precision, engine, max_num_seqs,
-                               # max_batched_tokens, gpu_memory_utilization, num_gpu_blocks, host_overhead_s,
-                               # prefix_caching, router
+                               # max_batched_tokens, chunked_prefill, gpu_memory_utilization, num_gpu_blocks,
+                               # host_overhead_s, prefix_caching, router
     [[graphs]]                 # name, share
     [[graphs.stages]]          # name, kind, after, pool | model, and the kind's sizes (see spec.py)
 """
@@ -45,6 +45,7 @@ def _table(raw: Any, where: str) -> dict[str, Any]:
 
 _POOL_TYPES = {"model": str, "hardware": str, "gpus": int, "tp": int, "pp": int, "precision": str,
                "kv_precision": str, "engine": str, "max_num_seqs": int, "max_batched_tokens": int,
+               "chunked_prefill": bool,
                "gpu_memory_utilization": float, "num_gpu_blocks": int, "host_overhead_s": float,
                "prefix_caching": bool, "router": str}
 _STAGE_TYPES = {"name": str, "kind": str, "pool": str, "model": str, "input_tokens": int, "output_tokens": int,

@@ -41,6 +41,7 @@ class PoolSpec:
     engine: str = "vllm"
     max_num_seqs: int | None = None
     max_batched_tokens: int | None = None
+    chunked_prefill: bool | None = None  # None: the engine's default
     gpu_memory_utilization: float | None = None
     num_gpu_blocks: int | None = None
     host_overhead_s: float | None = None
