@@ -53,7 +53,7 @@ def _pool(reps: tuple[Replica, ...], b: Built, window: tuple[float, float]) -> d
     return {"hardware": b.system.hardware.id, "gpus": b.parallel.gpus, "tp": b.parallel.tp, "pp": b.parallel.pp,
             "ep": b.parallel.ep, "engine": b.preset.name, "instances": b.replicas, "num_gpu_blocks": b.num_blocks,
             "block_size": b.block_size, "max_num_seqs": b.sched.max_num_seqs,
-            "max_batched_tokens": b.sched.max_batched_tokens,
+            "max_batched_tokens": b.sched.max_batched_tokens, "chunked_prefill": b.sched.chunked_prefill,
             # share of the arrival window an instance spends computing
             "utilization": float(np.mean(busy)) if busy else 0.0,
             "kv_utilization_mean": float(np.mean(kv)) if kv else 0.0,

@@ -59,7 +59,7 @@ def _pool_report(pool: Pool, span: float, seed: int) -> dict[str, object]:
             "pp": b.parallel.pp, "replicas": len(pool.replicas), "engine": b.preset.name,
             "kinds": sorted(pool.kinds), "kv_blocks": b.num_blocks, "block_size": b.block_size,
             "max_num_seqs": b.sched.max_num_seqs, "max_batched_tokens": b.sched.max_batched_tokens,
-            "requests": pool.finished, "utilisation": util,
+            "chunked_prefill": b.sched.chunked_prefill, "requests": pool.finished, "utilisation": util,
             "mean_in_pool": pool.area / span if span > 0 else 0.0,
             "arrival_rate_per_s": pool.arrivals / span if span > 0 else 0.0, "offered_rate_per_s": offered,
             "capacity_per_s": capacity, "load": offered / capacity if capacity > 0 else 0.0,
