@@ -87,3 +87,24 @@ def test_cli_flag_and_scenario_key(monkeypatch, capsys, tmp_path):
     code, _, err = cli(monkeypatch, capsys, "serve", "simulate", "--scenario", str(f), "--concurrency", "1",
                        "--num-requests", "1")
     assert code == 2 and "must be true or false" in err
+
+
+def test_compare_pools_and_disaggregated_scenarios_carry_the_choice(monkeypatch, capsys, tmp_path):
+    from coscale.serve.compare import CompareSpec, _pool
+
+    spec = CompareSpec(engine="trtllm", gpus=8, chunked_prefill=True)
+    assert build(_pool(spec, "h100-sxm", 1, (1, 1))).sched.chunked_prefill is True
+    assert build(_pool(CompareSpec(engine="trtllm", gpus=8), "h100-sxm", 1, (1, 1))).sched.chunked_prefill is False
+    f = tmp_path / "d.json"
+    f.write_text(json.dumps({"mode": "disaggregated", "engine": "trtllm", "chunked_prefill": True,
+                             "prefill": {"gpus": 1}, "decode": {"gpus": 1}, "kv_link": "nvlink"}))
+    code, out, err = cli(monkeypatch, capsys, "serve", "simulate", "--scenario", str(f), "--rate", "1",
+                         "--num-requests", "4", "--input-len", "9000", "--output-len", "4", "--json")
+    assert code == 0, err
+    rep = json.loads(out)
+    assert rep["prefill"]["chunked_prefill"] is True and rep["decode"]["chunked_prefill"] is True
+    f.write_text(json.dumps({"mode": "disaggregated", "engine": "trtllm",
+                             "prefill": {"gpus": 1}, "decode": {"gpus": 1}, "kv_link": "nvlink"}))
+    code, _, err = cli(monkeypatch, capsys, "serve", "simulate", "--scenario", str(f), "--rate", "1",
+                       "--num-requests", "4", "--input-len", "9000", "--output-len", "4", "--json")
+    assert code == 2 and err.count("\n") == 1 and "--chunked-prefill" in err
