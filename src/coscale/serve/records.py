@@ -21,8 +21,8 @@ class RequestArrays:
     preemptions: np.ndarray
     recomputed: np.ndarray
 
-    def select(self, keep: np.ndarray) -> RequestArrays:
-        """The requests where `keep` (a boolean mask or indices) holds."""
+    def select(self, keep: np.ndarray | slice) -> RequestArrays:
+        """The requests that `keep` (a boolean mask, indices or a slice) picks."""
         return RequestArrays(**{f.name: getattr(self, f.name)[keep] for f in fields(self)})
 
     @property

@@ -12,8 +12,6 @@ from dataclasses import replace
 from importlib import resources
 from typing import Any
 
-import numpy as np
-
 from coscale.serve.capacity_search import max_rate
 from coscale.serve.metrics import Slo, latency_summaries, request_arrays
 from coscale.serve.scenario import Deployment, WorkloadSpec, build, make_workload, run
@@ -74,7 +72,7 @@ def predict_serving_case(case: dict[str, Any]) -> tuple[float, str]:
         if rep["completed"] != w.num_requests:
             raise ValueError(f"{case.get('id', 'case')}: a warm-up needs every request finished, got "
                              f"{rep['completed']}")
-        rep = {**rep, **latency_summaries(request_arrays(res).select(np.arange(rep["completed"]) >= warmup))}
+        rep = {**rep, **latency_summaries(request_arrays(res).select(slice(warmup, None)))}
     after = f" after {warmup} warm-up requests" if warmup else ""
     note = (f"{rep['completed'] - warmup} requests{after}, {rep['num_gpu_blocks']} KV blocks, {rep['preemptions']} "
             f"preemptions; TTFT mean {rep['ttft_s']['mean']:.3g} s, TPOT mean {rep['tpot_s']['mean']:.3g} s")
