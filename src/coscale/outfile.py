@@ -24,6 +24,9 @@ def check_out_file(path: str | Path, flag: str = "--out", suffix: str | None = N
     if p.is_dir():
         raise CoscaleError(f"{flag} '{path}' is a folder; name a file (e.g. '{p / ('out' + (suffix or ''))}').")
     folder = p.parent
+    if folder.exists() and not folder.is_dir():
+        raise CoscaleError(f"{flag} '{path}' lies under '{folder}', which is a file, not a folder; pick a path in "
+                           f"a folder.")
     if not folder.is_dir():
         raise CoscaleError(f"{flag} folder '{folder}' does not exist; create it first.")
     try:

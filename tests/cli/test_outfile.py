@@ -19,7 +19,8 @@ def test_a_writable_file_passes_and_leaves_nothing_behind(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(("name", "match"), [("a.csv", "must name a .parquet file"), ("sub", "is a folder"),
-                                             ("missing/r.parquet", "does not exist")])
+                                             ("missing/r.parquet", "does not exist"),
+                                             ("sub/x/r.parquet", "which is a file, not a folder")])
 def test_bad_paths_are_one_line(tmp_path: Path, name: str, match: str) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "x").write_text("")

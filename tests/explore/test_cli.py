@@ -73,6 +73,8 @@ def cli(monkeypatch, capsys):
     (["explore"], "--space"),
     (["explore", "--space", "missing.toml"], "not found"),
     (["explore", "query", "missing.parquet", "SELECT 1"], "not found"),
+    (["explore", "query", ".", "SELECT 1"], "is a folder"),
+    (["explore", "pareto", ".", "--objectives", "throughput_per_gpu,ttft_s"], "is a folder"),
 ])
 def test_bad_input_exit_2(cli, args, words):
     r = cli(*args)
@@ -87,7 +89,9 @@ def test_bad_space_and_query_exit_2(cli, results, tmp_path):
     for args, words in ((["explore", "--space", str(bad)], "memory.hbm.bandwidth_Bps"),
                         (["explore", "query", str(out), "SELECT nope FROM results"], "nope"),
                         (["explore", "pareto", str(out), "--objectives", "throughput_per_gpu,joules"],
-                         "joules_per_token")):
+                         "joules_per_token"),
+                        (["explore", "pareto", str(out), "--objectives", "throughput_per_gpu,ttft_s", "--where",
+                          "nonsense ==="], "give one SQL condition")):
         r = cli(*args)
         assert r.returncode == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 

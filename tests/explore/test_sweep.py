@@ -70,6 +70,21 @@ def test_partial_output_of_another_space_is_refused(small_space_file, tmp_path):
         run_sweep(other, out)
 
 
+def test_finished_results_of_another_space_or_another_file_are_not_overwritten(small_space_file, tmp_path):
+    out = tmp_path / "r.parquet"
+    run_sweep(load_space(small_space_file), out)
+    before = out.read_bytes()
+    other = parse_space(tomllib.loads(SMALL_SPACE.replace("max_batch = 128", "max_batch = 64")))
+    with pytest.raises(CoscaleError, match="results of a different space"):
+        run_sweep(other, out)
+    assert out.read_bytes() == before
+    junk = tmp_path / "junk.parquet"
+    junk.write_text("not a sweep")
+    with pytest.raises(CoscaleError, match="something other than a sweep's results"):
+        run_sweep(other, junk)
+    assert junk.read_text() == "not a sweep"
+
+
 def test_process_pool_equals_in_process(small_space_file, tmp_path):
     space = load_space(small_space_file)
     run_sweep(space, tmp_path / "a.parquet", workers=1)

@@ -50,18 +50,23 @@ def test_train_json_and_resume(run, tmp_path):
         (("compare", "--recipes", "bf16,nope"), "unknown recipe"),
         (("train", "--steps", "0"), "--steps must be positive"),
         (("train", "--data", "/nonexistent/dir"), "does not exist"),
+        (("train", "--tokenizer", "bpe", "--vocab", "0"), "--vocab must exceed"),
     ],
 )
 def test_bad_input_is_exit_2_without_traceback(run, args, message, tmp_path):
     result = run(*args, "--out", str(tmp_path / "o"))
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists()  # a refused run leaves no run folder behind
 
 
 def test_empty_data_dir_and_corrupt_checkpoint(run, tmp_path):
     (tmp_path / "empty").mkdir()
     result = run("train", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "o"))
-    assert result.returncode == 2 and "too little text" in result.stderr
+    assert result.returncode == 2 and "too little text" in result.stderr and not (tmp_path / "o").exists()
+    (tmp_path / "kept").mkdir()  # a folder the user made stays
+    result = run("train", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "kept"))
+    assert result.returncode == 2 and (tmp_path / "kept").is_dir()
     out = tmp_path / "bad"
     out.mkdir()
     (out / "checkpoint.pt").write_bytes(b"\x00garbage")

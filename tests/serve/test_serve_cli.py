@@ -37,6 +37,7 @@ def test_simulate_json_contract_determinism_and_parquet(tmp_path):
     import pyarrow.parquet as pq
     t = pq.read_table(out)
     assert t.num_rows == 200 and "ttft_s" in t.column_names
+    assert out.stat().st_mode & 0o777 == 0o644  # an ordinary file, not the temp file's owner-only mode
     steps = pq.read_table(tmp_path / "run.steps.parquet")
     assert steps.num_rows > 0 and max(steps.column("kv_utilization").to_pylist()) <= 1.0
 
@@ -49,6 +50,17 @@ def test_simulate_json_contract_determinism_and_parquet(tmp_path):
     (("serve", "simulate", "--rate", "5", "--length-dist", "zipf"), "--length-dist"),
     (("serve", "simulate", "--rate", "5", "--input-len", "200000"), "context"),
     (("serve", "sweep", "--rates", "1,x"), "--rates"),
+    (("serve", "sweep", "--rates", "1,,2"), "--rates"),  # an empty item is not skipped
+    (("serve", "simulate", "--rate", "5", "--kv-offload", ""), "empty name"),
+    (("serve", "simulate", "--rate", "5", "--kv-offload", "dram,,nvme"), "empty name"),
+    (("serve", "capacity", "--slo-tpot-p99", "nan"), "--slo-tpot-p99 must be"),
+    (("serve", "compare", "--gpus", "2", "--tps", "3"), "--tps 3"),  # not "raise the budget" for a bad degree
+    (("serve", "compare", "--gpus", "2", "--tps", "1,,2"), "--tps"),
+    # a pool's error names the pool's own flag, not the aggregated one
+    (("serve", "simulate", "--mode", "disaggregated", "--prefill-gpus", "3", "--prefill-tp", "2", "--decode-gpus",
+      "1", "--rate", "1"), "--prefill-gpus 3 is not divisible"),
+    (("serve", "simulate", "--mode", "disaggregated", "--prefill-gpus", "1", "--decode-gpus", "3", "--decode-tp",
+      "3", "--rate", "1"), "--decode-tp 3 does not divide"),
 ])
 def test_bad_input_is_one_line_exit_2(args, needle, tmp_path):
     r = run(*args)

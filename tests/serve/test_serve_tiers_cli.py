@@ -57,3 +57,18 @@ def test_bad_input_is_one_line_exit_2(monkeypatch, capsys, args, needle):
         return
     lines = [x for x in err.strip().splitlines() if x.strip()]
     assert code == 2 and len(lines) == 1 and needle in lines[0], err
+
+
+@pytest.mark.parametrize(("section", "needle"), [
+    ({"tiers": ["dram"], "dram_gib": "lots"}, "scenario 'kv_offload': dram_gib must be a finite number"),
+    ({"tiers": ["nvme", "dram"]}, "scenario 'kv_offload': tiers nvme,dram is out of order"),
+    ({"tiers": ["dram"], "keep": "all"}, "scenario 'kv_offload': unknown keep 'all'"),
+])
+def test_a_scenario_section_error_names_its_keys(monkeypatch, capsys, tmp_path, section, needle):
+    """A bad `kv_offload` section in a scenario file is named by its keys, not by the CLI flags."""
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps({"kv_offload": section}))
+    code, _out, err = cli(monkeypatch, capsys, "serve", "simulate", "--rate", "1", "--num-requests", "5",
+                          "--scenario", str(f), "--json")
+    lines = [x for x in err.strip().splitlines() if x.strip()]
+    assert code == 2 and len(lines) == 1 and needle in lines[0], err

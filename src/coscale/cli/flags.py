@@ -13,6 +13,7 @@ FLAGS: dict[str, str] = {
     "parallel.dp": "--dp",
     "parallel.vp": "--vp",
     "parallel.gpus": "--gpus",
+    **{f"{pool}.parallel.{k}": f"--{pool}-{k}" for pool in ("prefill", "decode") for k in ("gpus", "tp", "pp", "ep")},
     "request.input_len": "--input-len",
     "request.output_len": "--output-len",
     "request.context_len": "--input-len + --output-len",

@@ -6,6 +6,7 @@ The lab modules (and torch) are imported inside the commands, so other coscale c
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,17 +78,26 @@ def _with_threads(preset):
     return dataclasses.replace(preset, train=dataclasses.replace(preset.train, threads=choice.threads))
 
 
-def _corpus(preset, data: Path | None, tokenizer: str, vocab: int, out: Path):
+def _folder_and_corpus(out: Path, preset, data: Path | None, tokenizer: str = "byte", vocab: int = 256):
+    """(run folder, corpus): the folder made first, so a bad --out fails before any work; a refused corpus
+    (bad --data, --tokenizer or --vocab) removes the folder again when this call made it."""
     from coscale.lab.data import load_corpus
 
-    return load_corpus(
-        data_dir=data,
-        max_bytes=preset.train.data_bytes,
-        val_fraction=preset.train.val_fraction,
-        tokenizer=tokenizer,
-        vocab_size=vocab,
-        cache_dir=out / "tokenizer",
-    )
+    made = not out.exists()
+    _output_folder(out)
+    try:
+        return out, load_corpus(
+            data_dir=data,
+            max_bytes=preset.train.data_bytes,
+            val_fraction=preset.train.val_fraction,
+            tokenizer=tokenizer,
+            vocab_size=vocab,
+            cache_dir=out / "tokenizer",
+        )
+    except CoscaleError:
+        if made:  # everything in it was written by this call
+            shutil.rmtree(out, ignore_errors=True)
+        raise
 
 
 def _progress() -> Progress:
@@ -164,8 +174,7 @@ def train(
 
     p, r = _with_threads(get_preset(preset, steps=steps)), get_recipe(recipe)
     _backend_note(p, fp8_backend)
-    out = _output_folder(out or Path("lab-runs") / f"{p.name}-{r.name}-s{seed}")
-    corpus = _corpus(p, data, tokenizer, vocab, out)
+    out, corpus = _folder_and_corpus(out or Path("lab-runs") / f"{p.name}-{r.name}-s{seed}", p, data, tokenizer, vocab)
     with _progress() as bar, GracefulStop() as stop:
         task = bar.add_task(f"{r.name}", total=p.train.steps, loss=math.nan, tps=0.0)
         result, _ = train_run(
@@ -227,8 +236,7 @@ def compare(
     options = CompareOptions(seeds=tuple(range(seeds)), tail_steps=tail_steps, fp8_backend=fp8_backend, target=target)
     predict_recipes(target, [r.name for r in chosen])  # a bad --model/--hardware fails now, not after training
     _backend_note(p, fp8_backend)
-    out = _output_folder(out or Path("lab-runs") / f"compare-{p.name}")
-    corpus = _corpus(p, data, "byte", 256, out)
+    out, corpus = _folder_and_corpus(out or Path("lab-runs") / f"compare-{p.name}", p, data)
     err = Console(stderr=True, soft_wrap=True)
     estimate = estimate_compare(p, chosen, corpus, options)
     err.print(estimate.describe(), markup=False, highlight=False)
@@ -296,8 +304,7 @@ def scaling(
         raise CoscaleError("--recipes needs at least one recipe besides bf16; pass e.g. --recipes fp8-tensor,nvfp4")
     presets = [scaled_preset(base, w, s) for w, s in grid.points()]  # a bad width fails now, before training
     _backend_note(base, fp8_backend)
-    out = _output_folder(out or Path("lab-runs") / f"scaling-{base.name}")
-    corpus = _corpus(base, data, "byte", 256, out)
+    out, corpus = _folder_and_corpus(out or Path("lab-runs") / f"scaling-{base.name}", base, data)
     err = Console(stderr=True, soft_wrap=True)
     options = CompareOptions(seeds=grid.seeds, fp8_backend=fp8_backend, ptq_schemes=(), target=None)
     seconds = sum(estimate_compare(p, chosen, corpus, options).seconds for p in presets)

@@ -65,6 +65,9 @@ def inference(
     if fixed_batch is not None and max_batch is not None:
         raise CoscaleError(f"--max-batch bounds --batch auto; --batch {fixed_batch} is fixed, so it would change "
                            f"nothing: drop --max-batch.")
+    for flag, value in (("--tp", tp), ("--pp", pp), ("--ep", ep), ("--gpus", gpus)):
+        if value is not None and value < 1:
+            raise CoscaleError(f"{flag} must be a positive integer, got {value}.")
     gpus = gpus if gpus is not None else max(tp, ep) * pp
     chip = load_hardware(hardware)
     spec, recipe = resolve_model(model), get_precision(precision, kv_precision)

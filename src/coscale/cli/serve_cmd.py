@@ -455,7 +455,7 @@ def sweep_cmd(
 
 def _numbers(text: str, flag: str, integer: bool) -> list[float]:
     try:
-        vals = [float(x) for x in text.split(",") if x.strip()]
+        vals = [float(x) for x in text.split(",")]
     except ValueError:
         raise CoscaleError(f"{flag} must be comma-separated numbers, got '{text}'.") from None
     if not vals or any(not 0 < v < math.inf for v in vals) or (integer and any(v != int(v) for v in vals)):

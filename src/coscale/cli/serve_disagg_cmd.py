@@ -186,7 +186,7 @@ def _prices(text: str | None) -> tuple[tuple[str, float], ...]:
 def _degrees(flag: str, text: str) -> tuple[int, ...]:
     """A comma-separated list of positive parallel degrees."""
     try:
-        out = tuple(int(x) for x in text.split(",") if x.strip())
+        out = tuple(int(x) for x in text.split(","))
     except ValueError:
         raise CoscaleError(f"{flag} must be comma-separated integers, got '{text}'.") from None
     if not out or min(out) < 1:
@@ -217,7 +217,7 @@ def compare_cmd(
     input_len: int = typer.Option(None, "--input-len", help="Mean prompt tokens (default 1024)."),
     output_len: int = typer.Option(None, "--output-len", help="Mean output tokens (default 256)."),
     length_dist: str = typer.Option("fixed", "--length-dist", help="fixed, exponential, lognormal, or a preset."),
-    trace: str = typer.Option(None, "--trace", help="Trace whose lengths are used (arrivals are Poisson)."),
+    trace: str = typer.Option(None, "--trace", hidden=True),  # refused below, with what to give instead
     duration: float = typer.Option(30.0, "--duration", help="Simulated seconds of arrivals per trial run."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     slo_ttft_p99: float = typer.Option(2.0, "--slo-ttft-p99", help="TTFT p99 limit, s."),

@@ -12,7 +12,7 @@ import pyarrow as pa
 from coscale.errors import CoscaleError
 from coscale.explore.objectives import OBJECTIVES, get_objective
 from coscale.explore.pareto import pareto_mask
-from coscale.explore.store import read_results
+from coscale.explore.store import read_results, results_file
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -25,8 +25,7 @@ def run_query(path: str | Path, sql: str) -> QueryResult:
     """Run `sql` on the Parquet file at `path`, visible as the table `results`."""
     import duckdb
 
-    if not Path(path).exists():
-        raise CoscaleError(f"results file '{path}' not found; run `coscale explore --space FILE --out {path}` first.")
+    results_file(path)
     if not sql.strip():
         raise CoscaleError("empty SQL; e.g. \"SELECT model, max(throughput_per_gpu) FROM results GROUP BY model\".")
     con = duckdb.connect()
@@ -80,10 +79,11 @@ def select_rows(path: str | Path, where: str) -> pa.Table:
     try:
         escaped = str(path).replace("'", "''")
         rows = con.execute(f"SELECT file_row_number FROM read_parquet('{escaped}', file_row_number = true) "
-                           f"WHERE {where} ORDER BY file_row_number").fetchnumpy()["file_row_number"]
+                           f"WHERE ({where}) ORDER BY file_row_number").fetchnumpy()["file_row_number"]
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
-        raise CoscaleError(f"--where '{where}' failed: {first}") from None
+        raise CoscaleError(f"--where '{where}' failed: {first}; give one SQL condition on the file's columns, "
+                           f"e.g. \"feasible AND model = 'llama-3.1-8b'\".") from None
     finally:
         con.close()
     return table.take(pa.array(np.asarray(rows, dtype=np.int64)))
@@ -139,8 +139,7 @@ def front_of_file(path: str | Path, objectives: tuple[str, ...], batch_rows: int
 def _schema(path: str | Path) -> pa.Schema:
     import pyarrow.parquet as pq
 
-    if not Path(path).exists():
-        raise CoscaleError(f"results file '{path}' not found; run `coscale explore --space FILE --out {path}` first.")
+    results_file(path)
     try:
         return pq.read_schema(path)
     except (pa.ArrowInvalid, OSError) as exc:

@@ -44,7 +44,11 @@ class ResultStore:
         return self.parts / f"chunk-{chunk:06d}.parquet"
 
     def open(self) -> None:
-        """Create (or check) the parts folder for this space."""
+        """Create (or check) the parts folder for this space. An existing `out` is replaced only by a
+        rerun of its own space (resuming or finishing it), never silently by another sweep or file."""
+        if self.out.exists() and not self.parts.exists() and not self.is_complete():
+            what = "the results of a different space" if self._digest() else "something other than a sweep's results"
+            raise CoscaleError(f"{self.out} holds {what}; delete it or choose another --out.")
         manifest = self.parts / "space.json"
         if manifest.exists():
             stored = json.loads(manifest.read_text(encoding="utf-8"))
@@ -66,13 +70,17 @@ class ResultStore:
         return {int(p.stem.split("-")[1]) for p in self.parts.glob("chunk-*.parquet")}
 
     def is_complete(self) -> bool:
+        return self._digest() == self.space.digest and not self.parts.exists()
+
+    def _digest(self) -> str:
+        """The space digest a finished results file at `out` records ('' when there is none)."""
         if not self.out.exists():
-            return False
+            return ""
         try:
             meta = pq.read_schema(self.out).metadata or {}
         except (pa.ArrowInvalid, OSError):
-            return False
-        return meta.get(DIGEST_KEY, b"").decode() == self.space.digest and not self.parts.exists()
+            return ""
+        return meta.get(DIGEST_KEY, b"").decode()
 
     def write_chunk(self, chunk: int, table: pa.Table) -> None:
         _atomic_write_table(table, self.chunk_path(chunk))
@@ -93,10 +101,18 @@ class ResultStore:
         shutil.rmtree(self.parts)
 
 
-def read_results(path: str | Path) -> pa.Table:
+def results_file(path: str | Path) -> Path:
+    """`path` as an existing results file (a folder or a missing path is a one-line error)."""
     p = Path(path)
+    if p.is_dir():
+        raise CoscaleError(f"'{path}' is a folder; give the .parquet file `coscale explore --out` wrote.")
     if not p.exists():
         raise CoscaleError(f"results file '{path}' not found; run `coscale explore --space FILE --out {path}` first.")
+    return p
+
+
+def read_results(path: str | Path) -> pa.Table:
+    p = results_file(path)
     try:
         return pq.read_table(p)
     except (pa.ArrowInvalid, OSError) as exc:

@@ -102,7 +102,9 @@ class _Doc:
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise self.fail(key, f"has value {value!r}; give a finite number")
         if value <= 0:
-            raise self.fail(key, f"has value {value!r}; it must be > 0 (omit unsupported precisions)")
+            peak = key.startswith("compute.") and key != "compute.compute_units"
+            hint = " (omit unsupported precisions)" if peak else ""
+            raise self.fail(key, f"has value {value!r}; it must be > 0{hint}")
         unit = raw.get("unit")
         if not isinstance(unit, str):
             raise self.fail(key, "has no 'unit'; add one, e.g. \"TFLOP/s\", \"GiB\", \"TB/s\", \"us\", \"W\"")

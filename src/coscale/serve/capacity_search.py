@@ -98,8 +98,9 @@ def max_rate(d: Deployment, w: WorkloadSpec, built: Built, ttft_p99: float, tpot
 def search_rate(probe: Callable[[float], RatePoint], ttft_p99: float, tpot_p99: float, start_rps: float = 1.0,
                 rel_tol: float = 0.02, max_runs: int = 24) -> tuple[RatePoint, list[RatePoint]]:
     """The highest rate `probe` calls ok: double from `start_rps` until a run fails, then bisect to `rel_tol`."""
-    if not (ttft_p99 > 0 and tpot_p99 > 0):
-        raise CoscaleError("--slo-ttft-p99 and --slo-tpot-p99 must be > 0 s.")
+    for flag, limit in (("--slo-ttft-p99", ttft_p99), ("--slo-tpot-p99", tpot_p99)):
+        if not limit > 0:  # NaN too; inf leaves that limit off
+            raise CoscaleError(f"{flag} must be a number of seconds > 0, got {limit}.")
     tried: list[RatePoint] = []
     lo: RatePoint | None = None
     hi: RatePoint | None = None

@@ -153,6 +153,19 @@ def instance_layouts(spec: CompareSpec, chip: str, limit: int) -> list[Layout]:
             for e in spec.eps if e == 1 or (e > t and e % t == 0 and e <= limit)]
 
 
+def _pool_layouts(spec: CompareSpec, chip: str, role: str) -> list[Layout]:
+    """`instance_layouts` of one pool of the disaggregated search; none is an error naming the flags."""
+    limit = spec.max_gpus(chip)
+    out = instance_layouts(spec, chip, limit)
+    if not out:
+        dom = load_hardware(chip).links.scaleup.domain_size
+        raise CoscaleError(f"no --tps/--eps degree fits one {role} instance on {chip}: --tps "
+                           f"{','.join(map(str, spec.tps))} and --eps {','.join(map(str, spec.eps))} against at most "
+                           f"{min(limit, dom)} GPUs (the budget, and TP within a {dom}-GPU scale-up domain); give "
+                           f"smaller degrees or raise the budget.")
+    return out
+
+
 def layout_name(layout: Layout) -> str:
     tp, ep = layout
     return f"TP{tp}" + (f" EP{ep}" if ep > 1 else "")
@@ -261,12 +274,12 @@ def screen_disaggregated(spec: CompareSpec, mean_in: float, mean_out: float) -> 
     pc, dc = spec.prefill_chip, spec.decode_chip
     pre, dec = {}, {}
     refused: list[str] = []  # why layouts could not be built (the first is the message when none can)
-    for layout in instance_layouts(spec, pc, spec.max_gpus(pc)):
+    for layout in _pool_layouts(spec, pc, "prefill"):
         try:
             pre[layout] = prefill_rate(build(_pool(spec, pc, 1, layout)), mean_in)
         except CoscaleError as e:
             refused.append(f"prefill {layout_name(layout)} on {pc}: {e}")
-    for layout in instance_layouts(spec, dc, spec.max_gpus(dc)):
+    for layout in _pool_layouts(spec, dc, "decode"):
         try:
             dec[layout] = decode_rate(build(_pool(spec, dc, 1, layout)), mean_in, mean_out, spec.slo_tpot_p99_s)[0]
         except CoscaleError as e:

@@ -63,8 +63,8 @@ class Workload:
 def load_workload(path: str | Path) -> Workload:
     p = Path(path)
     if not p.is_file():
-        raise CoscaleError(f"workload file '{path}' does not exist; pass a TOML file with model, precision, "
-                           f"input_len, output_len and batch (or concurrency / rate).")
+        raise CoscaleError(f"workload file '{path}' {'is a folder' if p.is_dir() else 'does not exist'}; pass a TOML "
+                           f"file with model, precision, input_len, output_len and batch (or concurrency / rate).")
     return parse_workload(read_toml(p, "workload"), source=str(p))
 
 

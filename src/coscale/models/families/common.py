@@ -42,7 +42,8 @@ def gqa_attention(
     kv_heads = r.pos_int("num_key_value_heads", default=heads)
     if heads % kv_heads:
         raise CoscaleError(
-            f"{r.where}: num_attention_heads={heads} is not a multiple of num_key_value_heads={kv_heads}"
+            f"{r.where}: num_attention_heads={heads} is not a multiple of num_key_value_heads={kv_heads}; "
+            f"each KV head serves a whole group of query heads, so use a divisor of {heads}"
         )
     hd = head_dim(r, hidden, heads)
     return AttentionSpec(

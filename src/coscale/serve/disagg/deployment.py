@@ -3,6 +3,7 @@ GPUs, parallel layout and engine settings, joined by a KV link; and how it is bu
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from coscale.errors import CoscaleError
@@ -56,6 +57,10 @@ class DisaggBuilt:
         return self.prefill.parallel.gpus + self.decode.parallel.gpus
 
 
+# what a pool's build error names that each pool has its own of: spec paths and flags
+POOL_FIELD = re.compile(r"(?<![\w.-])(parallel\.(?:gpus|tp|pp|ep)\b|--(?:gpus|tp|pp|ep|hardware)\b)")
+
+
 def _pool(d: Deployment, name: str) -> Built:
     """A pool's build; with EP each attention-DP rank is an instance with its own batch and KV pool,
     costed by the core as one rank of a group whose ranks carry the same tokens. A DeepEP all-to-all
@@ -63,8 +68,10 @@ def _pool(d: Deployment, name: str) -> Built:
     disaggregated servers are launched (--deepep-mode normal / low_latency, sglang issue #6017)."""
     try:
         return build(d, deepep_mode="normal" if name == "prefill" else "low_latency")
-    except CoscaleError as e:
-        raise CoscaleError(f"the {name} pool cannot run the model: {e}") from None
+    except CoscaleError as e:  # naming the pool's own flags (`prefill.parallel.tp`: --prefill-tp)
+        own = POOL_FIELD.sub(lambda m: f"{name}.{m.group(1)}" if m.group(1).startswith("parallel")
+                             else f"--{name}-{m.group(1)[2:]}", str(e))
+        raise CoscaleError(f"the {name} pool cannot run the model: {own}") from None
 
 
 def build_disagg(d: DisaggDeployment) -> DisaggBuilt:

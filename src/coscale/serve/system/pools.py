@@ -12,6 +12,7 @@ adapted to what the pool's stages need, and its replicas.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from coscale.cost.plan import build_plan
@@ -56,6 +57,8 @@ def _deployment(p: PoolSpec, no_prefix_cache: bool) -> Deployment:
 
 
 BuiltCache = dict[tuple[PoolSpec, frozenset[str]], Built]
+# a deployment's spec paths and flags that are keys of a system file's pool
+POOL_FIELD = re.compile(r"(?<![\w.-])(?:parallel\.(gpus|tp|pp|ep)\b|--(gpus|tp|pp|ep|hardware)\b)")
 
 
 def build_pool(p: PoolSpec, kinds: frozenset[str], cache: BuiltCache | None = None) -> Pool:
@@ -74,8 +77,9 @@ def _built(p: PoolSpec, kinds: frozenset[str]) -> Built:
         # encoders keep no KV between requests; a Whisper decoder's KV depends on its audio (through
         # cross-attention), so equal prompt tokens are no reusable prefix
         b = build(_deployment(p, encode_only or "asr" in kinds))
-    except CoscaleError as exc:
-        raise CoscaleError(f"pool '{p.name}' ({p.model} on {p.hardware}): {exc}") from None
+    except CoscaleError as exc:  # named by the pool's keys in the system file, not by flags or spec paths
+        own = POOL_FIELD.sub(lambda m: m.group(1) or m.group(2), str(exc))
+        raise CoscaleError(f"pool '{p.name}' ({p.model} on {p.hardware}): {own}") from None
     model = b.model
     where = f"pool '{p.name}' ({model.name})"
     if model.head_outputs and kinds - {"encode"}:

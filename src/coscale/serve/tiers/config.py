@@ -9,6 +9,7 @@ figure in `shared_storage.json`; `--dram-kv-gib` / `--nvme-kv-gib` (per GPU) and
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -66,12 +67,20 @@ class OffloadConfig:
         return {"dram": self.dram_gib, "nvme": self.nvme_gib, "shared": self.shared_gib}[tier]
 
 
+KEY_OF_FLAG = {"--kv-offload": "tiers", "--dram-kv-gib": "dram_gib", "--nvme-kv-gib": "nvme_gib",
+               "--shared-kv-gib": "shared_gib", "--kv-keep": "keep", "--kv-store": "store"}
+FLAG_KEYS = re.compile("|".join(re.escape(f) for f in KEY_OF_FLAG) + r"\b")
+
+
 def parse_tiers(text: str | None) -> tuple[str, ...]:
-    """`dram,nvme` -> ('dram', 'nvme'); '' or 'none' -> ()."""
+    """`dram,nvme` -> ('dram', 'nvme'); 'none' -> (); an empty name is an error."""
     if text is None:
         return ()
-    parts = tuple(p.strip().lower() for p in text.split(",") if p.strip())
-    return () if parts in ((), ("none",)) else parts
+    parts = tuple(p.strip().lower() for p in text.split(","))
+    if not all(parts):
+        raise CoscaleError(f"KV tiers '{text}' has an empty name; give tiers top to bottom like dram,nvme "
+                           f"(from dram, nvme, shared), or none.")
+    return () if parts == ("none",) else parts
 
 
 def offload_config(value: object) -> OffloadConfig | None:
@@ -92,5 +101,9 @@ def offload_config(value: object) -> OffloadConfig | None:
     if not isinstance(tiers, str | list):
         raise CoscaleError(f"scenario 'kv_offload' tiers must be a list like [\"dram\", \"nvme\"] or a string "
                            f"\"dram,nvme\", got {tiers!r}.")
-    d["tiers"] = parse_tiers(tiers) if isinstance(tiers, str) else tuple(str(t).lower() for t in tiers)
-    return OffloadConfig(**d)
+    try:
+        d["tiers"] = parse_tiers(tiers) if isinstance(tiers, str) else tuple(str(t).lower() for t in tiers)
+        return OffloadConfig(**d)
+    except CoscaleError as e:  # named by the section's keys, not by the flags that set them on the CLI
+        own = FLAG_KEYS.sub(lambda m: KEY_OF_FLAG[m.group(0)], str(e))
+        raise CoscaleError(f"scenario 'kv_offload': {own}") from None
