@@ -10,6 +10,7 @@ Every command with an output file calls this one check (serve, explore, calibrat
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -38,3 +39,9 @@ def check_out_file(path: str | Path, flag: str = "--out", suffix: str | None = N
     if p.exists() and not os.access(p, os.W_OK):
         raise CoscaleError(f"{flag} '{path}' is not writable; choose another file or change its mode.")
     return p
+
+
+def temp_beside(path: Path) -> Path:
+    """An unused temporary name in `path`'s folder, not yet created: a writer that creates it (so it gets
+    the usual mode, from the umask) and then renames it onto `path` replaces `path` in one step."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")

@@ -3,6 +3,7 @@ wrong kind of file is one line (exit 2), and nothing is created or overwritten."
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,18 @@ def test_serve_refuses_a_folder_before_simulating(tmp_path: Path) -> None:
                                  "--out", str(tmp_path / "x.parquet")])
     assert r.exit_code != 0
     assert isinstance(r.exception, CoscaleError) and "is a folder" in str(r.exception)
+
+
+def test_a_written_file_gets_the_usual_mode_and_no_temp_file_remains(tmp_path: Path) -> None:
+    """Output is written under a temporary name beside the target and renamed onto it: the result has a
+    new file's mode under the umask (not a temp file's owner-only one) and nothing else is left."""
+    from coscale.report.html.write import write_atomic
+
+    target = tmp_path / "r.html"
+    umask = os.umask(0o022)
+    try:
+        write_atomic(target, "<html></html>")
+    finally:
+        os.umask(umask)
+    assert target.read_text() == "<html></html>" and target.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]

@@ -103,5 +103,10 @@ def test_pareto_where_restricts_to_matching_rows(results, cli):
     assert r.exit_code == 0, r.output
     front = json.loads(r.stdout)["front"]
     assert front and all(p["input_len"] == 4096 and p["model"] == "qwen3-30b-a3b" for p in front)
+    # one condition: an OR stays inside it, and a trailing SQL comment ends with it
+    r = runner.invoke(app, ["explore", "pareto", str(out), "--objectives", "throughput_per_gpu,tokens_per_s_per_user",
+                            "--where", "input_len = 4096 OR input_len = 4096 -- long prompts", "--json"])
+    assert r.exit_code == 0, r.output
+    assert all(p["input_len"] == 4096 for p in json.loads(r.stdout)["front"])
     bad = cli("explore", "pareto", str(out), "--objectives", "throughput_per_gpu,ttft_s", "--where", "nope > 1")
     assert bad.returncode == 2 and "--where" in bad.stderr

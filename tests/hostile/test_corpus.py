@@ -58,3 +58,5 @@ def test_hostile_arguments(case: dict) -> None:
     codes = case["exit"] if isinstance(case["exit"], list) else [case["exit"]]
     outcome = invoke(case["args"])
     assert problems(outcome, codes, "--json" in case["args"]) == [], case["args"]
+    if "stderr" in case:  # the line names what to fix
+        assert case["stderr"] in outcome.stderr, (case["args"], outcome.stderr)

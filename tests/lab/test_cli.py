@@ -64,9 +64,10 @@ def test_empty_data_dir_and_corrupt_checkpoint(run, tmp_path):
     (tmp_path / "empty").mkdir()
     result = run("train", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "o"))
     assert result.returncode == 2 and "too little text" in result.stderr and not (tmp_path / "o").exists()
-    (tmp_path / "kept").mkdir()  # a folder the user made stays
+    (tmp_path / "kept").mkdir()  # a folder the user made stays, with what it holds
+    (tmp_path / "kept" / "notes.txt").write_text("mine")
     result = run("train", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "kept"))
-    assert result.returncode == 2 and (tmp_path / "kept").is_dir()
+    assert result.returncode == 2 and (tmp_path / "kept" / "notes.txt").read_text() == "mine"
     out = tmp_path / "bad"
     out.mkdir()
     (out / "checkpoint.pt").write_bytes(b"\x00garbage")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -37,7 +38,9 @@ def test_simulate_json_contract_determinism_and_parquet(tmp_path):
     import pyarrow.parquet as pq
     t = pq.read_table(out)
     assert t.num_rows == 200 and "ttft_s" in t.column_names
-    assert out.stat().st_mode & 0o777 == 0o644  # an ordinary file, not the temp file's owner-only mode
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # an ordinary new file's mode, not owner-only
     steps = pq.read_table(tmp_path / "run.steps.parquet")
     assert steps.num_rows > 0 and max(steps.column("kv_utilization").to_pylist()) <= 1.0
 
@@ -51,9 +54,9 @@ def test_simulate_json_contract_determinism_and_parquet(tmp_path):
     (("serve", "simulate", "--rate", "5", "--input-len", "200000"), "context"),
     (("serve", "sweep", "--rates", "1,x"), "--rates"),
     (("serve", "sweep", "--rates", "1,,2"), "--rates"),  # an empty item is not skipped
-    (("serve", "simulate", "--rate", "5", "--kv-offload", ""), "empty name"),
-    (("serve", "simulate", "--rate", "5", "--kv-offload", "dram,,nvme"), "empty name"),
-    (("serve", "capacity", "--slo-tpot-p99", "nan"), "--slo-tpot-p99 must be"),
+    (("serve", "simulate", "--rate", "5", "--kv-offload", ""), "empty item"),
+    (("serve", "simulate", "--rate", "5", "--kv-offload", "dram,"), "empty item"),
+    (("serve", "capacity", "--slo-tpot-p99", "nan"), "--slo-tpot-p99 must be a number of seconds > 0, got nan"),
     (("serve", "compare", "--gpus", "2", "--tps", "3"), "--tps 3"),  # not "raise the budget" for a bad degree
     (("serve", "compare", "--gpus", "2", "--tps", "1,,2"), "--tps"),
     # a pool's error names the pool's own flag, not the aggregated one

@@ -37,7 +37,8 @@ app = typer.Typer(help="Sweep model x precision x parallelism x chip spaces; que
 def explore(
     ctx: typer.Context,
     space: str | None = typer.Option(None, help="Space file (TOML) or the name of a shipped space."),
-    out: Path = typer.Option(Path("results.parquet"), help="Parquet file to write (resumes a killed sweep)."),
+    out: Path = typer.Option(Path("results.parquet"), help="Parquet file to write (resumes a killed sweep; "
+                                                           "refuses a file holding another space's results)."),
     backend: str = typer.Option("local", help="Where chunks run: local (process pool) or ray."),
     workers: int = typer.Option(1, help="Worker processes (local) or Ray CPUs."),
     address: str | None = typer.Option(None, help="Ray cluster address (default: start a local instance)."),

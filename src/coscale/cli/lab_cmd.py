@@ -5,6 +5,7 @@ The lab modules (and torch) are imported inside the commands, so other coscale c
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from coscale.cli.extras import require_torch
+from coscale.commalist import comma_items
 from coscale.errors import CoscaleError
 from coscale.lab.interrupt import EXIT_INTERRUPTED, RunInterrupted
 from coscale.lab.outputs import write_json_atomic
@@ -53,15 +55,19 @@ def _backend_note(preset, requested: str) -> None:
         Console(stderr=True, soft_wrap=True).print(choice.reason, markup=False, highlight=False)
 
 
-def _output_folder(out: Path) -> Path:
-    """Create the run folder up front, so a bad --out fails before any training time is spent."""
+def _output_folder(out: Path) -> bool:
+    """Create the run folder up front, so a bad --out fails before any training time is spent; whether
+    this call made it."""
     if out.exists() and not out.is_dir():
         raise CoscaleError(f"--out {out} is an existing file; pass a folder for the run's checkpoints and outputs")
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.mkdir()
+        return True
+    except FileExistsError:
+        return False
     except OSError as exc:
         raise CoscaleError(f"cannot create --out {out}: {exc.strerror}; pass a writable folder") from None
-    return out
 
 
 def _with_threads(preset):
@@ -83,8 +89,7 @@ def _folder_and_corpus(out: Path, preset, data: Path | None, tokenizer: str = "b
     (bad --data, --tokenizer or --vocab) removes the folder again when this call made it."""
     from coscale.lab.data import load_corpus
 
-    made = not out.exists()
-    _output_folder(out)
+    made = _output_folder(out)
     try:
         return out, load_corpus(
             data_dir=data,
@@ -95,8 +100,10 @@ def _folder_and_corpus(out: Path, preset, data: Path | None, tokenizer: str = "b
             cache_dir=out / "tokenizer",
         )
     except CoscaleError:
-        if made:  # everything in it was written by this call
-            shutil.rmtree(out, ignore_errors=True)
+        if made:  # only what this call wrote: the tokenizer cache, then the folder if nothing else is in it
+            shutil.rmtree(out / "tokenizer", ignore_errors=True)
+            with contextlib.suppress(OSError):
+                out.rmdir()
         raise
 
 
@@ -223,9 +230,7 @@ def compare(
 
     if seeds < 1 or seeds > 100:
         raise CoscaleError(f"--seeds must be between 1 and 100, got {seeds}; 3 or more give a 95 % interval")
-    names = list_recipes() if recipes is None else [n.strip() for n in recipes.split(",") if n.strip()]
-    if not names:
-        raise CoscaleError("--recipes names no recipe; pass e.g. --recipes fp8-tensor,nvfp4 (or leave it out for all)")
+    names = list_recipes() if recipes is None else comma_items(recipes, "--recipes")
     p = get_preset(preset, steps=steps)
     if tail_steps is not None and tail_steps > p.train.steps:
         raise CoscaleError(f"--tail-steps {tail_steps} is longer than the run's {p.train.steps} steps; give at most "
@@ -267,7 +272,7 @@ def compare(
 
 def _int_list(text: str, flag: str) -> tuple[int, ...]:
     try:
-        return tuple(int(v) for v in text.split(",") if v.strip())
+        return tuple(int(v) for v in comma_items(text, flag))
     except ValueError:
         raise CoscaleError(f"{flag} takes comma-separated whole numbers, got {text!r}; pass e.g. {flag} 64,128") \
             from None
@@ -298,7 +303,7 @@ def scaling(
     grid = ScalingGrid(widths=_int_list(widths, "--widths"), steps=_int_list(steps, "--steps"),
                        seeds=tuple(range(seeds)))
     base = _with_threads(get_preset(preset))
-    names = [n.strip() for n in recipes.split(",") if n.strip()]
+    names = comma_items(recipes, "--recipes")
     chosen = [get_recipe(n) for n in (["bf16"] + [n for n in names if n != "bf16"])]
     if len(chosen) < 2:
         raise CoscaleError("--recipes needs at least one recipe besides bf16; pass e.g. --recipes fp8-tensor,nvfp4")

@@ -65,7 +65,7 @@ def inference(
     if fixed_batch is not None and max_batch is not None:
         raise CoscaleError(f"--max-batch bounds --batch auto; --batch {fixed_batch} is fixed, so it would change "
                            f"nothing: drop --max-batch.")
-    for flag, value in (("--tp", tp), ("--pp", pp), ("--ep", ep), ("--gpus", gpus)):
+    for flag, value in (("--pp", pp), ("--gpus", gpus)):  # (--tp and --ep: checked with the layout)
         if value is not None and value < 1:
             raise CoscaleError(f"{flag} must be a positive integer, got {value}.")
     gpus = gpus if gpus is not None else max(tp, ep) * pp

@@ -31,6 +31,7 @@ from coscale.cli.serve_disagg_cmd import (
 )
 from coscale.cli.serve_options import check_options, check_overlap_weight, check_workload_mode, read_scenario
 from coscale.cli.serve_system_cmd import system_cmd
+from coscale.commalist import comma_items
 from coscale.errors import CoscaleError, DoesNotFitError
 from coscale.report.console import make_console, print_json
 from coscale.serve.capacity_search import MLPERF_MIN_DURATION_S, evaluate, max_rate
@@ -455,10 +456,10 @@ def sweep_cmd(
 
 def _numbers(text: str, flag: str, integer: bool) -> list[float]:
     try:
-        vals = [float(x) for x in text.split(",")]
+        vals = [float(x) for x in comma_items(text, flag)]
     except ValueError:
         raise CoscaleError(f"{flag} must be comma-separated numbers, got '{text}'.") from None
-    if not vals or any(not 0 < v < math.inf for v in vals) or (integer and any(v != int(v) for v in vals)):
+    if any(not 0 < v < math.inf for v in vals) or (integer and any(v != int(v) for v in vals)):
         raise CoscaleError(f"{flag} must be finite positive {'integers' if integer else 'numbers'}, got '{text}'.")
     return vals
 

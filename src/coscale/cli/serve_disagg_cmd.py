@@ -8,6 +8,7 @@ from rich.table import Table
 
 from coscale.cli.engine_flags import check_deployment_flags
 from coscale.cli.serve_options import check_options, check_overlap_weight, check_value, check_workload_mode
+from coscale.commalist import comma_items
 from coscale.errors import CoscaleError
 from coscale.report.console import make_console, print_json
 from coscale.serve.compare import CompareSpec, compare, layout_name
@@ -186,10 +187,10 @@ def _prices(text: str | None) -> tuple[tuple[str, float], ...]:
 def _degrees(flag: str, text: str) -> tuple[int, ...]:
     """A comma-separated list of positive parallel degrees."""
     try:
-        out = tuple(int(x) for x in text.split(","))
+        out = tuple(int(x) for x in comma_items(text, flag))
     except ValueError:
         raise CoscaleError(f"{flag} must be comma-separated integers, got '{text}'.") from None
-    if not out or min(out) < 1:
+    if min(out) < 1:
         raise CoscaleError(f"{flag} must be positive integers, got '{text}'.")
     return out
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from coscale.commalist import comma_items
 from coscale.errors import CoscaleError
 from coscale.explore.objectives import OBJECTIVES, get_objective
 from coscale.explore.pareto import pareto_mask
@@ -45,7 +46,7 @@ def run_query(path: str | Path, sql: str) -> QueryResult:
 
 
 def parse_objectives(text: str) -> tuple[str, ...]:
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    names = tuple(comma_items(text, "--objectives"))
     if not 2 <= len(names) <= 3 or len(set(names)) != len(names):
         raise CoscaleError(f"--objectives takes two or three distinct objectives separated by commas, got '{text}'.")
     for n in names:
@@ -78,8 +79,9 @@ def select_rows(path: str | Path, where: str) -> pa.Table:
     con = duckdb.connect()
     try:
         escaped = str(path).replace("'", "''")
+        # the condition in parentheses, and on a line of its own so that a trailing -- comment ends there
         rows = con.execute(f"SELECT file_row_number FROM read_parquet('{escaped}', file_row_number = true) "
-                           f"WHERE ({where}) ORDER BY file_row_number").fetchnumpy()["file_row_number"]
+                           f"WHERE ({where}\n) ORDER BY file_row_number").fetchnumpy()["file_row_number"]
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         raise CoscaleError(f"--where '{where}' failed: {first}; give one SQL condition on the file's columns, "

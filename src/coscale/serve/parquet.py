@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from coscale.outfile import check_out_file
+from coscale.outfile import check_out_file, temp_beside
 from coscale.serve.disagg.engine import DisaggResult
 from coscale.serve.engine import SimResult
 from coscale.serve.metrics import request_arrays
@@ -17,14 +16,12 @@ from coscale.serve.metrics import request_arrays
 def _atomic_write(table, path: Path) -> None:
     import pyarrow.parquet as pq
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = temp_beside(path)
     try:
         pq.write_table(table, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; the result is an ordinary file
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -3,12 +3,12 @@ GPUs, parallel layout and engine settings, joined by a KV link; and how it is bu
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 
 from coscale.errors import CoscaleError
 from coscale.models.cache import kv_cache_bytes_per_sequence
 from coscale.serve.disagg.link import KvPath, kv_path
+from coscale.serve.field_words import rename_fields
 from coscale.serve.scenario import Built, Deployment, build
 
 
@@ -57,8 +57,7 @@ class DisaggBuilt:
         return self.prefill.parallel.gpus + self.decode.parallel.gpus
 
 
-# what a pool's build error names that each pool has its own of: spec paths and flags
-POOL_FIELD = re.compile(r"(?<![\w.-])(parallel\.(?:gpus|tp|pp|ep)\b|--(?:gpus|tp|pp|ep|hardware)\b)")
+POOL_FLAGS = ("hardware", "gpus", "tp", "pp", "ep")  # the deployment flags each pool has its own of
 
 
 def _pool(d: Deployment, name: str) -> Built:
@@ -69,8 +68,8 @@ def _pool(d: Deployment, name: str) -> Built:
     try:
         return build(d, deepep_mode="normal" if name == "prefill" else "low_latency")
     except CoscaleError as e:  # naming the pool's own flags (`prefill.parallel.tp`: --prefill-tp)
-        own = POOL_FIELD.sub(lambda m: f"{name}.{m.group(1)}" if m.group(1).startswith("parallel")
-                             else f"--{name}-{m.group(1)[2:]}", str(e))
+        own = rename_fields(str(e), lambda f: f"--{name}-{f}" if f in POOL_FLAGS else None,
+                            lambda f: f"{name}.parallel.{f}")
         raise CoscaleError(f"the {name} pool cannot run the model: {own}") from None
 
 

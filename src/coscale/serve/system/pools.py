@@ -12,11 +12,11 @@ adapted to what the pool's stages need, and its replicas.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 from coscale.cost.plan import build_plan
 from coscale.errors import CoscaleError
+from coscale.serve.field_words import rename_fields
 from coscale.serve.replica import Replica
 from coscale.serve.router import RouterConfig
 from coscale.serve.scenario import Built, Deployment, build, make_replicas
@@ -57,8 +57,7 @@ def _deployment(p: PoolSpec, no_prefix_cache: bool) -> Deployment:
 
 
 BuiltCache = dict[tuple[PoolSpec, frozenset[str]], Built]
-# a deployment's spec paths and flags that are keys of a system file's pool
-POOL_FIELD = re.compile(r"(?<![\w.-])(?:parallel\.(gpus|tp|pp|ep)\b|--(gpus|tp|pp|ep|hardware)\b)")
+POOL_KEYS = frozenset(f.name for f in fields(PoolSpec))
 
 
 def build_pool(p: PoolSpec, kinds: frozenset[str], cache: BuiltCache | None = None) -> Pool:
@@ -71,6 +70,11 @@ def build_pool(p: PoolSpec, kinds: frozenset[str], cache: BuiltCache | None = No
     return Pool(spec=p, built=b, replicas=make_replicas(b), router=RouterConfig(policy=p.router), kinds=kinds)
 
 
+def _key(name: str) -> str | None:
+    """A system file's pool key of that name, if there is one."""
+    return name if name in POOL_KEYS else None
+
+
 def _built(p: PoolSpec, kinds: frozenset[str]) -> Built:
     encode_only = kinds == frozenset({"encode"})
     try:
@@ -78,7 +82,7 @@ def _built(p: PoolSpec, kinds: frozenset[str]) -> Built:
         # cross-attention), so equal prompt tokens are no reusable prefix
         b = build(_deployment(p, encode_only or "asr" in kinds))
     except CoscaleError as exc:  # named by the pool's keys in the system file, not by flags or spec paths
-        own = POOL_FIELD.sub(lambda m: m.group(1) or m.group(2), str(exc))
+        own = rename_fields(str(exc), lambda f: _key(f.replace("-", "_")), _key)
         raise CoscaleError(f"pool '{p.name}' ({p.model} on {p.hardware}): {own}") from None
     model = b.model
     where = f"pool '{p.name}' ({model.name})"

@@ -9,11 +9,12 @@ figure in `shared_storage.json`; `--dram-kv-gib` / `--nvme-kv-gib` (per GPU) and
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Literal
 
+from coscale.commalist import comma_items
 from coscale.errors import CoscaleError
+from coscale.serve.field_words import rename_fields
 
 TIER_ORDER = ("dram", "nvme", "shared")
 KEEPS = ("prompt", "prompt+decode")
@@ -67,43 +68,43 @@ class OffloadConfig:
         return {"dram": self.dram_gib, "nvme": self.nvme_gib, "shared": self.shared_gib}[tier]
 
 
-KEY_OF_FLAG = {"--kv-offload": "tiers", "--dram-kv-gib": "dram_gib", "--nvme-kv-gib": "nvme_gib",
-               "--shared-kv-gib": "shared_gib", "--kv-keep": "keep", "--kv-store": "store"}
-FLAG_KEYS = re.compile("|".join(re.escape(f) for f in KEY_OF_FLAG) + r"\b")
+KEY_OF_FLAG = {"kv-offload": "tiers", "dram-kv-gib": "dram_gib", "nvme-kv-gib": "nvme_gib",
+               "shared-kv-gib": "shared_gib", "kv-keep": "keep", "kv-store": "store"}  # flag -> section key
 
 
 def parse_tiers(text: str | None) -> tuple[str, ...]:
-    """`dram,nvme` -> ('dram', 'nvme'); 'none' -> (); an empty name is an error."""
+    """`dram,nvme` -> ('dram', 'nvme'); 'none' -> ()."""
     if text is None:
         return ()
-    parts = tuple(p.strip().lower() for p in text.split(","))
-    if not all(parts):
-        raise CoscaleError(f"KV tiers '{text}' has an empty name; give tiers top to bottom like dram,nvme "
-                           f"(from dram, nvme, shared), or none.")
+    parts = tuple(p.lower() for p in comma_items(text, "--kv-offload"))
     return () if parts == ("none",) else parts
 
 
 def offload_config(value: object) -> OffloadConfig | None:
-    """An OffloadConfig from a scenario file's `kv_offload` section (an object, or a tier list string)."""
+    """An OffloadConfig from a scenario file's `kv_offload` section (an object, or a tier list string);
+    its errors name the section's keys, not the flags that set them on the command line."""
     if value is None or isinstance(value, OffloadConfig):
         return value
+    try:
+        return _section(value)
+    except CoscaleError as e:
+        raise CoscaleError(f"scenario 'kv_offload': {rename_fields(str(e), KEY_OF_FLAG.get)}") from None
+
+
+def _section(value: object) -> OffloadConfig:
     if isinstance(value, str):
         return OffloadConfig(tiers=parse_tiers(value))
     if not isinstance(value, dict):
-        raise CoscaleError("scenario 'kv_offload' must be a tier list like \"dram,nvme\" or an object "
+        raise CoscaleError("give a tier list like \"dram,nvme\" or an object "
                            "{\"tiers\": [...], \"dram_gib\": ..., \"keep\": ..., \"store\": ...}.")
     known = ("tiers", "dram_gib", "nvme_gib", "shared_gib", "keep", "store")
     bad = sorted(set(value) - set(known))
     if bad:
-        raise CoscaleError(f"unknown key '{bad[0]}' in scenario 'kv_offload'; use {', '.join(known)}.")
+        raise CoscaleError(f"unknown key '{bad[0]}'; use {', '.join(known)}.")
     d = dict(value)
     tiers = d.pop("tiers", ())
     if not isinstance(tiers, str | list):
-        raise CoscaleError(f"scenario 'kv_offload' tiers must be a list like [\"dram\", \"nvme\"] or a string "
-                           f"\"dram,nvme\", got {tiers!r}.")
-    try:
-        d["tiers"] = parse_tiers(tiers) if isinstance(tiers, str) else tuple(str(t).lower() for t in tiers)
-        return OffloadConfig(**d)
-    except CoscaleError as e:  # named by the section's keys, not by the flags that set them on the CLI
-        own = FLAG_KEYS.sub(lambda m: KEY_OF_FLAG[m.group(0)], str(e))
-        raise CoscaleError(f"scenario 'kv_offload': {own}") from None
+        raise CoscaleError(f"tiers must be a list like [\"dram\", \"nvme\"] or a string \"dram,nvme\", "
+                           f"got {tiers!r}.")
+    d["tiers"] = parse_tiers(tiers) if isinstance(tiers, str) else tuple(str(t).lower() for t in tiers)
+    return OffloadConfig(**d)
