@@ -61,6 +61,8 @@ def _with(change: str, old: str) -> dict:
     ('"workload.input_len" = [512, 4096, 131072]', '"workload.input_len" = {range = [1, inf, 1]}', "finite"),
     ('"workload.input_len" = [512, 4096, 131072]', '"workload.input_len" = {geom = [1, nan, 3]}', "finite"),
     ('"workload.input_len" = [512, 4096, 131072]', '"workload.input_len" = [512.5]', "whole numbers"),
+    ('"workload.input_len" = [512, 4096, 131072]', '"workload.input_len" = [9223372036854775807]',
+     "up to 2,147,483,647"),
     ('"tokens_per_s_per_user"', '"tokens_per_user"', "unknown objective"),
     ('"h100-sxm"', '"h100-sxn"', "h100-sxm"),
     ('"llama-3.1-8b"', '"llama-3.1-8c"', "llama-3.1-8b"),
@@ -99,6 +101,16 @@ def test_too_large_space_is_refused():
                                             '"workload.output_len" = {range = [1, 100001]}\n'
                                             '"parallel.pp" = {range = [1, 100001]}'))
     with pytest.raises(CoscaleError, match="narrow an axis"):
+        parse_space(doc)
+
+
+def test_more_workloads_per_design_than_fit_in_memory_are_refused():
+    """A design's workloads are evaluated together: 3.2e7 of them (two batches; the space is under the limit
+    on points) are refused, since 4e9 crashed with an out-of-memory traceback."""
+    doc = tomllib.loads(SMALL_SPACE.replace('"workload.output_len" = {geom = [128, 1024, 2]}',
+                                            '"workload.output_len" = {geom = [1000, 1e9, 4000]}').replace(
+        '"workload.input_len" = [512, 4096, 131072]', '"workload.input_len" = {geom = [1000, 1e9, 4000]}'))
+    with pytest.raises(CoscaleError, match=r"3\.2e\+07 workloads .* per design"):
         parse_space(doc)
 
 

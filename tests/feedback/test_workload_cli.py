@@ -93,3 +93,11 @@ def test_cli_model_that_does_not_fit(tmp_path):
                                 "batch = 4\n")
     out = _run("--workload", str(path))
     assert out.returncode == 2 and "cannot run on" in out.stderr
+
+
+def test_a_workload_error_names_the_file_key_not_a_flag(tmp_path):
+    """`feedback` takes its layout from the workload file, so an error names the key there (`tp = 3`)."""
+    path = write_toml(tmp_path, BASE + "input_len = 256\noutput_len = 256\nbatch = 4\ntp = 3\n")
+    out = _run("--workload", str(path))
+    assert out.returncode == 2 and "tp = 3 does not divide" in out.stderr and "--tp" not in out.stderr, out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1

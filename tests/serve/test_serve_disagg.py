@@ -353,3 +353,17 @@ def test_cli_bad_out_path_and_overload_in_disaggregated_mode(tmp_path):
                 "--duration", "60", "--input-len", "3000")
     lines = over.stderr.strip().splitlines()
     assert over.returncode == 3 and len(lines) == 1 and "overloaded" in lines[0]  # as aggregated: exit 3
+
+
+@pytest.mark.parametrize(("keys", "needle"), [
+    ({"prefill": {"gpus": 1, "hardware": "h100-sxm"}, "prefill_hardware": "b200"}, "hardware twice"),
+    ({"prefill": {"gpus": 1}, "prefill_gpus": 2}, "gpus twice"),
+    ({"prefill": {"gpus": 1, "kv_offload": "dram"}, "kv_offload": "dram,nvme"}, "kv_offload twice"),
+])
+def test_a_scenario_file_setting_a_pool_field_twice_is_refused(tmp_path, keys, needle):
+    """Two places in one file for the same pool setting: neither may win silently."""
+    scen = tmp_path / "s.json"
+    scen.write_text(json.dumps({"mode": "disaggregated", "decode": {"gpus": 1}, "num_requests": 5, "rate": 1,
+                                **keys}))
+    r = _cli("serve", "simulate", "--scenario", str(scen))
+    assert r.returncode == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr

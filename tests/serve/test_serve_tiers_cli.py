@@ -72,3 +72,11 @@ def test_a_scenario_section_error_names_its_keys(monkeypatch, capsys, tmp_path, 
                           "--scenario", str(f), "--json")
     lines = [x for x in err.strip().splitlines() if x.strip()]
     assert code == 2 and len(lines) == 1 and needle in lines[0], err
+
+
+def test_a_scenario_may_name_its_tiers_as_the_flag_does(monkeypatch, capsys, tmp_path):
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps({"kv_offload": "dram"}))
+    code, out, err = cli(monkeypatch, capsys, *BASE, "--scenario", str(f), "--json")
+    assert code == 0, err
+    assert [t["tier"] for t in json.loads(out)["kv_tiers"]["tiers"]] == ["dram"]

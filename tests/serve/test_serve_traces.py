@@ -75,11 +75,23 @@ def _write(tmp_path, name, text):
     ("f.jsonl", '{"arrival_s": 0, "input_tokens": 10}\n', "line 1"),
     ("g.jsonl", '{"arrival_s": 0, "input_tokens": 10, "output_tokens": 2}\n{not json\n', "line 2"),
     ("h.csv", "TIMESTAMP,ContextTokens,GeneratedTokens\nyesterday,3,4\n", "line 2"),
+    # blank lines before the first record count in the line numbers
+    ("i.jsonl", '\n\n{"arrival_s": 0, "input_tokens": 10}\n', "line 3"),
+    ("j.csv", "\narrival_s,input_tokens,output_tokens\n0.5,10\n", "line 3"),
 ])
 def test_malformed_traces_name_the_line(tmp_path, name, text, needle):
     with pytest.raises(CoscaleError) as e:
         read_trace(_write(tmp_path, name, text))
     assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_byte_order_mark_and_leading_blank_lines_are_read_past(tmp_path):
+    body = '{"arrival_s": 0, "input_tokens": 10, "output_tokens": 2}\n{"arrival_s": 1, "input_tokens": 7, ' \
+           '"output_tokens": 3}\n'
+    plain = read_trace(_write(tmp_path, "a.jsonl", body))
+    assert len(plain) == 2
+    assert read_trace(_write(tmp_path, "b.jsonl", "\ufeff" + body)) == plain
+    assert read_trace(_write(tmp_path, "c.jsonl", "\n \n" + body)) == plain
 
 
 def test_plain_formats_agree(tmp_path):

@@ -43,6 +43,8 @@ BAD = {
     'pool = "llm"\n',
     "no audio encoder": RUN + POOL + '[[graphs]]\nname = "g"\n[[graphs.stages]]\nname = "a"\nkind = "asr"\n'
     'pool = "llm"\n',
+    "is a delay stage, which does not read pool": RUN + POOL + '[[graphs]]\nname = "g"\n[[graphs.stages]]\n'
+    'name = "a"\nkind = "delay"\nseconds = 0.1\npool = "llm"\n',
     # named by the pool's keys, not by the aggregated CLI's --gpus / --tp
     "h100-sxm): gpus=3 is not divisible": RUN + POOL + 'gpus = 3\ntp = 2\n[[graphs]]\nname = "g"\n'
     '[[graphs.stages]]\nname = "a"\nkind = "generate"\npool = "llm"\n',

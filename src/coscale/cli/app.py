@@ -21,7 +21,7 @@ from coscale.cli import (
     train_cmd,
     validate_cmd,
 )
-from coscale.cli.flags import in_flag_words
+from coscale.cli.flags import in_flag_words, in_workload_words
 from coscale.errors import EXIT_DOES_NOT_FIT, CoscaleError, DoesNotFitError
 from coscale.report.console import print_json
 
@@ -61,8 +61,10 @@ def main() -> None:
     raised by a command becomes one red line on stderr and exit code 2, its spec paths shown as the
     flags that set them; a DoesNotFitError (valid request, answer "does not fit") exits 3, with
     {"feasible": false, "reason": ...} on stdout under --json."""
-    # `explore` reads spec paths from its space file (`"parallel.tp" = [1, 2]`): its messages keep them
-    words = (lambda m: m) if sys.argv[1:2] == ["explore"] else in_flag_words
+    # `explore` reads spec paths from its space file (`"parallel.tp" = [1, 2]`): its messages keep them;
+    # `feedback` reads them as the keys of its workload file (`tp = 3`)
+    words = {"explore": lambda m: m, "feedback": in_workload_words}.get(sys.argv[1] if sys.argv[1:] else "",
+                                                                         in_flag_words)
     try:
         app()
     except DoesNotFitError as exc:  # a valid request whose answer is "does not fit": exit 3

@@ -32,3 +32,18 @@ _PATTERN = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(FLAGS, key=
 def in_flag_words(message: str) -> str:
     """`message` with every spec path replaced by its flag (`parallel.tp=3` -> `--tp 3`)."""
     return _PATTERN.sub(lambda m: FLAGS[m.group(1)] + (" " if m.group(2) else ""), message)
+
+
+# spec path -> the key of a `feedback` workload file that sets it
+WORKLOAD_KEYS: dict[str, str] = {
+    "parallel.tp": "tp", "parallel.pp": "pp", "parallel.ep": "ep", "parallel.gpus": "gpus",
+    "request.input_len": "input_len", "request.output_len": "output_len",
+    "request.context_len": "input_len + output_len", "request.batch": "batch", "precision.recipe": "precision",
+}
+_WORKLOAD_PATTERN = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(WORKLOAD_KEYS, key=len, reverse=True))
+                               + r")\b(=)?")
+
+
+def in_workload_words(message: str) -> str:
+    """`message` with every spec path replaced by the workload file's key (`parallel.tp=3` -> `tp = 3`)."""
+    return _WORKLOAD_PATTERN.sub(lambda m: WORKLOAD_KEYS[m.group(1)] + (" = " if m.group(2) else ""), message)

@@ -99,6 +99,12 @@ def disagg_deployment(f: dict, shared: dict, pools: dict, kv_link: str | None,
         _check_pool_section(pool, section)
         fields = dict(base)
         for k in POOL_FIELDS:
+            both = [key for key in (f"{pool}_{k}", f"{pool}.{k}") if (k in section if "." in key else key in f)]
+            if k == "kv_offload" and pool == "prefill" and "kv_offload" in f:  # the top-level tiers are prefill's
+                both.append("kv_offload")
+            if len(both) > 1:
+                raise CoscaleError(f"the scenario file sets the {pool} pool's {k} twice ({' and '.join(both)}); "
+                                   f"keep one.")
             v = pools.get(f"{pool}_{k}")
             v = v if v is not None else f.get(f"{pool}_{k}", section.get(k))
             if v is None and (pool, k) == ("prefill", "kv_offload"):  # the tiers serve prefix reuse: prefill side

@@ -128,8 +128,11 @@ def check_value(key: str, value: Any, where: str) -> None:
     if value is None:
         return
     if key in SECTION_KEYS:
-        if not isinstance(value, dict):
-            raise CoscaleError(f"{where} must be an object (its own keys and values), got {value!r}.")
+        tiers = key.endswith("kv_offload")  # a tier list, as its flag takes, or the object
+        if not isinstance(value, dict) and not (tiers and isinstance(value, str)):
+            shape = ('a tier list like "dram,nvme" or an object {"tiers": [...], "dram_gib": ..., "keep": ..., '
+                     '"store": ...}') if tiers else "an object (its own keys and values)"
+            raise CoscaleError(f"{where} must be {shape}, got {value!r}.")
         return
     if key in BOOL_KEYS:
         if not isinstance(value, bool):

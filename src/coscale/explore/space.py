@@ -61,6 +61,9 @@ TOP_KEYS = ("name", "description", "objectives", "usd_per_gpu_hour", "max_batch"
 SLO_KEYS = ("ttft_s", "tpot_s")
 MAX_POINTS = 10**10  # refuse larger spaces (assumption: ~1 core-day at 10^5 points/s; split the space instead)
 CHUNK_POINTS = 200_000  # default points per chunk (assumption: ~1 s of work, small enough to resume cheaply)
+# refuse more workloads (input length x output length x batch) per design: a chunk holds whole designs, so one
+# design's workloads are evaluated at once (assumption: 10^7 points stay within a few GiB of arrays)
+MAX_WORKLOADS = 10**7
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -305,6 +308,10 @@ def _checked_size(space: Space) -> Space:
     if space.size > MAX_POINTS:
         raise CoscaleError(f"the space has {space.size:.3g} points, more than {MAX_POINTS:.0e}; narrow an axis or "
                            "split the space into several files.")
+    if space.num_workloads > MAX_WORKLOADS:
+        raise CoscaleError(f"the space has {space.num_workloads:.3g} workloads (input lengths x output lengths x "
+                           f"batches) per design, more than {MAX_WORKLOADS:.0e}, which are evaluated together; "
+                           f"use fewer workload values or split them over several files.")
     return space
 
 

@@ -15,6 +15,8 @@ import numpy as np
 from coscale.errors import CoscaleError
 
 MAX_AXIS_VALUES = 100_000  # refuse one axis longer than this (assumption: a typo, e.g. a step of 1 over 10^9)
+# the largest integer axis value (a count or a length: 2^31 - 1 keeps every product of them within int64)
+MAX_INTEGER = 2**31 - 1
 SPEC_KEYS = ("values", "range", "geom", "scale")
 
 
@@ -71,8 +73,8 @@ def expand(axis: str, spec: Any, *, integer: bool, allow_scale: bool = False) ->
     if not integer:
         return tuple(dict.fromkeys(values))
     ints = [round(v) for v in values]
-    if any(i < 1 for i in ints):
-        raise CoscaleError(f"axis '{axis}': values must be positive integers, got {raw!r}.")
+    if any(not 1 <= i <= MAX_INTEGER for i in ints):
+        raise CoscaleError(f"axis '{axis}': values must be positive integers up to {MAX_INTEGER:,}, got {raw!r}.")
     if not isinstance(spec, dict) and any(v != i for v, i in zip(values, ints, strict=True)):
         raise CoscaleError(f"axis '{axis}': values must be whole numbers, got {raw!r}.")
     return tuple(dict.fromkeys(ints))

@@ -277,8 +277,9 @@ def _check_context_arrays(isl: np.ndarray, osl: np.ndarray, model: ModelSpec | N
         total = isl + osl
         i = int(np.argmax(total))
         if total[i] > limit:
-            raise CoscaleError(f"request {i} has {int(total[i])} tokens, beyond the {limit}-token context of "
-                               f"{model.name}; shorten --input-len/--output-len or the trace.")
+            raise CoscaleError(f"request {i + 1} (in arrival order) has {int(total[i])} tokens, beyond the "
+                               f"{limit}-token context of {model.name}; shorten --input-len/--output-len or drop it "
+                               f"from the trace.")
 
 
 def run(d: Deployment, w: WorkloadSpec, slo: Slo, built: Built | None = None, overload: bool = True,

@@ -47,15 +47,18 @@ def read_trace(path: str | Path) -> tuple[Request, ...]:
     p = Path(path)
     if not p.is_file():
         raise CoscaleError(f"trace file '{path}' does not exist; give a CSV or JSONL trace.")
-    with p.open(encoding="utf-8", errors="replace", newline="") as fh:
-        first = fh.readline()
-        if not first.strip():
+    with p.open(encoding="utf-8-sig", errors="replace", newline="") as fh:  # -sig: a leading byte-order mark
+        first, blank = fh.readline(), 0
+        while first and not first.strip():  # blank lines before the first record
+            first, blank = fh.readline(), blank + 1
+        if not first:
             raise CoscaleError(f"{p.name}: the trace is empty; give at least one request.")
         if "\x00" in first or "\ufffd" in first:  # undecodable bytes: Parquet, gzip, an image...
             raise CoscaleError(f"{p.name} is not a text trace (binary data); give a CSV or JSONL trace "
                                f"(decompress a .gz one first).")
         lines = itertools.chain([first], fh)
-        rows = _jsonl(p.name, lines) if first.lstrip().startswith("{") else _csv(p.name, lines)
+        rows = (_jsonl(p.name, lines, first_line=blank + 1) if first.lstrip().startswith("{")
+                else _csv(p.name, lines, first_line=blank + 1))
         out: list[Request] = []
         t0 = prev = 0.0
         for i, (line_no, r) in enumerate(rows):
@@ -107,7 +110,7 @@ def _float(name: str, line: int, key: str, v: object) -> float:
     return x
 
 
-def _csv(name: str, lines: Iterable[str]) -> Iterator[tuple[int, _Row]]:
+def _csv(name: str, lines: Iterable[str], first_line: int = 1) -> Iterator[tuple[int, _Row]]:
     reader = csv.reader(lines)
     header = [h.strip() for h in next(reader)]
     azure = {"TIMESTAMP", "ContextTokens", "GeneratedTokens"}
@@ -117,11 +120,11 @@ def _csv(name: str, lines: Iterable[str]) -> Iterator[tuple[int, _Row]]:
     elif plain <= set(header):
         kind = "plain"
     else:
-        raise CoscaleError(f"{name} line 1: header {','.join(header)} lacks the columns of an Azure trace "
+        raise CoscaleError(f"{name} line {first_line}: header {','.join(header)} lacks the columns of an Azure trace "
                            f"(TIMESTAMP, ContextTokens, GeneratedTokens) or a plain one (arrival_s, input_tokens, "
                            f"output_tokens).")
     col = {h: i for i, h in enumerate(header)}
-    for n, rec in enumerate(reader, start=2):
+    for n, rec in enumerate(reader, start=first_line + 1):
         if not rec or not "".join(rec).strip():
             continue
         if len(rec) < len(header):
@@ -155,8 +158,8 @@ def _azure_time(name: str, n: int, text: str) -> float:
         raise CoscaleError(f"{name} line {n}: TIMESTAMP '{text}' is not a date-time.") from None
 
 
-def _jsonl(name: str, lines: Iterable[str]) -> Iterator[tuple[int, _Row]]:
-    for n, line in enumerate(lines, start=1):
+def _jsonl(name: str, lines: Iterable[str], first_line: int = 1) -> Iterator[tuple[int, _Row]]:
+    for n, line in enumerate(lines, start=first_line):
         if not line.strip():
             continue
         try:

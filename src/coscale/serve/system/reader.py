@@ -87,7 +87,8 @@ def _stage(graph: str, i: int, raw: Any, previous: str | None) -> StageSpec:
         raise CoscaleError(f"{where} is an encoder pass, which generates no tokens; drop output_tokens (fanout sets "
                            f"how many sequences it encodes).")
     reads = _KIND_KEYS.get(kw["kind"])
-    unread = sorted(set(kw) - _COMMON_STAGE_KEYS - reads) if reads is not None else []
+    common = _COMMON_STAGE_KEYS - ({"pool", "model"} if kw["kind"] == "delay" else set())  # a delay runs on no pool
+    unread = sorted(set(kw) - common - reads) if reads is not None else []
     if unread:
         raise CoscaleError(f"{where} is a {kw['kind']} stage, which does not read {', '.join(unread)}; drop "
                            f"{'it' if len(unread) == 1 else 'them'} (a {kw['kind']} stage reads "
