@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 FLAGS: dict[str, str] = {
     "parallel.tp": "--tp",
@@ -26,24 +27,22 @@ FLAGS: dict[str, str] = {
     "train.zero": "--zero",
 }
 
-_PATTERN = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(FLAGS, key=len, reverse=True)) + r")\b(=)?")
-
-
-def in_flag_words(message: str) -> str:
-    """`message` with every spec path replaced by its flag (`parallel.tp=3` -> `--tp 3`)."""
-    return _PATTERN.sub(lambda m: FLAGS[m.group(1)] + (" " if m.group(2) else ""), message)
-
-
 # spec path -> the key of a `feedback` workload file that sets it
 WORKLOAD_KEYS: dict[str, str] = {
     "parallel.tp": "tp", "parallel.pp": "pp", "parallel.ep": "ep", "parallel.gpus": "gpus",
     "request.input_len": "input_len", "request.output_len": "output_len",
     "request.context_len": "input_len + output_len", "request.batch": "batch", "precision.recipe": "precision",
 }
-_WORKLOAD_PATTERN = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(WORKLOAD_KEYS, key=len, reverse=True))
-                               + r")\b(=)?")
 
 
-def in_workload_words(message: str) -> str:
-    """`message` with every spec path replaced by the workload file's key (`parallel.tp=3` -> `tp = 3`)."""
-    return _WORKLOAD_PATTERN.sub(lambda m: WORKLOAD_KEYS[m.group(1)] + (" = " if m.group(2) else ""), message)
+def _renamer(names: dict[str, str], value_sep: str) -> Callable[[str], str]:
+    """A function replacing every spec path of `names` in a message by its name there, `path=3` by the
+    name, `value_sep` and the value (the longest path first, so none is cut short by a prefix)."""
+    pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(names, key=len, reverse=True)) + r")\b(=)?")
+    return lambda message: pattern.sub(lambda m: names[m.group(1)] + (value_sep if m.group(2) else ""), message)
+
+
+# `message` with every spec path replaced by its flag (`parallel.tp=3` -> `--tp 3`)
+in_flag_words = _renamer(FLAGS, " ")
+# `message` with every spec path replaced by the workload file's key (`parallel.tp=3` -> `tp = 3`)
+in_workload_words = _renamer(WORKLOAD_KEYS, " = ")

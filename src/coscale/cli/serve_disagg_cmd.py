@@ -99,16 +99,17 @@ def disagg_deployment(f: dict, shared: dict, pools: dict, kv_link: str | None,
         _check_pool_section(pool, section)
         fields = dict(base)
         for k in POOL_FIELDS:
-            both = [key for key in (f"{pool}_{k}", f"{pool}.{k}") if (k in section if "." in key else key in f)]
-            if k == "kv_offload" and pool == "prefill" and "kv_offload" in f:  # the top-level tiers are prefill's
-                both.append("kv_offload")
-            if len(both) > 1:
-                raise CoscaleError(f"the scenario file sets the {pool} pool's {k} twice ({' and '.join(both)}); "
+            # where the file may set it (the top-level tiers serve prefix reuse: the prefill pool's)
+            places = {f"{pool}_{k}": (f, f"{pool}_{k}"), f"{pool}.{k}": (section, k)}
+            if (pool, k) == ("prefill", "kv_offload"):
+                places["kv_offload"] = (f, "kv_offload")
+            given = {name: table[key] for name, (table, key) in places.items() if key in table}
+            if len(given) > 1:
+                raise CoscaleError(f"the scenario file sets the {pool} pool's {k} twice ({' and '.join(given)}); "
                                    f"keep one.")
             v = pools.get(f"{pool}_{k}")
-            v = v if v is not None else f.get(f"{pool}_{k}", section.get(k))
-            if v is None and (pool, k) == ("prefill", "kv_offload"):  # the tiers serve prefix reuse: prefill side
-                v = f.get("kv_offload")
+            if v is None and given:
+                v = next(iter(given.values()))
             if v is not None:
                 fields[k] = v
         out[pool] = Deployment(**fields)

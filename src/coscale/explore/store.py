@@ -46,9 +46,11 @@ class ResultStore:
     def open(self) -> None:
         """Create (or check) the parts folder for this space. An existing `out` is replaced only by a
         rerun of its own space (resuming or finishing it), never silently by another sweep or file."""
-        if self.out.exists() and not self.parts.exists() and not self.is_complete():
-            what = "the results of a different space" if self._digest() else "something other than a sweep's results"
-            raise CoscaleError(f"{self.out} holds {what}; delete it or choose another --out.")
+        if self.out.exists() and not self.parts.exists():
+            digest = self._digest()
+            if digest != self.space.digest:
+                what = "the results of a different space" if digest else "something other than a sweep's results"
+                raise CoscaleError(f"{self.out} holds {what}; delete it or choose another --out.")
         manifest = self.parts / "space.json"
         if manifest.exists():
             stored = json.loads(manifest.read_text(encoding="utf-8"))
