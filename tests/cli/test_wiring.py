@@ -41,7 +41,7 @@ CASES: dict[tuple[str, ...], tuple[list[str], int, str]] = {
     ("numerics", "error"): (["numerics", "error", "--scheme", "fp8_e4m3", "--n", "4096", "--json"], 0, "key:qsnr_db"),
     ("lab", "train"): (["lab", "train", "--preset", "nope"], 2, "text:unknown preset 'nope'"),
     ("lab", "compare"): (["lab", "compare", "--preset", "nope"], 2, "text:unknown preset 'nope'"),
-    ("lab", "scaling"): (["lab", "scaling", "--widths", "64,abc"], 2, "text:--widths takes comma-separated"),
+    ("lab", "scaling"): (["lab", "scaling", "--widths", "64,abc"], 2, "text:--widths must be comma-separated integers"),
     ("lab", "recipes"): (["lab", "recipes", "--json"], 0, "key:recipes"),
     ("lab", "describe"): (["lab", "describe", "--json"], 0, "key:preset"),
     ("explore",): (["explore", "--space", "{tmp}/space.toml", "--out", "{tmp}/r.parquet", "--json"], 0,

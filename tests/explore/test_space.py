@@ -67,6 +67,7 @@ def _with(change: str, old: str) -> dict:
     ('"h100-sxm"', '"h100-sxn"', "h100-sxm"),
     ('"llama-3.1-8b"', '"llama-3.1-8c"', "llama-3.1-8b"),
     ('"bf16"', '"bf61"', "precision"),
+    ('precision = ["bf16", "fp8"]', 'precision = ["bf16", "fp8", "fp8-tensor"]', "two names of one recipe"),
     ('{scale = [1.0, 2.0]}', '[1.0, 2.0]', "scale"),
     ('{scale = [1.0, 2.0]}', '{scale = [0.0, 2.0]}', "positive"),
     ('usd_per_gpu_hour = 2.0', 'usd_per_gpu_houre = 2.0', "did you mean usd_per_gpu_hour"),

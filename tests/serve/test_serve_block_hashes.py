@@ -1,30 +1,48 @@
-"""The prompt block hashes: the aligned fast path (block size dividing the trace's block) gives the
-same hashes as the general per-block computation, and a prompt's keys can reuse another pool's."""
+"""Prompt block keys against the obviously correct rule they encode: two prompts share block i's key exactly
+when they share every token up to its end, tokens spelled out one by one from the trace's block ids."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coscale.serve.request import Request, _aligned_hashes, _general_hashes, block_hashes, prompt_keys
+from coscale.serve.request import Request, block_hashes, prompt_keys
 
 
-@settings(max_examples=150, deadline=None)
-@given(hb_exp=st.integers(0, 9), bs_exp=st.integers(0, 9), ids=st.lists(st.integers(-2**40, 2**40), max_size=12),
-       extra=st.integers(1, 3000), shared_only=st.booleans(), rid=st.integers(0, 10**6))
-def test_aligned_hashes_equal_the_general_ones(hb_exp, bs_exp, ids, extra, shared_only, rid):
-    hb = 2 ** hb_exp
-    bs = 2 ** min(bs_exp, hb_exp)  # divides hb
-    req = Request(rid=rid, arrival_s=0.0, input_tokens=len(ids) * hb + extra, output_tokens=1,
-                  prefix_hashes=tuple(ids), hash_block=hb)
-    assert _aligned_hashes(req, bs, shared_only) == _general_hashes(req, bs, shared_only)
-    assert block_hashes(req, bs, shared_only) == _general_hashes(req, bs, shared_only)
+def _tokens(req: Request) -> list[tuple]:
+    """The prompt token by token: (trace block id, offset) where the trace names it, else unique to the request."""
+    hb, ids = req.hash_block, req.prefix_hashes
+    return [(ids[t // hb], t % hb) if t // hb < len(ids) else ("own", req.rid, t) for t in range(req.input_tokens)]
 
 
-def test_block_straddling_trace_blocks_uses_the_general_path():
-    req = Request(rid=1, arrival_s=0.0, input_tokens=1000, output_tokens=1, prefix_hashes=(5, 6), hash_block=300)
-    got = block_hashes(req, 64, shared_only=True)
-    assert got == _general_hashes(req, 64, True) and len(got) == 600 // 64
+def _slow_keys(req: Request, bs: int) -> list[tuple]:
+    """Block i's key as its whole token prefix, for the full blocks whose every token the trace names."""
+    toks = _tokens(req)
+    named = len(req.prefix_hashes) * req.hash_block
+    ends = [(i + 1) * bs for i in range(req.input_tokens // bs)]
+    return [tuple(toks[:end]) for end in ends if end <= named]
+
+
+_ids = st.lists(st.integers(0, 3), max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(hb=st.integers(1, 40), bs=st.integers(1, 40), ids_a=_ids, ids_b=_ids, extra_a=st.integers(1, 90),
+       extra_b=st.integers(-40, 90))
+def test_keys_are_equal_exactly_when_the_token_prefixes_are(hb, bs, ids_a, ids_b, extra_a, extra_b):
+    a = Request(rid=1, arrival_s=0.0, input_tokens=len(ids_a) * hb + extra_a, output_tokens=1,
+                prefix_hashes=tuple(ids_a), hash_block=hb)
+    b = Request(rid=2, arrival_s=0.0, input_tokens=max(1, len(ids_b) * hb + extra_b), output_tokens=1,
+                prefix_hashes=tuple(ids_b), hash_block=hb)
+    ka, kb = block_hashes(a, bs), block_hashes(b, bs)
+    sa, sb = _slow_keys(a, bs), _slow_keys(b, bs)
+    assert len(ka) == len(sa) and len(kb) == len(sb)
+    keys_a, slow_a = {k: i for i, k in enumerate(ka)}, {k: i for i, k in enumerate(sa)}
+    assert len(keys_a) == len(ka)  # distinct blocks of one prompt never share a key
+    for j, (k, s) in enumerate(zip(kb, sb, strict=True)):
+        assert (k in keys_a) == (s in slow_a)
+        if k in keys_a:
+            assert keys_a[k] == slow_a[s] == j
 
 
 def test_prompt_keys_reuse_given_shared_hashes():

@@ -126,7 +126,8 @@ def test_a_stage_naming_a_pool_and_another_model_is_refused() -> None:
 
 
 @pytest.mark.parametrize(("key", "value", "match"), [
-    ("fanout", 10**6, "fanout = 1,000,000 is more than"), ("turns", 10**6, "turns = 1,000,000 is more than")])
+    ("fanout", 10**6, "fanout = 1,000,000 is more than"), ("turns", 10**6, "turns = 1,000,000 is more than"),
+    ("length_sigma", 40.0, "length_sigma = 40 is more than 3")])
 def test_stage_counts_are_bounded(key: str, value: int, match: str) -> None:
     s = StageSpec(name="a", kind="encode" if key == "fanout" else "agent", after=(), pool="emb", **{key: value})
     with pytest.raises(CoscaleError, match=match):

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from coscale.cli.extras import require_torch
-from coscale.commalist import comma_items
+from coscale.commalist import comma_items, comma_numbers
 from coscale.errors import CoscaleError
 from coscale.lab.interrupt import EXIT_INTERRUPTED, RunInterrupted
 from coscale.lab.outputs import write_json_atomic
@@ -270,13 +270,6 @@ def compare(
                   + ", ".join(files.values()), markup=False, highlight=False)
 
 
-def _int_list(text: str, flag: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in comma_items(text, flag))
-    except ValueError:
-        raise CoscaleError(f"{flag} takes comma-separated whole numbers, got {text!r}; pass e.g. {flag} 64,128") \
-            from None
-
 
 @app.command()
 def scaling(
@@ -300,8 +293,8 @@ def scaling(
 
     if seeds < 2 or seeds > 100:
         raise CoscaleError(f"--seeds must be between 2 and 100 for the intervals, got {seeds}; pass --seeds 3")
-    grid = ScalingGrid(widths=_int_list(widths, "--widths"), steps=_int_list(steps, "--steps"),
-                       seeds=tuple(range(seeds)))
+    grid = ScalingGrid(widths=comma_numbers(widths, "--widths", integer=True),
+                       steps=comma_numbers(steps, "--steps", integer=True), seeds=tuple(range(seeds)))
     base = _with_threads(get_preset(preset))
     names = comma_items(recipes, "--recipes")
     chosen = [get_recipe(n) for n in (["bf16"] + [n for n in names if n != "bf16"])]

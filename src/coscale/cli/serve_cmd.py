@@ -31,7 +31,7 @@ from coscale.cli.serve_disagg_cmd import (
 )
 from coscale.cli.serve_options import check_options, check_overlap_weight, check_workload_mode, read_scenario
 from coscale.cli.serve_system_cmd import system_cmd
-from coscale.commalist import comma_items
+from coscale.commalist import comma_numbers
 from coscale.errors import CoscaleError, DoesNotFitError
 from coscale.report.console import make_console, print_json
 from coscale.serve.capacity_search import MLPERF_MIN_DURATION_S, evaluate, max_rate
@@ -421,7 +421,7 @@ def sweep_cmd(
                     kv_offload=_offload(f, kv_offload, dram_kv_gib, nvme_kv_gib, shared_kv_gib, kv_keep, kv_store))
     if (rates is None) == (concurrency_levels is None):
         raise CoscaleError("give exactly one of --rates or --concurrency-levels.")
-    levels = _numbers(rates if rates is not None else concurrency_levels,
+    levels = comma_numbers(rates if rates is not None else concurrency_levels,
                       "--rates" if rates is not None else "--concurrency-levels", integer=rates is None)
     built = build(d)
     rows = []
@@ -453,13 +453,4 @@ def sweep_cmd(
                   f"{r['tpot_s']['p99']:.3g}", str(r["preemptions"]))
     c.print(t)
 
-
-def _numbers(text: str, flag: str, integer: bool) -> list[float]:
-    try:
-        vals = [float(x) for x in comma_items(text, flag)]
-    except ValueError:
-        raise CoscaleError(f"{flag} must be comma-separated numbers, got '{text}'.") from None
-    if any(not 0 < v < math.inf for v in vals) or (integer and any(v != int(v) for v in vals)):
-        raise CoscaleError(f"{flag} must be finite positive {'integers' if integer else 'numbers'}, got '{text}'.")
-    return vals
 

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from coscale.cli.engine_flags import check_deployment_flags
 from coscale.cli.serve_options import check_options, check_overlap_weight, check_value, check_workload_mode
-from coscale.commalist import comma_items
+from coscale.commalist import comma_numbers
 from coscale.errors import CoscaleError
 from coscale.report.console import make_console, print_json
 from coscale.serve.compare import CompareSpec, compare, layout_name
@@ -191,16 +191,6 @@ def _prices(text: str | None) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
-def _degrees(flag: str, text: str) -> tuple[int, ...]:
-    """A comma-separated list of positive parallel degrees."""
-    try:
-        out = tuple(int(x) for x in comma_items(text, flag))
-    except ValueError:
-        raise CoscaleError(f"{flag} must be comma-separated integers, got '{text}'.") from None
-    if min(out) < 1:
-        raise CoscaleError(f"{flag} must be positive integers, got '{text}'.")
-    return out
-
 
 def compare_cmd(
     model: str = typer.Option("llama-3.1-8b", "--model", help="Preset id or config.json path."),
@@ -235,7 +225,7 @@ def compare_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Best aggregated vs best disaggregated deployment for a workload and a GPU or cost budget."""
-    tp_list, ep_list = _degrees("--tps", tps), _degrees("--eps", eps)
+    tp_list, ep_list = comma_numbers(tps, "--tps", integer=True), comma_numbers(eps, "--eps", integer=True)
     check_options({"seed": seed, "input_len": input_len, "output_len": output_len, "duration_s": duration,
                    "max_batched_tokens": max_batched_tokens, "gpus": gpus})
     if trace is not None:

@@ -197,6 +197,17 @@ def _known_paths(chips: list[Any]) -> list[str]:
     return [*NAME_AXES, *PARALLEL_AXES, *WORKLOAD_AXES, *(HW_PREFIX + p for p in hw_paths)]
 
 
+def _one_name_per_recipe(precisions: tuple[str, ...]) -> None:
+    """Two names of one recipe (an alias and its name) would sweep it twice under two labels."""
+    seen: dict[str, str] = {}
+    for p in precisions:
+        name = get_precision(p).name
+        if name in seen:
+            raise CoscaleError(f"axis 'precision' lists '{seen[name]}' and '{p}', two names of one recipe; "
+                               "list it once.")
+        seen[name] = p
+
+
 def _unknown_axis(path: str, known: list[str]) -> CoscaleError:
     close = difflib.get_close_matches(path, known, n=3, cutoff=0.6)
     hint = f"did you mean {', '.join(close)}?" if close else \
@@ -269,6 +280,7 @@ def parse_space(data: dict[str, Any], *, name: str = "space") -> Space:
     for p in precisions:
         for k in kv:
             get_precision(p, k)
+    _one_name_per_recipe(precisions)
     objectives = expand_names("objectives", data.get("objectives", ["throughput_per_gpu", "tokens_per_s_per_user"]))
     for o in objectives:
         get_objective(o)

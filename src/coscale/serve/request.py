@@ -9,6 +9,8 @@ import numpy as np
 from coscale.errors import CoscaleError
 from coscale.serve.kv import PromptKeys
 
+_KEY_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd (2^64 / golden ratio): block key = chain * this + end, wrapping
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Request:
@@ -39,63 +41,27 @@ def prompt_keys(req: Request, block_size: int, shared: tuple[int, ...] | None = 
     caller has them already (another pool's keys of the same prompt at the same block size)."""
     n = req.input_tokens // block_size
     if shared is None:
-        shared = block_hashes(req, block_size, shared_only=True) if req.prefix_hashes else ()
+        shared = block_hashes(req, block_size) if req.prefix_hashes else ()
     return PromptKeys(rid=req.rid, shared=shared, n=n)
 
 
-def block_hashes(req: Request, block_size: int, shared_only: bool = False) -> tuple[int, ...]:
-    """Chained hashes of the full `block_size`-token blocks of the prompt: block i's hash covers
-    every token up to its end (hash of the previous block's hash and this block's content), so two
-    prompts share block i's hash exactly when they share all tokens up to it. A block's content is
-    (the trace block id it lies in, its offset there) where the trace knows it, else unique to the request."""
-    if req.hash_block % block_size == 0:  # each block lies in one trace block: no index arithmetic per block
-        return _aligned_hashes(req, block_size, shared_only)
-    return _general_hashes(req, block_size, shared_only)
+def block_hashes(req: Request, block_size: int) -> tuple[int, ...]:
+    """Content keys of the prompt's full `block_size`-token blocks whose every token the trace names (the
+    rest are unique to the request: `PromptKeys` keys them by request and index). Two prompts share block
+    i's key exactly when they share every token up to its end.
 
-
-def _general_hashes(req: Request, block_size: int, shared_only: bool) -> tuple[int, ...]:
-    """`block_hashes` for any block size (a block may straddle trace blocks)."""
-    out: list[int] = []
-    prev = 0
-    known = len(req.prefix_hashes)
-    for i in range(req.input_tokens // block_size):
-        start = i * block_size
-        end = start + block_size
-        first, last = start // req.hash_block, (end - 1) // req.hash_block
-        if last < known:
-            content: tuple = (*req.prefix_hashes[first:last + 1], start % req.hash_block)
-        elif shared_only:
-            break
-        else:
-            content = ("unique", req.rid, i)
-        prev = hash((prev, content))
-        out.append(prev)
-    return tuple(out)
-
-
-def _aligned_hashes(req: Request, block_size: int, shared_only: bool) -> tuple[int, ...]:
-    """`block_hashes` when `block_size` divides the trace's block: block i's content is (the trace
-    block id it lies in, its offset there), hashed onto the previous block's hash in the same order."""
-    ph, hb = req.prefix_hashes, req.hash_block
-    total = req.input_tokens // block_size
-    per = hb // block_size
-    n = min(total, len(ph) * per)
-    full, rest = divmod(n, per)
-    offsets = range(0, hb, block_size)
-    out: list[int] = []
-    append = out.append
-    prev = 0
-    for hid in ph[:full]:
-        for off in offsets:
-            prev = hash((prev, (hid, off)))
-            append(prev)
-    if rest:
-        hid = ph[full]
-        for off in offsets[:rest]:
-            prev = hash((prev, (hid, off)))
-            append(prev)
-    if not shared_only:
-        for i in range(n, total):
-            prev = hash((prev, ("unique", req.rid, i)))
-            append(prev)
-    return tuple(out)
+    The tokens up to position `end` are those of trace blocks 0 .. (end - 1) // hash_block, so block i's key
+    mixes the chained hash of those trace ids (one hash per trace block, not one per block) with `end`:
+    key = chain * M + end (mod 2^64, M odd, so distinct ends of one chain never collide). Any block size
+    works, including blocks that straddle trace blocks."""
+    hb = req.hash_block
+    known = min(req.input_tokens, len(req.prefix_hashes) * hb) // block_size
+    ends = np.arange(1, known + 1, dtype=np.uint64) * np.uint64(block_size)
+    chains: list[int] = []
+    prev = hash(("trace", hb))
+    for hid in req.prefix_hashes[:-(-known * block_size // hb)]:  # the trace blocks the known blocks lie in
+        prev = hash((prev, hid))
+        chains.append(prev)
+    traced = np.asarray(chains, dtype=np.int64).view(np.uint64)
+    seeds = traced[(ends - np.uint64(1)) // np.uint64(hb)]
+    return tuple((seeds * _KEY_MIX + ends).view(np.int64).tolist())

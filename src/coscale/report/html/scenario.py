@@ -84,6 +84,10 @@ def _ids(data: dict[str, Any], key: str, default: tuple[str, ...] | None = None)
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise CoscaleError(f"scenario needs {key} as a non-empty list of strings, got {value!r} "
                            f"(e.g. {key} = [\"...\"]).")
+    twice = sorted({v for v in value if value.count(v) > 1})
+    if twice:
+        raise CoscaleError(f"scenario lists {', '.join(repr(v) for v in twice)} more than once in {key}; "
+                           "list each once.")
     return tuple(value)
 
 

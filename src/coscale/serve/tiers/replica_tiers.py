@@ -126,6 +126,6 @@ class ReplicaTiers:
         ids = req.prefix_hashes + session_block_ids(req.session_id, len(req.prefix_hashes),
                                                     -(-total // req.hash_block))
         full = replace(req, input_tokens=total, prefix_hashes=ids)
-        hashes = block_hashes(full, bs, shared_only=True)
+        hashes = block_hashes(full, bs)
         hi = min(hi, len(hashes), len(blocks))
         pool.register_run(blocks[lo:hi], hashes[lo:hi])
