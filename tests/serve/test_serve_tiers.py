@@ -205,6 +205,59 @@ def test_chain_matches_a_list_model(caps, program, exclusive):
             assert lv.written == len(lv) + lv.moved_out + (lv.read if exclusive else 0)
 
 
+def _model_store(tiers: list[list[int]], caps: list[int], keys: list[int]) -> int:
+    """The store rule key by key on lists (least recently used first): a key held anywhere is refreshed
+    there; a new one enters the top and the overflow cascades down, refreshed and dropped in a tier that
+    holds it already (the shared one). Returns the keys dropped."""
+    dropped = 0
+    for k in keys:
+        where = next((i for i, t in enumerate(tiers) if k in t), -1)
+        if where >= 0:
+            tiers[where].remove(k)
+            tiers[where].append(k)
+            continue
+        i, moving = 0, k
+        while True:
+            if i == len(caps):
+                dropped += 1
+                break
+            if i > 0 and moving in tiers[i]:
+                tiers[i].remove(moving)
+                tiers[i].append(moving)
+                dropped += 1
+                break
+            tiers[i].append(moving)
+            if len(tiers[i]) <= caps[i]:
+                break
+            moving = tiers[i].pop(0)
+            i += 1
+    return dropped
+
+
+@settings(max_examples=200, deadline=None)
+@given(caps=st.lists(st.integers(1, 5), min_size=1, max_size=2), shared_cap=st.integers(1, 8),
+       program=st.lists(st.tuples(st.integers(0, 1), st.lists(st.integers(0, 12), min_size=1, max_size=8)),
+                        max_size=40))
+def test_two_chains_sharing_a_pod_tier_match_the_list_model(caps, shared_cap, program):
+    """Two replicas whose chains end in one pod-shared tier: a key one replica pushes down may already sit
+    there (the other put it), which the batch path must treat exactly as the key-by-key rule does."""
+    pod = LruTier(medium=medium("pod", shared_cap, shared=True))
+    chains = [TierChain(levels=(*(LruTier(medium=medium(f"r{r}t{i}", c)) for i, c in enumerate(caps)), pod))
+              for r in range(2)]
+    own: list[list[list[int]]] = [[[] for _ in caps] for _ in range(2)]
+    shared: list[int] = []
+    dropped = [0, 0]
+    for replica, keys in program:
+        tiers = [*own[replica], shared]
+        dropped[replica] += _model_store(tiers, [*caps, shared_cap], keys)
+        chains[replica].store(keys)
+        for r in range(2):
+            assert [list(lv.keys) for lv in chains[r].levels] == [*own[r], shared]
+            assert chains[r].dropped == dropped[r]
+    assert sum(c.stored for c in chains) == sum(len(lv) for c in chains for lv in c.levels[:-1]) + len(pod) \
+        + sum(c.dropped for c in chains)
+
+
 def test_replica_block_bytes_scale_with_gpus():
     m = replace(medium("dram", 10), gpus=4)
     assert m.replica_block_bytes == 4 * BLOCK_BYTES

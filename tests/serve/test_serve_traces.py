@@ -78,6 +78,12 @@ def _write(tmp_path, name, text):
     # blank lines before the first record count in the line numbers
     ("i.jsonl", '\n\n{"arrival_s": 0, "input_tokens": 10}\n', "line 3"),
     ("j.csv", "\narrival_s,input_tokens,output_tokens\n0.5,10\n", "line 3"),
+    # a misspelt optional key would silently switch prefix caching or sessions off
+    ("k.jsonl", '{"timestamp": 0, "input_length": 10, "output_length": 5, "hash_id": [1]}\n',
+     "line 1: unknown key 'hash_id'; did you mean 'hash_ids'?"),
+    ("l.jsonl", '{"arrival_s": 0, "input_tokens": 10, "output_tokens": 2}\n{"arrival_s": 1, "input_tokens": 10, '
+                '"output_tokens": 2, "prefix_hash": [3]}\n', "line 2: unknown key 'prefix_hash'"),
+    ("m.csv", "arrival_s,input_tokens,output_tokens,sesion_id\n0.5,10,5,1\n", "did you mean 'session_id'"),
 ])
 def test_malformed_traces_name_the_line(tmp_path, name, text, needle):
     with pytest.raises(CoscaleError) as e:
@@ -92,6 +98,11 @@ def test_a_byte_order_mark_and_leading_blank_lines_are_read_past(tmp_path):
     assert len(plain) == 2
     assert read_trace(_write(tmp_path, "b.jsonl", "\ufeff" + body)) == plain
     assert read_trace(_write(tmp_path, "c.jsonl", "\n \n" + body)) == plain
+
+
+def test_other_tools_keys_are_ignored(tmp_path):
+    line = '{"timestamp": 0, "input_length": 10, "output_length": 5, "hash_ids": [1], "model": "x", "chat_id": 7}\n'
+    assert read_trace(_write(tmp_path, "a.jsonl", line))[0].prefix_hashes == (1,)
 
 
 def test_plain_formats_agree(tmp_path):

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import itertools
 import json
 import math
@@ -123,6 +124,7 @@ def _csv(name: str, lines: Iterable[str], first_line: int = 1) -> Iterator[tuple
         raise CoscaleError(f"{name} line {first_line}: header {','.join(header)} lacks the columns of an Azure trace "
                            f"(TIMESTAMP, ContextTokens, GeneratedTokens) or a plain one (arrival_s, input_tokens, "
                            f"output_tokens).")
+    _near_miss(name, first_line, dict.fromkeys(header), {})
     col = {h: i for i, h in enumerate(header)}
     for n, rec in enumerate(reader, start=first_line + 1):
         if not rec or not "".join(rec).strip():
@@ -158,7 +160,26 @@ def _azure_time(name: str, n: int, text: str) -> float:
         raise CoscaleError(f"{name} line {n}: TIMESTAMP '{text}' is not a date-time.") from None
 
 
+# The keys a JSONL trace may carry beyond the required ones; other keys (another tool's metadata, vLLM's
+# timestamps) are ignored, but one a letter or two away from these is a misspelling that would silently
+# switch prefix caching or sessions off, and is refused.
+OPTIONAL_KEYS = ("hash_ids", "prefix_hashes", "session_id", "hash_block")
+KNOWN_KEYS = frozenset({*OPTIONAL_KEYS, "timestamp", "input_length", "output_length", "arrival_s", "input_tokens",
+                        "output_tokens", "input_toks", "output_toks", "arrival_time"})
+
+
+def _near_miss(name: str, n: int, d: dict, misses: dict[str, str | None]) -> None:
+    """Refuse a key that is close to an optional one (`hash_id` for `hash_ids`); `misses` caches the verdicts."""
+    for key in d.keys() - KNOWN_KEYS:
+        if key not in misses:
+            close = difflib.get_close_matches(str(key), OPTIONAL_KEYS, n=1, cutoff=0.8)
+            misses[key] = close[0] if close else None
+        if misses[key]:
+            raise CoscaleError(f"{name} line {n}: unknown key '{key}'; did you mean '{misses[key]}'?")
+
+
 def _jsonl(name: str, lines: Iterable[str], first_line: int = 1) -> Iterator[tuple[int, _Row]]:
+    misses: dict[str, str | None] = {}
     for n, line in enumerate(lines, start=first_line):
         if not line.strip():
             continue
@@ -171,6 +192,7 @@ def _jsonl(name: str, lines: Iterable[str], first_line: int = 1) -> Iterator[tup
                 from None
         if not isinstance(d, dict):
             raise CoscaleError(f"{name} line {n}: expected one JSON object per line.")
+        _near_miss(name, n, d, misses)
         if {"timestamp", "input_length", "output_length"} <= d.keys():
             hashes = d.get("hash_ids", [])
             if not isinstance(hashes, list):
