@@ -156,55 +156,6 @@ ops = st.lists(st.tuples(st.sampled_from(["store", "load"]), st.lists(st.integer
                max_size=60)
 
 
-@settings(max_examples=200, deadline=None)
-@given(caps=st.lists(st.integers(1, 6), min_size=1, max_size=3), program=ops, exclusive=st.booleans())
-def test_chain_matches_a_list_model(caps, program, exclusive):
-    chain = TierChain(levels=tuple(LruTier(medium=medium(f"t{i}", c)) for i, c in enumerate(caps)),
-                      exclusive=exclusive)
-    model: list[list[int]] = [[] for _ in caps]  # each tier: least recently used first
-    dropped = 0
-    for op, keys in program:
-        if op == "store":
-            for k in keys:
-                where = next((i for i, t in enumerate(model) if k in t), -1)
-                if where >= 0:
-                    model[where].remove(k)
-                    model[where].append(k)
-                    continue
-                i, moving = 0, k
-                while True:
-                    model[i].append(moving)
-                    if len(model[i]) <= caps[i]:
-                        break
-                    moving = model[i].pop(0)
-                    i += 1
-                    if i == len(caps):
-                        dropped += 1
-                        break
-            chain.store(keys)
-        else:
-            run_ = chain.run(keys)
-            expect = []
-            for k in keys:
-                w = next((i for i, t in enumerate(model) if k in t), -1)
-                if w < 0:
-                    break
-                expect.append(w)
-            assert run_ == expect
-            uniq = list(dict.fromkeys(keys[:len(run_)]))
-            tiers = [chain.where(k) for k in uniq]
-            chain.load(uniq, tiers)
-            for k, w in zip(uniq, tiers, strict=True):
-                model[w].remove(k)
-                if not exclusive:
-                    model[w].append(k)
-        assert [list(lv.keys) for lv in chain.levels] == model
-        assert chain.dropped == dropped
-        assert chain.stored == chain.held() + chain.dropped + chain.loaded
-        for lv in chain.levels:
-            assert lv.written == len(lv) + lv.moved_out + (lv.read if exclusive else 0)
-
-
 def _model_store(tiers: list[list[int]], caps: list[int], keys: list[int]) -> int:
     """The store rule key by key on lists (least recently used first): a key held anywhere is refreshed
     there; a new one enters the top and the overflow cascades down, refreshed and dropped in a tier that
@@ -232,6 +183,40 @@ def _model_store(tiers: list[list[int]], caps: list[int], keys: list[int]) -> in
             moving = tiers[i].pop(0)
             i += 1
     return dropped
+
+
+@settings(max_examples=200, deadline=None)
+@given(caps=st.lists(st.integers(1, 6), min_size=1, max_size=3), program=ops, exclusive=st.booleans())
+def test_chain_matches_a_list_model(caps, program, exclusive):
+    chain = TierChain(levels=tuple(LruTier(medium=medium(f"t{i}", c)) for i, c in enumerate(caps)),
+                      exclusive=exclusive)
+    model: list[list[int]] = [[] for _ in caps]  # each tier: least recently used first
+    dropped = 0
+    for op, keys in program:
+        if op == "store":
+            dropped += _model_store(model, caps, keys)
+            chain.store(keys)
+        else:
+            run_ = chain.run(keys)
+            expect = []
+            for k in keys:
+                w = next((i for i, t in enumerate(model) if k in t), -1)
+                if w < 0:
+                    break
+                expect.append(w)
+            assert run_ == expect
+            uniq = list(dict.fromkeys(keys[:len(run_)]))
+            tiers = [chain.where(k) for k in uniq]
+            chain.load(uniq, tiers)
+            for k, w in zip(uniq, tiers, strict=True):
+                model[w].remove(k)
+                if not exclusive:
+                    model[w].append(k)
+        assert [list(lv.keys) for lv in chain.levels] == model
+        assert chain.dropped == dropped
+        assert chain.stored == chain.held() + chain.dropped + chain.loaded
+        for lv in chain.levels:
+            assert lv.written == len(lv) + lv.moved_out + (lv.read if exclusive else 0)
 
 
 @settings(max_examples=200, deadline=None)
