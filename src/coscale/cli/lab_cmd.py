@@ -270,7 +270,6 @@ def compare(
                   + ", ".join(files.values()), markup=False, highlight=False)
 
 
-
 @app.command()
 def scaling(
     preset: str = typer.Option("ci", help=PRESET_HELP + " (the base the widths and steps change)"),

@@ -422,7 +422,7 @@ def sweep_cmd(
     if (rates is None) == (concurrency_levels is None):
         raise CoscaleError("give exactly one of --rates or --concurrency-levels.")
     levels = comma_numbers(rates if rates is not None else concurrency_levels,
-                      "--rates" if rates is not None else "--concurrency-levels", integer=rates is None)
+                           "--rates" if rates is not None else "--concurrency-levels", integer=rates is None)
     built = build(d)
     rows = []
     for x in levels:
@@ -452,5 +452,3 @@ def sweep_cmd(
                   f"{r['ttft_s']['mean']:.3g}", f"{r['ttft_s']['p99']:.3g}", f"{r['tpot_s']['mean']:.3g}",
                   f"{r['tpot_s']['p99']:.3g}", str(r["preemptions"]))
     c.print(t)
-
-

@@ -191,7 +191,6 @@ def _prices(text: str | None) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
-
 def compare_cmd(
     model: str = typer.Option("llama-3.1-8b", "--model", help="Preset id or config.json path."),
     hardware: str = typer.Option("h100-sxm", "--hardware", help="Aggregated chip (and the pools' default)."),

@@ -160,9 +160,9 @@ def _azure_time(name: str, n: int, text: str) -> float:
         raise CoscaleError(f"{name} line {n}: TIMESTAMP '{text}' is not a date-time.") from None
 
 
-# The keys a JSONL trace may carry beyond the required ones; other keys (another tool's metadata, vLLM's
-# timestamps) are ignored, but one a letter or two away from these is a misspelling that would silently
-# switch prefix caching or sessions off, and is refused.
+# The keys (JSONL) or columns (CSV) a trace may carry beyond the required ones; others (another tool's
+# metadata, vLLM's timestamps) are ignored, but one a letter or two away from these is a misspelling that
+# would silently switch prefix caching or sessions off, and is refused.
 OPTIONAL_KEYS = ("hash_ids", "prefix_hashes", "session_id", "hash_block")
 KNOWN_KEYS = frozenset({*OPTIONAL_KEYS, "timestamp", "input_length", "output_length", "arrival_s", "input_tokens",
                         "output_tokens", "input_toks", "output_toks", "arrival_time"})
