@@ -107,3 +107,22 @@ def test_capacity_rules_follow_each_engine():
     # TP8 splits the 8 KV heads: a block per GPU is an eighth, so the pool holds more tokens
     tp = build(Deployment(model="llama-3.1-70b", hardware="h100-sxm", tp=8)).budget
     assert tp.block_bytes == 80 * 8 * 128 * 2 * 2 * 16 / 8
+
+
+@settings(max_examples=100, deadline=None)
+@given(rid=st.integers(0, 2**31 - 1), shared=st.integers(0, 3), own=st.integers(1, 5))
+def test_evicted_blocks_are_journalled_under_the_keys_the_tiers_look_up(rid, shared, own):
+    """A prompt's blocks, evicted from GPU memory, reach the tiers' journal under the keys a later lookup
+    builds (`block_keys`): the shared hashes, then the keys of the blocks unique to the request."""
+    from coscale.serve.kv import PromptKeys
+    from coscale.serve.tiers.replica_tiers import block_keys
+
+    n = shared + own
+    keys = PromptKeys(rid=rid, shared=tuple(range(-shared, 0)), n=n)
+    pool = BlockPool(num_blocks=n, block_size=16, evicted=[])
+    blocks = pool.allocate(n)
+    pool.publish(blocks, keys, 0, n)
+    pool.release(blocks)
+    pool.allocate(n)  # hands every block out again: all their content is evicted
+    lookup = block_keys(keys, 0, n)
+    assert len(set(lookup)) == n and sorted(pool.evicted, key=lookup.index) == lookup
