@@ -84,6 +84,13 @@ def _write(tmp_path, name, text):
     ("l.jsonl", '{"arrival_s": 0, "input_tokens": 10, "output_tokens": 2}\n{"arrival_s": 1, "input_tokens": 10, '
                 '"output_tokens": 2, "prefix_hash": [3]}\n', "line 2: unknown key 'prefix_hash'"),
     ("m.csv", "arrival_s,input_tokens,output_tokens,sesion_id\n0.5,10,5,1\n", "did you mean 'session_id'"),
+    # another format's optional key would be ignored just the same
+    ("n.jsonl", '{"arrival_s": 0, "input_tokens": 10, "output_tokens": 2, "hash_ids": [1]}\n',
+     "line 1: hash_ids is not read by the plain format (its optional keys: hash_block, prefix_hashes, session_id)"),
+    ("o.jsonl", '{"timestamp": 0, "input_length": 10, "output_length": 5, "session_id": 3}\n',
+     "session_id is not read by the Mooncake format (its optional keys: hash_ids)"),
+    ("p.csv", "TIMESTAMP,ContextTokens,GeneratedTokens,prefix_hashes\n2023-11-16 18:15:46.68,3,4,1\n",
+     "line 1: prefix_hashes is not read by the Azure format (its optional keys: none)"),
 ])
 def test_malformed_traces_name_the_line(tmp_path, name, text, needle):
     with pytest.raises(CoscaleError) as e:

@@ -125,6 +125,7 @@ def _csv(name: str, lines: Iterable[str], first_line: int = 1) -> Iterator[tuple
                            f"(TIMESTAMP, ContextTokens, GeneratedTokens) or a plain one (arrival_s, input_tokens, "
                            f"output_tokens).")
     _near_miss(name, first_line, dict.fromkeys(header), {})
+    _foreign(name, first_line, dict.fromkeys(header), "Azure" if kind == "azure" else "plain")
     col = {h: i for i, h in enumerate(header)}
     for n, rec in enumerate(reader, start=first_line + 1):
         if not rec or not "".join(rec).strip():
@@ -168,6 +169,21 @@ KNOWN_KEYS = frozenset({*OPTIONAL_KEYS, "timestamp", "input_length", "output_len
                         "output_tokens", "input_toks", "output_toks", "arrival_time"})
 
 
+# Which optional keys each format reads; another format's optional key (a plain line's `hash_ids`) would be
+# ignored, so it is refused too.
+READS = {"Mooncake": frozenset({"hash_ids"}), "plain": frozenset({"prefix_hashes", "session_id", "hash_block"}),
+         "vLLM": frozenset(), "Azure": frozenset()}
+
+
+def _foreign(name: str, n: int, d: dict, fmt: str) -> None:
+    """Refuse an optional key that format `fmt` does not read."""
+    stray = sorted((d.keys() & set(OPTIONAL_KEYS)) - READS[fmt])
+    if stray:
+        reads = ", ".join(sorted(READS[fmt])) or "none"
+        raise CoscaleError(f"{name} line {n}: {stray[0]} is not read by the {fmt} format (its optional keys: "
+                           f"{reads}); rename it to that format's key or drop it.")
+
+
 def _near_miss(name: str, n: int, d: dict, misses: dict[str, str | None]) -> None:
     """Refuse a key that is close to an optional one (`hash_id` for `hash_ids`); `misses` caches the verdicts."""
     for key in d.keys() - KNOWN_KEYS:
@@ -194,6 +210,7 @@ def _jsonl(name: str, lines: Iterable[str], first_line: int = 1) -> Iterator[tup
             raise CoscaleError(f"{name} line {n}: expected one JSON object per line.")
         _near_miss(name, n, d, misses)
         if {"timestamp", "input_length", "output_length"} <= d.keys():
+            _foreign(name, n, d, "Mooncake")
             hashes = d.get("hash_ids", [])
             if not isinstance(hashes, list):
                 raise CoscaleError(f"{name} line {n}: hash_ids must be a list of integers.")
@@ -202,11 +219,13 @@ def _jsonl(name: str, lines: Iterable[str], first_line: int = 1) -> Iterator[tup
                           osl=_int(name, n, "output_length", d["output_length"]),
                           hashes=tuple(_int(name, n, "hash_ids", h, 0) for h in hashes))
         elif {"arrival_s", "input_tokens", "output_tokens"} <= d.keys():
+            _foreign(name, n, d, "plain")
             hashes = d.get("prefix_hashes", [])
             if not isinstance(hashes, list):
                 raise CoscaleError(f"{name} line {n}: prefix_hashes must be a list of integers.")
             yield n, _plain(name, n, d, tuple(_int(name, n, "prefix_hashes", h, 0) for h in hashes))
         elif {"input_toks", "output_toks", "arrival_time"} <= d.keys():
+            _foreign(name, n, d, "vLLM")
             yield n, _Row(t=_float(name, n, "arrival_time", d["arrival_time"]),
                           isl=_int(name, n, "input_toks", d["input_toks"]),
                           osl=_int(name, n, "output_toks", d["output_toks"]))
