@@ -6,6 +6,11 @@ import math
 
 from coscale.errors import CoscaleError
 
+# Bounds of a comma-separated number: no parallel degree, width, step count or concurrency comes near 2^31 - 1
+# (beyond it products overflow the int64 arithmetic downstream); below 1e-300 a rate's reciprocal overflows.
+MAX_INTEGER = 2**31 - 1
+MIN_FLOAT = 1e-300
+
 
 def comma_items(text: str, flag: str) -> list[str]:
     """The stripped items of `text`; an empty item (`1,,2`, a leading or trailing comma) is an error, not
@@ -17,13 +22,20 @@ def comma_items(text: str, flag: str) -> list[str]:
 
 
 def comma_numbers(text: str, flag: str, *, integer: bool = False) -> tuple:
-    """The finite positive numbers of `text` (`int`s when `integer`: each must be whole)."""
+    """The finite positive numbers of `text`: `int`s up to MAX_INTEGER when `integer` (read exactly, so a
+    long one is never rounded through a float; `1e3` is 1000), else floats from MIN_FLOAT up."""
     kind = "integers" if integer else "numbers"
-    items = comma_items(text, flag)
-    try:
-        values = [float(x) for x in items]
-    except ValueError:
-        raise CoscaleError(f"{flag} must be comma-separated {kind}, got '{text}'.") from None
-    if any(not 0 < v < math.inf for v in values) or (integer and any(v != int(v) for v in values)):
-        raise CoscaleError(f"{flag} must be finite positive {kind}, got '{text}'.")
-    return tuple(int(v) for v in values) if integer else tuple(values)
+    values = []
+    for item in comma_items(text, flag):
+        try:
+            values.append(int(item) if integer and item.lstrip("+-").isdigit() else float(item))
+        except ValueError:
+            raise CoscaleError(f"{flag} must be comma-separated {kind}, got '{text}'.") from None
+    if integer:
+        whole = [isinstance(v, int) or (math.isfinite(v) and v.is_integer()) for v in values]
+        if not all(whole) or any(not 1 <= v <= MAX_INTEGER for v in values):
+            raise CoscaleError(f"{flag} must be whole numbers from 1 to {MAX_INTEGER:,}, got '{text}'.")
+        return tuple(int(v) for v in values)
+    if any(not MIN_FLOAT <= v < math.inf for v in values):
+        raise CoscaleError(f"{flag} must be finite positive numbers (from {MIN_FLOAT:g}), got '{text}'.")
+    return tuple(values)

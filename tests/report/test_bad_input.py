@@ -34,8 +34,9 @@ BASE = 'models = ["qwen3-30b-a3b"]\nhardware = ["h100-sxm"]\nprecisions = ["fp8"
     ("models = [", "not valid TOML"),
     (BASE + '[serve]\nlength_dist = "azure-con"\n', "did you mean 'azure-conv'"),
     (BASE + "[serve]\nenabled = 1\n", "enabled as true/false"),
-    (BASE.replace('["fp8"]', '["fp8", "bf16", "fp8"]'), "lists 'fp8' more than once in precisions"),
-    (BASE.replace('["h100-sxm"]', '["h100-sxm", "h100-sxm"]'), "more than once in hardware; list each once"),
+    (BASE.replace('["fp8"]', '["fp8", "bf16", "fp8"]'), "lists 'fp8' twice in precisions; list each once"),
+    (BASE.replace('["fp8"]', '["fp8", "fp8-tensor"]'), "lists 'fp8' and 'fp8-tensor' (the same one) in precisions"),
+    (BASE.replace('["h100-sxm"]', '["h100-sxm", "h100-sxm"]'), "lists 'h100-sxm' twice in hardware"),
 ])
 def test_malformed_scenarios_raise_one_line(tmp_path: Path, text: str, message: str):
     path = tmp_path / "s.toml"

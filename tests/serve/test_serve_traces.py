@@ -84,6 +84,9 @@ def _write(tmp_path, name, text):
     ("l.jsonl", '{"arrival_s": 0, "input_tokens": 10, "output_tokens": 2}\n{"arrival_s": 1, "input_tokens": 10, '
                 '"output_tokens": 2, "prefix_hash": [3]}\n', "line 2: unknown key 'prefix_hash'"),
     ("m.csv", "arrival_s,input_tokens,output_tokens,sesion_id\n0.5,10,5,1\n", "did you mean 'session_id'"),
+    ("m2.jsonl", '{"timestamp": 0, "input_length": 10, "output_length": 5, "HASH_IDS": [1]}\n',
+     "unknown key 'HASH_IDS'; did you mean 'hash_ids'?"),
+    ("m3.csv", "arrival_s,input_tokens,output_tokens,Session_ID\n0.5,10,5,1\n", "did you mean 'session_id'"),
     # another format's optional key would be ignored just the same
     ("n.jsonl", '{"arrival_s": 0, "input_tokens": 10, "output_tokens": 2, "hash_ids": [1]}\n',
      "line 1: hash_ids is not read by the plain format (its optional keys: hash_block, prefix_hashes, session_id)"),
@@ -108,7 +111,8 @@ def test_a_byte_order_mark_and_leading_blank_lines_are_read_past(tmp_path):
 
 
 def test_other_tools_keys_are_ignored(tmp_path):
-    line = '{"timestamp": 0, "input_length": 10, "output_length": 5, "hash_ids": [1], "model": "x", "chat_id": 7}\n'
+    line = '{"timestamp": 0, "input_length": 10, "output_length": 5, "hash_ids": [1], "model": "x", "chat_id": 7, ' \
+           '"hash_ids_len": 1, "session": 4}\n'  # a Mooncake line has no sessions: its `session` is metadata
     assert read_trace(_write(tmp_path, "a.jsonl", line))[0].prefix_hashes == (1,)
 
 

@@ -134,6 +134,11 @@ def test_stage_counts_are_bounded(key: str, value: int, match: str) -> None:
         validate(POOLS, (GraphSpec(name="g", share=1.0, stages=(s,)),))
 
 
+def test_length_sigma_up_to_the_bound_is_accepted() -> None:
+    s = StageSpec(name="a", kind="agent", after=(), pool="emb", length_sigma=3.0)
+    validate(POOLS, (GraphSpec(name="g", share=1.0, stages=(s,)),))
+
+
 def test_reader_refuses_non_finite_numbers() -> None:
     data = {"pools": {"llm": {"model": "llama-3.1-8b", "host_overhead_s": float("inf")}},
             "graphs": [{"name": "g", "stages": [{"name": "a", "kind": "generate", "pool": "llm"}]}]}

@@ -124,8 +124,7 @@ def _csv(name: str, lines: Iterable[str], first_line: int = 1) -> Iterator[tuple
         raise CoscaleError(f"{name} line {first_line}: header {','.join(header)} lacks the columns of an Azure trace "
                            f"(TIMESTAMP, ContextTokens, GeneratedTokens) or a plain one (arrival_s, input_tokens, "
                            f"output_tokens).")
-    _near_miss(name, first_line, dict.fromkeys(header), {})
-    _foreign(name, first_line, dict.fromkeys(header), "Azure" if kind == "azure" else "plain")
+    _check_keys(name, first_line, header, "Azure" if kind == "azure" else "plain", {})
     col = {h: i for i, h in enumerate(header)}
     for n, rec in enumerate(reader, start=first_line + 1):
         if not rec or not "".join(rec).strip():
@@ -161,41 +160,41 @@ def _azure_time(name: str, n: int, text: str) -> float:
         raise CoscaleError(f"{name} line {n}: TIMESTAMP '{text}' is not a date-time.") from None
 
 
-# The keys (JSONL) or columns (CSV) a trace may carry beyond the required ones; others (another tool's
-# metadata, vLLM's timestamps) are ignored, but one a letter or two away from these is a misspelling that
-# would silently switch prefix caching or sessions off, and is refused.
-OPTIONAL_KEYS = ("hash_ids", "prefix_hashes", "session_id", "hash_block")
-KNOWN_KEYS = frozenset({*OPTIONAL_KEYS, "timestamp", "input_length", "output_length", "arrival_s", "input_tokens",
-                        "output_tokens", "input_toks", "output_toks", "arrival_time"})
-
-
-# Which optional keys each format reads; another format's optional key (a plain line's `hash_ids`) would be
-# ignored, so it is refused too.
+# The optional keys (JSONL) or columns (CSV) each trace format reads beyond its required ones. Other keys
+# (another tool's metadata, vLLM's timestamps) are ignored, except two kinds that would silently switch
+# prefix caching or sessions off: another format's optional key (a plain line's `hash_ids`) and a near miss
+# of the format's own (`hash_id`, `HASH_IDS`, `sesion_id`).
 READS = {"Mooncake": frozenset({"hash_ids"}), "plain": frozenset({"prefix_hashes", "session_id", "hash_block"}),
          "vLLM": frozenset(), "Azure": frozenset()}
+OPTIONAL_KEYS = frozenset().union(*READS.values())
 
 
-def _foreign(name: str, n: int, d: dict, fmt: str) -> None:
-    """Refuse an optional key that format `fmt` does not read."""
-    stray = sorted((d.keys() & set(OPTIONAL_KEYS)) - READS[fmt])
+def _check_keys(name: str, n: int, keys: Iterable[str], fmt: str, misses: dict[tuple[str, str], str | None]) -> None:
+    """Refuse another format's optional key and a near miss of one of `fmt`'s (`misses` caches verdicts)."""
+    keys = set(keys)
+    stray = sorted((keys & OPTIONAL_KEYS) - READS[fmt])
     if stray:
         reads = ", ".join(sorted(READS[fmt])) or "none"
         raise CoscaleError(f"{name} line {n}: {stray[0]} is not read by the {fmt} format (its optional keys: "
                            f"{reads}); rename it to that format's key or drop it.")
+    for key in keys - OPTIONAL_KEYS:
+        if (fmt, key) not in misses:
+            misses[fmt, key] = _near(str(key), READS[fmt])
+        if misses[fmt, key]:
+            raise CoscaleError(f"{name} line {n}: unknown key '{key}'; did you mean '{misses[fmt, key]}'?")
 
 
-def _near_miss(name: str, n: int, d: dict, misses: dict[str, str | None]) -> None:
-    """Refuse a key that is close to an optional one (`hash_id` for `hash_ids`); `misses` caches the verdicts."""
-    for key in d.keys() - KNOWN_KEYS:
-        if key not in misses:
-            close = difflib.get_close_matches(str(key), OPTIONAL_KEYS, n=1, cutoff=0.8)
-            misses[key] = close[0] if close else None
-        if misses[key]:
-            raise CoscaleError(f"{name} line {n}: unknown key '{key}'; did you mean '{misses[key]}'?")
+def _near(key: str, options: frozenset[str]) -> str | None:
+    """The option `key` misspells: the same but for case, or close in letters and length."""
+    lower = key.lower()
+    if lower in options:
+        return lower
+    close = difflib.get_close_matches(lower, sorted(options), n=1, cutoff=0.8)
+    return close[0] if close and abs(len(close[0]) - len(lower)) <= 3 else None
 
 
 def _jsonl(name: str, lines: Iterable[str], first_line: int = 1) -> Iterator[tuple[int, _Row]]:
-    misses: dict[str, str | None] = {}
+    misses: dict[tuple[str, str], str | None] = {}
     for n, line in enumerate(lines, start=first_line):
         if not line.strip():
             continue
@@ -208,9 +207,8 @@ def _jsonl(name: str, lines: Iterable[str], first_line: int = 1) -> Iterator[tup
                 from None
         if not isinstance(d, dict):
             raise CoscaleError(f"{name} line {n}: expected one JSON object per line.")
-        _near_miss(name, n, d, misses)
         if {"timestamp", "input_length", "output_length"} <= d.keys():
-            _foreign(name, n, d, "Mooncake")
+            _check_keys(name, n, d, "Mooncake", misses)
             hashes = d.get("hash_ids", [])
             if not isinstance(hashes, list):
                 raise CoscaleError(f"{name} line {n}: hash_ids must be a list of integers.")
@@ -219,13 +217,13 @@ def _jsonl(name: str, lines: Iterable[str], first_line: int = 1) -> Iterator[tup
                           osl=_int(name, n, "output_length", d["output_length"]),
                           hashes=tuple(_int(name, n, "hash_ids", h, 0) for h in hashes))
         elif {"arrival_s", "input_tokens", "output_tokens"} <= d.keys():
-            _foreign(name, n, d, "plain")
+            _check_keys(name, n, d, "plain", misses)
             hashes = d.get("prefix_hashes", [])
             if not isinstance(hashes, list):
                 raise CoscaleError(f"{name} line {n}: prefix_hashes must be a list of integers.")
             yield n, _plain(name, n, d, tuple(_int(name, n, "prefix_hashes", h, 0) for h in hashes))
         elif {"input_toks", "output_toks", "arrival_time"} <= d.keys():
-            _foreign(name, n, d, "vLLM")
+            _check_keys(name, n, d, "vLLM", misses)
             yield n, _Row(t=_float(name, n, "arrival_time", d["arrival_time"]),
                           isl=_int(name, n, "input_toks", d["input_toks"]),
                           osl=_int(name, n, "output_toks", d["output_toks"]))

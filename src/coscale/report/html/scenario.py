@@ -84,11 +84,17 @@ def _ids(data: dict[str, Any], key: str, default: tuple[str, ...] | None = None)
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise CoscaleError(f"scenario needs {key} as a non-empty list of strings, got {value!r} "
                            f"(e.g. {key} = [\"...\"]).")
-    twice = sorted({v for v in value if value.count(v) > 1})
-    if twice:
-        raise CoscaleError(f"scenario lists {', '.join(repr(v) for v in twice)} more than once in {key}; "
-                           "list each once.")
     return tuple(value)
+
+
+def _once(key: str, given: list[str], loaded: list[Any]) -> None:
+    """Refuse two entries of one list that load the same thing (`fp8` and its name `fp8-tensor`, a config
+    given twice by two paths): each would be evaluated, and shown, twice."""
+    for j, spec in enumerate(loaded):
+        i = loaded.index(spec)
+        if i < j:
+            same = f"'{given[i]}' twice" if given[i] == given[j] else f"'{given[i]}' and '{given[j]}' (the same one)"
+            raise CoscaleError(f"scenario lists {same} in {key}; list each once.")
 
 
 def _positive(data: dict[str, Any], key: str, where: str, kind: type, default: Any = None) -> Any:
@@ -110,17 +116,14 @@ def parse_scenario(data: dict[str, Any], source: str = "<dict>") -> ReportScenar
         return value if source == "<dict>" else beside(value, Path(source))
 
     models = tuple(here(m) for m in _ids(data, "models"))
-    for m in models:
-        resolve_model(m)  # an unknown id raises with its own did-you-mean
+    _once("models", list(models), [resolve_model(m) for m in models])  # an unknown id raises with a did-you-mean
     chips = tuple(here(c) for c in _ids(data, "hardware", ("h100-sxm",)))
-    for c in chips:
-        load_hardware(c)
+    _once("hardware", list(chips), [load_hardware(c) for c in chips])
     precisions = _ids(data, "precisions", ("bf16",))
     kv = data.get("kv_precision")
     if kv is not None and not isinstance(kv, str):
         raise CoscaleError(f"scenario needs kv_precision as a string (e.g. \"fp8\"), got {kv!r}.")
-    for p in precisions:
-        get_precision(p, kv)
+    _once("precisions", list(precisions), [get_precision(p, kv) for p in precisions])
     if "batch" in data and "concurrency" in data:
         raise CoscaleError("scenario states batch and concurrency; give only one (they mean the same).")
     raw_batch = data.get("concurrency", data.get("batch", "auto"))

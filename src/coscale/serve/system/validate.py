@@ -11,7 +11,7 @@ from coscale.serve.system.spec import POOL_KINDS, STAGE_KINDS, GraphSpec, PoolSp
 MAX_FANOUT = 10_000
 MAX_TURNS = 10_000
 # the shipped length fits spread 0.85-1.36 (serve.workload LengthPreset: Azure 2023, Mooncake); at 3 a log-normal's
-# median is 1 % of its mean, beyond it nearly every request is one token and a rare one overflows the length
+# median is 1.1 % of its mean (exp(-4.5)), beyond it nearly every request is one token and a rare one is enormous
 MAX_LENGTH_SIGMA = 3.0
 
 
@@ -98,9 +98,8 @@ def check_stage(graph: GraphSpec, s: StageSpec) -> None:
         if not value >= 0 or value != value or value == float("inf"):
             raise CoscaleError(f"{where}: {key} must be a finite number >= 0, got {value}.")
     if s.length_sigma > MAX_LENGTH_SIGMA:
-        raise CoscaleError(f"{where}: length_sigma = {s.length_sigma:g} is more than {MAX_LENGTH_SIGMA:g} (a "
-                           "log-normal spread whose median is below 1 % of the mean); give 0-3 (measured traces fit "
-                           "0.85-1.4).")
+        raise CoscaleError(f"{where}: length_sigma = {s.length_sigma:g} is more than {MAX_LENGTH_SIGMA:g} (beyond it a "
+                           "log-normal's median is below 1.1 % of its mean); give 0-3 (measured traces fit 0.85-1.4).")
 
 
 def validate(pools: tuple[PoolSpec, ...], graphs: tuple[GraphSpec, ...]) -> dict[tuple[str, str], str | None]:
