@@ -12,11 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from coscale.commalist import MAX_INTEGER  # a count or a length: every product of two stays within int64
 from coscale.errors import CoscaleError
 
 MAX_AXIS_VALUES = 100_000  # refuse one axis longer than this (assumption: a typo, e.g. a step of 1 over 10^9)
-# the largest integer axis value (a count or a length: 2^31 - 1 keeps every product of them within int64)
-MAX_INTEGER = 2**31 - 1
 SPEC_KEYS = ("values", "range", "geom", "scale")
 
 

@@ -124,7 +124,7 @@ def _csv(name: str, lines: Iterable[str], first_line: int = 1) -> Iterator[tuple
         raise CoscaleError(f"{name} line {first_line}: header {','.join(header)} lacks the columns of an Azure trace "
                            f"(TIMESTAMP, ContextTokens, GeneratedTokens) or a plain one (arrival_s, input_tokens, "
                            f"output_tokens).")
-    _check_keys(name, first_line, header, "Azure" if kind == "azure" else "plain", {})
+    _check_keys(name, first_line, header, "Azure" if kind == "azure" else "plain", set())
     col = {h: i for i, h in enumerate(header)}
     for n, rec in enumerate(reader, start=first_line + 1):
         if not rec or not "".join(rec).strip():
@@ -169,19 +169,22 @@ READS = {"Mooncake": frozenset({"hash_ids"}), "plain": frozenset({"prefix_hashes
 OPTIONAL_KEYS = frozenset().union(*READS.values())
 
 
-def _check_keys(name: str, n: int, keys: Iterable[str], fmt: str, misses: dict[tuple[str, str], str | None]) -> None:
-    """Refuse another format's optional key and a near miss of one of `fmt`'s (`misses` caches verdicts)."""
-    keys = set(keys)
-    stray = sorted((keys & OPTIONAL_KEYS) - READS[fmt])
+def _check_keys(name: str, n: int, keys: Iterable[str], fmt: str, passed: set[tuple]) -> None:
+    """Refuse another format's optional key and a near miss of one of `fmt`'s; `passed` holds the key lists
+    already checked (a trace's lines mostly share one), so each is checked once."""
+    seen = (fmt, *keys)
+    if seen in passed:
+        return
+    stray = sorted((set(seen[1:]) & OPTIONAL_KEYS) - READS[fmt])
     if stray:
         reads = ", ".join(sorted(READS[fmt])) or "none"
         raise CoscaleError(f"{name} line {n}: {stray[0]} is not read by the {fmt} format (its optional keys: "
                            f"{reads}); rename it to that format's key or drop it.")
-    for key in keys - OPTIONAL_KEYS:
-        if (fmt, key) not in misses:
-            misses[fmt, key] = _near(str(key), READS[fmt])
-        if misses[fmt, key]:
-            raise CoscaleError(f"{name} line {n}: unknown key '{key}'; did you mean '{misses[fmt, key]}'?")
+    for key in set(seen[1:]) - OPTIONAL_KEYS:
+        meant = _near(str(key), READS[fmt])
+        if meant:
+            raise CoscaleError(f"{name} line {n}: unknown key '{key}'; did you mean '{meant}'?")
+    passed.add(seen)
 
 
 def _near(key: str, options: frozenset[str]) -> str | None:
@@ -194,7 +197,7 @@ def _near(key: str, options: frozenset[str]) -> str | None:
 
 
 def _jsonl(name: str, lines: Iterable[str], first_line: int = 1) -> Iterator[tuple[int, _Row]]:
-    misses: dict[tuple[str, str], str | None] = {}
+    passed: set[tuple] = set()
     for n, line in enumerate(lines, start=first_line):
         if not line.strip():
             continue
@@ -208,7 +211,7 @@ def _jsonl(name: str, lines: Iterable[str], first_line: int = 1) -> Iterator[tup
         if not isinstance(d, dict):
             raise CoscaleError(f"{name} line {n}: expected one JSON object per line.")
         if {"timestamp", "input_length", "output_length"} <= d.keys():
-            _check_keys(name, n, d, "Mooncake", misses)
+            _check_keys(name, n, d, "Mooncake", passed)
             hashes = d.get("hash_ids", [])
             if not isinstance(hashes, list):
                 raise CoscaleError(f"{name} line {n}: hash_ids must be a list of integers.")
@@ -217,13 +220,13 @@ def _jsonl(name: str, lines: Iterable[str], first_line: int = 1) -> Iterator[tup
                           osl=_int(name, n, "output_length", d["output_length"]),
                           hashes=tuple(_int(name, n, "hash_ids", h, 0) for h in hashes))
         elif {"arrival_s", "input_tokens", "output_tokens"} <= d.keys():
-            _check_keys(name, n, d, "plain", misses)
+            _check_keys(name, n, d, "plain", passed)
             hashes = d.get("prefix_hashes", [])
             if not isinstance(hashes, list):
                 raise CoscaleError(f"{name} line {n}: prefix_hashes must be a list of integers.")
             yield n, _plain(name, n, d, tuple(_int(name, n, "prefix_hashes", h, 0) for h in hashes))
         elif {"input_toks", "output_toks", "arrival_time"} <= d.keys():
-            _check_keys(name, n, d, "vLLM", misses)
+            _check_keys(name, n, d, "vLLM", passed)
             yield n, _Row(t=_float(name, n, "arrival_time", d["arrival_time"]),
                           isl=_int(name, n, "input_toks", d["input_toks"]),
                           osl=_int(name, n, "output_toks", d["output_toks"]))
