@@ -172,7 +172,7 @@ def test_cli_simulate_disaggregated_end_to_end(tmp_path):
     r = _cli(*DIS, "--kv-link", "roce", "--slo-ttft", "1", "--slo-tpot", "0.05", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
-    assert d["mode"] == "disaggregated" and d["completed"] == 120
+    assert d["feasible"] is True and d["mode"] == "disaggregated" and d["completed"] == 120
     assert d["prefill"]["hardware"] == "h100-sxm" and d["decode"]["hardware"] == "h200-sxm" and d["decode"]["tp"] == 2
     assert d["kv_link"]["kind"] == "roce" and d["kv_link"]["paths"] == 1
     assert d["transfer"]["requests"] == 120 and d["transfer"]["bytes_per_request"]["mean"] > 0
